@@ -1,0 +1,294 @@
+"""Data types that core hands to plugins and plugins hand back.
+
+All quantities are in reduced Lennard-Jones units: lengths in σ, energies in
+ε (= kT), times in τ, charges in e, concentrations in σ⁻³.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+#: GSD particle type names every simulator writes and every reader relies on.
+CATION_TYPE = "cation"
+ANION_TYPE = "anion"
+SOLVENT_TYPE = "solvent"
+#: GSD bond type name of the harmonic cation–anion bonds.
+PAIR_BOND_TYPE = "pair"
+
+
+@dataclass(frozen=True)
+class SystemSpec:
+    """One electrolyte system: a point of the recipe's grid.
+
+    Attributes
+    ----------
+    name: stable identifier, e.g. ``c0.05_lB10_p0_N40000``.
+    concentration: salt concentration c (cation number density), σ⁻³.
+    bjerrum_length: l_B, σ.
+    paired_fraction: fraction p of ions bonded to an unlike ion, in [0, 1).
+    n_particles: total bead count N (ions and solvent).
+    density: total number density, σ⁻³.
+    replicas: number of independent replicas.
+    seed: the recipe's base seed; replica seeds derive from it and the system.
+    test_only: never used for training; predicted as an external test.
+    """
+
+    name: str
+    concentration: float
+    bjerrum_length: float
+    paired_fraction: float
+    n_particles: int
+    density: float
+    replicas: int
+    seed: int
+    test_only: bool = False
+
+    @property
+    def volume(self) -> float:
+        """Box volume V = N / density, σ³."""
+        return self.n_particles / self.density
+
+    @property
+    def box_length(self) -> float:
+        """Edge of the cubic box, σ."""
+        return self.volume ** (1.0 / 3.0)
+
+    @property
+    def n_ion_pairs(self) -> int:
+        """Number of cations (= anions): round(c·V)."""
+        return int(round(self.concentration * self.volume))
+
+    @property
+    def n_bonded_pairs(self) -> int:
+        """Number of harmonically bonded cation–anion pairs: round(p·N₊)."""
+        return int(round(self.paired_fraction * self.n_ion_pairs))
+
+    def replica_seed(self, replica: int) -> int:
+        """A 31-bit seed for ``replica``, stable across recipe edits that keep this system."""
+        text = f"{self.seed}:{self.concentration!r}:{self.bjerrum_length!r}:" \
+               f"{self.paired_fraction!r}:{self.n_particles}:{self.density!r}:{replica}"
+        return int.from_bytes(hashlib.sha256(text.encode()).digest()[:4], "little") & 0x7FFFFFFF
+
+    def physical_parameters(self) -> dict[str, Any]:
+        """The parameters that define the system (not its replica count or flags)."""
+        return {
+            "concentration": self.concentration,
+            "bjerrum_length": self.bjerrum_length,
+            "paired_fraction": self.paired_fraction,
+            "n_particles": self.n_particles,
+            "density": self.density,
+        }
+
+
+@dataclass(frozen=True)
+class SimulationSettings:
+    """Engine-independent model and run control shared by every simulator.
+
+    Attributes
+    ----------
+    steps: production steps written to the trajectory.
+    equilibration_steps: steps run (not recorded) after minimisation.
+    write_period: steps between written frames.
+    timestep: dt, τ.
+    kT: thermal energy, ε.
+    wca_cutoff: WCA cut, σ (2^(1/6)).
+    thermostat_tau: Nosé–Hoover coupling time, τ.
+    bond_k: harmonic bond constant of bonded pairs, kT/σ².
+    bond_r0: harmonic bond rest length, σ.
+    min_ions: the fewest cations a system may have.
+    """
+
+    steps: int
+    equilibration_steps: int
+    write_period: int
+    timestep: float
+    kT: float
+    wca_cutoff: float
+    thermostat_tau: float
+    bond_k: float
+    bond_r0: float
+    min_ions: int
+
+
+@dataclass(frozen=True)
+class TaskContext:
+    """What every unit of work is told about where and how it runs.
+
+    Attributes
+    ----------
+    threads: CPU threads the task may use (OpenMM, torch and BLAS are held to it).
+    scratch_dir: a directory that survives an interrupted attempt of this unit
+        (for checkpoints) and is removed once the unit succeeds.
+    label: the unit's human-readable label (system, replica) for messages.
+    """
+
+    threads: int
+    scratch_dir: Path
+    label: str
+
+
+@dataclass(frozen=True)
+class SimulationJob:
+    """One replica of one system to simulate.
+
+    Attributes
+    ----------
+    system: the system.
+    replica: replica index, 0-based.
+    seed: this replica's seed (``system.replica_seed(replica)``).
+    settings: model and run control.
+    trajectory_path: where the simulator writes the GSD file. Core renames it
+        into place only after ``simulate`` returns, so a half-written file is
+        never visible under its final name.
+    """
+
+    system: SystemSpec
+    replica: int
+    seed: int
+    settings: SimulationSettings
+    trajectory_path: Path
+
+
+@dataclass
+class Frame:
+    """One snapshot of a trajectory, as read from a GSD file.
+
+    Attributes
+    ----------
+    positions: (N, 3) float64, wrapped into the box [-L/2, L/2), σ.
+    box: (3,) float64 box edge lengths (orthorhombic), σ.
+    typeid: (N,) int32 index into ``types``.
+    types: particle type names, e.g. ``("cation", "anion", "solvent")``.
+    image: (N, 3) int32 periodic image counters; unwrapped = positions + image·box.
+    bonds: (M, 2) int64 indices of bonded particle pairs.
+    step: the time step of this frame.
+    time: the simulated time of this frame, τ.
+    """
+
+    positions: np.ndarray
+    box: np.ndarray
+    typeid: np.ndarray
+    types: tuple[str, ...]
+    image: np.ndarray
+    bonds: np.ndarray
+    step: int
+    time: float
+
+    @property
+    def n_particles(self) -> int:
+        return int(self.positions.shape[0])
+
+    @property
+    def ion_sign(self) -> np.ndarray:
+        """(N,) int8: +1 for cations, -1 for anions, 0 for everything else."""
+        lookup = np.array([1 if t == CATION_TYPE else -1 if t == ANION_TYPE else 0
+                           for t in self.types], dtype=np.int8)
+        return lookup[self.typeid]
+
+    @property
+    def ion_indices(self) -> np.ndarray:
+        """Indices of all ions (cations then anions in particle order), int64."""
+        return np.flatnonzero(self.ion_sign != 0)
+
+    @property
+    def bonded_mask(self) -> np.ndarray:
+        """(N,) bool: particle takes part in a bond."""
+        mask = np.zeros(self.n_particles, dtype=bool)
+        if self.bonds.size:
+            mask[self.bonds.ravel()] = True
+        return mask
+
+    def unwrapped_positions(self) -> np.ndarray:
+        """(N, 3) float64 positions with the periodic images undone, σ."""
+        return self.positions + self.image * self.box
+
+
+@dataclass
+class LearningData:
+    """Environments of several systems, ready for a model.
+
+    The predicted molar conductivity of system s is
+    ``Λ̂_s = Σ_{i ∈ s} weight_i · f(x_i)``; with the default convention the
+    weight is 1 / (all ion environments of s, bonded ones included), so bonded
+    ions count as zero in the mean (the paper's eq. 11).
+
+    Attributes
+    ----------
+    features: (n_env, dim) float32 descriptors x_i.
+    system_index: (n_env,) int64 in [0, n_systems), which system each row is from.
+    weight: (n_env,) float64 per-environment weight in the system mean.
+    target: (n_systems,) float64 molar conductivity Λ_s.
+    variance: (n_systems,) float64 Δ_s, the (floored) variance of Λ_s over replicas.
+    system_names: the systems, in index order.
+    """
+
+    features: np.ndarray
+    system_index: np.ndarray
+    weight: np.ndarray
+    target: np.ndarray
+    variance: np.ndarray
+    system_names: list[str]
+
+    @property
+    def n_systems(self) -> int:
+        return len(self.system_names)
+
+    def system_means(self, local: np.ndarray) -> np.ndarray:
+        """Λ̂_s = Σ_i weight_i · local_i per system; (n_env,) -> (n_systems,)."""
+        return np.bincount(self.system_index, weights=self.weight * np.asarray(local, dtype=np.float64),
+                           minlength=self.n_systems)
+
+    def weighted_loss(self, local: np.ndarray) -> float:
+        """The paper's eq. 12: Σ_s (Λ_s − Λ̂_s)² / Δ_s."""
+        residual = self.target - self.system_means(local)
+        return float(np.sum(residual ** 2 / self.variance))
+
+
+@dataclass
+class AnalysisInputs:
+    """Everything a finished run offers to analyses (absent parts are empty).
+
+    Attributes
+    ----------
+    systems: every system of the recipe.
+    transport: one row per system with a transport result (see ``transport.csv``).
+    feature_stores: system name -> HDF5 feature store path.
+    predictions: one row per predicted system (see ``predictions.csv``).
+    local_conductivities: system name -> ``.npz`` with ``k_mean`` and ``k_std``
+        per environment, aligned with that system's feature store.
+    metrics: headline numbers of the learn stage.
+    """
+
+    systems: list[SystemSpec]
+    transport: list[dict[str, Any]] = field(default_factory=list)
+    feature_stores: dict[str, Path] = field(default_factory=dict)
+    predictions: list[dict[str, Any]] = field(default_factory=list)
+    local_conductivities: dict[str, Path] = field(default_factory=dict)
+    metrics: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class AnalysisResult:
+    """What an analysis produced, paths relative to its output directory.
+
+    Attributes
+    ----------
+    title: heading in the report.
+    paper_figure: the figure of the paper it reproduces ("" if none).
+    figures: image files (PNG/SVG) it wrote.
+    tables: CSV files it wrote.
+    numbers: headline numbers, JSON-serialisable.
+    notes: remarks for the report, e.g. what was skipped for lack of data.
+    """
+
+    title: str
+    paper_figure: str = ""
+    figures: list[str] = field(default_factory=list)
+    tables: list[str] = field(default_factory=list)
+    numbers: dict[str, Any] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)

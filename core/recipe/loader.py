@@ -1,0 +1,179 @@
+"""Loading a recipe: YAML -> schema -> plugin options -> systems, with errors that point at the YAML."""
+
+from __future__ import annotations
+
+import difflib
+import typing
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ValidationError
+
+from core.datatypes import SimulationSettings, SystemSpec
+from core.errors import RecipeError, UserError
+from core.recipe.schema import PluginChoice, Recipe
+from core.recipe.systems import expand_systems
+from core.recipe.yaml_locations import line_of, read_yaml
+from core.registry import PluginRegistry, get_registry
+
+
+@dataclass(frozen=True)
+class StagePlugin:
+    """A stage's resolved plugin: name, version, package and validated options (JSON-able)."""
+
+    kind: str
+    name: str
+    version: str
+    package: str
+    options: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class ResolvedRecipe:
+    """A validated recipe with its systems expanded and every plugin resolved."""
+
+    source: Path
+    recipe: Recipe
+    systems: list[SystemSpec]
+    simulator: StagePlugin
+    descriptor: StagePlugin | None
+    model: StagePlugin | None
+    analyses: list[StagePlugin]
+
+    @property
+    def name(self) -> str:
+        return self.recipe.name or self.source.stem
+
+    def simulation_settings(self) -> SimulationSettings:
+        s = self.recipe.simulation
+        return SimulationSettings(
+            steps=s.steps, equilibration_steps=s.equilibration_steps, write_period=s.write_period,
+            timestep=s.timestep, kT=s.kT, wca_cutoff=s.wca_cutoff, thermostat_tau=s.thermostat_tau,
+            bond_k=s.bond_k, bond_r0=s.bond_r0, min_ions=s.min_ions)
+
+
+def load_recipe(path: str | Path, registry: PluginRegistry | None = None) -> ResolvedRecipe:
+    """Read and fully validate a recipe; every problem found is reported at once as a RecipeError."""
+    path = Path(path)
+    data, node = read_yaml(path)
+    source = str(path)
+    if not isinstance(data, dict):
+        raise UserError("a recipe must be a YAML mapping (key: value lines) at the top level", source=source)
+    try:
+        recipe = Recipe.model_validate(data)
+    except ValidationError as exc:
+        raise RecipeError([_problem(error, source, node) for error in exc.errors()]) from None
+
+    registry = registry or get_registry()
+    problems: list[UserError] = []
+
+    def resolve(kind: str, choice: PluginChoice, where: str) -> StagePlugin | None:
+        try:
+            info = registry.info(kind, choice.plugin)
+            plugin_class = registry.require(kind, choice.plugin)
+        except UserError as exc:
+            names = [p.name for p in registry.plugins(kind)]
+            message = exc.message
+            close = difflib.get_close_matches(choice.plugin, names, n=1)
+            if close and "unknown" in message:
+                message += f" (did you mean {close[0]!r}?)"
+            problems.append(UserError(message, source=source, path=f"{where}.plugin",
+                                      line=line_of(node, _split(f"{where}.plugin"))))
+            return None
+        try:
+            options = plugin_class.Config.model_validate(choice.options)
+        except ValidationError as exc:
+            for error in exc.errors():
+                error = {**error, "loc": (*_split(f"{where}.options"), *error["loc"])}
+                problems.append(_problem(error, source, node, plugin_class.Config, len(_split(f"{where}.options"))))
+            return None
+        return StagePlugin(kind, info.name, info.version, info.package, options.model_dump(mode="json"))
+
+    simulator = resolve("simulator", recipe.simulation, "simulation")
+    descriptor = resolve("descriptor", recipe.descriptor, "descriptor") if recipe.descriptor else None
+    model = resolve("model", recipe.model, "model") if recipe.model else None
+    analyses = [resolve("analysis", choice, f"analyses.{i}") for i, choice in enumerate(recipe.analyses)]
+
+    systems: list[SystemSpec] = []
+    try:
+        systems = expand_systems(recipe.systems, min_ions=recipe.simulation.min_ions)
+    except UserError as exc:
+        problems.append(UserError(exc.message, source=source, path=exc.path,
+                                  line=line_of(node, _split(exc.path or ""))))
+    if problems:
+        raise RecipeError(problems)
+    assert simulator is not None
+    return ResolvedRecipe(path, recipe, systems, simulator, descriptor, model,
+                          [a for a in analyses if a is not None])
+
+
+def _split(dotted: str) -> tuple[str | int, ...]:
+    parts: list[str | int] = []
+    for part in dotted.replace("[", ".").replace("]", "").split("."):
+        if part:
+            parts.append(int(part) if part.isdigit() else part)
+    return tuple(parts)
+
+
+def _dotted(location: tuple[str | int, ...]) -> str:
+    text = ""
+    for part in location:
+        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
+    return text
+
+
+def _problem(error: dict[str, Any], source: str, node: yaml.Node | None,
+             model: type[BaseModel] = Recipe, model_depth: int = 0) -> UserError:
+    """One pydantic error as a UserError naming the YAML path and what was expected."""
+    location = tuple(part for part in error["loc"] if not (isinstance(part, str) and "[" in part))
+    kind = error["type"]
+    if kind == "extra_forbidden":
+        allowed = _allowed_keys(model, location[model_depth:-1])
+        message = f"unknown key {location[-1]!r}"
+        close = difflib.get_close_matches(str(location[-1]), allowed, n=1)
+        if close:
+            message += f" (did you mean {close[0]!r}?)"
+        if allowed:
+            message += f"; expected one of: {', '.join(allowed)}"
+    elif kind == "missing":
+        message = "required key is missing"
+    else:
+        message = f"expected {_expectation(error)}, got {error.get('input')!r}"
+    return UserError(message, source=source, path=_dotted(location), line=line_of(node, location))
+
+
+def _expectation(error: dict[str, Any]) -> str:
+    message: str = error["msg"]
+    for prefix in ("Input should be ", "Value error, "):
+        if message.startswith(prefix):
+            message = message[len(prefix):]
+    return message
+
+
+def _allowed_keys(model: type[BaseModel], location: tuple[str | int, ...]) -> list[str]:
+    current: Any = model
+    for part in location:
+        current = _model_in(current if isinstance(part, int) else _field_type(current, part))
+        if current is None:
+            return []
+    current = _model_in(current)
+    return list(current.model_fields) if current is not None else []
+
+
+def _field_type(model: Any, name: str | int) -> Any:
+    if isinstance(model, type) and issubclass(model, BaseModel) and name in model.model_fields:
+        return model.model_fields[name].annotation
+    return None
+
+
+def _model_in(annotation: Any) -> type[BaseModel] | None:
+    """The pydantic model inside ``annotation`` (through Optional / list / Union), if any."""
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    for argument in typing.get_args(annotation):
+        found = _model_in(argument)
+        if found is not None:
+            return found
+    return None

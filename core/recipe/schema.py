@@ -1,0 +1,210 @@
+"""The recipe schema (pydantic v2). Unknown keys are errors everywhere.
+
+Defaults are the paper's Methods (:mod:`core.recipe.defaults`); plugin
+options are validated separately, by each plugin's own ``Config`` model.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from core.recipe import defaults
+
+
+class StrictModel(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+def _as_list(value: Any) -> Any:
+    return [value] if isinstance(value, (int, float)) and not isinstance(value, bool) else value
+
+
+class SystemGroup(StrictModel):
+    """A Cartesian product of concentrations × Bjerrum lengths × paired fractions.
+
+    ``replicas``, ``n_particles`` and ``density`` default to the values given
+    at the ``systems`` level.
+    """
+
+    concentration: list[float] = Field(default=list(defaults.CONCENTRATIONS), min_length=1)
+    bjerrum_length: list[float] = Field(default=list(defaults.BJERRUM_LENGTHS), min_length=1)
+    paired_fraction: list[float] = Field(default=[0.0], min_length=1)
+    replicas: int | None = Field(default=None, ge=1)
+    n_particles: int | None = Field(default=None, ge=2)
+    density: float | None = Field(default=None, gt=0)
+    test_only: bool = False
+
+    _wrap = field_validator("concentration", "bjerrum_length", "paired_fraction", mode="before")(_as_list)
+
+    @field_validator("concentration", "bjerrum_length")
+    @classmethod
+    def _positive(cls, values: list[float]) -> list[float]:
+        if any(v <= 0 for v in values):
+            raise ValueError("every value must be > 0")
+        return values
+
+    @field_validator("paired_fraction")
+    @classmethod
+    def _fraction(cls, values: list[float]) -> list[float]:
+        if any(not 0 <= v < 1 for v in values):
+            raise ValueError("every paired fraction must be in [0, 1)")
+        return values
+
+
+class SystemsConfig(StrictModel):
+    """Which systems to simulate: defaults, then one or more grids."""
+
+    replicas: int = Field(default=defaults.REPLICAS, ge=1)
+    n_particles: int = Field(default=defaults.N_PARTICLES, ge=2)
+    density: float = Field(default=defaults.DENSITY, gt=0)
+    seed: int = 2022
+    grid: list[SystemGroup] = Field(default_factory=lambda: [SystemGroup()], min_length=1)
+
+
+class PluginChoice(StrictModel):
+    """A stage's plugin and its options (validated by the plugin's own Config)."""
+
+    plugin: str
+    options: dict[str, Any] = Field(default_factory=dict)
+
+
+class SimulationConfig(PluginChoice):
+    """The simulate stage: the plugin plus the engine-independent model and run control."""
+
+    steps: int = Field(default=defaults.STEPS, ge=1)
+    equilibration_steps: int = Field(default=100_000, ge=0)
+    write_period: int = Field(default=10_000, ge=1)
+    timestep: float = Field(default=defaults.TIMESTEP, gt=0)
+    kT: float = Field(default=defaults.KT, gt=0)
+    wca_cutoff: float = Field(default=defaults.WCA_CUTOFF, gt=0)
+    thermostat_tau: float = Field(default=0.5, gt=0)
+    bond_k: float = Field(default=100.0, gt=0)
+    bond_r0: float = Field(default=1.0, gt=0)
+    min_ions: int = Field(default=4, ge=1)
+
+    @model_validator(mode="after")
+    def _frames(self) -> SimulationConfig:
+        if self.write_period > self.steps:
+            raise ValueError(f"write_period ({self.write_period}) is longer than steps ({self.steps}): "
+                             "the trajectory would have one frame")
+        return self
+
+
+class TransportConfig(StrictModel):
+    """The transport stage (core): Einstein-form Onsager coefficients."""
+
+    fit_window: tuple[float, float] | None = None
+    slope_tolerance: float = Field(default=0.1, gt=0)
+    min_decades: float = Field(default=1.0, gt=0)
+    include_solvent: bool = False
+
+    @field_validator("fit_window")
+    @classmethod
+    def _ordered(cls, window: tuple[float, float] | None) -> tuple[float, float] | None:
+        if window is not None and not 0 <= window[0] < window[1]:
+            raise ValueError("fit_window must be [t0, t1] with 0 <= t0 < t1 (τ)")
+        return window
+
+
+class SnapshotConfig(StrictModel):
+    """Which frames and ions are featurised."""
+
+    stride: int | Literal["auto"] = "auto"
+    max_environments: int = Field(default=defaults.MAX_ENVIRONMENTS, ge=1)
+
+    @field_validator("stride")
+    @classmethod
+    def _positive_stride(cls, stride: int | str) -> int | str:
+        if isinstance(stride, int) and stride < 1:
+            raise ValueError("stride must be 'auto' or an integer >= 1")
+        return stride
+
+
+class DescriptorConfig(PluginChoice):
+    """The featurize stage."""
+
+    snapshots: SnapshotConfig = Field(default_factory=SnapshotConfig)
+
+
+class ModelConfig(PluginChoice):
+    """The learn stage."""
+
+    bonded_ions: Literal["zero", "exclude"] = "zero"
+    min_relative_std: float = Field(default=0.01, ge=0)
+
+
+class SplitConfig(StrictModel):
+    """How systems are split for training and evaluation (the paper's 90/10, 5 folds × 5 seeds)."""
+
+    test_fraction: float = Field(default=defaults.TEST_FRACTION, ge=0, lt=1)
+    n_folds: int = Field(default=defaults.N_FOLDS, ge=1)
+    seeds_per_fold: int = Field(default=defaults.SEEDS_PER_FOLD, ge=1)
+    seed: int = 0
+
+
+class SlurmConfig(StrictModel):
+    """Passed to ``dask_jobqueue.SLURMCluster``; ``jobs`` is how many to start."""
+
+    cores: int = Field(default=16, ge=1)
+    processes: int = Field(default=1, ge=1)
+    memory: str = "64GB"
+    walltime: str = "24:00:00"
+    queue: str | None = None
+    account: str | None = None
+    jobs: int = Field(default=1, ge=1)
+    job_extra_directives: list[str] = Field(default_factory=list)
+    job_script_prologue: list[str] = Field(default_factory=list)
+    local_directory: str | None = None
+    log_directory: str | None = None
+
+
+class ExecutorConfig(StrictModel):
+    """Where tasks run. ``kind`` is inferred from ``address`` or ``slurm`` when omitted."""
+
+    kind: Literal["local", "serial", "address", "slurm"] = "local"
+    workers: int | None = Field(default=None, ge=1)
+    threads_per_task: int | None = Field(default=None, ge=1)
+    memory_limit: str = "auto"
+    address: str | None = None
+    slurm: SlurmConfig | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _infer_kind(cls, data: Any) -> Any:
+        if isinstance(data, dict) and "kind" not in data:
+            if data.get("address") is not None:
+                data = {**data, "kind": "address"}
+            elif data.get("slurm") is not None:
+                data = {**data, "kind": "slurm"}
+        return data
+
+    @model_validator(mode="after")
+    def _consistent(self) -> ExecutorConfig:
+        if self.kind == "address" and not self.address:
+            raise ValueError("kind 'address' needs address: tcp://host:port")
+        if self.kind == "slurm" and self.slurm is None:
+            self.slurm = SlurmConfig()
+        return self
+
+
+class Recipe(StrictModel):
+    """A whole recipe. Stages after ``simulation`` are optional: a recipe may stop at any stage."""
+
+    name: str | None = None
+    workdir: str | None = None
+    systems: SystemsConfig = Field(default_factory=SystemsConfig)
+    simulation: SimulationConfig
+    transport: TransportConfig = Field(default_factory=TransportConfig)
+    descriptor: DescriptorConfig | None = None
+    model: ModelConfig | None = None
+    split: SplitConfig = Field(default_factory=SplitConfig)
+    analyses: list[PluginChoice] = Field(default_factory=list)
+    executor: ExecutorConfig = Field(default_factory=ExecutorConfig)
+
+    @model_validator(mode="after")
+    def _stages_in_order(self) -> Recipe:
+        if self.model is not None and self.descriptor is None:
+            raise ValueError("a model needs a descriptor section (the learn stage learns from features)")
+        return self

@@ -1,0 +1,164 @@
+"""The plugin registry: discovers plugins from the ``localcond`` entry-point group.
+
+>>> from core.registry import get_registry
+>>> registry = get_registry()
+>>> sorted(registry.kinds())
+['analysis', 'descriptor', 'model', 'simulator']
+"""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass
+from importlib import metadata
+from types import ModuleType
+from typing import Any
+
+import pluggy
+from pydantic import BaseModel
+
+from core import hookspecs
+from core.errors import DuplicatePluginError, PluginUnavailableError, UserError
+from core.plugin_api import PLUGIN_KINDS, Plugin
+
+ENTRY_POINT_GROUP = hookspecs.PROJECT_NAME
+
+_HOOK_OF_KIND = {
+    "simulator": "localcond_register_simulators",
+    "descriptor": "localcond_register_descriptors",
+    "model": "localcond_register_models",
+    "analysis": "localcond_register_analyses",
+}
+
+
+@dataclass(frozen=True)
+class PluginInfo:
+    """A registered plugin class and where it came from."""
+
+    kind: str
+    name: str
+    plugin_class: type[Plugin] | None
+    package: str
+    package_version: str
+    unavailable_reason: str | None
+
+    @property
+    def available(self) -> bool:
+        return self.unavailable_reason is None
+
+    @property
+    def version(self) -> str:
+        return self.plugin_class.version if self.plugin_class is not None else ""
+
+
+class PluginRegistry:
+    """All plugins known to this process, by kind and name.
+
+    Build it with :func:`get_registry` (cached per process) or, for an
+    isolated registry, ``PluginRegistry()`` then :meth:`load_entry_points`
+    and/or :meth:`register_module`, then :meth:`collect`.
+    """
+
+    def __init__(self) -> None:
+        self._manager = pluggy.PluginManager(hookspecs.PROJECT_NAME)
+        self._manager.add_hookspecs(hookspecs)
+        self._packages: dict[str, tuple[str, str]] = {}
+        self._plugins: dict[str, dict[str, PluginInfo]] = {kind: {} for kind in PLUGIN_KINDS}
+        self.broken: list[PluginInfo] = []
+
+    def load_entry_points(self, group: str = ENTRY_POINT_GROUP) -> None:
+        """Import every module named in the entry-point ``group``; failures become ``broken`` entries."""
+        for entry_point in metadata.entry_points(group=group):
+            dist = entry_point.dist
+            package = dist.metadata["Name"] if dist is not None else "?"
+            version = dist.version if dist is not None else "?"
+            try:
+                module = entry_point.load()
+            except Exception as exc:  # a broken third-party package must not break the others
+                self.broken.append(PluginInfo("?", entry_point.name, None, package, version,
+                                              f"entry point {entry_point.value!r} failed to load: {exc}"))
+                continue
+            self.register_module(module, package=package, package_version=version,
+                                 name=f"{package}:{entry_point.name}")
+
+    def register_module(self, module: ModuleType | object, *, package: str, package_version: str = "",
+                        name: str | None = None) -> None:
+        """Register an object holding ``hookimpl`` functions, attributed to ``package``."""
+        plugin_name = name or f"{package}:{getattr(module, '__name__', repr(module))}"
+        if self._manager.has_plugin(plugin_name):
+            return
+        self._manager.register(module, name=plugin_name)
+        self._packages[plugin_name] = (package, package_version)
+
+    def collect(self) -> PluginRegistry:
+        """Call every registration hook and index the plugin classes they return."""
+        for kind, hook_name in _HOOK_OF_KIND.items():
+            hook = getattr(self._manager.hook, hook_name)
+            for impl in hook.get_hookimpls():
+                package, package_version = self._packages.get(impl.plugin_name, (impl.plugin_name, ""))
+                classes = impl.function(registry=self) or []
+                for plugin_class in classes:
+                    self._add(kind, plugin_class, package, package_version)
+        return self
+
+    def _add(self, kind: str, plugin_class: Any, package: str, package_version: str) -> None:
+        base = PLUGIN_KINDS[kind]
+        if not (isinstance(plugin_class, type) and issubclass(plugin_class, base)):
+            raise DuplicatePluginError(
+                f"package {package!r} registered {plugin_class!r} as a {kind} plugin, "
+                f"but it is not a subclass of core.plugin_api.{base.__name__}")
+        if not plugin_class.name:
+            raise DuplicatePluginError(f"package {package!r}: {kind} plugin {plugin_class.__name__} has no name")
+        if not (isinstance(plugin_class.Config, type) and issubclass(plugin_class.Config, BaseModel)):
+            raise DuplicatePluginError(
+                f"package {package!r}: {kind} plugin {plugin_class.name!r} has a Config that is not a pydantic model")
+        existing = self._plugins[kind].get(plugin_class.name)
+        if existing is not None:
+            if existing.plugin_class is plugin_class:
+                return
+            raise DuplicatePluginError(
+                f"two {kind} plugins are named {plugin_class.name!r}: one from package "
+                f"{existing.package!r}, one from package {package!r}; uninstall one of them")
+        self._plugins[kind][plugin_class.name] = PluginInfo(
+            kind, plugin_class.name, plugin_class, package, package_version, plugin_class.unavailable_reason())
+
+    def kinds(self) -> list[str]:
+        return list(self._plugins)
+
+    def plugins(self, kind: str | None = None) -> list[PluginInfo]:
+        """Registered plugins (of one kind, or all), sorted by kind then name."""
+        kinds = [kind] if kind else list(self._plugins)
+        return [info for k in kinds for _, info in sorted(self._plugins[k].items())]
+
+    def info(self, kind: str, name: str) -> PluginInfo:
+        """The plugin ``name`` of ``kind``; a UserError listing the choices if unknown."""
+        try:
+            return self._plugins[kind][name]
+        except KeyError:
+            choices = ", ".join(sorted(self._plugins[kind])) or "none installed"
+            raise UserError(f"unknown {kind} plugin {name!r}; available: {choices}") from None
+
+    def require(self, kind: str, name: str) -> type[Plugin]:
+        """The class of an available plugin; errors say why it is unknown or unavailable."""
+        info = self.info(kind, name)
+        if not info.available:
+            hint = info.plugin_class.install_hint if info.plugin_class else ""
+            message = f"{kind} plugin {name!r} is not available: {info.unavailable_reason}"
+            if hint:
+                message += f"; install it with: {hint}"
+            raise PluginUnavailableError(message)
+        assert info.plugin_class is not None
+        return info.plugin_class
+
+    def instantiate(self, kind: str, name: str, options: dict[str, Any]) -> Plugin:
+        """An instance of plugin ``name`` configured with already-validated ``options``."""
+        plugin_class = self.require(kind, name)
+        return plugin_class(plugin_class.Config.model_validate(options))
+
+
+@functools.lru_cache(maxsize=1)
+def get_registry() -> PluginRegistry:
+    """The process-wide registry built from installed entry points."""
+    registry = PluginRegistry()
+    registry.load_entry_points()
+    return registry.collect()

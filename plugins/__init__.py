@@ -1,0 +1,1 @@
+"""Built-in localcond plugins, one sub-package per plugin kind."""

@@ -1,0 +1,15 @@
+"""Built-in analysis plugins, registered through the ``localcond`` entry-point group like any other package's."""
+
+from __future__ import annotations
+
+from core.hookspecs import hookimpl
+from core.plugin_api import AnalysisPlugin
+from core.registry import PluginRegistry
+
+#: The built-in analysis plugin classes.
+BUILTIN: list[type[AnalysisPlugin]] = []
+
+
+@hookimpl
+def localcond_register_analyses(registry: PluginRegistry) -> list[type[AnalysisPlugin]]:
+    return list(BUILTIN)

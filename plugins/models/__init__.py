@@ -1,0 +1,15 @@
+"""Built-in model plugins, registered through the ``localcond`` entry-point group like any other package's."""
+
+from __future__ import annotations
+
+from core.hookspecs import hookimpl
+from core.plugin_api import ModelPlugin
+from core.registry import PluginRegistry
+
+#: The built-in model plugin classes.
+BUILTIN: list[type[ModelPlugin]] = []
+
+
+@hookimpl
+def localcond_register_models(registry: PluginRegistry) -> list[type[ModelPlugin]]:
+    return list(BUILTIN)

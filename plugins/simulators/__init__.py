@@ -1,0 +1,15 @@
+"""Built-in simulator plugins, registered through the ``localcond`` entry-point group like any other package's."""
+
+from __future__ import annotations
+
+from core.hookspecs import hookimpl
+from core.plugin_api import SimulatorPlugin
+from core.registry import PluginRegistry
+
+#: The built-in simulator plugin classes.
+BUILTIN: list[type[SimulatorPlugin]] = []
+
+
+@hookimpl
+def localcond_register_simulators(registry: PluginRegistry) -> list[type[SimulatorPlugin]]:
+    return list(BUILTIN)
