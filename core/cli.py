@@ -1,0 +1,135 @@
+"""The command line: ``run``, ``validate``, ``plugins``, ``show``.
+
+User errors (bad recipes, unknown plugins, bad arguments) print a message and
+exit with status 2, never a traceback. A run with failed units exits 1.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import yaml
+from rich.console import Console
+from rich.table import Table
+
+from core.errors import DuplicatePluginError, UserError
+from core.units import STAGES
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # argparse exits 2 too; keep the message short
+        self.print_usage(sys.stderr)
+        raise UserError(message)
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="localcond", description="Learn local ionic contributions to electrolyte conductivity.")
+    commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    run = commands.add_parser("run", help="run (or resume) a recipe")
+    run.add_argument("recipe", type=Path)
+    run.add_argument("--workdir", type=Path, help="work directory (default: the recipe's, else runs/<name>)")
+    run.add_argument("--only", choices=STAGES, help="run only this stage (upstream must be done)")
+    run.add_argument("--force", choices=STAGES, help="recompute this stage and everything after it")
+    validate = commands.add_parser("validate", help="check a recipe without running it")
+    validate.add_argument("recipe", type=Path)
+    validate.add_argument("--resolved", action="store_true", help="print the recipe with every default filled in")
+    validate.add_argument("--job-script", action="store_true", help="print the SLURM job script (slurm executor)")
+    commands.add_parser("plugins", help="list plugins: kind, name, package, version, availability")
+    show = commands.add_parser("show", help="what a run has done, failed or is missing")
+    show.add_argument("workdir", type=Path)
+    return parser
+
+
+def _workdir(args: argparse.Namespace, resolved) -> Path:
+    if args.workdir is not None:
+        return args.workdir
+    if resolved.recipe.workdir:
+        return Path(resolved.recipe.workdir)
+    return Path("runs") / resolved.name
+
+
+def _run(args: argparse.Namespace, console: Console) -> int:
+    from core.recipe import load_recipe
+    from core.runner import run_recipe
+
+    resolved = load_recipe(args.recipe)
+    workdir = _workdir(args, resolved)
+    summary = run_recipe(resolved, workdir, only=args.only, force=args.force, console=console)
+    failed = summary.failed
+    skipped = [o for o in summary.not_ok if o.status == "skipped"]
+    if failed:
+        console.print(f"[red]{len(failed)} unit(s) failed[/red]; {len(skipped)} skipped because of them:")
+        for outcome in failed:
+            where = f" (system {outcome.system})" if outcome.system else ""
+            console.print(f"  {outcome.step} {outcome.label}{where}: {outcome.error}")
+        console.print("run the same command again to retry only what failed or is missing")
+        return 1
+    if skipped:
+        console.print(f"{len(skipped)} unit(s) not run (see `localcond show {workdir}`)")
+        return 1
+    console.print(f"done: {len(summary.outcomes)} units; report: {summary.workdir / 'report.html'}")
+    return 0
+
+
+def _validate(args: argparse.Namespace, console: Console) -> int:
+    from core.planner import build_plan
+    from core.recipe import load_recipe
+
+    resolved = load_recipe(args.recipe)
+    if args.resolved:
+        print(yaml.safe_dump(resolved.recipe.model_dump(mode="json"), sort_keys=False), end="")
+        return 0
+    if args.job_script:
+        from core.executor import slurm_job_script
+
+        if resolved.recipe.executor.slurm is None:
+            raise UserError("the recipe's executor is not slurm", source=str(args.recipe), path="executor")
+        print(slurm_job_script(resolved.recipe.executor.slurm))
+        return 0
+    plan = build_plan(resolved)
+    counts = {stage: sum(u.stage == stage for u in plan.units) for stage in STAGES}
+    console.print(f"{args.recipe}: valid. {len(resolved.systems)} systems "
+                  f"({sum(s.test_only for s in resolved.systems)} test-only); units: "
+                  + ", ".join(f"{n} {s}" for s, n in counts.items() if n))
+    for stage in (resolved.simulator, resolved.descriptor, resolved.model, *resolved.analyses):
+        if stage is not None:
+            console.print(f"  {stage.kind}: {stage.name} {stage.version} ({stage.package})")
+    return 0
+
+
+def _plugins(console: Console) -> int:
+    from core.registry import get_registry
+
+    registry = get_registry()
+    table = Table(title="localcond plugins")
+    for column in ("kind", "name", "package", "version", "available"):
+        table.add_column(column)
+    for info in [*registry.plugins(), *registry.broken]:
+        table.add_row(info.kind, info.name, info.package, info.version,
+                      "yes" if info.available else f"no: {info.unavailable_reason}")
+    console.print(table)
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of ``python -m core`` and the ``localcond`` script; returns the exit status."""
+    console = Console(stderr=False, width=None if sys.stdout.isatty() else 160)
+    try:
+        args = _parser().parse_args(argv)
+        if args.command == "run":
+            return _run(args, console)
+        if args.command == "validate":
+            return _validate(args, console)
+        if args.command == "plugins":
+            return _plugins(console)
+        from core.show import show_run
+
+        return show_run(args.workdir, console)
+    except (UserError, DuplicatePluginError) as exc:
+        print(f"error: {exc}" if "\n" not in str(exc) else f"error:\n{exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted: finished work is kept; run the same command again to resume", file=sys.stderr)
+        return 130

@@ -1,0 +1,111 @@
+"""Running one unit: reuse a verified artifact, or compute into a temporary directory and publish it.
+
+:func:`execute_unit` never raises for a failure of the unit itself: it
+returns a failed :class:`TaskOutcome` (with the error and traceback), so the
+other units go on; units downstream of a failure are skipped.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import time
+import traceback
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from core.artifacts import ArtifactStore, CorruptArtifactError
+from core.datatypes import TaskContext
+from core.stages import analyze, featurize, learn, simulate, transport
+from core.threads import limited_threads
+from core.units import TaskOutcome, Unit
+
+StageFunction = Callable[[Unit, dict[str, Path], Path, TaskContext], dict[str, Any]]
+
+STAGE_FUNCTIONS: dict[str, StageFunction] = {
+    "simulate": simulate.run,
+    "transport": transport.run,
+    "featurize": featurize.run,
+    "member": learn.run_member,
+    "predict": learn.run_predict,
+    "analyze": analyze.run,
+}
+
+
+@dataclass(frozen=True)
+class ExecutionSettings:
+    """Per-run settings every unit receives.
+
+    Attributes
+    ----------
+    workdir: the run's work directory.
+    threads: threads each task may use.
+    force: keys to recompute even when a valid artifact exists.
+    check_only: keys that may only be reused, never computed (``--only``).
+    """
+
+    workdir: str
+    threads: int
+    force: frozenset[str] = frozenset()
+    check_only: frozenset[str] = frozenset()
+
+
+def _outcome(unit: Unit, status: str, **fields: Any) -> TaskOutcome:
+    return TaskOutcome(key=unit.key, stage=unit.stage, step=unit.step, label=unit.label, system=unit.system,
+                       status=status, **fields)
+
+
+def execute_unit(unit: Unit, upstream: list[TaskOutcome], settings: ExecutionSettings) -> TaskOutcome:
+    """Run ``unit`` (in a worker or in-process) and say what became of it."""
+    store = ArtifactStore(Path(settings.workdir))
+    final = store.final_path(unit.step, unit.label, unit.key)
+    failed_upstream = [o for o in upstream if not o.ok]
+    if failed_upstream:
+        names = ", ".join(f"{o.step} {o.label}" for o in failed_upstream[:3])
+        more = f" and {len(failed_upstream) - 3} more" if len(failed_upstream) > 3 else ""
+        return _outcome(unit, "skipped", error=f"upstream not available: {names}{more}")
+    notes: list[str] = []
+    if unit.key not in settings.force:
+        try:
+            meta = store.verify(final)
+        except CorruptArtifactError as exc:
+            moved = store.quarantine(final)
+            notes.append(f"recomputed: {exc} (moved to {moved.name})")
+            meta = None
+        if meta is not None:
+            return _outcome(unit, "cached", path=str(final), checksum=meta.get("checksum"),
+                            wall_time=meta.get("wall_time", 0.0),
+                            meta=meta.get("result", {}))
+    if unit.key in settings.check_only:
+        return _outcome(unit, "skipped", error="not computed yet (outside the --only stage)", notes=notes)
+
+    inputs = {o.key: Path(o.path) for o in upstream if o.path}
+    scratch = store.scratch_path(unit.step, unit.label, unit.key)
+    scratch.mkdir(parents=True, exist_ok=True)
+    partial = store.new_partial(final)
+    started = time.perf_counter()
+    try:
+        with limited_threads(settings.threads):
+            result = STAGE_FUNCTIONS[unit.step](
+                unit, inputs, partial, TaskContext(threads=settings.threads, scratch_dir=scratch, label=unit.label))
+        wall_time = time.perf_counter() - started
+        meta = {"key": unit.key, "stage": unit.stage, "step": unit.step, "label": unit.label,
+                "system": unit.system, "inputs": list(unit.deps), "plugin": unit.payload.get("plugin_ref"),
+                "wall_time": wall_time, "result": result}
+        if unit.key in settings.force and final.exists():
+            old = final.with_name(f"{final.name}.replaced-{uuid.uuid4().hex[:8]}")
+            os.rename(final, old)
+            meta = store.publish(partial, final, meta)
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            meta = store.publish(partial, final, meta)
+    except Exception as exc:
+        shutil.rmtree(partial, ignore_errors=True)
+        return _outcome(unit, "failed", wall_time=time.perf_counter() - started,
+                        error=f"{type(exc).__name__}: {exc}", traceback=traceback.format_exc(), notes=notes)
+    shutil.rmtree(scratch, ignore_errors=True)
+    return _outcome(unit, "done", path=str(final), checksum=meta["checksum"], wall_time=wall_time, notes=notes,
+                    meta=result)

@@ -1,0 +1,129 @@
+"""Where units run: in-process (serial), an embedded LocalCluster, an existing scheduler, or SLURM.
+
+Every backend has ``run(units, settings, on_outcome)``: it executes units in
+dependency order and calls ``on_outcome`` as each one ends.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from core.execution import ExecutionSettings, execute_unit
+from core.recipe.schema import ExecutorConfig, SlurmConfig
+from core.threads import thread_environment
+from core.units import TaskOutcome, Unit
+
+OutcomeCallback = Callable[[TaskOutcome], None]
+
+
+def available_cores() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:
+        return os.cpu_count() or 1
+
+
+@dataclass(frozen=True)
+class Layout:
+    """How many worker processes, and threads per task."""
+
+    workers: int
+    threads_per_task: int
+
+
+def layout(config: ExecutorConfig, cores: int | None = None) -> Layout:
+    """Default: one worker per core, one thread per task; or as many workers as the thread budget allows."""
+    cores = cores or available_cores()
+    threads = config.threads_per_task or (max(1, cores // config.workers) if config.workers else 1)
+    workers = config.workers or max(1, cores // threads)
+    return Layout(workers, threads)
+
+
+class SerialBackend:
+    """Runs every unit in this process, in order (for debugging)."""
+
+    def run(self, units: list[Unit], settings: ExecutionSettings, on_outcome: OutcomeCallback) -> None:
+        outcomes: dict[str, TaskOutcome] = {}
+        for unit in units:
+            outcome = execute_unit(unit, [outcomes[k] for k in unit.deps], settings)
+            outcomes[unit.key] = outcome
+            on_outcome(outcome)
+
+
+class DaskBackend:
+    """Submits every unit as a Dask task, upstream futures as arguments, and collects outcomes as they end."""
+
+    def __init__(self, client: Any) -> None:
+        self.client = client
+
+    def run(self, units: list[Unit], settings: ExecutionSettings, on_outcome: OutcomeCallback) -> None:
+        from distributed import as_completed
+
+        futures: dict[str, Any] = {}
+        unit_of: dict[str, Unit] = {}
+        for unit in units:
+            future = self.client.submit(execute_unit, unit, [futures[k] for k in unit.deps], settings,
+                                        key=f"{unit.step}-{unit.label}-{unit.key[:12]}", pure=False)
+            futures[unit.key] = future
+            unit_of[future.key] = unit
+        for future in as_completed(list(futures.values())):
+            unit = unit_of[future.key]
+            try:
+                outcome = future.result()
+            except Exception as exc:  # the worker died, or an upstream worker did
+                outcome = TaskOutcome(unit.key, unit.stage, unit.step, unit.label, unit.system, "failed",
+                                      error=f"{type(exc).__name__}: {exc}")
+            on_outcome(outcome)
+
+
+def slurm_cluster(config: SlurmConfig, threads: int) -> Any:
+    """A ``dask_jobqueue.SLURMCluster`` for ``config`` (not yet scaled)."""
+    from dask_jobqueue import SLURMCluster
+
+    prologue = [f"export {k}={v}" for k, v in thread_environment(threads).items()]
+    return SLURMCluster(
+        cores=config.cores, processes=config.processes, memory=config.memory, walltime=config.walltime,
+        queue=config.queue, account=config.account, job_extra_directives=config.job_extra_directives,
+        job_script_prologue=prologue + config.job_script_prologue, local_directory=config.local_directory,
+        log_directory=config.log_directory)
+
+
+def slurm_job_script(config: SlurmConfig) -> str:
+    """The batch script each SLURM job would run (no SLURM needed to see it)."""
+    threads = max(1, config.cores // config.processes)
+    with slurm_cluster(config, threads) as cluster:
+        return cluster.job_script()
+
+
+@contextlib.contextmanager
+def open_backend(config: ExecutorConfig) -> Iterator[tuple[SerialBackend | DaskBackend, int]]:
+    """The backend for ``config`` and the threads each task may use; clusters are closed on exit."""
+    if config.kind == "serial":
+        yield SerialBackend(), layout(config).threads_per_task
+        return
+    import dask
+    from distributed import Client, LocalCluster
+
+    if config.kind == "address":
+        assert config.address is not None
+        with Client(config.address) as client:
+            yield DaskBackend(client), config.threads_per_task or 1
+        return
+    if config.kind == "slurm":
+        assert config.slurm is not None
+        threads = config.threads_per_task or max(1, config.slurm.cores // config.slurm.processes)
+        with slurm_cluster(config.slurm, threads) as cluster:
+            cluster.scale(jobs=config.slurm.jobs)
+            with Client(cluster) as client:
+                yield DaskBackend(client), threads
+        return
+    plan = layout(config)
+    with dask.config.set({"distributed.nanny.pre-spawn-environ": thread_environment(plan.threads_per_task)}):
+        with LocalCluster(n_workers=plan.workers, threads_per_worker=1, processes=True,
+                          memory_limit=config.memory_limit, dashboard_address=None) as cluster:
+            with Client(cluster) as client:
+                yield DaskBackend(client), plan.threads_per_task

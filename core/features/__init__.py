@@ -1,0 +1,1 @@
+"""The featurize stage: snapshot selection and the per-system feature store."""

@@ -1,0 +1,1 @@
+"""The learn stage: splitting systems, assembling learning data, ensemble prediction."""

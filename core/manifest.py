@@ -1,0 +1,49 @@
+"""``manifest.json``: what the run planned and what became of every artifact."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+from core.artifacts import atomic_write_text
+from core.units import TaskOutcome, Unit
+
+MANIFEST_FILE = "manifest.json"
+
+
+class Manifest:
+    """Every planned unit with its key, inputs, plugin, checksum, wall time and status.
+
+    Written atomically after each change, so an interrupted run leaves a
+    readable manifest behind.
+    """
+
+    def __init__(self, workdir: Path, recipe: dict[str, Any]) -> None:
+        self.path = Path(workdir) / MANIFEST_FILE
+        self.data: dict[str, Any] = {"recipe": recipe, "started": time.time(), "updated": time.time(),
+                                     "artifacts": {}}
+
+    def plan(self, units: list[Unit], workdir: Path) -> None:
+        for unit in units:
+            self.data["artifacts"][unit.key] = {
+                "key": unit.key, "stage": unit.stage, "step": unit.step, "label": unit.label,
+                "system": unit.system, "inputs": list(unit.deps), "plugin": unit.payload.get("plugin_ref"),
+                "status": "pending", "path": None, "checksum": None, "wall_time": None, "error": None}
+        self.write()
+
+    def record(self, outcome: TaskOutcome, workdir: Path) -> None:
+        entry = self.data["artifacts"].setdefault(outcome.key, {"key": outcome.key})
+        entry.update({"status": outcome.status, "wall_time": outcome.wall_time, "error": outcome.error,
+                      "checksum": outcome.checksum, "notes": outcome.notes,
+                      "path": str(Path(outcome.path).relative_to(workdir)) if outcome.path else None})
+        self.data["updated"] = time.time()
+        self.write()
+
+    def write(self) -> None:
+        atomic_write_text(self.path, json.dumps(self.data, indent=1, sort_keys=True))
+
+
+def read_manifest(workdir: Path) -> dict[str, Any]:
+    return json.loads((Path(workdir) / MANIFEST_FILE).read_text())

@@ -1,0 +1,57 @@
+"""Run-level tables gathered from artifacts: ``transport.csv``, ``transport_replicas.csv``, ``predictions.csv``."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from pathlib import Path
+from typing import Any
+
+from core.artifacts import atomic_write_text
+from core.stages import learn as learn_stage
+from core.stages import transport as transport_stage
+from core.units import TaskOutcome
+
+TRANSPORT_COLUMNS = ["system", "concentration", "bjerrum_length", "paired_fraction", "test_only", "n_replicas",
+                     "L_pp", "L_mm", "L_pm", "L_self_pp", "L_self_mm", "D_p", "D_m", "kappa",
+                     "molar_conductivity", "molar_conductivity_std", "molar_conductivity_ne", "ionicity",
+                     "fit_t0", "fit_t1", "diffusive"]
+
+
+def _csv(rows: list[dict[str, Any]], columns: list[str]) -> str:
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=columns, extrasaction="ignore")
+    writer.writeheader()
+    writer.writerows(rows)
+    return buffer.getvalue()
+
+
+def write_run_outputs(workdir: Path, outcomes: list[TaskOutcome]) -> dict[str, Path]:
+    """Write the run-level tables from the successful artifacts; return what was written."""
+    written: dict[str, Path] = {}
+    systems, replicas = [], []
+    for outcome in outcomes:
+        if outcome.step == "transport" and outcome.ok and outcome.path:
+            result = transport_stage.load(Path(outcome.path))
+            systems.append(result["system"])
+            replicas += [{"system": result["system"]["system"], "replica": i, **row}
+                         for i, row in enumerate(result["replicas"])]
+    if systems:
+        extra = [c for c in systems[0] if c not in TRANSPORT_COLUMNS]
+        atomic_write_text(workdir / "transport.csv", _csv(systems, TRANSPORT_COLUMNS + extra))
+        atomic_write_text(workdir / "transport_replicas.csv", _csv(replicas, list(replicas[0])))
+        written["transport"] = workdir / "transport.csv"
+    for outcome in outcomes:
+        if outcome.step == "predict" and outcome.ok and outcome.path:
+            for name in (learn_stage.PREDICTIONS_FILE, learn_stage.METRICS_FILE):
+                atomic_write_text(workdir / name, (Path(outcome.path) / name).read_text())
+                written[name] = workdir / name
+    return written
+
+
+def read_metrics(workdir: Path) -> dict[str, Any]:
+    path = workdir / learn_stage.METRICS_FILE
+    return json.loads(path.read_text()) if path.is_file() else {}
+
+

@@ -1,0 +1,127 @@
+"""Turning a resolved recipe into the graph of units, each keyed by everything it depends on.
+
+Keys are computed before anything runs: a unit's key hashes its own identity
+(stage, plugin name and version, options, system, replica, seed, ...) and the
+keys of its upstream units, so a change anywhere recomputes exactly what
+depends on it, and a recipe that differs only in its descriptor reuses the
+simulations and transport results.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from core.artifacts import cache_key
+from core.learn.splits import Split, make_split
+from core.recipe.loader import ResolvedRecipe, StagePlugin
+from core.registry import get_registry
+from core.transport.onsager import TRANSPORT_VERSION
+from core.units import Unit
+
+#: Bumped when core's featurize or learn code changes its outputs; part of keys.
+FEATURIZE_VERSION = "1"
+LEARN_VERSION = "1"
+
+
+@dataclass
+class Plan:
+    """All units in dependency order, plus the learning split (if the recipe learns)."""
+
+    units: list[Unit] = field(default_factory=list)
+    split: Split | None = None
+
+    def by_key(self) -> dict[str, Unit]:
+        return {u.key: u for u in self.units}
+
+    def add(self, stage: str, step: str, label: str, system: str | None, deps: list[str],
+            identity: dict[str, Any], payload: dict[str, Any]) -> str:
+        key = cache_key({"stage": step, "identity": identity, "deps": deps})
+        self.units.append(Unit(stage, step, label, key, system, tuple(deps), payload))
+        return key
+
+
+def _plugin_identity(plugin: StagePlugin) -> dict[str, Any]:
+    return {"name": plugin.name, "version": plugin.version, "options": plugin.options}
+
+
+def _plugin_ref(plugin: StagePlugin) -> dict[str, str]:
+    return {"kind": plugin.kind, "name": plugin.name, "version": plugin.version, "package": plugin.package}
+
+
+def build_plan(resolved: ResolvedRecipe) -> Plan:
+    """The whole pipeline for ``resolved``: simulate → transport → featurize → learn → analyze."""
+    recipe = resolved.recipe
+    plan = Plan()
+    settings = asdict(resolved.simulation_settings())
+    simulator = resolved.simulator
+    sim_keys: dict[str, list[str]] = {}
+    transport_keys: dict[str, str] = {}
+    store_keys: dict[str, str] = {}
+
+    for system in resolved.systems:
+        system_dict = asdict(system)
+        keys = []
+        for replica in range(system.replicas):
+            seed = system.replica_seed(replica)
+            keys.append(plan.add(
+                "simulate", "simulate", f"{system.name}.r{replica}", system.name, [],
+                {"plugin": _plugin_identity(simulator), "system": system.physical_parameters(),
+                 "replica": replica, "seed": seed, "settings": settings},
+                {"plugin": simulator.name, "options": simulator.options, "plugin_ref": _plugin_ref(simulator),
+                 "system": system_dict, "replica": replica, "seed": seed, "settings": settings}))
+        sim_keys[system.name] = keys
+        transport_config = recipe.transport.model_dump(mode="json")
+        transport_keys[system.name] = plan.add(
+            "transport", "transport", system.name, system.name, keys,
+            {"version": TRANSPORT_VERSION, "config": transport_config, "system": system.physical_parameters()},
+            {"system": system_dict, "config": transport_config, "kT": recipe.simulation.kT,
+             "timestep": recipe.simulation.timestep})
+
+    descriptor = resolved.descriptor
+    if descriptor is not None and recipe.descriptor is not None:
+        snapshots = recipe.descriptor.snapshots.model_dump(mode="json")
+        for system in resolved.systems:
+            store_keys[system.name] = plan.add(
+                "featurize", "featurize", system.name, system.name, sim_keys[system.name],
+                {"version": FEATURIZE_VERSION, "plugin": _plugin_identity(descriptor), "snapshots": snapshots},
+                {"plugin": descriptor.name, "version": descriptor.version, "options": descriptor.options,
+                 "plugin_ref": _plugin_ref(descriptor), "snapshots": snapshots,
+                 "timestep": recipe.simulation.timestep})
+
+    predict_key = None
+    model = resolved.model
+    if model is not None and recipe.model is not None:
+        model_class = get_registry().require("model", model.name)
+        split = make_split(resolved.systems, recipe.split, stochastic=bool(getattr(model_class, "stochastic", True)))
+        plan.split = split
+        learn = {"bonded_ions": recipe.model.bonded_ions, "min_relative_std": recipe.model.min_relative_std}
+        member_keys = []
+        for member in split.members:
+            names = [*member.train, *member.validation]
+            deps = [store_keys[n] for n in names] + [transport_keys[n] for n in names]
+            member_keys.append(plan.add(
+                "learn", "member", f"member{member.index:03d}-fold{member.fold}", None, deps,
+                {"version": LEARN_VERSION, "plugin": _plugin_identity(model), "learn": learn,
+                 "member": asdict(member)},
+                {"plugin": model.name, "options": model.options, "plugin_ref": _plugin_ref(model),
+                 "learn": learn, "member": asdict(member),
+                 "stores": {n: store_keys[n] for n in names}, "transport": {n: transport_keys[n] for n in names}}))
+        names = [s.name for s in resolved.systems]
+        roles = {n: split.role(n) for n in names}
+        predict_key = plan.add(
+            "learn", "predict", "ensemble", None,
+            member_keys + [store_keys[n] for n in names] + [transport_keys[n] for n in names],
+            {"version": LEARN_VERSION, "plugin": _plugin_identity(model), "learn": learn, "roles": roles},
+            {"plugin": model.name, "options": model.options, "plugin_ref": _plugin_ref(model), "learn": learn,
+             "members": member_keys, "roles": roles, "stores": {n: store_keys[n] for n in names},
+             "transport": {n: transport_keys[n] for n in names}})
+
+    for index, analysis in enumerate(resolved.analyses):
+        deps = list(transport_keys.values()) + list(store_keys.values()) + ([predict_key] if predict_key else [])
+        plan.add("analyze", "analyze", f"{index:02d}-{analysis.name}", None, deps,
+                 {"plugin": _plugin_identity(analysis)},
+                 {"plugin": analysis.name, "options": analysis.options, "plugin_ref": _plugin_ref(analysis),
+                  "systems": [asdict(s) for s in resolved.systems], "transport": transport_keys,
+                  "stores": store_keys, "predict": predict_key})
+    return plan

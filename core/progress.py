@@ -1,0 +1,37 @@
+"""Progress bars per stage (rich), with task counts and ETA."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, \
+    TimeRemainingColumn
+
+from core.units import STAGES, TaskOutcome, Unit
+
+
+class StageProgress:
+    """One bar per stage; failures are counted in the bar's description."""
+
+    def __init__(self, units: list[Unit], console: Console) -> None:
+        self._progress = Progress(TextColumn("{task.description:<28}"), BarColumn(), MofNCompleteColumn(),
+                                  TimeElapsedColumn(), TextColumn("ETA"), TimeRemainingColumn(), console=console)
+        totals = Counter(u.stage for u in units)
+        self._tasks = {stage: self._progress.add_task(stage, total=totals[stage])
+                       for stage in STAGES if totals[stage]}
+        self._failed: Counter[str] = Counter()
+
+    def __enter__(self) -> StageProgress:
+        self._progress.__enter__()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self._progress.__exit__(*exc_info)
+
+    def advance(self, outcome: TaskOutcome) -> None:
+        if not outcome.ok:
+            self._failed[outcome.stage] += 1
+        failed = self._failed[outcome.stage]
+        description = outcome.stage + (f" ({failed} not ok)" if failed else "")
+        self._progress.update(self._tasks[outcome.stage], advance=1, description=description)

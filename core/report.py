@@ -1,0 +1,139 @@
+"""``report.html``: one self-contained page per run (opens from disk, no server).
+
+It gathers headline metrics, the transport and prediction tables, every
+analysis's figures, tables and numbers, the recipe, the versions and the
+timings recorded in the manifest. Links are relative to the work directory.
+"""
+
+from __future__ import annotations
+
+import csv
+import html
+import json
+import platform
+from collections import defaultdict
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from core.artifacts import atomic_write_text
+from core.recipe.loader import ResolvedRecipe
+from core.stages import analyze as analyze_stage
+from core.units import STAGES, TaskOutcome
+
+REPORT_FILE = "report.html"
+STYLE = """body{font-family:system-ui,sans-serif;max-width:1100px;margin:2em auto;padding:0 1em;color:#222}
+table{border-collapse:collapse;margin:1em 0;font-size:90%}td,th{border:1px solid #ccc;padding:3px 8px;text-align:right}
+th{background:#f3f3f3}td:first-child{text-align:left}.bad{color:#b00}img{max-width:100%}pre{background:#f6f6f6;
+padding:1em;overflow:auto}figure{margin:1em 0}"""
+
+
+def _table(rows: list[dict[str, Any]], columns: list[str] | None = None) -> str:
+    if not rows:
+        return "<p>none</p>"
+    columns = columns or list(rows[0])
+
+    def cell(value: Any) -> str:
+        if isinstance(value, float):
+            return f"{value:.4g}"
+        return html.escape(str(value))
+
+    head = "".join(f"<th>{html.escape(c)}</th>" for c in columns)
+    body = "".join("<tr>" + "".join(f"<td>{cell(r.get(c, ''))}</td>" for c in columns) + "</tr>" for r in rows)
+    return f"<table><tr>{head}</tr>{body}</table>"
+
+
+def _read_csv(path: Path) -> list[dict[str, Any]]:
+    if not path.is_file():
+        return []
+    with open(path) as handle:
+        rows = list(csv.DictReader(handle))
+    for row in rows:
+        for key, value in row.items():
+            try:
+                row[key] = float(value)
+            except (TypeError, ValueError):
+                pass
+    return rows
+
+
+def _version(distribution: str) -> str:
+    try:
+        return metadata.version(distribution)
+    except metadata.PackageNotFoundError:
+        return "not installed"
+
+
+def _analysis_section(workdir: Path, outcome: TaskOutcome) -> str:
+    artifact = Path(outcome.path or "")
+    result = analyze_stage.load(artifact)
+    relative = artifact.relative_to(workdir)
+    parts = [f"<h3>{html.escape(result.title)}</h3>"]
+    if result.paper_figure:
+        parts.append(f"<p>Reproduces the paper's {html.escape(result.paper_figure)}.</p>")
+    for note in result.notes:
+        parts.append(f"<p><em>{html.escape(note)}</em></p>")
+    for figure in result.figures:
+        src = html.escape(str(relative / figure))
+        parts.append(f'<figure><img src="{src}" alt="{html.escape(figure)}"><figcaption>'
+                     f'<a href="{src}">{html.escape(figure)}</a></figcaption></figure>')
+    for table in result.tables:
+        href = html.escape(str(relative / table))
+        parts.append(f'<p>Table: <a href="{href}">{html.escape(table)}</a></p>')
+    if result.numbers:
+        parts.append(f"<pre>{html.escape(json.dumps(result.numbers, indent=1))}</pre>")
+    return "\n".join(parts)
+
+
+def build_report(workdir: Path, resolved: ResolvedRecipe, outcomes: list[TaskOutcome]) -> str:
+    """The report's HTML text."""
+    workdir = Path(workdir)
+    counts: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    seconds: dict[str, float] = defaultdict(float)
+    for o in outcomes:
+        counts[o.stage][o.status] += 1
+        seconds[o.stage] += o.wall_time or 0.0
+    status_rows = [{"stage": s, **{k: counts[s].get(k, 0) for k in ("done", "cached", "failed", "skipped")},
+                    "task seconds": seconds[s]} for s in STAGES if s in counts]
+    problems = [{"stage": o.step, "unit": o.label, "system": o.system or "", "status": o.status,
+                 "error": o.error or ""} for o in outcomes if not o.ok]
+    metrics_path = workdir / "metrics.json"
+    metrics = json.loads(metrics_path.read_text()) if metrics_path.is_file() else {}
+    metric_rows = [{"split": split, **values} for split, values in metrics.items()]
+    sections = [f"<h1>localcond run: {html.escape(resolved.name)}</h1>",
+                f"<p>{len(resolved.systems)} systems; work directory <code>{html.escape(str(workdir))}</code>.</p>",
+                "<h2>Status</h2>", _table(status_rows)]
+    if problems:
+        sections += ['<h2 class="bad">Problems</h2>', _table(problems)]
+    sections += ["<h2>Held-out accuracy</h2>", _table(metric_rows) if metric_rows else "<p>no learn stage</p>"]
+    analyses = [o for o in outcomes if o.step == "analyze" and o.ok]
+    if analyses:
+        sections.append("<h2>Analyses</h2>")
+        sections += [_analysis_section(workdir, o) for o in sorted(analyses, key=lambda o: o.label)]
+    sections += ['<h2>Transport (<a href="transport.csv">transport.csv</a>)</h2>',
+                 _table(_read_csv(workdir / "transport.csv"),
+                        ["system", "n_replicas", "kappa", "molar_conductivity", "molar_conductivity_std",
+                         "ionicity", "fit_t0", "fit_t1", "diffusive"])]
+    predictions = _read_csv(workdir / "predictions.csv")
+    if predictions:
+        sections += ['<h2>Predictions (<a href="predictions.csv">predictions.csv</a>)</h2>', _table(predictions)]
+    plugins = [resolved.simulator, resolved.descriptor, resolved.model, *resolved.analyses]
+    versions = [{"component": "python", "version": platform.python_version(), "package": ""},
+                *({"component": d, "version": _version(d), "package": ""}
+                  for d in ("localcond", "numpy", "dask", "distributed", "gsd", "h5py")),
+                *({"component": f"{p.kind} {p.name}", "version": p.version, "package": p.package}
+                  for p in plugins if p is not None)]
+    sections += ["<h2>Versions</h2>", _table(versions), "<h2>Recipe (with defaults)</h2>",
+                 f"<pre>{html.escape(yaml.safe_dump(resolved.recipe.model_dump(mode='json'), sort_keys=False))}"
+                 "</pre>"]
+    return (f"<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>localcond: "
+            f"{html.escape(resolved.name)}</title><style>{STYLE}</style></head><body>\n"
+            + "\n".join(sections) + "\n</body></html>\n")
+
+
+def write_report(workdir: Path, resolved: ResolvedRecipe, outcomes: list[TaskOutcome]) -> Path:
+    path = Path(workdir) / REPORT_FILE
+    atomic_write_text(path, build_report(workdir, resolved, outcomes))
+    return path

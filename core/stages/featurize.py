@@ -1,0 +1,52 @@
+"""The featurize stage: selected snapshots of one system through a descriptor plugin into a feature store."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from core.datatypes import TaskContext
+from core.features.neighbours import nearest_unlike_distance
+from core.features.snapshots import select_frames
+from core.features.store import FeatureStoreWriter
+from core.plugin_api import DescriptorPlugin
+from core.registry import get_registry
+from core.stages.simulate import TRAJECTORY_FILE
+from core.trajectory import frame_count, read_frames
+from core.units import Unit
+
+STORE_FILE = "features.h5"
+
+
+def run(unit: Unit, inputs: dict[str, Path], output_dir: Path, context: TaskContext) -> dict[str, Any]:
+    payload = unit.payload
+    plugin = get_registry().instantiate("descriptor", payload["plugin"], payload["options"])
+    assert isinstance(plugin, DescriptorPlugin)
+    trajectories = [inputs[key] / TRAJECTORY_FILE for key in unit.deps]
+    first = next(read_frames(trajectories[0], indices=[0], timestep=payload["timestep"]))
+    n_ions = len(first.ion_indices)
+    chosen = select_frames([frame_count(t) for t in trajectories], n_ions, **payload["snapshots"])
+    names = plugin.feature_names(first.types)
+    writer = FeatureStoreWriter(output_dir / STORE_FILE, dim=len(names), attributes={
+        "system": unit.system, "descriptor": payload["plugin"], "descriptor_version": payload["version"],
+        "options": payload["options"], "feature_names": names})
+    complete = False
+    try:
+        for replica, path in enumerate(trajectories):
+            frames = [f for r, f in chosen if r == replica]
+            for index, frame in zip(frames, read_frames(path, indices=frames, timestep=payload["timestep"])):
+                centers = frame.ion_indices
+                features = np.asarray(plugin.compute(frame, centers))
+                if features.shape != (len(centers), len(names)):
+                    raise ValueError(f"descriptor {payload['plugin']!r} returned shape {features.shape}, "
+                                     f"expected {(len(centers), len(names))}")
+                sign = frame.ion_sign
+                writer.append(features, replica=np.full(len(centers), replica), frame=np.full(len(centers), index),
+                              ion_index=centers, charge_sign=sign[centers], bonded=frame.bonded_mask[centers],
+                              nearest_unlike=nearest_unlike_distance(frame.positions, sign, frame.box, centers))
+        complete = True
+    finally:
+        writer.close(complete=complete)
+    return {"environments": len(chosen) * n_ions, "frames": len(chosen), "dim": len(names)}

@@ -1,0 +1,128 @@
+"""Reading and writing the GSD trajectories every simulator produces.
+
+The contract (see :class:`core.plugin_api.SimulatorPlugin`): particle types
+``cation``, ``anion``, ``solvent``; ``particles.image`` set so unwrapped
+motion is exact; bonds of type ``pair``; and these log keys in every frame
+(arrays of one float each) so a trajectory needs nothing else to be analysed:
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+
+import numpy as np
+
+from core.datatypes import Frame
+
+#: GSD log keys written by simulators; values are 1-element float64 arrays.
+LOG_TIMESTEP = "localcond/timestep"
+LOG_CONCENTRATION = "localcond/concentration"
+LOG_BJERRUM_LENGTH = "localcond/bjerrum_length"
+LOG_PAIRED_FRACTION = "localcond/paired_fraction"
+LOG_SEED = "localcond/seed"
+LOG_KT = "localcond/kT"
+
+
+def _gsd():
+    import gsd.hoomd
+
+    return gsd.hoomd
+
+
+def frame_count(path: Path) -> int:
+    """Number of frames in a GSD file."""
+    with _gsd().open(str(path), "r") as trajectory:
+        return len(trajectory)
+
+
+def read_log(path: Path, frame: int = 0) -> dict[str, float]:
+    """The ``localcond/*`` log values of one frame, as floats."""
+    with _gsd().open(str(path), "r") as trajectory:
+        log = trajectory[frame].log
+    return {key: float(np.asarray(value).ravel()[0]) for key, value in log.items() if key.startswith("localcond/")}
+
+
+def read_frames(path: Path, indices: list[int] | None = None, timestep: float | None = None) -> Iterator[Frame]:
+    """Yield frames (all, or ``indices``) one at a time; memory is one frame.
+
+    ``timestep`` (τ per step) sets ``Frame.time``; by default it is read from
+    the file's ``localcond/timestep`` log key (a missing key is an error).
+    """
+    with _gsd().open(str(path), "r") as trajectory:
+        if timestep is None:
+            log = trajectory[0].log
+            if LOG_TIMESTEP not in log:
+                raise ValueError(f"{path}: no {LOG_TIMESTEP!r} log key; pass the time step explicitly")
+            timestep = float(np.asarray(log[LOG_TIMESTEP]).ravel()[0])
+        for index in (range(len(trajectory)) if indices is None else indices):
+            yield _to_frame(trajectory[index], timestep)
+
+
+def _to_frame(snapshot, timestep: float) -> Frame:
+    particles = snapshot.particles
+    box = np.asarray(snapshot.configuration.box, dtype=np.float64)
+    if np.any(box[3:] != 0):
+        raise ValueError("triclinic boxes (non-zero tilt factors) are not supported")
+    n = int(particles.N)
+    image = particles.image if particles.image is not None else np.zeros((n, 3), dtype=np.int32)
+    bonds = snapshot.bonds.group if snapshot.bonds.N else np.zeros((0, 2), dtype=np.int64)
+    step = int(snapshot.configuration.step)
+    return Frame(
+        positions=np.asarray(particles.position, dtype=np.float64),
+        box=box[:3].copy(),
+        typeid=np.asarray(particles.typeid, dtype=np.int32),
+        types=tuple(particles.types),
+        image=np.asarray(image, dtype=np.int32),
+        bonds=np.asarray(bonds, dtype=np.int64),
+        step=step,
+        time=step * timestep,
+    )
+
+
+class GSDWriter:
+    """Appends :class:`Frame` objects to a GSD file, with ``localcond/*`` log values.
+
+    >>> import tempfile, numpy as np
+    >>> from core.datatypes import Frame
+    >>> path = Path(tempfile.mkdtemp()) / "t.gsd"
+    >>> frame = Frame(np.zeros((2, 3)), np.array([5.0, 5, 5]), np.array([0, 1]), ("cation", "anion"),
+    ...               np.zeros((2, 3), int), np.zeros((0, 2), int), step=0, time=0.0)
+    >>> with GSDWriter(path, {LOG_TIMESTEP: 0.005}) as writer:
+    ...     writer.append(frame)
+    >>> frame_count(path)
+    1
+    """
+
+    def __init__(self, path: Path, log: Mapping[str, float], mode: str = "w") -> None:
+        self._file = _gsd().open(str(path), mode)
+        self._log = {key: np.array([value], dtype=np.float64) for key, value in log.items()}
+
+    def append(self, frame: Frame, velocities: np.ndarray | None = None) -> None:
+        """Write one frame (``velocities``: optional (N, 3) float, σ/τ)."""
+        snapshot = _gsd().Frame()
+        snapshot.configuration.step = frame.step
+        snapshot.configuration.box = [*map(float, frame.box), 0.0, 0.0, 0.0]
+        snapshot.particles.N = frame.n_particles
+        snapshot.particles.types = list(frame.types)
+        snapshot.particles.typeid = frame.typeid.astype(np.uint32)
+        snapshot.particles.position = frame.positions.astype(np.float32)
+        snapshot.particles.image = frame.image.astype(np.int32)
+        if velocities is not None:
+            snapshot.particles.velocity = np.asarray(velocities, dtype=np.float32)
+        if frame.bonds.size:
+            snapshot.bonds.N = len(frame.bonds)
+            snapshot.bonds.types = ["pair"]
+            snapshot.bonds.typeid = np.zeros(len(frame.bonds), dtype=np.uint32)
+            snapshot.bonds.group = frame.bonds.astype(np.uint32)
+        snapshot.log = dict(self._log)
+        self._file.append(snapshot)
+
+    def close(self) -> None:
+        self._file.close()
+
+    def __enter__(self) -> GSDWriter:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()

@@ -1,0 +1,130 @@
+"""Onsager coefficients of one replica (Einstein form, centre-of-mass corrected), and replica statistics.
+
+    L^{ij} = 1/(6 kT V) d/dt < Σ_α Δr_i^α(t) · Σ_β Δr_j^β(t) >        (eq. 6)
+    L_self^{ii} = 1/(6 kT V) d/dt Σ_α < [Δr_i^α(t)]² >                  (eq. 7)
+    κ = Σ_ij z_i z_j L^{ij},  Λ = κ / c,  Λ_NE = (L_self^{++} + L_self^{--}) / c
+
+with positions relative to the centre of mass of the whole system (all
+beads have unit mass), e = 1 and reduced units throughout.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from core.trajectory import read_frames
+from core.transport.correlation import displacement_correlation
+from core.transport.window import choose_window, fit_slope
+
+#: Bumped whenever the numbers this module produces change; part of cache keys.
+TRANSPORT_VERSION = "1"
+
+
+@dataclass(frozen=True)
+class ReplicaTransport:
+    """Transport coefficients of one trajectory (reduced units; L in σ⁻¹ τ⁻¹ ε⁻¹... per kT = 1)."""
+
+    n_frames: int
+    n_cations: int
+    n_anions: int
+    volume: float
+    concentration: float
+    L_pp: float
+    L_mm: float
+    L_pm: float
+    L_self_pp: float
+    L_self_mm: float
+    D_p: float
+    D_m: float
+    kappa: float
+    kappa_err: float
+    molar_conductivity: float
+    molar_conductivity_ne: float
+    ionicity: float
+    fit_t0: float
+    fit_t1: float
+    msd_loglog_slope: float
+    diffusive: bool
+
+
+def replica_transport(path: Path, *, kT: float = 1.0, timestep: float | None = None,
+                      fit_window: tuple[float, float] | None = None, slope_tolerance: float = 0.1,
+                      min_decades: float = 1.0) -> ReplicaTransport:
+    """Read ``path`` frame by frame and compute its Onsager coefficients.
+
+    Memory grows with ions × frames: only the ions' unwrapped positions
+    relative to the centre of mass are kept (the centre of mass of all beads
+    is computed per frame and discarded).
+    """
+    cations: list[np.ndarray] = []
+    anions: list[np.ndarray] = []
+    times: list[float] = []
+    volume = 0.0
+    for frame in read_frames(path, timestep=timestep):
+        unwrapped = frame.unwrapped_positions()
+        centre = unwrapped.mean(axis=0)
+        sign = frame.ion_sign
+        cations.append(unwrapped[sign > 0] - centre)
+        anions.append(unwrapped[sign < 0] - centre)
+        times.append(frame.time)
+        volume = float(np.prod(frame.box))
+    if len(times) < 4:
+        raise ValueError(f"{path}: {len(times)} frames; transport needs at least 4")
+    plus, minus = np.stack(cations), np.stack(anions)
+    lag_times = np.asarray(times[1:]) - times[0]
+
+    self_pp = displacement_correlation(plus)[1:]
+    self_mm = displacement_correlation(minus)[1:]
+    total_p, total_m = plus.sum(axis=1), minus.sum(axis=1)
+    collective_pp = displacement_correlation(total_p)[1:]
+    collective_mm = displacement_correlation(total_m)[1:]
+    collective_pm = displacement_correlation(total_p, total_m)[1:]
+    charge = collective_pp + collective_mm - 2.0 * collective_pm
+
+    n_p, n_m = plus.shape[1], minus.shape[1]
+    window = choose_window(lag_times, (self_pp + self_mm) / (n_p + n_m), slope_tolerance=slope_tolerance,
+                           min_decades=min_decades, forced=fit_window)
+    scale = 1.0 / (6.0 * kT * volume)
+    slope = {name: fit_slope(lag_times, series, window) for name, series in {
+        "pp": collective_pp, "mm": collective_mm, "pm": collective_pm,
+        "self_pp": self_pp, "self_mm": self_mm, "charge": charge}.items()}
+    concentration = n_p / volume
+    kappa = slope["charge"][0] * scale
+    lambda_ne = (slope["self_pp"][0] + slope["self_mm"][0]) * scale / concentration
+    return ReplicaTransport(
+        n_frames=len(times), n_cations=n_p, n_anions=n_m, volume=volume, concentration=concentration,
+        L_pp=slope["pp"][0] * scale, L_mm=slope["mm"][0] * scale, L_pm=slope["pm"][0] * scale,
+        L_self_pp=slope["self_pp"][0] * scale, L_self_mm=slope["self_mm"][0] * scale,
+        D_p=slope["self_pp"][0] / (6.0 * n_p), D_m=slope["self_mm"][0] / (6.0 * n_m),
+        kappa=kappa, kappa_err=slope["charge"][1] * scale,
+        molar_conductivity=kappa / concentration, molar_conductivity_ne=lambda_ne,
+        ionicity=(kappa / concentration) / lambda_ne if lambda_ne else float("nan"),
+        fit_t0=window.t0, fit_t1=window.t1, msd_loglog_slope=window.loglog_slope, diffusive=window.diffusive)
+
+
+AGGREGATED = ("L_pp", "L_mm", "L_pm", "L_self_pp", "L_self_mm", "D_p", "D_m", "kappa",
+              "molar_conductivity", "molar_conductivity_ne", "ionicity", "fit_t0", "fit_t1")
+
+
+def aggregate_replicas(replicas: list[ReplicaTransport]) -> dict[str, Any]:
+    """Mean, standard deviation (ddof = 1; NaN for one replica) and count of every quantity.
+
+    The row has each name in ``AGGREGATED`` (mean) and ``<name>_std``, plus
+    ``n_replicas`` and ``diffusive`` (all replicas diffusive).
+    """
+    row: dict[str, Any] = {"n_replicas": len(replicas)}
+    for name in AGGREGATED:
+        values = np.array([getattr(r, name) for r in replicas], dtype=np.float64)
+        row[name] = float(values.mean())
+        row[f"{name}_std"] = float(values.std(ddof=1)) if len(values) > 1 else float("nan")
+    row["diffusive"] = all(r.diffusive for r in replicas)
+    return row
+
+
+def replica_row(replica: ReplicaTransport) -> dict[str, Any]:
+    """A per-replica table row."""
+    return asdict(replica)
