@@ -1,0 +1,70 @@
+"""Shared fixtures: the third-party test plugin package, installed for real during the test run."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+HERE = Path(__file__).parent
+PLUGIN_PACKAGE = HERE / "plugin_pkg"
+
+
+@pytest.fixture(scope="session")
+def plugin_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """``pip install`` the test plugin package into a fresh directory and put it on the path.
+
+    Its plugins are found only through the ``localcond`` entry point of the
+    installed distribution, like any third-party package's.
+    """
+    target = tmp_path_factory.mktemp("site")
+    subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--no-build-isolation",
+                    "--target", str(target), str(PLUGIN_PACKAGE)], check=True)
+    sys.path.insert(0, str(target))
+    os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [str(target), os.environ.get("PYTHONPATH")]))
+    from core.registry import get_registry
+
+    get_registry.cache_clear()
+    yield target
+    sys.path.remove(str(target))
+    get_registry.cache_clear()
+
+
+def small_recipe(**overrides: Any) -> dict[str, Any]:
+    """A tiny recipe using the test plugins: 6 systems × 2 replicas of 400 Brownian particles."""
+    recipe: dict[str, Any] = {
+        "systems": {"replicas": 2, "n_particles": 400, "density": 0.8, "seed": 7,
+                    "grid": [{"concentration": [0.02, 0.05], "bjerrum_length": [2.5, 5.0, 10.0]}]},
+        "simulation": {"plugin": "brownian", "steps": 2000, "write_period": 20, "min_ions": 2,
+                       "options": {}},
+        "descriptor": {"plugin": "shell-counts", "snapshots": {"max_environments": 400}},
+        "model": {"plugin": "mean-linear"},
+        "split": {"test_fraction": 0.2, "n_folds": 2},
+        "analyses": [{"plugin": "summary"}],
+        "executor": {"kind": "serial"},
+    }
+    for dotted, value in overrides.items():
+        node = recipe
+        *parents, last = dotted.split(".")
+        for part in parents:
+            node = node.setdefault(part, {})
+        node[last] = value
+    return recipe
+
+
+def write_recipe(path: Path, recipe: dict[str, Any]) -> Path:
+    path.write_text(yaml.safe_dump(recipe, sort_keys=False))
+    return path
+
+
+def cli(*args: str, cwd: Path | None = None, timeout: float = 600,
+        env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+    """Run ``python -m core ARGS`` as a user would; returns the completed process (text output)."""
+    return subprocess.run([sys.executable, "-m", "core", *args], capture_output=True, text=True, cwd=cwd,
+                          timeout=timeout, env={**os.environ, **(env or {}), "PYTHONPATH": os.environ.get("PYTHONPATH", "")
+                                                 + os.pathsep + str(HERE.parent)})

@@ -1,0 +1,178 @@
+"""End-to-end runs on real Dask clusters with the third-party test plugins: caching, failures, kills, corruption."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from html.parser import HTMLParser
+from pathlib import Path
+
+import pytest
+
+from core.artifacts import META_FILE, ArtifactStore
+from core.manifest import read_manifest
+from tests.conftest import HERE, cli, small_recipe, write_recipe
+
+
+def statuses(workdir: Path) -> dict[str, list[str]]:
+    by_step: dict[str, list[str]] = {}
+    for entry in read_manifest(workdir)["artifacts"].values():
+        by_step.setdefault(entry["step"], []).append(entry["status"])
+    return by_step
+
+
+def final_artifacts(workdir: Path) -> list[Path]:
+    """Directories under their final names (not partial, scratch or quarantined ones)."""
+    marks = (".partial-", ".scratch", ".corrupt-", ".replaced-")
+    return [p for p in workdir.glob("*/*") if p.is_dir() and not any(m in p.name for m in marks)]
+
+
+def test_local_cluster_run_then_cache_reuse_then_descriptor_change(plugin_site, tmp_path):
+    recipe = write_recipe(tmp_path / "small.yaml", small_recipe(executor={"kind": "local"}))
+    workdir = tmp_path / "run"
+    first = cli("run", str(recipe), "--workdir", str(workdir))
+    assert first.returncode == 0, first.stderr + first.stdout
+    assert all(s == "done" for step in statuses(workdir).values() for s in step)
+    for name in ("report.html", "transport.csv", "transport_replicas.csv", "predictions.csv", "manifest.json"):
+        assert (workdir / name).is_file(), name
+    manifest = read_manifest(workdir)["artifacts"]
+    for entry in manifest.values():
+        assert entry["checksum"] and entry["wall_time"] is not None and entry["plugin"] is not None \
+            or entry["step"] == "transport"
+        assert entry["inputs"] is not None
+
+    second = cli("run", str(recipe), "--workdir", str(workdir))
+    assert second.returncode == 0, second.stderr
+    assert all(s == "cached" for step in statuses(workdir).values() for s in step)
+
+    changed = write_recipe(tmp_path / "changed.yaml", small_recipe(
+        executor={"kind": "local"}, descriptor={"plugin": "shell-counts", "options": {"r_cut": 2.0}}))
+    third = cli("run", str(changed), "--workdir", str(workdir))
+    assert third.returncode == 0, third.stderr
+    after = statuses(workdir)
+    assert set(after["simulate"]) == {"cached"} and set(after["transport"]) == {"cached"}
+    assert set(after["featurize"]) == {"done"} and set(after["member"]) == {"done"}
+
+
+class _Links(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__()
+        self.targets: list[str] = []
+        self.open_tags: list[str] = []
+
+    def handle_starttag(self, tag, attrs):
+        self.targets += [v for k, v in attrs if k in ("src", "href")]
+
+
+def test_report_links_every_file_it_names(plugin_site, tmp_path):
+    recipe = write_recipe(tmp_path / "small.yaml", small_recipe())
+    workdir = tmp_path / "run"
+    assert cli("run", str(recipe), "--workdir", str(workdir)).returncode == 0
+    text = (workdir / "report.html").read_text()
+    assert text.startswith("<!DOCTYPE html>") and text.rstrip().endswith("</html>")
+    links = _Links()
+    links.feed(text)
+    assert any(t.endswith("parity.png") for t in links.targets)
+    for target in links.targets:
+        assert (workdir / target).is_file(), target
+
+
+def test_a_failing_task_lets_the_others_finish_and_a_rerun_retries_only_it(plugin_site, tmp_path):
+    workdir = tmp_path / "run"
+    recipe = write_recipe(tmp_path / "small.yaml", small_recipe(executor={"kind": "local"}))
+    result = cli("run", str(recipe), "--workdir", str(workdir), env={"LOCALCOND_TESTPLUGINS_FAIL_LB": "5"})
+    assert result.returncode == 1
+    assert "c0.02_lB5_p0" in result.stdout and "configured to fail" in result.stdout
+    first = read_manifest(workdir)["artifacts"]
+    failed = {e["label"] for e in first.values() if e["status"] == "failed"}
+    assert failed == {f"c{c}_lB5_p0_N400_rho0.8.r{r}" for c in ("0.02", "0.05") for r in (0, 1)}
+    sims = [e for e in first.values() if e["step"] == "simulate"]
+    assert sum(e["status"] == "done" for e in sims) == 8
+    transports = {e["system"]: e["status"] for e in first.values() if e["step"] == "transport"}
+    assert transports["c0.02_lB2.5_p0_N400_rho0.8"] == "done"
+    assert transports["c0.02_lB5_p0_N400_rho0.8"] == "skipped"
+    show = cli("show", str(workdir))
+    assert show.returncode == 1 and "configured to fail" in show.stdout
+
+    rerun = cli("run", str(recipe), "--workdir", str(workdir))
+    assert rerun.returncode == 0, rerun.stderr
+    again = read_manifest(workdir)["artifacts"]
+    redone_sims = {e["label"] for e in again.values() if e["step"] == "simulate" and e["status"] == "done"}
+    assert redone_sims == failed
+    redone_transport = {e["system"] for e in again.values() if e["step"] == "transport" and e["status"] == "done"}
+    assert redone_transport == {"c0.02_lB5_p0_N400_rho0.8", "c0.05_lB5_p0_N400_rho0.8"}
+
+
+def test_sigkill_mid_run_then_resume_recomputes_nothing_finished(plugin_site, tmp_path):
+    recipe = write_recipe(tmp_path / "slow.yaml", small_recipe(
+        executor={"kind": "local"}, **{"simulation.options": {"seconds_per_frame": 0.02}}))
+    workdir = tmp_path / "run"
+    env = {**os.environ, "PYTHONPATH": os.environ["PYTHONPATH"] + os.pathsep + str(HERE.parent)}
+    process = subprocess.Popen([sys.executable, "-m", "core", "run", str(recipe), "--workdir", str(workdir)],
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env,
+                               start_new_session=True)
+    store = ArtifactStore(workdir)
+    deadline = time.time() + 120
+    while time.time() < deadline and len(list(workdir.glob("simulate/*/" + META_FILE))) < 3:
+        time.sleep(0.05)
+    os.killpg(process.pid, signal.SIGKILL)
+    process.wait()
+    finished = sorted(p.parent.name for p in workdir.glob("simulate/*/" + META_FILE))
+    assert 3 <= len(finished) < 12, "the kill should land mid-way through the simulations"
+    for artifact in final_artifacts(workdir):
+        assert store.verify(artifact) is not None, f"{artifact} is visible but incomplete"
+    assert not list(workdir.glob("*/*.gsd")), "no trajectory outside an artifact directory"
+
+    resumed = cli("run", str(recipe), "--workdir", str(workdir))
+    assert resumed.returncode == 0, resumed.stderr
+    entries = read_manifest(workdir)["artifacts"].values()
+    cached = sorted(Path(e["path"]).name for e in entries if e["step"] == "simulate" and e["status"] == "cached")
+    assert cached == finished
+    assert not list(workdir.rglob("*.partial-*"))
+
+
+def test_a_corrupted_artifact_is_caught_by_its_checksum_and_recomputed(plugin_site, tmp_path):
+    recipe = write_recipe(tmp_path / "small.yaml", small_recipe())
+    workdir = tmp_path / "run"
+    assert cli("run", str(recipe), "--workdir", str(workdir)).returncode == 0
+    trajectory = sorted(workdir.glob("simulate/*/trajectory.gsd"))[0]
+    data = bytearray(trajectory.read_bytes())
+    data[-100] ^= 0xFF
+    trajectory.write_bytes(bytes(data))
+    rerun = cli("run", str(recipe), "--workdir", str(workdir))
+    assert rerun.returncode == 0, rerun.stderr
+    entries = read_manifest(workdir)["artifacts"].values()
+    redone = [e for e in entries if e["status"] == "done"]
+    assert [e["path"] for e in redone] == [str(trajectory.parent.relative_to(workdir))]
+    assert "checksum mismatch" in " ".join(redone[0]["notes"])
+    assert list(workdir.glob("simulate/*.corrupt-*"))
+
+
+def test_only_and_force_select_stages(plugin_site, tmp_path):
+    recipe = write_recipe(tmp_path / "small.yaml", small_recipe())
+    workdir = tmp_path / "run"
+    only = cli("run", str(recipe), "--workdir", str(workdir), "--only", "simulate")
+    assert only.returncode == 0, only.stderr
+    assert set(statuses(workdir)) == {"simulate"}
+    blocked = cli("run", str(recipe), "--workdir", str(workdir), "--only", "featurize")
+    assert blocked.returncode == 0, blocked.stderr
+    assert set(statuses(workdir)["featurize"]) == {"done"}
+    forced = cli("run", str(recipe), "--workdir", str(workdir), "--force", "learn")
+    assert forced.returncode == 0, forced.stderr
+    after = statuses(workdir)
+    assert set(after["member"]) == {"done"} and set(after["analyze"]) == {"done"}
+    assert set(after["simulate"]) == {"cached"}
+
+
+def test_joining_an_existing_scheduler_by_address(plugin_site, tmp_path):
+    from distributed import LocalCluster
+
+    with LocalCluster(n_workers=1, threads_per_worker=1, dashboard_address=None) as cluster:
+        recipe = write_recipe(tmp_path / "addr.yaml", small_recipe(executor={"address": cluster.scheduler_address}))
+        result = cli("run", str(recipe), "--workdir", str(tmp_path / "run"))
+        assert result.returncode == 0, result.stderr
+        assert json.loads((tmp_path / "run" / "manifest.json").read_text())["recipe"]["executor"]["kind"] == "address"

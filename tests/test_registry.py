@@ -1,0 +1,74 @@
+"""Plugin discovery through the entry point, duplicates, unavailable engines."""
+
+from __future__ import annotations
+
+import types
+
+import pytest
+
+from core.errors import DuplicatePluginError, PluginUnavailableError
+from core.hookspecs import hookimpl
+from core.plugin_api import DescriptorPlugin
+from core.registry import PluginRegistry, get_registry
+from tests.conftest import cli
+
+
+def test_third_party_plugins_are_discovered_from_the_entry_point(plugin_site):
+    registry = get_registry()
+    info = registry.info("simulator", "brownian")
+    assert info.package == "localcond-testplugins"
+    assert info.package_version == "0.0.1"
+    assert info.available
+    assert {p.name for p in registry.plugins("model")} >= {"mean-linear"}
+
+
+def test_plugins_command_lists_kind_name_package_version_and_availability(plugin_site):
+    result = cli("plugins")
+    assert result.returncode == 0, result.stderr
+    line = next(line for line in result.stdout.splitlines() if "brownian" in line)
+    assert "simulator" in line and "localcond-testplugins" in line and "1.0" in line and "yes" in line
+    missing = next(line for line in result.stdout.splitlines() if "needs-engine" in line)
+    assert "no: cannot import 'localcond_no_such_engine'" in missing
+
+
+def _module_with(name: str, plugin_class) -> types.SimpleNamespace:
+    @hookimpl
+    def localcond_register_descriptors(registry):
+        return [plugin_class]
+
+    return types.SimpleNamespace(localcond_register_descriptors=localcond_register_descriptors)
+
+
+def test_two_plugins_with_one_name_is_an_error_naming_both_packages():
+    first = type("First", (DescriptorPlugin,), {"name": "same", "version": "1"})
+    second = type("Second", (DescriptorPlugin,), {"name": "same", "version": "2"})
+    registry = PluginRegistry()
+    registry.register_module(_module_with("a", first), package="package-a")
+    registry.register_module(_module_with("b", second), package="package-b")
+    with pytest.raises(DuplicatePluginError, match="package-a.*package-b|package-b.*package-a"):
+        registry.collect()
+
+
+def test_a_class_of_the_wrong_kind_is_rejected():
+    registry = PluginRegistry()
+    registry.register_module(_module_with("a", int), package="bad-package")
+    with pytest.raises(DuplicatePluginError, match="bad-package.*not a subclass"):
+        registry.collect()
+
+
+def test_requiring_an_unavailable_plugin_gives_the_install_hint(plugin_site):
+    with pytest.raises(PluginUnavailableError, match="pip install localcond-no-such-engine"):
+        get_registry().require("descriptor", "needs-engine")
+
+
+def test_a_broken_entry_point_is_listed_not_fatal(tmp_path, monkeypatch):
+    dist = tmp_path / "brokenpkg-1.0.dist-info"
+    dist.mkdir()
+    (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: brokenpkg\nVersion: 1.0\n")
+    (dist / "entry_points.txt").write_text("[localcond]\nbroken = brokenpkg_does_not_exist\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    registry = PluginRegistry()
+    registry.load_entry_points()
+    registry.collect()
+    broken = [b for b in registry.broken if b.package == "brokenpkg"]
+    assert broken and "failed to load" in broken[0].unavailable_reason
