@@ -13,6 +13,8 @@ import yaml
 
 HERE = Path(__file__).parent
 PLUGIN_PACKAGE = HERE / "plugin_pkg"
+#: The plugin package is installed by the ``plugin_site`` fixture, not imported from the tree.
+collect_ignore = ["plugin_pkg"]
 
 
 @pytest.fixture(scope="session")

@@ -1,0 +1,84 @@
+"""Malformed recipes: exit 2, the file, the YAML path and what was expected; never a traceback."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.conftest import cli, small_recipe, write_recipe
+
+
+def run_validate(tmp_path, text: str):
+    path = tmp_path / "bad.yaml"
+    path.write_text(text)
+    return path, cli("validate", str(path))
+
+
+def check(result, *fragments: str) -> None:
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert "Traceback" not in result.stderr
+    for fragment in fragments:
+        assert fragment in result.stderr, (fragment, result.stderr)
+
+
+def test_a_good_recipe_validates(plugin_site, tmp_path):
+    path = write_recipe(tmp_path / "good.yaml", small_recipe())
+    result = cli("validate", str(path))
+    assert result.returncode == 0, result.stderr
+    assert "6 systems" in result.stdout and "12 simulate" in result.stdout
+
+
+def test_resolved_recipe_states_the_papers_defaults(plugin_site, tmp_path):
+    path = write_recipe(tmp_path / "minimal.yaml", {"simulation": {"plugin": "brownian"}})
+    result = cli("validate", str(path), "--resolved")
+    assert result.returncode == 0, result.stderr
+    for line in ("density: 0.8", "n_particles: 40000", "replicas: 6", "timestep: 0.005", "kT: 1.0",
+                 "wca_cutoff: 1.122462048309373", "steps: 10000000", "test_fraction: 0.1", "n_folds: 5",
+                 "seeds_per_fold: 5"):
+        assert line in result.stdout, line
+    assert "- 0.0005" in result.stdout and "- 0.05" in result.stdout and "- 10.0" in result.stdout
+
+
+@pytest.mark.parametrize(("change", "fragments"), [
+    ({"systems.replicas": "six"}, ["systems.replicas", "expected a valid integer", "'six'"]),
+    ({"systems.replicaz": 3}, ["systems.replicaz", "unknown key", "did you mean 'replicas'"]),
+    ({"descriptor.options": {"r_cutt": 2}}, ["descriptor.options.r_cutt", "unknown key", "r_cut"]),
+    ({"descriptor.options": {"r_cut": "far"}}, ["descriptor.options.r_cut", "valid number"]),
+    ({"descriptor.plugin": "shell-count"}, ["descriptor.plugin", "unknown descriptor plugin",
+                                            "did you mean 'shell-counts'"]),
+    ({"descriptor.plugin": "needs-engine"}, ["descriptor.plugin", "not available",
+                                             "pip install localcond-no-such-engine"]),
+    ({"executor": {"kind": "cloud"}}, ["executor.kind", "'local', 'serial', 'address' or 'slurm'"]),
+    ({"systems.grid": [{"concentration": [0.0005]}]}, ["systems.grid[0].concentration", "min_ions"]),
+])
+def test_each_malformed_recipe_names_the_path(plugin_site, tmp_path, change, fragments):
+    path = write_recipe(tmp_path / "bad.yaml", small_recipe(**change))
+    result = cli("validate", str(path))
+    check(result, str(path), *fragments)
+    assert cli("run", str(path), "--workdir", str(tmp_path / "w")).returncode == 2
+    assert not (tmp_path / "w").exists(), "no work may start on an invalid recipe"
+
+
+def test_missing_simulation_section(plugin_site, tmp_path):
+    _, result = run_validate(tmp_path, "systems:\n  replicas: 2\n")
+    check(result, "simulation", "required key is missing")
+
+
+def test_bad_yaml_gives_the_line(plugin_site, tmp_path):
+    path, result = run_validate(tmp_path, "simulation:\n  plugin: brownian\n  steps: [1, 2\n")
+    check(result, f"{path}:", "not valid YAML")
+
+
+def test_duplicate_keys_are_errors(plugin_site, tmp_path):
+    path, result = run_validate(tmp_path, "simulation:\n  plugin: brownian\n  steps: 10\n  steps: 20\n")
+    check(result, f"{path}:4", "simulation.steps", "key given twice")
+
+
+def test_error_lines_point_into_the_file(plugin_site, tmp_path):
+    path, result = run_validate(tmp_path, "simulation:\n  plugin: brownian\n  timestep: fast\n")
+    check(result, f"{path}:3: simulation.timestep")
+
+
+def test_missing_file_and_unknown_command(plugin_site, tmp_path):
+    check(cli("validate", str(tmp_path / "nope.yaml")), "no such recipe file")
+    check(cli("frobnicate"), "invalid choice")
+    check(cli("run", str(tmp_path / "x.yaml"), "--only", "dance"), "invalid choice")
