@@ -25,7 +25,7 @@ class Manifest:
         self.data: dict[str, Any] = {"recipe": recipe, "started": time.time(), "updated": time.time(),
                                      "artifacts": {}}
 
-    def plan(self, units: list[Unit], workdir: Path) -> None:
+    def plan(self, units: list[Unit]) -> None:
         for unit in units:
             self.data["artifacts"][unit.key] = {
                 "key": unit.key, "stage": unit.stage, "step": unit.step, "label": unit.label,

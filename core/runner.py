@@ -111,7 +111,7 @@ def run_recipe(resolved: ResolvedRecipe, workdir: Path, *, only: str | None = No
         recipe_dump = resolved.recipe.model_dump(mode="json")
         atomic_write_text(workdir / "recipe.yaml", yaml.safe_dump(recipe_dump, sort_keys=False))
         manifest = Manifest(workdir, recipe_dump)
-        manifest.plan(units, workdir)
+        manifest.plan(units)
         for note in plan.split.notes if plan.split else ():
             console.print(f"note: {note}")
 

@@ -32,10 +32,6 @@ class Unit:
     deps: tuple[str, ...]
     payload: dict[str, Any] = field(hash=False, compare=False)
 
-    @property
-    def directory_stage(self) -> str:
-        return self.step
-
 
 @dataclass
 class TaskOutcome:

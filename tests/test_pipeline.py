@@ -62,7 +62,6 @@ class _Links(HTMLParser):
     def __init__(self) -> None:
         super().__init__()
         self.targets: list[str] = []
-        self.open_tags: list[str] = []
 
     def handle_starttag(self, tag, attrs):
         self.targets += [v for k, v in attrs if k in ("src", "href")]
