@@ -95,11 +95,16 @@ class GSDWriter:
     """
 
     def __init__(self, path: Path, log: Mapping[str, float], mode: str = "w") -> None:
+        """Open ``path`` to write (``mode="w"``) or to append to (``"a"``)."""
         self._file = _gsd().open(str(path), mode)
         self._log = {key: np.array([value], dtype=np.float64) for key, value in log.items()}
 
-    def append(self, frame: Frame, velocities: np.ndarray | None = None) -> None:
-        """Write one frame (``velocities``: optional (N, 3) float, σ/τ)."""
+    def append(self, frame: Frame, velocities: np.ndarray | None = None, charge: np.ndarray | None = None) -> None:
+        """Write one frame.
+
+        ``velocities``: optional (N, 3), σ/τ. ``charge``: optional (N,) ion
+        valences z (not an engine's scaled charge), written to ``particles.charge``.
+        """
         snapshot = _gsd().Frame()
         snapshot.configuration.step = frame.step
         snapshot.configuration.box = [*map(float, frame.box), 0.0, 0.0, 0.0]
@@ -108,6 +113,8 @@ class GSDWriter:
         snapshot.particles.typeid = frame.typeid.astype(np.uint32)
         snapshot.particles.position = frame.positions.astype(np.float32)
         snapshot.particles.image = frame.image.astype(np.int32)
+        if charge is not None:
+            snapshot.particles.charge = np.asarray(charge, dtype=np.float32)
         if velocities is not None:
             snapshot.particles.velocity = np.asarray(velocities, dtype=np.float32)
         if frame.bonds.size:
@@ -118,6 +125,10 @@ class GSDWriter:
         snapshot.log = dict(self._log)
         self._file.append(snapshot)
 
+    def flush(self) -> None:
+        """Push buffered frames to the file (before a checkpoint names them as written)."""
+        self._file.flush()
+
     def close(self) -> None:
         self._file.close()
 
@@ -126,3 +137,20 @@ class GSDWriter:
 
     def __exit__(self, *exc_info: object) -> None:
         self.close()
+
+
+def truncate_trajectory(path: Path, n_frames: int) -> None:
+    """Keep only the first ``n_frames`` frames of ``path`` (rewritten through a temporary file).
+
+    Used on resume: frames written after the last checkpoint are dropped so
+    that the re-run writes them once.
+    """
+    gsd_hoomd = _gsd()
+    with gsd_hoomd.open(str(path), "r") as source:
+        if len(source) <= n_frames:
+            return
+        temporary = path.with_name(path.name + ".truncating")
+        with gsd_hoomd.open(str(temporary), "w") as target:
+            for index in range(n_frames):
+                target.append(source[index])
+    temporary.replace(path)

@@ -6,8 +6,10 @@ from core.hookspecs import hookimpl
 from core.plugin_api import SimulatorPlugin
 from core.registry import PluginRegistry
 
+from .openmm_simulator import OpenMMSimulator
+
 #: The built-in simulator plugin classes.
-BUILTIN: list[type[SimulatorPlugin]] = []
+BUILTIN: list[type[SimulatorPlugin]] = [OpenMMSimulator]
 
 
 @hookimpl

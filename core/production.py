@@ -1,0 +1,140 @@
+"""The engine-independent production loop every simulator plugin drives.
+
+A plugin prepares its engine (placement, minimisation, equilibration, or a
+restored checkpoint) behind the small :class:`EngineSession` protocol; then
+:func:`run_production` writes the frames of :func:`core.electrolyte.frame_schedule`
+to a GSD file in the unit's scratch directory, checks every frame for a
+blow-up, takes checkpoints, and on success moves the file to the job's
+trajectory path. Called again after a kill, it resumes from the last
+checkpoint without duplicated or missing frames.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+import numpy as np
+
+from core.checkpoints import discard_checkpoint, load_checkpoint, save_checkpoint
+from core.datatypes import SimulationJob, TaskContext
+from core.electrolyte import Topology, frame_schedule, make_frame, trajectory_log
+from core.trajectory import GSDWriter, frame_count, truncate_trajectory
+
+SCRATCH_TRAJECTORY = "trajectory.gsd"
+
+
+class SimulationBlewUp(RuntimeError):
+    """Non-finite coordinates or an energy above the threshold."""
+
+
+class EngineSession(Protocol):
+    """A prepared engine, in reduced units."""
+
+    def run(self, steps: int) -> None:
+        """Advance ``steps`` time steps."""
+
+    def unwrapped_positions(self) -> np.ndarray:
+        """(N, 3) float64 positions without periodic wrapping, σ."""
+
+    def velocities(self) -> np.ndarray:
+        """(N, 3) float64 velocities, σ/τ."""
+
+    def potential_energy(self) -> float:
+        """Total potential energy, ε."""
+
+    def save_state(self) -> bytes:
+        """Everything needed to continue the run exactly (or as exactly as the engine allows)."""
+
+    def load_state(self, state: bytes) -> None:
+        """Restore what :meth:`save_state` returned."""
+
+
+@dataclass(frozen=True)
+class ProductionOptions:
+    """Run control shared by every engine.
+
+    Attributes
+    ----------
+    checkpoint_frames: take a checkpoint every this many written frames (and at the end).
+    write_velocities: store velocities (σ/τ) in every frame (for Green–Kubo).
+    max_energy_per_particle: potential energy per particle, ε, above which the run is stopped.
+    """
+
+    checkpoint_frames: int = 50
+    write_velocities: bool = False
+    max_energy_per_particle: float = 100.0
+
+
+def resume_point(job: SimulationJob, context: TaskContext) -> tuple[int, bytes | None]:
+    """(frames already written, engine state to restore or ``None`` for a fresh start).
+
+    A checkpoint whose trajectory is missing or shorter than it claims is
+    discarded; frames written after it are cut off.
+    """
+    found = load_checkpoint(context.scratch_dir)
+    path = context.scratch_dir / SCRATCH_TRAJECTORY
+    if found is None:
+        return 0, None
+    record, state = found
+    if record.frames_written == 0 or not path.is_file() or frame_count(path) < record.frames_written:
+        discard_checkpoint(context.scratch_dir)
+        return 0, None
+    truncate_trajectory(path, record.frames_written)
+    return record.frames_written, state
+
+
+def run_production(session: EngineSession, job: SimulationJob, context: TaskContext, topology: Topology,
+                   options: ProductionOptions, frames_written: int, engine: dict[str, Any],
+                   on_frame: Callable[[int, int], None] | None = None) -> dict[str, Any]:
+    """Write the remaining frames, from ``frames_written`` on; returns run facts.
+
+    ``session`` must hold the state of the last written frame (or, when
+    ``frames_written`` is 0, the equilibrated start). ``on_frame(index, total)``
+    is called after each written frame (progress reporting).
+    """
+    settings = job.settings
+    schedule = frame_schedule(settings)
+    path = context.scratch_dir / SCRATCH_TRAJECTORY
+    log = trajectory_log(job.system, settings, job.seed)
+    mode = "a" if frames_written else "w"
+    with GSDWriter(path, log, mode=mode) as writer:
+        for index in range(frames_written, len(schedule)):
+            step = schedule[index]
+            if index > 0:
+                _advance(session, step - schedule[index - 1], context.label, schedule[index - 1])
+            unwrapped = session.unwrapped_positions()
+            _check_sane(session, unwrapped, options, context.label, step)
+            velocities = session.velocities() if options.write_velocities else None
+            writer.append(make_frame(topology, unwrapped, step, settings.timestep), velocities=velocities,
+                          charge=topology.valence)
+            written = index + 1
+            if written % options.checkpoint_frames == 0 or written == len(schedule):
+                writer.flush()
+                save_checkpoint(context.scratch_dir, written, step, session.save_state(), engine)
+            if on_frame is not None:
+                on_frame(written, len(schedule))
+    os.replace(path, job.trajectory_path)
+    return {"frames": len(schedule), "resumed_at_frame": frames_written}
+
+
+def _advance(session: EngineSession, steps: int, label: str, start: int) -> None:
+    try:
+        session.run(steps)
+    except Exception as exc:  # engines signal NaNs with their own exception types
+        raise SimulationBlewUp(f"{label}: the engine failed between production steps {start} and "
+                               f"{start + steps}: {exc}") from exc
+
+
+def _check_sane(session: EngineSession, unwrapped: np.ndarray, options: ProductionOptions, label: str,
+                step: int) -> None:
+    if not np.all(np.isfinite(unwrapped)):
+        raise SimulationBlewUp(f"{label}: non-finite particle positions at production step {step}")
+    energy = session.potential_energy()
+    per_particle = energy / len(unwrapped)
+    if not np.isfinite(energy) or per_particle > options.max_energy_per_particle:
+        raise SimulationBlewUp(f"{label}: potential energy {per_particle:.4g} ε per particle at production step "
+                               f"{step} (limit {options.max_energy_per_particle:g}); lower the time step or "
+                               "check the model parameters")
