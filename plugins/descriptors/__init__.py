@@ -6,8 +6,11 @@ from core.hookspecs import hookimpl
 from core.plugin_api import DescriptorPlugin
 from core.registry import PluginRegistry
 
+from .radial_shells import RadialShells
+from .soap_dscribe import SOAPDScribe
+
 #: The built-in descriptor plugin classes.
-BUILTIN: list[type[DescriptorPlugin]] = []
+BUILTIN: list[type[DescriptorPlugin]] = [SOAPDScribe, RadialShells]
 
 
 @hookimpl
