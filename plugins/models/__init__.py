@@ -6,8 +6,11 @@ from core.hookspecs import hookimpl
 from core.plugin_api import ModelPlugin
 from core.registry import PluginRegistry
 
+from .nn_ensemble import NNEnsemble
+from .ridge import RidgeModel
+
 #: The built-in model plugin classes.
-BUILTIN: list[type[ModelPlugin]] = []
+BUILTIN: list[type[ModelPlugin]] = [NNEnsemble, RidgeModel]
 
 
 @hookimpl

@@ -1,0 +1,202 @@
+"""The ``nn-ensemble`` model: the paper's multilayer perceptron k_i = f_θ(x_i), in torch.
+
+Each ensemble member (core trains 25 by default: 5 folds × 5 seeds) is an MLP
+(two hidden layers of 100 ReLU units by default) fitted by Adam to the paper's
+eq. 12, Σ_s (Λ_s − Λ̂_s)² / Δ_s, where Λ̂_s is the weighted mean of f over
+all environments of system s (a segment sum with ``index_add_``). Features
+are standardised with the training systems' mean and standard deviation, and
+k is learnt in units of the training systems' mean |Λ| (both stored with the
+weights). Training stops early at the epoch of lowest validation RMSE of Λ
+(patience ``patience`` epochs) and keeps that epoch's weights.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Literal
+
+import numpy as np
+from pydantic import Field
+
+from core.datatypes import LearningData
+from core.plugin_api import ModelPlugin, PluginConfig
+
+WEIGHTS_FILE = "nn-member.pt"
+
+
+class NNEnsembleConfig(PluginConfig):
+    """Network and optimiser; defaults are the paper's."""
+
+    hidden: list[int] = Field(default=[100, 100], min_length=1, description="hidden layer widths")
+    learning_rate: float = Field(default=5e-4, gt=0)
+    max_epochs: int = Field(default=1000, ge=1)
+    patience: int = Field(default=100, ge=1, description="epochs without a better validation RMSE before stopping")
+    systems_per_batch: int | None = Field(
+        default=None, ge=1, description="systems per optimiser step; null: all training systems (full batch)")
+    device: Literal["auto", "cpu", "cuda"] = "auto"
+    weight_decay: float = Field(default=0.0, ge=0)
+
+
+def _network(dim: int, hidden: list[int]):
+    import torch
+
+    layers: list[torch.nn.Module] = []
+    width = dim
+    for size in hidden:
+        layers += [torch.nn.Linear(width, size), torch.nn.ReLU()]
+        width = size
+    layers.append(torch.nn.Linear(width, 1))
+    return torch.nn.Sequential(*layers)
+
+
+class SystemBatch:
+    """One LearningData's tensors on a device, for repeated segment means."""
+
+    def __init__(self, data: LearningData, feature_mean: np.ndarray, feature_std: np.ndarray, target_scale: float,
+                 device) -> None:
+        import torch
+
+        self.n_systems = data.n_systems
+        standardised = (np.asarray(data.features, dtype=np.float32) - feature_mean) / feature_std
+        self.features = torch.as_tensor(standardised, dtype=torch.float32, device=device)
+        self.system_index = torch.as_tensor(data.system_index, dtype=torch.int64, device=device)
+        self.weight = torch.as_tensor(data.weight, dtype=torch.float32, device=device)
+        self.target = torch.as_tensor(data.target / target_scale, dtype=torch.float32, device=device)
+        self.inverse_variance = torch.as_tensor(target_scale ** 2 / data.variance, dtype=torch.float32, device=device)
+
+    def system_means(self, network, rows=None):
+        """Λ̂_s / scale for every system, (n_systems,), from the network's k of every environment."""
+        import torch
+
+        features, index, weight = self.features, self.system_index, self.weight
+        if rows is not None:
+            features, index, weight = features[rows], index[rows], weight[rows]
+        local = network(features).squeeze(-1)
+        return torch.zeros(self.n_systems, dtype=local.dtype, device=local.device).index_add_(0, index,
+                                                                                               weight * local)
+
+
+class NNMember:
+    """One member: fit, predict_local, save (learned state in attributes ending in ``_``)."""
+
+    def __init__(self, config: NNEnsembleConfig, seed: int, threads: int) -> None:
+        self.config = config
+        self.seed = seed
+        self.threads = threads
+
+    def _device(self):
+        import torch
+
+        wanted = self.config.device
+        if wanted == "auto":
+            wanted = "cuda" if torch.cuda.is_available() else "cpu"
+        return torch.device(wanted)
+
+    def fit(self, train: LearningData, validation: LearningData | None = None) -> NNMember:
+        import torch
+
+        torch.set_num_threads(max(1, self.threads))
+        generator = torch.Generator().manual_seed(self.seed)
+        torch.manual_seed(self.seed)
+        device = self._device()
+        features = np.asarray(train.features, dtype=np.float64)
+        self.feature_mean_ = features.mean(axis=0).astype(np.float32)
+        std = features.std(axis=0)
+        self.feature_std_ = np.where(std > 1e-8 * max(1.0, float(std.max(initial=0.0))), std, 1.0).astype(np.float32)
+        self.target_scale_ = float(np.mean(np.abs(train.target))) or 1.0
+        self.dim_ = int(features.shape[1])
+        network = _network(self.dim_, self.config.hidden).to(device)
+        optimiser = torch.optim.Adam(network.parameters(), lr=self.config.learning_rate,
+                                     weight_decay=self.config.weight_decay)
+        train_batch = SystemBatch(train, self.feature_mean_, self.feature_std_, self.target_scale_, device)
+        valid_batch = (SystemBatch(validation, self.feature_mean_, self.feature_std_, self.target_scale_, device)
+                       if validation is not None and validation.n_systems else None)
+        per_step = self.config.systems_per_batch or train.n_systems
+        best = (math.inf, 0, {k: v.detach().clone() for k, v in network.state_dict().items()})
+        history: list[float] = []
+        for epoch in range(self.config.max_epochs):
+            order = torch.randperm(train.n_systems, generator=generator)
+            for start in range(0, train.n_systems, per_step):
+                chosen = order[start:start + per_step].to(device)
+                mask = torch.zeros(train.n_systems, dtype=torch.bool, device=device)
+                mask[chosen] = True
+                rows = mask[train_batch.system_index] if per_step < train.n_systems else None
+                means = train_batch.system_means(network, rows)
+                weight = train_batch.inverse_variance * mask
+                loss = torch.sum(weight * (train_batch.target - means) ** 2) / torch.sum(weight)
+                optimiser.zero_grad()
+                loss.backward()
+                optimiser.step()
+            score = self._rmse(network, valid_batch if valid_batch is not None else train_batch)
+            history.append(score)
+            if score < best[0]:
+                best = (score, epoch, {k: v.detach().clone() for k, v in network.state_dict().items()})
+            elif valid_batch is not None and epoch - best[1] >= self.config.patience:
+                break
+        network.load_state_dict(best[2])
+        self.network_ = network.cpu().eval()
+        self.best_epoch_ = best[1]
+        self.validation_rmse_ = best[0] * self.target_scale_
+        self.history_ = [h * self.target_scale_ for h in history]
+        return self
+
+    def _rmse(self, network, batch: SystemBatch) -> float:
+        import torch
+
+        with torch.no_grad():
+            means = batch.system_means(network)
+            return float(torch.sqrt(torch.mean((batch.target - means) ** 2)))
+
+    def predict_local(self, features: np.ndarray, chunk: int = 65536) -> np.ndarray:
+        import torch
+
+        standardised = (np.asarray(features, dtype=np.float32) - self.feature_mean_) / self.feature_std_
+        out = np.empty(len(standardised), dtype=np.float64)
+        with torch.no_grad():
+            for start in range(0, len(standardised), chunk):
+                block = torch.as_tensor(standardised[start:start + chunk])
+                out[start:start + chunk] = self.network_(block).squeeze(-1).double().numpy()
+        return out * self.target_scale_
+
+    def save(self, directory: Path) -> None:
+        import torch
+
+        torch.save({"state_dict": self.network_.state_dict(), "hidden": list(self.config.hidden), "dim": self.dim_,
+                    "feature_mean": torch.as_tensor(self.feature_mean_),
+                    "feature_std": torch.as_tensor(self.feature_std_), "target_scale": self.target_scale_,
+                    "best_epoch": self.best_epoch_, "validation_rmse": self.validation_rmse_},
+                   directory / WEIGHTS_FILE)
+
+    @classmethod
+    def load(cls, directory: Path, config: NNEnsembleConfig) -> NNMember:
+        import torch
+
+        saved = torch.load(directory / WEIGHTS_FILE, map_location="cpu", weights_only=True)
+        member = cls(config, seed=0, threads=1)
+        member.dim_ = int(saved["dim"])
+        member.network_ = _network(member.dim_, list(saved["hidden"]))
+        member.network_.load_state_dict(saved["state_dict"])
+        member.network_.eval()
+        member.feature_mean_ = saved["feature_mean"].numpy()
+        member.feature_std_ = saved["feature_std"].numpy()
+        member.target_scale_ = float(saved["target_scale"])
+        member.best_epoch_ = int(saved["best_epoch"])
+        member.validation_rmse_ = float(saved["validation_rmse"])
+        return member
+
+
+class NNEnsemble(ModelPlugin):
+    name = "nn-ensemble"
+    version = "1.0"
+    Config = NNEnsembleConfig
+    stochastic = True
+    requires = ("torch",)
+    install_hint = "pip install torch  (CPU: pip install torch --index-url https://download.pytorch.org/whl/cpu)"
+    description = "the paper's MLP ensemble fitted to system molar conductivities (torch)"
+
+    def create(self, seed: int, threads: int) -> NNMember:
+        return NNMember(self.config, seed, threads)
+
+    def load(self, directory: Path) -> NNMember:
+        return NNMember.load(directory, self.config)

@@ -1,0 +1,100 @@
+"""The ``ridge`` model: a linear local conductivity k_i = a·x̃_i + b, fitted on system means.
+
+The mean of a linear function is that function of the mean, so with system
+weights w_i (summing to W_s ≤ 1; below 1 when bonded ions count as zero)
+
+    Λ̂_s = Σ_i w_i (a·x̃_i + b) = a·m̃_s + b·W_s,   m̃_s = Σ_i w_i x̃_i,
+
+where x̃ are features standardised on the training environments. Ridge
+regression of Λ_s on (m̃_s, W_s) with sample weights 1/Δ_s (scikit-learn
+``RidgeCV``, its efficient leave-one-system-out cross-validation choosing the
+penalty among ``alphas``) gives a and b; b is (almost) unpenalised by
+scaling its column by ``INTERCEPT_SCALE``. Deterministic: one member per fold.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+from pydantic import Field
+
+from core.datatypes import LearningData
+from core.plugin_api import ModelPlugin, PluginConfig
+
+COEFFICIENTS_FILE = "ridge.npz"
+#: The intercept column is multiplied by this, so the penalty on b is negligible.
+INTERCEPT_SCALE = 1e3
+
+
+class RidgeConfig(PluginConfig):
+    """Penalty grid for the cross-validated choice (on standardised features)."""
+
+    alphas: list[float] = Field(default_factory=lambda: np.logspace(-4, 4, 33).tolist(), min_length=1)
+
+
+class RidgeMember:
+    """fit / predict_local / save; learned state ends in ``_``."""
+
+    def __init__(self, config: RidgeConfig) -> None:
+        self.config = config
+
+    def fit(self, train: LearningData, validation: LearningData | None = None) -> RidgeMember:
+        from sklearn.linear_model import RidgeCV
+
+        features = np.asarray(train.features, dtype=np.float64)
+        self.feature_mean_ = features.mean(axis=0)
+        std = features.std(axis=0)
+        self.feature_std_ = np.where(std > 1e-12 * max(1.0, float(std.max(initial=0.0))), std, 1.0)
+        design = self._design(train)
+        if len(self.config.alphas) > 1 and train.n_systems > 2:
+            regression = RidgeCV(alphas=self.config.alphas, fit_intercept=False)
+        else:
+            from sklearn.linear_model import Ridge
+
+            regression = Ridge(alpha=self.config.alphas[0], fit_intercept=False)
+        regression.fit(design, train.target, sample_weight=1.0 / train.variance)
+        self.coef_ = regression.coef_[:-1] / self.feature_std_
+        self.intercept_ = float(regression.coef_[-1] * INTERCEPT_SCALE - self.coef_ @ self.feature_mean_)
+        self.alpha_ = float(getattr(regression, "alpha_", self.config.alphas[0]))
+        return self
+
+    def _design(self, data: LearningData) -> np.ndarray:
+        standardised = (np.asarray(data.features, dtype=np.float64) - self.feature_mean_) / self.feature_std_
+        means = np.zeros((data.n_systems, standardised.shape[1]))
+        np.add.at(means, data.system_index, data.weight[:, None] * standardised)
+        totals = np.bincount(data.system_index, weights=data.weight, minlength=data.n_systems)
+        return np.hstack([means, INTERCEPT_SCALE * totals[:, None]])
+
+    def predict_local(self, features: np.ndarray) -> np.ndarray:
+        return np.asarray(features, dtype=np.float64) @ self.coef_ + self.intercept_
+
+    def save(self, directory: Path) -> None:
+        np.savez(directory / COEFFICIENTS_FILE, coef=self.coef_, intercept=self.intercept_)
+        (directory / "ridge.json").write_text(json.dumps({"alpha": self.alpha_}))
+
+    @classmethod
+    def load(cls, directory: Path, config: RidgeConfig) -> RidgeMember:
+        member = cls(config)
+        with np.load(directory / COEFFICIENTS_FILE) as saved:
+            member.coef_ = saved["coef"]
+            member.intercept_ = float(saved["intercept"])
+        member.alpha_ = json.loads((directory / "ridge.json").read_text())["alpha"]
+        return member
+
+
+class RidgeModel(ModelPlugin):
+    name = "ridge"
+    version = "1.0"
+    Config = RidgeConfig
+    stochastic = False
+    requires = ("sklearn",)
+    install_hint = "pip install 'localcond[sklearn]'"
+    description = "linear k on standardised features, ridge on system means (scikit-learn)"
+
+    def create(self, seed: int, threads: int) -> RidgeMember:
+        return RidgeMember(self.config)
+
+    def load(self, directory: Path) -> RidgeMember:
+        return RidgeMember.load(directory, self.config)

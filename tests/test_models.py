@@ -1,0 +1,128 @@
+"""Model plugins: the weighted loss, segment means, recovery of known local functions, persistence."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from core.datatypes import LearningData
+from core.registry import get_registry
+
+
+def model_plugin(name: str, **options):
+    info = get_registry().info("model", name)
+    if not info.available:
+        pytest.skip(f"{name}: {info.unavailable_reason}")
+    return get_registry().instantiate("model", name, options)
+
+
+def synthetic(local, n_systems: int = 30, per_system: int = 150, dim: int = 4, seed: int = 0,
+              bonded_fraction: float = 0.0) -> LearningData:
+    """Systems whose environments are drawn around system-specific centres; Λ_s = Σ w_i local(x_i)."""
+    rng = np.random.default_rng(seed)
+    centres = rng.normal(scale=1.0, size=(n_systems, dim))
+    features = np.concatenate([c + rng.normal(scale=0.7, size=(per_system, dim)) for c in centres])
+    index = np.repeat(np.arange(n_systems), per_system)
+    kept = int(round(per_system * (1 - bonded_fraction)))
+    keep = np.concatenate([np.arange(per_system) < kept for _ in range(n_systems)])
+    weight = np.full(len(index), 1.0 / per_system)
+    features, index, weight = features[keep], index[keep], weight[keep]
+    target = np.bincount(index, weights=weight * local(features), minlength=n_systems)
+    variance = (0.02 * np.abs(target)) ** 2 + 1e-6
+    return LearningData(features.astype(np.float32), index, weight, target, variance,
+                        [f"s{i}" for i in range(n_systems)])
+
+
+def subset(data: LearningData, systems: np.ndarray) -> LearningData:
+    rows = np.isin(data.system_index, systems)
+    remap = {int(s): i for i, s in enumerate(systems)}
+    return LearningData(data.features[rows], np.array([remap[int(s)] for s in data.system_index[rows]]),
+                        data.weight[rows], data.target[systems], data.variance[systems],
+                        [data.system_names[s] for s in systems])
+
+
+def r2(true: np.ndarray, predicted: np.ndarray) -> float:
+    return 1 - np.sum((true - predicted) ** 2) / np.sum((true - true.mean()) ** 2)
+
+
+LINEAR = np.array([0.3, -0.2, 0.5, 0.1])
+
+
+@pytest.mark.parametrize("bonded_fraction", [0.0, 0.3])
+def test_ridge_recovers_a_linear_local_conductivity(bonded_fraction: float) -> None:
+    data = synthetic(lambda x: x @ LINEAR + 0.7, bonded_fraction=bonded_fraction)
+    member = model_plugin("ridge", alphas=[1e-9]).create(seed=0, threads=1)
+    assert member.fit(data) is member
+    np.testing.assert_allclose(member.coef_, LINEAR, atol=1e-5)
+    assert member.intercept_ == pytest.approx(0.7, abs=1e-5)
+    np.testing.assert_allclose(data.system_means(member.predict_local(data.features)), data.target, rtol=1e-5)
+
+
+def test_ridge_cross_validation_and_round_trip(tmp_path: Path) -> None:
+    rng = np.random.default_rng(1)
+    data = synthetic(lambda x: x @ LINEAR + 0.7 + 0.05 * rng.normal(size=len(x)))
+    plugin = model_plugin("ridge")
+    member = plugin.create(seed=0, threads=1).fit(data)
+    assert member.alpha_ in plugin.config.alphas
+    member.save(tmp_path)
+    loaded = plugin.load(tmp_path)
+    np.testing.assert_array_equal(loaded.predict_local(data.features), member.predict_local(data.features))
+
+
+def test_nn_segment_means_and_loss_match_numpy() -> None:
+    torch = pytest.importorskip("torch")
+    from plugins.models.nn_ensemble import SystemBatch, _network
+
+    data = synthetic(lambda x: np.tanh(x[:, 0]), n_systems=7, bonded_fraction=0.2)
+    mean, std = data.features.mean(axis=0), data.features.std(axis=0)
+    batch = SystemBatch(data, mean, std, 2.0, torch.device("cpu"))
+    network = _network(data.features.shape[1], [8])
+    with torch.no_grad():
+        means = batch.system_means(network).double().numpy() * 2.0
+        local = network(batch.features).squeeze(-1).double().numpy() * 2.0
+    np.testing.assert_allclose(means, data.system_means(local), rtol=1e-5)
+    naive = [sum(w * k for w, k, s in zip(data.weight, local, data.system_index) if s == system)
+             for system in range(data.n_systems)]
+    np.testing.assert_allclose(means, naive, rtol=1e-5)
+    loss = float(torch.sum(batch.inverse_variance * (batch.target - torch.as_tensor(means / 2.0)) ** 2))
+    assert loss == pytest.approx(data.weighted_loss(local), rel=1e-4)
+
+
+def test_nn_learns_a_nonlinear_local_function_and_generalises(tmp_path: Path) -> None:
+    pytest.importorskip("torch")
+    data = synthetic(lambda x: np.tanh(2 * x[:, 0]) + 0.5 * np.maximum(x[:, 1], 0) - 0.3 * x[:, 2] ** 2,
+                     n_systems=100, per_system=100)
+    train, valid, test = subset(data, np.arange(70)), subset(data, np.arange(70, 85)), subset(data, np.arange(85, 100))
+    plugin = model_plugin("nn-ensemble", hidden=[32, 32], learning_rate=5e-3, max_epochs=400, patience=60)
+    member = plugin.create(seed=3, threads=1).fit(train, valid)
+    predicted = test.system_means(member.predict_local(test.features))
+    assert r2(test.target, predicted) > 0.9
+    linear = model_plugin("ridge").create(seed=0, threads=1).fit(train)
+    assert r2(test.target, test.system_means(linear.predict_local(test.features))) < r2(test.target, predicted)
+    assert member.best_epoch_ == int(np.argmin(member.history_))
+    member.save(tmp_path)
+    np.testing.assert_allclose(plugin.load(tmp_path).predict_local(test.features),
+                               member.predict_local(test.features), rtol=1e-6)
+
+
+def test_nn_early_stopping_and_seeds() -> None:
+    pytest.importorskip("torch")
+    data = synthetic(lambda x: x[:, 0], n_systems=12, per_system=40)
+    train, valid = subset(data, np.arange(9)), subset(data, np.arange(9, 12))
+    plugin = model_plugin("nn-ensemble", hidden=[16], learning_rate=0.05, max_epochs=2000, patience=10)
+    first = plugin.create(seed=1, threads=1).fit(train, valid)
+    assert len(first.history_) < 2000 and len(first.history_) - 1 - first.best_epoch_ == 10
+    again = plugin.create(seed=1, threads=1).fit(train, valid)
+    other = plugin.create(seed=2, threads=1).fit(train, valid)
+    np.testing.assert_array_equal(first.predict_local(data.features), again.predict_local(data.features))
+    assert not np.allclose(first.predict_local(data.features), other.predict_local(data.features))
+
+
+def test_nn_minibatches_of_systems_train_too() -> None:
+    pytest.importorskip("torch")
+    data = synthetic(lambda x: x @ LINEAR, n_systems=20, per_system=60)
+    member = model_plugin("nn-ensemble", hidden=[16], learning_rate=5e-3, max_epochs=150,
+                          systems_per_batch=5).create(seed=0, threads=1).fit(data)
+    assert r2(data.target, data.system_means(member.predict_local(data.features))) > 0.9
