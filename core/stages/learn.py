@@ -12,6 +12,7 @@ import numpy as np
 
 from core.datatypes import TaskContext
 from core.features.store import read_store
+from core.learn.scores import attainable_r2, r2_score
 from core.learn.dataset import environment_weights, load_learning_data, target_variance
 from core.plugin_api import ModelPlugin
 from core.registry import get_registry
@@ -91,15 +92,16 @@ def run_predict(unit: Unit, inputs: dict[str, Path], output_dir: Path, context: 
 
 
 def split_metrics(rows: list[dict[str, Any]]) -> dict[str, dict[str, float]]:
-    """R² and RMSE of predicted against true Λ, per split."""
+    """R², RMSE and the attainable R² (label noise only) of predicted against true Λ, per split."""
     metrics: dict[str, dict[str, float]] = {}
     for split in sorted({r["split"] for r in rows}):
-        true = np.array([r["true"] for r in rows if r["split"] == split])
-        predicted = np.array([r["predicted"] for r in rows if r["split"] == split])
-        residual = float(np.sum((true - predicted) ** 2))
-        spread = float(np.sum((true - true.mean()) ** 2))
-        metrics[split] = {"n_systems": int(len(true)), "rmse": float(np.sqrt(residual / len(true))),
-                          "r2": 1.0 - residual / spread if len(true) > 1 and spread > 0 else float("nan")}
+        chosen = [r for r in rows if r["split"] == split]
+        true = np.array([r["true"] for r in chosen])
+        predicted = np.array([r["predicted"] for r in chosen])
+        attainable, attainable_std = attainable_r2(true, np.array([r["true_std"] for r in chosen]))
+        metrics[split] = {"n_systems": int(len(true)), "rmse": float(np.sqrt(np.mean((true - predicted) ** 2))),
+                          "r2": r2_score(true, predicted), "attainable_r2": attainable,
+                          "attainable_r2_std": attainable_std}
     return metrics
 
 

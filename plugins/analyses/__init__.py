@@ -6,8 +6,10 @@ from core.hookspecs import hookimpl
 from core.plugin_api import AnalysisPlugin
 from core.registry import PluginRegistry
 
+from .parity import Parity
+
 #: The built-in analysis plugin classes.
-BUILTIN: list[type[AnalysisPlugin]] = []
+BUILTIN: list[type[AnalysisPlugin]] = [Parity]
 
 
 @hookimpl

@@ -1,0 +1,86 @@
+"""The ``parity`` analysis (the paper's Figs. 2 and 3): predicted against true molar conductivity.
+
+Writes ``parity.png``/``.svg`` (error bars: replica std of Λ and ensemble std
+of the prediction, colour by split), ``parity.csv`` (one row per system with
+its residual), and R², RMSE and the attainable R² (label noise only) per split.
+"""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import numpy as np
+from pydantic import Field
+
+from core.datatypes import AnalysisInputs, AnalysisResult
+from core.learn.scores import attainable_r2, r2_score
+from core.plugin_api import AnalysisPlugin, PluginConfig
+
+SPLIT_COLOURS = {"train": "#9e9e9e", "validation": "#f0a030", "test": "#1f77b4", "external": "#d62728",
+                 "heldout": "#2ca02c"}
+
+
+class ParityConfig(PluginConfig):
+    """Which splits to plot and how the attainable R² is sampled."""
+
+    splits: list[str] | None = Field(default=None, description="splits to show; null: every split the run has")
+    attainable_draws: int = Field(default=1000, ge=10)
+    seed: int = 0
+
+
+class Parity(AnalysisPlugin):
+    name = "parity"
+    version = "1.0"
+    Config = ParityConfig
+    needs = frozenset({"predictions"})
+    requires = ("matplotlib",)
+    install_hint = "pip install matplotlib"
+    description = "predicted vs true molar conductivity, R² per split (paper Figs. 2, 3)"
+
+    def run(self, inputs: AnalysisInputs, output_dir: Path) -> AnalysisResult:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+
+        config: ParityConfig = self.config
+        rows = [r for r in inputs.predictions if config.splits is None or r["split"] in config.splits]
+        result = AnalysisResult(title="Predicted vs true molar conductivity", paper_figure="Figs. 2, 3")
+        figure, axes = plt.subplots(figsize=(4.8, 4.5))
+        for split in sorted({r["split"] for r in rows}):
+            chosen = [r for r in rows if r["split"] == split]
+            true = np.array([r["true"] for r in chosen])
+            predicted = np.array([r["predicted"] for r in chosen])
+            axes.errorbar(true, predicted, xerr=[r["true_std"] for r in chosen],
+                          yerr=[r["predicted_std"] for r in chosen], fmt="o", ms=4, capsize=2, label=split,
+                          color=SPLIT_COLOURS.get(split))
+            numbers = {"n_systems": len(chosen), "r2": r2_score(true, predicted),
+                       "rmse": float(np.sqrt(np.mean((true - predicted) ** 2)))}
+            if len(chosen) >= 2:
+                mean, std = attainable_r2(true, np.array([r["true_std"] for r in chosen]), config.attainable_draws,
+                                          config.seed)
+                numbers.update(attainable_r2=mean, attainable_r2_std=std)
+            else:
+                result.notes.append(f"{split}: fewer than two systems, no R²")
+            result.numbers[split] = numbers
+        values = [v for r in rows for v in (r["true"], r["predicted"])]
+        low, high = (min(values), max(values)) if values else (0.0, 1.0)
+        pad = 0.05 * (high - low or 1.0)
+        axes.plot([low - pad, high + pad], [low - pad, high + pad], "k--", lw=0.8)
+        axes.set_xlabel("true Λ (σ² / τ, reduced)")
+        axes.set_ylabel("predicted Λ (σ² / τ, reduced)")
+        axes.legend(frameon=False)
+        figure.tight_layout()
+        for suffix in ("png", "svg"):
+            figure.savefig(output_dir / f"parity.{suffix}", dpi=150)
+            result.figures.append(f"parity.{suffix}")
+        plt.close(figure)
+        with open(output_dir / "parity.csv", "w", newline="") as handle:
+            writer = csv.writer(handle)
+            writer.writerow(["system", "split", "true", "true_std", "predicted", "predicted_std", "residual"])
+            for r in rows:
+                writer.writerow([r["system"], r["split"], r["true"], r["true_std"], r["predicted"],
+                                 r["predicted_std"], r["predicted"] - r["true"]])
+        result.tables.append("parity.csv")
+        return result
