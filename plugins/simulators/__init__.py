@@ -6,10 +6,11 @@ from core.hookspecs import hookimpl
 from core.plugin_api import SimulatorPlugin
 from core.registry import PluginRegistry
 
+from .hoomd_simulator import HOOMDSimulator
 from .openmm_simulator import OpenMMSimulator
 
 #: The built-in simulator plugin classes.
-BUILTIN: list[type[SimulatorPlugin]] = [OpenMMSimulator]
+BUILTIN: list[type[SimulatorPlugin]] = [OpenMMSimulator, HOOMDSimulator]
 
 
 @hookimpl
