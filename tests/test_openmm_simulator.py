@@ -3,11 +3,6 @@
 from __future__ import annotations
 
 import math
-import os
-import signal
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 import numpy as np
@@ -15,9 +10,8 @@ import pytest
 
 openmm = pytest.importorskip("openmm", reason="OpenMM is not installed (pip install 'localcond[openmm]')")
 
-from core.checkpoints import RECORD_FILE, load_checkpoint  # noqa: E402
 from core.datatypes import SimulationJob, SimulationSettings, SystemSpec, TaskContext  # noqa: E402
-from core.electrolyte import Topology, build_topology, frame_schedule  # noqa: E402
+from core.electrolyte import Topology  # noqa: E402
 from core.production import SimulationBlewUp  # noqa: E402
 from core.trajectory import read_frames, read_log  # noqa: E402
 from plugins.simulators.openmm_model import (BOND_GROUP, COULOMB_GROUP, WCA_GROUP, CoulombSettings,  # noqa: E402
@@ -209,39 +203,3 @@ def test_blow_up_names_system_replica_and_step(tmp_path: Path) -> None:
     job = job_for(tmp_path, SMALL, timestep=0.2, equilibration_steps=0, steps=2000, write_period=100)
     with pytest.raises(SimulationBlewUp, match=r"test system, replica 0: .*production steps? \d+"):
         OpenMMSimulator(OpenMMConfig()).simulate(job, context_for(tmp_path))
-
-
-RUNNER = """
-import sys
-from pathlib import Path
-from core.datatypes import SimulationJob, SimulationSettings, SystemSpec, TaskContext
-from plugins.simulators.openmm_simulator import OpenMMConfig, OpenMMSimulator
-out, scratch = Path(sys.argv[1]), Path(sys.argv[2])
-system = SystemSpec("c0.05_lB5", 0.05, 5.0, 0.0, 500, 0.8, 2, 11)
-settings = SimulationSettings(steps=6000, equilibration_steps=200, write_period=100, timestep=0.005, kT=1.0,
-                              wca_cutoff=2 ** (1 / 6), thermostat_tau=0.5, bond_k=100.0, bond_r0=1.0, min_ions=1)
-job = SimulationJob(system, 0, 1, settings, out)
-OpenMMSimulator(OpenMMConfig(checkpoint_frames=5)).simulate(job, TaskContext(1, scratch, "resume"))
-"""
-
-
-def test_killed_run_resumes_with_exactly_the_scheduled_frames(tmp_path: Path) -> None:
-    scratch = tmp_path / "scratch"
-    scratch.mkdir()
-    out = tmp_path / "out.gsd"
-    env = {**os.environ, "PYTHONPATH": str(Path(__file__).parents[1])}
-    process = subprocess.Popen([sys.executable, "-c", RUNNER, str(out), str(scratch)], env=env)
-    deadline = time.time() + 120
-    while time.time() < deadline:
-        found = load_checkpoint(scratch) if (scratch / RECORD_FILE).exists() else None
-        if found is not None and found[0].frames_written >= 10:
-            break
-        time.sleep(0.05)
-    process.send_signal(signal.SIGKILL)
-    process.wait()
-    record, _ = load_checkpoint(scratch)
-    assert not out.exists(), "the run finished before it could be killed; lengthen it"
-    assert 10 <= record.frames_written < 61
-    subprocess.run([sys.executable, "-c", RUNNER, str(out), str(scratch)], env=env, check=True)
-    steps = [frame.step for frame in read_frames(out)]
-    assert steps == frame_schedule(settings(steps=6000, write_period=100))
