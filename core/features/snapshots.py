@@ -1,9 +1,9 @@
 """Which frames of which replica are featurised.
 
 Frames are spread evenly over replicas and time so that at most
-``max_environments`` ion environments are taken per system. With
-``stride: N`` at most every N-th frame is used; ``auto`` takes the widest even
-spacing that still fills the cap.
+``max_environments`` ion environments are taken per system, never closer
+than ``stride`` frames. ``stride: auto`` is resolved by the featurize stage to
+the cation–anion contact lifetime in frames (:mod:`core.features.lifetime`).
 """
 
 from __future__ import annotations
@@ -19,7 +19,9 @@ def select_frames(frame_counts: list[int], ions_per_frame: int, *, stride: int |
     """
     if ions_per_frame <= 0:
         raise ValueError("a system with no ions has no environments")
-    step = 1 if stride == "auto" else int(stride)
+    if stride == "auto":
+        raise ValueError("stride 'auto' must be resolved to a number of frames first (core.features.lifetime)")
+    step = int(stride)
     candidates = [(r, f) for r, count in enumerate(frame_counts) for f in range(0, count, step)]
     if not candidates:
         return []

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from core.datatypes import TaskContext
+from core.features.lifetime import pair_lifetime
 from core.features.neighbours import nearest_unlike_distance
 from core.features.snapshots import select_frames
 from core.features.store import FeatureStoreWriter
@@ -27,11 +29,16 @@ def run(unit: Unit, inputs: dict[str, Path], output_dir: Path, context: TaskCont
     trajectories = [inputs[key] / TRAJECTORY_FILE for key in unit.deps]
     first = next(read_frames(trajectories[0], indices=[0], timestep=payload["timestep"]))
     n_ions = len(first.ion_indices)
-    chosen = select_frames([frame_count(t) for t in trajectories], n_ions, **payload["snapshots"])
+    snapshots = dict(payload["snapshots"])
+    lifetime = None
+    if snapshots["stride"] == "auto":
+        lifetime, snapshots["stride"] = auto_stride(trajectories[0], payload["timestep"])
+    chosen = select_frames([frame_count(t) for t in trajectories], n_ions, **snapshots)
     names = plugin.feature_names(first.types)
     writer = FeatureStoreWriter(output_dir / STORE_FILE, dim=len(names), attributes={
         "system": unit.system, "descriptor": payload["plugin"], "descriptor_version": payload["version"],
-        "options": payload["options"], "feature_names": names})
+        "options": payload["options"], "feature_names": names, "stride": snapshots["stride"],
+        "pair_lifetime": lifetime if lifetime is not None else float("nan")})
     complete = False
     try:
         for replica, path in enumerate(trajectories):
@@ -49,4 +56,17 @@ def run(unit: Unit, inputs: dict[str, Path], output_dir: Path, context: TaskCont
         complete = True
     finally:
         writer.close(complete=complete)
-    return {"environments": len(chosen) * n_ions, "frames": len(chosen), "dim": len(names)}
+    return {"environments": len(chosen) * n_ions, "frames": len(chosen), "dim": len(names),
+            "stride": snapshots["stride"], "pair_lifetime": lifetime}
+
+
+def auto_stride(trajectory: Path, timestep: float, max_frames: int = 200) -> tuple[float | None, int]:
+    """(cation–anion contact lifetime, τ, or None; frames between snapshots) for ``stride: auto``.
+
+    Snapshots are at least one contact lifetime apart; a lifetime longer than
+    the ``max_frames`` read gives that many frames.
+    """
+    lifetime, interval = pair_lifetime(trajectory, timestep, max_frames=max_frames)
+    if lifetime is None or interval <= 0:
+        return lifetime, max(1, min(frame_count(trajectory), max_frames))
+    return lifetime, max(1, math.ceil(lifetime / interval - 1e-9))
