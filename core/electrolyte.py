@@ -21,8 +21,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from core.datatypes import (ANION_TYPE, CATION_TYPE, SOLVENT_TYPE, Frame, SimulationSettings, SystemSpec)
-from core.trajectory import (LOG_BJERRUM_LENGTH, LOG_CONCENTRATION, LOG_KT, LOG_PAIRED_FRACTION, LOG_SEED,
-                             LOG_TIMESTEP)
+from core.trajectory import (LOG_BJERRUM_LENGTH, LOG_CONCENTRATION, LOG_ENGINE, LOG_FRAME_INTERVAL, LOG_KT,
+                             LOG_PAIRED_FRACTION, LOG_SEED, LOG_TIMESTEP)
 
 #: Particle type names in typeid order.
 TYPES: tuple[str, str, str] = (CATION_TYPE, ANION_TYPE, SOLVENT_TYPE)
@@ -127,11 +127,13 @@ def frame_schedule(settings: SimulationSettings) -> list[int]:
     return list(range(0, settings.steps + 1, settings.write_period))
 
 
-def trajectory_log(system: SystemSpec, settings: SimulationSettings, seed: int) -> dict[str, float]:
-    """The ``localcond/*`` log values every frame of a trajectory carries."""
-    return {LOG_TIMESTEP: settings.timestep, LOG_CONCENTRATION: system.concentration,
-            LOG_BJERRUM_LENGTH: system.bjerrum_length, LOG_PAIRED_FRACTION: system.paired_fraction,
-            LOG_SEED: float(seed), LOG_KT: settings.kT}
+def trajectory_log(system: SystemSpec, settings: SimulationSettings, seed: int,
+                   engine: str = "") -> dict[str, float | str]:
+    """The ``localcond/*`` log values every frame of a trajectory carries (``engine``: name and version)."""
+    return {LOG_TIMESTEP: settings.timestep, LOG_FRAME_INTERVAL: settings.timestep * settings.write_period,
+            LOG_CONCENTRATION: system.concentration, LOG_BJERRUM_LENGTH: system.bjerrum_length,
+            LOG_PAIRED_FRACTION: system.paired_fraction, LOG_SEED: float(seed), LOG_KT: settings.kT,
+            LOG_ENGINE: engine}
 
 
 def make_frame(topology: Topology, unwrapped: np.ndarray, step: int, timestep: float) -> Frame:

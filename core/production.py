@@ -98,7 +98,8 @@ def run_production(session: EngineSession, job: SimulationJob, context: TaskCont
     settings = job.settings
     schedule = frame_schedule(settings)
     path = context.scratch_dir / SCRATCH_TRAJECTORY
-    log = trajectory_log(job.system, settings, job.seed)
+    engine_text = f"{engine.get('engine', '')} {engine.get('version', '')}".strip()
+    log = trajectory_log(job.system, settings, job.seed, engine=engine_text)
     mode = "a" if frames_written else "w"
     with GSDWriter(path, log, mode=mode) as writer:
         for index in range(frames_written, len(schedule)):

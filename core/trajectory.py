@@ -22,6 +22,9 @@ LOG_BJERRUM_LENGTH = "localcond/bjerrum_length"
 LOG_PAIRED_FRACTION = "localcond/paired_fraction"
 LOG_SEED = "localcond/seed"
 LOG_KT = "localcond/kT"
+LOG_FRAME_INTERVAL = "localcond/frame_interval"
+#: Text (engine name and version), stored as a uint8 array of its UTF-8 bytes.
+LOG_ENGINE = "localcond/engine"
 
 
 def _gsd():
@@ -36,11 +39,23 @@ def frame_count(path: Path) -> int:
         return len(trajectory)
 
 
-def read_log(path: Path, frame: int = 0) -> dict[str, float]:
-    """The ``localcond/*`` log values of one frame, as floats."""
+def read_log(path: Path, frame: int = 0) -> dict[str, float | str]:
+    """The ``localcond/*`` log values of one frame: floats, and text for uint8-encoded entries."""
     with _gsd().open(str(path), "r") as trajectory:
         log = trajectory[frame].log
-    return {key: float(np.asarray(value).ravel()[0]) for key, value in log.items() if key.startswith("localcond/")}
+    return {key: _log_value(np.asarray(value)) for key, value in log.items() if key.startswith("localcond/")}
+
+
+def _log_value(value: np.ndarray) -> float | str:
+    if value.dtype == np.uint8:
+        return value.tobytes().decode()
+    return float(value.ravel()[0])
+
+
+def _log_array(value: float | str) -> np.ndarray:
+    if isinstance(value, str):
+        return np.frombuffer(value.encode(), dtype=np.uint8).copy()
+    return np.array([value], dtype=np.float64)
 
 
 def read_frames(path: Path, indices: list[int] | None = None, timestep: float | None = None) -> Iterator[Frame]:
@@ -94,10 +109,10 @@ class GSDWriter:
     1
     """
 
-    def __init__(self, path: Path, log: Mapping[str, float], mode: str = "w") -> None:
+    def __init__(self, path: Path, log: Mapping[str, float | str], mode: str = "w") -> None:
         """Open ``path`` to write (``mode="w"``) or to append to (``"a"``)."""
         self._file = _gsd().open(str(path), mode)
-        self._log = {key: np.array([value], dtype=np.float64) for key, value in log.items()}
+        self._log = {key: _log_array(value) for key, value in log.items()}
 
     def append(self, frame: Frame, velocities: np.ndarray | None = None, charge: np.ndarray | None = None) -> None:
         """Write one frame.

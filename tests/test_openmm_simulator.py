@@ -176,6 +176,8 @@ def test_trajectory_contents(tmp_path: Path) -> None:
     assert np.count_nonzero(frames[0].ion_sign == 1) == SMALL.n_ion_pairs
     log = read_log(job.trajectory_path)
     assert log["localcond/bjerrum_length"] == 5.0 and log["localcond/seed"] == job.seed
+    assert log["localcond/frame_interval"] == pytest.approx(1.0)
+    assert log["localcond/engine"] == f"openmm {openmm.__version__}"
     import gsd.hoomd
 
     with gsd.hoomd.open(str(job.trajectory_path)) as trajectory:
