@@ -10,7 +10,8 @@ Layout (documented so that features computed elsewhere can be brought in):
 ``/environments/bonded``         (n_env,) bool   — the ion is in a harmonic pair
 ``/environments/nearest_unlike`` (n_env,) float32 — minimum-image distance to the nearest unlike ion, σ
 attributes: ``system``, ``descriptor``, ``descriptor_version``, ``options`` (JSON),
-``feature_names`` (JSON list), ``complete`` (True once fully written).
+``feature_names`` (JSON list), ``stride`` (frames between snapshots), ``pair_lifetime``
+(cation–anion contact lifetime, τ; NaN when not estimated), ``complete`` (True once fully written).
 
 A store without ``complete = True`` is never read.
 """
