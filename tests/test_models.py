@@ -126,3 +126,14 @@ def test_nn_minibatches_of_systems_train_too() -> None:
     member = model_plugin("nn-ensemble", hidden=[16], learning_rate=5e-3, max_epochs=150,
                           systems_per_batch=5).create(seed=0, threads=1).fit(data)
     assert r2(data.target, data.system_means(member.predict_local(data.features))) > 0.9
+
+
+def test_nn_starts_from_the_best_constant() -> None:
+    pytest.importorskip("torch")
+    from plugins.models.nn_ensemble import _best_constant
+
+    data = synthetic(lambda x: np.full(len(x), 0.3), n_systems=5, bonded_fraction=0.2)
+    assert _best_constant(data) == pytest.approx(0.3)
+    member = model_plugin("nn-ensemble", hidden=[8], max_epochs=1, learning_rate=1e-9).create(seed=0, threads=1)
+    np.testing.assert_allclose(data.system_means(member.fit(data).predict_local(data.features)), data.target,
+                               rtol=0.05)

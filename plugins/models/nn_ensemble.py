@@ -6,7 +6,7 @@ eq. 12, Σ_s (Λ_s − Λ̂_s)² / Δ_s, where Λ̂_s is the weighted mean of f 
 all environments of system s (a segment sum with ``index_add_``). Features
 are standardised with the training systems' mean and standard deviation, and
 k is learnt in units of the training systems' mean |Λ| (both stored with the
-weights). Training stops early at the epoch of lowest validation RMSE of Λ
+weights); the output bias starts at the best constant k. Training stops early at the epoch of lowest validation RMSE of Λ
 (patience ``patience`` epochs) and keeps that epoch's weights.
 """
 
@@ -48,6 +48,13 @@ def _network(dim: int, hidden: list[int]):
         width = size
     layers.append(torch.nn.Linear(width, 1))
     return torch.nn.Sequential(*layers)
+
+
+def _best_constant(data: LearningData) -> float:
+    """The constant k minimising eq. 12: Σ_s W_s Λ_s / Δ_s / Σ_s W_s² / Δ_s, W_s the system's weight sum."""
+    totals = np.bincount(data.system_index, weights=data.weight, minlength=data.n_systems)
+    denominator = float(np.sum(totals ** 2 / data.variance))
+    return float(np.sum(totals * data.target / data.variance)) / denominator if denominator > 0 else 0.0
 
 
 class SystemBatch:
@@ -106,7 +113,10 @@ class NNMember:
         self.feature_std_ = np.where(std > 1e-8 * max(1.0, float(std.max(initial=0.0))), std, 1.0).astype(np.float32)
         self.target_scale_ = float(np.mean(np.abs(train.target))) or 1.0
         self.dim_ = int(features.shape[1])
-        network = _network(self.dim_, self.config.hidden).to(device)
+        network = _network(self.dim_, self.config.hidden)
+        with torch.no_grad():  # start from the best constant k, so early stopping never keeps a biased start
+            network[-1].bias.fill_(_best_constant(train) / self.target_scale_)
+        network = network.to(device)
         optimiser = torch.optim.Adam(network.parameters(), lr=self.config.learning_rate,
                                      weight_decay=self.config.weight_decay)
         train_batch = SystemBatch(train, self.feature_mean_, self.feature_std_, self.target_scale_, device)
