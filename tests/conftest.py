@@ -67,6 +67,6 @@ def write_recipe(path: Path, recipe: dict[str, Any]) -> Path:
 def cli(*args: str, cwd: Path | None = None, timeout: float = 600,
         env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
     """Run ``python -m core ARGS`` as a user would; returns the completed process (text output)."""
+    path = os.environ.get("PYTHONPATH", "") + os.pathsep + str(HERE.parent)
     return subprocess.run([sys.executable, "-m", "core", *args], capture_output=True, text=True, cwd=cwd,
-                          timeout=timeout, env={**os.environ, **(env or {}), "PYTHONPATH": os.environ.get("PYTHONPATH", "")
-                                                 + os.pathsep + str(HERE.parent)})
+                          timeout=timeout, env={**os.environ, **(env or {}), "PYTHONPATH": path})

@@ -13,24 +13,10 @@ import pytest
 
 hoomd = pytest.importorskip("hoomd", reason="HOOMD-blue is not installed (conda install -c conda-forge hoomd)")
 
-from core.datatypes import SimulationJob, SimulationSettings, SystemSpec, TaskContext  # noqa: E402
-from core.electrolyte import Topology  # noqa: E402
+from core.datatypes import SimulationJob, SystemSpec, TaskContext  # noqa: E402
 from core.trajectory import read_frames  # noqa: E402
 from plugins.simulators.hoomd_simulator import HOOMDConfig, HOOMDSimulator, evaluate  # noqa: E402
-
-WCA_CUT = 2 ** (1 / 6)
-
-
-def settings(**changes) -> SimulationSettings:
-    values = dict(steps=1000, equilibration_steps=500, write_period=100, timestep=0.005, kT=1.0, wca_cutoff=WCA_CUT,
-                  thermostat_tau=0.5, bond_k=100.0, bond_r0=1.0, min_ions=1)
-    return SimulationSettings(**{**values, **changes})
-
-
-def topology_of(valence, box_length, bonds=()) -> Topology:
-    valence = np.asarray(valence, dtype=float)
-    typeid = np.where(valence > 0, 0, np.where(valence < 0, 1, 2)).astype(np.int32)
-    return Topology(typeid, valence, np.asarray(bonds, dtype=np.int64).reshape(-1, 2), box_length)
+from tests.model_systems import WCA_CUT, settings, topology_of  # noqa: E402
 
 
 def energy_of(topology, positions, lb=5.0, which=("wca", "coulomb", "bond"), accuracy=1e-5):

@@ -10,29 +10,17 @@ import pytest
 
 openmm = pytest.importorskip("openmm", reason="OpenMM is not installed (pip install 'localcond[openmm]')")
 
-from core.datatypes import SimulationJob, SimulationSettings, SystemSpec, TaskContext  # noqa: E402
+from core.datatypes import SimulationJob, SystemSpec, TaskContext  # noqa: E402
 from core.electrolyte import Topology  # noqa: E402
 from core.production import SimulationBlewUp  # noqa: E402
 from core.trajectory import read_frames, read_log  # noqa: E402
-from plugins.simulators.openmm_model import (BOND_GROUP, COULOMB_GROUP, WCA_GROUP, CoulombSettings,  # noqa: E402
+from plugins.simulators.openmm_model import (COULOMB_GROUP, WCA_GROUP, CoulombSettings,  # noqa: E402
                                              build_system, evaluate, pme_parameters)
 from plugins.simulators.openmm_simulator import OpenMMConfig, OpenMMSimulator  # noqa: E402
 from plugins.simulators.openmm_units import COULOMB_CONSTANT, MOLAR_GAS_CONSTANT, charge_unit  # noqa: E402
+from tests.model_systems import WCA_CUT, settings, topology_of  # noqa: E402
 
-WCA_CUT = 2 ** (1 / 6)
 MADELUNG_ROCK_SALT = 1.747565
-
-
-def settings(**changes) -> SimulationSettings:
-    values = dict(steps=1000, equilibration_steps=500, write_period=100, timestep=0.005, kT=1.0, wca_cutoff=WCA_CUT,
-                  thermostat_tau=0.5, bond_k=100.0, bond_r0=1.0, min_ions=1)
-    return SimulationSettings(**{**values, **changes})
-
-
-def topology_of(valence, box_length, bonds=()) -> Topology:
-    valence = np.asarray(valence, dtype=float)
-    typeid = np.where(valence > 0, 0, np.where(valence < 0, 1, 2)).astype(np.int32)
-    return Topology(typeid, valence, np.asarray(bonds, dtype=np.int64).reshape(-1, 2), box_length)
 
 
 def system_of(topology: Topology, lb: float = 5.0, tolerance: float = 1e-5, cutoff: float = 3.0):

@@ -11,7 +11,6 @@ import time
 from html.parser import HTMLParser
 from pathlib import Path
 
-import pytest
 
 from core.artifacts import META_FILE, ArtifactStore
 from core.manifest import read_manifest
