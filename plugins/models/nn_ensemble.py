@@ -5,9 +5,10 @@ Each ensemble member (core trains 25 by default: 5 folds × 5 seeds) is an MLP
 eq. 12, Σ_s (Λ_s − Λ̂_s)² / Δ_s, where Λ̂_s is the weighted mean of f over
 all environments of system s (a segment sum with ``index_add_``). Features
 are standardised with the training systems' mean and standard deviation, and
-k is learnt in units of the training systems' mean |Λ| (both stored with
-the weights); the output bias starts at the best constant k. Training stops early at the epoch of lowest validation RMSE of Λ
-(patience ``patience`` epochs) and keeps that epoch's weights.
+k is learnt in units of the training systems' mean |Λ| (both stored with the
+weights); the output bias starts at the best constant k. Training stops early
+at the epoch of lowest validation RMSE of Λ (patience ``patience`` epochs)
+and keeps that epoch's weights.
 """
 
 from __future__ import annotations
