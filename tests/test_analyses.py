@@ -42,3 +42,26 @@ def test_parity_writes_figures_tables_and_scores(tmp_path: Path) -> None:
     for name in [*result.figures, *result.tables]:
         assert (tmp_path / name).stat().st_size > 0
     assert (tmp_path / "parity.csv").read_text().count("\n") == len(predictions) + 1
+
+
+def test_heterogeneity_correlates_spread_with_conductivity(tmp_path: Path) -> None:
+    rng = np.random.default_rng(0)
+    predictions, local = [], {}
+    for i, (true, spread) in enumerate([(0.15, 0.1), (0.12, 0.2), (0.08, 0.3), (0.05, 0.4)]):
+        name = f"s{i}"
+        k = rng.normal(true, spread, 5000)
+        k[:100] = np.nan  # bonded ions carry no k
+        np.savez(tmp_path / f"{name}.npz", k_mean=k, k_std=np.zeros_like(k))
+        local[name] = tmp_path / f"{name}.npz"
+        predictions.append({"system": name, "split": "train", "true": true, "concentration": 0.01 * (i + 1),
+                            "true_std": 0.01, "predicted": true, "predicted_std": 0.0})
+    out = tmp_path / "out"
+    out.mkdir()
+    analysis = get_registry().instantiate("analysis", "heterogeneity", {})
+    result = analysis.run(AnalysisInputs(systems=[], predictions=predictions, local_conductivities=local), out)
+    assert result.numbers["n_systems"] == 4
+    assert result.numbers["pearson_r"] < -0.95
+    table = (out / "heterogeneity.csv").read_text().splitlines()
+    assert len(table) == 5 and float(table[1].split(",")[5]) == pytest.approx(0.1, rel=0.05)
+    for name in result.figures:
+        assert (out / name).stat().st_size > 0

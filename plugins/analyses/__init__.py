@@ -6,10 +6,11 @@ from core.hookspecs import hookimpl
 from core.plugin_api import AnalysisPlugin
 from core.registry import PluginRegistry
 
+from .heterogeneity import Heterogeneity
 from .parity import Parity
 
 #: The built-in analysis plugin classes.
-BUILTIN: list[type[AnalysisPlugin]] = [Parity]
+BUILTIN: list[type[AnalysisPlugin]] = [Parity, Heterogeneity]
 
 
 @hookimpl
