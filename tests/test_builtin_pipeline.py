@@ -69,3 +69,4 @@ def test_shrunken_quickstart_runs_every_stage(engines, tmp_path: Path) -> None:
     report = (workdir / "report.html").read_text()
     assert "parity.png" in report
     assert list((workdir / "analyze").rglob("parity.svg"))
+    assert list((workdir / "analyze").rglob("heterogeneity.png"))
