@@ -46,10 +46,10 @@ class EngineSession(Protocol):
         """Total potential energy, ε."""
 
     def save_state(self) -> bytes:
-        """Everything needed to continue the run exactly (or as exactly as the engine allows)."""
+        """Everything needed to continue the run (as exactly as the engine allows).
 
-    def load_state(self, state: bytes) -> None:
-        """Restore what :meth:`save_state` returned."""
+        The plugin restores it when it prepares the engine again for a resumed run.
+        """
 
 
 @dataclass(frozen=True)

@@ -14,6 +14,7 @@ import numpy as np
 from pydantic import Field
 
 from core.datatypes import AnalysisInputs, AnalysisResult
+from core.figures import pyplot, save_figure
 from core.plugin_api import AnalysisPlugin, PluginConfig
 
 
@@ -33,11 +34,7 @@ class Heterogeneity(AnalysisPlugin):
     description = "std of local conductivity vs molar conductivity (paper Fig. 5)"
 
     def run(self, inputs: AnalysisInputs, output_dir: Path) -> AnalysisResult:
-        import matplotlib
-
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-
+        plt = pyplot()
         config: HeterogeneityConfig = self.config
         result = AnalysisResult(title="Heterogeneity of local conductivity", paper_figure="Fig. 5")
         rows = []
@@ -73,8 +70,5 @@ class Heterogeneity(AnalysisPlugin):
         axes.set_xlabel("Λ (reduced)")
         axes.set_ylabel("std of local k (reduced)")
         figure.tight_layout()
-        for suffix in ("png", "svg"):
-            figure.savefig(output_dir / f"heterogeneity.{suffix}", dpi=150)
-            result.figures.append(f"heterogeneity.{suffix}")
-        plt.close(figure)
+        result.figures += save_figure(figure, output_dir, "heterogeneity")
         return result

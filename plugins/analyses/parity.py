@@ -14,6 +14,7 @@ import numpy as np
 from pydantic import Field
 
 from core.datatypes import AnalysisInputs, AnalysisResult
+from core.figures import pyplot, save_figure
 from core.learn.scores import attainable_r2, r2_score
 from core.plugin_api import AnalysisPlugin, PluginConfig
 
@@ -39,11 +40,7 @@ class Parity(AnalysisPlugin):
     description = "predicted vs true molar conductivity, R² per split (paper Figs. 2, 3)"
 
     def run(self, inputs: AnalysisInputs, output_dir: Path) -> AnalysisResult:
-        import matplotlib
-
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-
+        plt = pyplot()
         config: ParityConfig = self.config
         rows = [r for r in inputs.predictions if config.splits is None or r["split"] in config.splits]
         result = AnalysisResult(title="Predicted vs true molar conductivity", paper_figure="Figs. 2, 3")
@@ -72,10 +69,7 @@ class Parity(AnalysisPlugin):
         axes.set_ylabel("predicted Λ (σ² / τ, reduced)")
         axes.legend(frameon=False)
         figure.tight_layout()
-        for suffix in ("png", "svg"):
-            figure.savefig(output_dir / f"parity.{suffix}", dpi=150)
-            result.figures.append(f"parity.{suffix}")
-        plt.close(figure)
+        result.figures += save_figure(figure, output_dir, "parity")
         with open(output_dir / "parity.csv", "w", newline="") as handle:
             writer = csv.writer(handle)
             writer.writerow(["system", "split", "true", "true_std", "predicted", "predicted_std", "residual"])

@@ -24,11 +24,11 @@ from pydantic import Field
 
 from core.datatypes import SimulationJob, SimulationSettings, TaskContext
 from core.electrolyte import TYPES, Topology, build_topology, initial_positions
+from core.ewald import ewald_parameters
 from core.plugin_api import PluginConfig, SimulatorPlugin
 from core.production import ProductionOptions, resume_point, run_production
 
 from . import hoomd_compat as compat
-from .openmm_model import smooth_size
 
 
 class HOOMDConfig(PluginConfig):
@@ -50,9 +50,8 @@ class HOOMDConfig(PluginConfig):
 
 
 def pppm_grid(box_length: float, cutoff: float, accuracy: float) -> int:
-    """Grid points per edge for ``accuracy`` (OpenMM's PME estimate), made 2,3,5,7-smooth."""
-    alpha = np.sqrt(-np.log(2.0 * accuracy)) / cutoff
-    return smooth_size(max(6, int(np.ceil(2.0 * alpha * box_length / (3.0 * accuracy ** 0.2)))))
+    """Grid points per edge for ``accuracy`` (:func:`core.ewald.ewald_parameters`; HOOMD picks its own α)."""
+    return ewald_parameters(box_length, cutoff, accuracy)[1]
 
 
 def make_forces(topology: Topology, *, bjerrum_length: float, kT: float, settings: SimulationSettings,
@@ -146,9 +145,6 @@ class HOOMDSession:
             path = Path(directory) / "state.gsd"
             compat.write_state(self.simulation.state, str(path))
             return path.read_bytes()
-
-    def load_state(self, state: bytes) -> None:
-        raise NotImplementedError("HOOMD sessions are created from a saved state by HOOMDSimulator.prepare")
 
 
 class HOOMDSimulator(SimulatorPlugin):

@@ -13,12 +13,12 @@ Forces, all with periodic boundaries:
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 import numpy as np
 
 from core.electrolyte import Topology
+from core.ewald import ewald_parameters
 
 from .openmm_units import charge_unit
 
@@ -34,28 +34,9 @@ class CoulombSettings:
     tolerance: float = 5e-4
 
 
-def smooth_size(n: int) -> int:
-    """The smallest integer ≥ n whose prime factors are 2, 3, 5 and 7 (fast FFT grids).
-
-    >>> [smooth_size(n) for n in (1, 11, 13, 17, 97)]
-    [1, 12, 14, 18, 98]
-    """
-    candidate = max(1, n)
-    while True:
-        rest = candidate
-        for prime in (2, 3, 5, 7):
-            while rest % prime == 0:
-                rest //= prime
-        if rest == 1:
-            return candidate
-        candidate += 1
-
-
 def pme_parameters(box_length: float, coulomb: CoulombSettings) -> tuple[float, int]:
-    """(α in σ⁻¹, grid points per edge) as OpenMM derives them from the tolerance, grid made smooth."""
-    alpha = math.sqrt(-math.log(2.0 * coulomb.tolerance)) / coulomb.cutoff
-    points = math.ceil(2.0 * alpha * box_length / (3.0 * coulomb.tolerance ** 0.2))
-    return alpha, smooth_size(max(points, 6))
+    """(α in σ⁻¹, grid points per edge) for ``coulomb`` (see :func:`core.ewald.ewald_parameters`)."""
+    return ewald_parameters(box_length, coulomb.cutoff, coulomb.tolerance)
 
 
 def build_system(topology: Topology, *, bjerrum_length: float, kT: float, wca_cutoff: float, bond_k: float,
