@@ -42,6 +42,8 @@ def random_liquid(n_ions: int, n_solvent: int, box_length: float, seed: int = 0,
 
 
 PLUGINS = [("soap-dscribe", {}), ("soap-dscribe", {"include_solvent": True, "n_max": 4, "l_max": 3}),
+           ("soap-featomic", {}), ("soap-featomic", {"include_solvent": True, "cutoff_smoothing": "shifted-cosine"}),
+           ("soap-quippy", {}), ("soap-quippy", {"include_solvent": True, "n_max": 4, "l_max": 3}),
            ("radial-shells", {}), ("radial-shells", {"include_solvent": True})]
 
 
@@ -132,10 +134,26 @@ def test_radial_shells_match_a_naive_loop() -> None:
     np.testing.assert_allclose(features(descriptor, frame), expected.reshape(len(expected), -1), atol=1e-12)
 
 
-def test_soap_has_the_papers_dimension_and_named_blocks() -> None:
-    descriptor = plugin("soap-dscribe", {})
+@pytest.mark.parametrize("name", ["soap-dscribe", "soap-featomic", "soap-quippy"])
+def test_soap_has_the_papers_dimension_and_named_blocks(name: str) -> None:
+    descriptor = plugin(name, {})
     names = descriptor.feature_names(TYPES)
     # Like-species blocks: n ≤ n' (21 pairs) × 6 l; the cation–anion block: all 36 (n, n') × 6 l.
     assert len(names) == 2 * 21 * 6 + 36 * 6 == 468 and all(names)
     assert {n.split("]")[0] + "]" for n in names} == {"soap[cation,cation]", "soap[cation,anion]",
                                                       "soap[anion,anion]"}
+
+
+@pytest.mark.parametrize("name", ["soap-dscribe", "soap-featomic", "soap-quippy"])
+@pytest.mark.parametrize("present", ["cation", "anion"])
+def test_soap_columns_are_named_after_the_densities_they_hold(name: str, present: str) -> None:
+    """With one species in the box, only the columns naming that species twice can be non-zero."""
+    descriptor = plugin(name, {})
+    positions, _ = random_liquid(40, 0, 9.0, seed=5)
+    typeid = np.full(len(positions), TYPES.index(present))
+    values = features(descriptor, make_frame(positions, typeid, 9.0))
+    names = descriptor.feature_names(TYPES)
+    own = [i for i, n in enumerate(names) if n.startswith(f"soap[{present},{present}]")]
+    others = [i for i in range(len(names)) if i not in own]
+    assert np.all(values[:, others] == 0)
+    assert np.all(np.abs(values[:, own]).max(axis=1) > 0)

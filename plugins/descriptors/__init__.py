@@ -8,9 +8,11 @@ from core.registry import PluginRegistry
 
 from .radial_shells import RadialShells
 from .soap_dscribe import SOAPDScribe
+from .soap_featomic import SOAPFeatomic
+from .soap_quippy import SOAPQuippy
 
 #: The built-in descriptor plugin classes.
-BUILTIN: list[type[DescriptorPlugin]] = [SOAPDScribe, RadialShells]
+BUILTIN: list[type[DescriptorPlugin]] = [SOAPDScribe, SOAPFeatomic, SOAPQuippy, RadialShells]
 
 
 @hookimpl

@@ -12,8 +12,8 @@ the partial power spectrum p^{Z Z'}_{n n' l} over every pair of species.
   within ``r_cut``; the GTO basis decays to ~0 there by construction.
 - Normalisation: none (DScribe's raw power spectrum, no division by its norm).
 - Species: cation and anion densities (and solvent when ``include_solvent``);
-  particle types are mapped to stand-in elements (cation Na, anion Cl,
-  solvent Ar) only inside this module.
+  particle types stand in as elements (cation Na, anion Cl, solvent Ar) only
+  inside the call (:mod:`core.features.ase_frames`).
 
 With the defaults the vector has 468 entries: for cation–cation and anion–anion
 21 (n ≤ n') pairs × 6 l each, for cation–anion all 36 (n, n') pairs × 6 l.
@@ -27,11 +27,9 @@ from typing import Literal
 import numpy as np
 from pydantic import Field
 
-from core.datatypes import ANION_TYPE, CATION_TYPE, SOLVENT_TYPE, Frame
+from core.datatypes import Frame
+from core.features.ase_frames import STAND_IN_ELEMENTS, species_in_element_order, species_subset
 from core.plugin_api import DescriptorPlugin, PluginConfig
-
-#: Stand-in chemical elements for the particle types (internal to this plugin).
-STAND_IN_ELEMENTS: dict[str, str] = {CATION_TYPE: "Na", ANION_TYPE: "Cl", SOLVENT_TYPE: "Ar"}
 
 
 class SOAPConfig(PluginConfig):
@@ -56,8 +54,7 @@ class SOAPDScribe(DescriptorPlugin):
     @property
     def species_types(self) -> tuple[str, ...]:
         """Particle types whose densities enter the spectrum, in the stand-ins' atomic-number order."""
-        types = (CATION_TYPE, ANION_TYPE) + ((SOLVENT_TYPE,) if self.config.include_solvent else ())
-        return tuple(sorted(types, key=lambda t: _atomic_number(STAND_IN_ELEMENTS[t])))
+        return species_in_element_order(self.config.include_solvent)
 
     @cached_property
     def _soap(self):
@@ -79,23 +76,6 @@ class SOAPDScribe(DescriptorPlugin):
         return names
 
     def compute(self, frame: Frame, centers: np.ndarray) -> np.ndarray:
-        from ase import Atoms
-
-        wanted = set(self.species_types)
-        keep = np.flatnonzero(np.isin(frame.typeid, [i for i, t in enumerate(frame.types) if t in wanted]))
-        position_in_subset = np.full(frame.n_particles, -1, dtype=np.int64)
-        position_in_subset[keep] = np.arange(len(keep))
-        subset_centers = position_in_subset[np.asarray(centers, dtype=np.int64)]
-        if np.any(subset_centers < 0):
-            raise ValueError("soap-dscribe centres must be particles of the included species")
-        box = np.asarray(frame.box, dtype=np.float64)
-        symbols = [STAND_IN_ELEMENTS[frame.types[t]] for t in frame.typeid[keep]]
-        atoms = Atoms(symbols=symbols, positions=np.mod(frame.positions[keep], box), cell=np.diag(box), pbc=True)
-        features = self._soap.create(atoms, centers=subset_centers.tolist(), n_jobs=1)
-        return np.asarray(features, dtype=np.float32).reshape(len(subset_centers), -1)
-
-
-def _atomic_number(symbol: str) -> int:
-    from ase.data import atomic_numbers
-
-    return atomic_numbers[symbol]
+        subset = species_subset(frame, self.species_types, centers, self.name)
+        features = self._soap.create(subset.atoms, centers=subset.centers.tolist(), n_jobs=1)
+        return np.asarray(features, dtype=np.float32).reshape(len(subset.centers), -1)
