@@ -21,7 +21,7 @@ from core.units import Unit
 
 #: Bumped when core's featurize or learn code changes its outputs; part of keys.
 FEATURIZE_VERSION = "1"
-LEARN_VERSION = "1"
+LEARN_VERSION = "2"
 
 
 @dataclass
@@ -96,12 +96,13 @@ def build_plan(resolved: ResolvedRecipe) -> Plan:
         split = make_split(resolved.systems, recipe.split, stochastic=bool(getattr(model_class, "stochastic", True)))
         plan.split = split
         learn = {"bonded_ions": recipe.model.bonded_ions, "min_relative_std": recipe.model.min_relative_std}
-        member_keys = []
+        member_keys: dict[int, str] = {}
         for member in split.members:
             names = [*member.train, *member.validation]
             deps = [store_keys[n] for n in names] + [transport_keys[n] for n in names]
-            member_keys.append(plan.add(
-                "learn", "member", f"member{member.index:03d}-fold{member.fold}", None, deps,
+            outer = "" if member.outer is None else f"outer{member.outer}-"
+            member_keys[member.index] = (plan.add(
+                "learn", "member", f"{outer}member{member.index:03d}-fold{member.fold}", None, deps,
                 {"version": LEARN_VERSION, "plugin": _plugin_identity(model), "learn": learn,
                  "member": asdict(member)},
                 {"plugin": model.name, "options": model.options, "plugin_ref": _plugin_ref(model),
@@ -109,12 +110,15 @@ def build_plan(resolved: ResolvedRecipe) -> Plan:
                  "stores": {n: store_keys[n] for n in names}, "transport": {n: transport_keys[n] for n in names}}))
         names = [s.name for s in resolved.systems]
         roles = {n: split.role(n) for n in names}
+        main_keys = [member_keys[m.index] for m in split.main_members]
+        outer = [{"systems": list(systems), "members": [member_keys[m.index] for m in split.outer_members(index)]}
+                 for index, systems in enumerate(split.outer_folds)]
         predict_key = plan.add(
             "learn", "predict", "ensemble", None,
-            member_keys + [store_keys[n] for n in names] + [transport_keys[n] for n in names],
+            list(member_keys.values()) + [store_keys[n] for n in names] + [transport_keys[n] for n in names],
             {"version": LEARN_VERSION, "plugin": _plugin_identity(model), "learn": learn, "roles": roles},
             {"plugin": model.name, "options": model.options, "plugin_ref": _plugin_ref(model), "learn": learn,
-             "members": member_keys, "roles": roles, "stores": {n: store_keys[n] for n in names},
+             "members": main_keys, "outer": outer, "roles": roles, "stores": {n: store_keys[n] for n in names},
              "transport": {n: transport_keys[n] for n in names}})
 
     for index, analysis in enumerate(resolved.analyses):

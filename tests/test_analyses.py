@@ -44,6 +44,24 @@ def test_parity_writes_figures_tables_and_scores(tmp_path: Path) -> None:
     assert (tmp_path / "parity.csv").read_text().count("\n") == len(predictions) + 1
 
 
+
+def test_parity_plots_outer_fold_predictions_where_the_run_has_them(tmp_path: Path) -> None:
+    true = np.linspace(0.05, 0.15, 6)
+    predictions = rows(true, true, "train") + rows([0.1], [0.2], "external")
+    for row, cross in zip(predictions, [*(true + 0.02), np.nan]):
+        row.update(cross_predicted=cross, cross_predicted_std=0.003)
+    registry = get_registry()
+    auto = registry.instantiate("analysis", "parity", {}).run(AnalysisInputs([], predictions=predictions), tmp_path)
+    assert set(auto.numbers) == {"heldout", "external"}
+    assert auto.numbers["heldout"]["rmse"] == pytest.approx(0.02)
+    ensemble = registry.instantiate("analysis", "parity", {"source": "ensemble"}).run(
+        AnalysisInputs([], predictions=predictions), tmp_path)
+    assert ensemble.numbers["train"]["rmse"] == pytest.approx(0.0)
+    plain = rows(true, true, "train")
+    with pytest.raises(ValueError, match="no outer-fold predictions"):
+        registry.instantiate("analysis", "parity", {"source": "cross-validated"}).run(
+            AnalysisInputs([], predictions=plain), tmp_path)
+
 def test_heterogeneity_correlates_spread_with_conductivity(tmp_path: Path) -> None:
     rng = np.random.default_rng(0)
     predictions, local = [], {}

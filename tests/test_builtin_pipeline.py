@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
+import math
 from pathlib import Path
 
 import h5py
@@ -64,8 +65,9 @@ def test_shrunken_quickstart_runs_every_stage(engines, tmp_path: Path) -> None:
     with open(workdir / "predictions.csv") as handle:
         predictions = list(csv.DictReader(handle))
     assert {r["split"] for r in predictions} == {"train", "test"} and len(predictions) == 4
+    assert all(math.isfinite(float(r["cross_predicted"])) for r in predictions)  # 4 systems: outer 4-fold
     metrics = json.loads((workdir / "metrics.json").read_text())
-    assert metrics["test"]["n_systems"] == 1
+    assert metrics["test"]["n_systems"] == 1 and metrics["cross-validated"]["n_systems"] == 4
     report = (workdir / "report.html").read_text()
     assert "parity.png" in report
     assert list((workdir / "analyze").rglob("parity.svg"))

@@ -42,3 +42,29 @@ def test_paper_split_has_25_members_and_never_trains_on_test_or_external_systems
 
 def test_deterministic_models_get_one_member_per_fold():
     assert len(make_split(systems(20), SplitConfig(), stochastic=False).members) == 5
+
+
+def test_small_datasets_get_an_outer_k_fold_whose_members_never_see_their_systems():
+    config = SplitConfig(n_folds=3, seeds_per_fold=2)
+    split = make_split(systems(12, external=2), config, stochastic=True)
+    pool = sorted(f"s{i}" for i in range(2, 12))
+    assert len(split.outer_folds) == 5
+    assert sorted(name for fold in split.outer_folds for name in fold) == pool
+    for index, held_out in enumerate(split.outer_folds):
+        members = split.outer_members(index)
+        assert len(members) == 3 * 2
+        for member in members:
+            seen = set(member.train) | set(member.validation)
+            assert not seen & set(held_out) and not seen & set(split.external)
+            assert seen == set(pool) - set(held_out)
+    without = make_split(systems(12, external=2), SplitConfig(n_folds=3, seeds_per_fold=2, outer_folds=0),
+                         stochastic=True)
+    assert without.members == split.main_members and not without.outer_folds
+    assert len({m.index for m in split.members}) == len(split.members)
+
+
+def test_outer_folds_auto_only_below_twenty_systems():
+    assert not make_split(systems(20), SplitConfig(), stochastic=True).outer_folds
+    assert len(make_split(systems(19), SplitConfig(), stochastic=False).outer_folds) == 5
+    assert len(make_split(systems(40), SplitConfig(outer_folds=4), stochastic=False).outer_folds) == 4
+    assert len(make_split(systems(3), SplitConfig(), stochastic=False).outer_folds) == 3

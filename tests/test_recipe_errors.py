@@ -48,6 +48,7 @@ def test_resolved_recipe_states_the_papers_defaults(plugin_site, tmp_path):
     ({"descriptor.plugin": "needs-engine"}, ["descriptor.plugin", "not available",
                                              "pip install localcond-no-such-engine"]),
     ({"executor": {"kind": "cloud"}}, ["executor.kind", "'local', 'serial', 'address' or 'slurm'"]),
+    ({"split.outer_folds": 1}, ["split.outer_folds", "0 (off), 2 or more, or 'auto'"]),
     ({"systems.grid": [{"concentration": [0.0005]}]}, ["systems.grid[0].concentration", "min_ions"]),
 ])
 def test_each_malformed_recipe_names_the_path(plugin_site, tmp_path, change, fragments):

@@ -23,3 +23,7 @@ MAX_ENVIRONMENTS = 25_000
 TEST_FRACTION = 0.1
 N_FOLDS = 5
 SEEDS_PER_FOLD = 5
+#: Below this many trainable systems, ``outer_folds: auto`` adds an outer K-fold so that every
+#: system gets a prediction from members that never saw it.
+SMALL_DATASET_SYSTEMS = 20
+OUTER_FOLDS = 5

@@ -141,7 +141,20 @@ class SplitConfig(StrictModel):
     test_fraction: float = Field(default=defaults.TEST_FRACTION, ge=0, lt=1)
     n_folds: int = Field(default=defaults.N_FOLDS, ge=1)
     seeds_per_fold: int = Field(default=defaults.SEEDS_PER_FOLD, ge=1)
+    outer_folds: int | Literal["auto"] = Field(
+        default="auto",
+        description="outer K-fold over the trainable systems: each fold's systems are predicted by members "
+                    "trained (with the same inner folds and seeds) on the others only; 0 turns it off; "
+                    f"auto: {defaults.OUTER_FOLDS} below {defaults.SMALL_DATASET_SYSTEMS} trainable systems, "
+                    "else 0")
     seed: int = 0
+
+    @field_validator("outer_folds")
+    @classmethod
+    def _outer_folds_not_one(cls, value: int | str) -> int | str:
+        if value != "auto" and (value < 0 or value == 1):
+            raise ValueError("must be 0 (off), 2 or more, or 'auto'")
+        return value
 
 
 class SlurmConfig(StrictModel):

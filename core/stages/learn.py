@@ -24,8 +24,14 @@ MODEL_DIR = "model"
 PREDICTIONS_FILE = "predictions.csv"
 METRICS_FILE = "metrics.json"
 LOCAL_DIR = "local"
+#: Columns of ``predictions.csv``. ``predicted``: the main ensemble's mean over members; ``cross_predicted``:
+#: the mean of the outer-fold members that never saw the system (NaN without outer folds, and for external
+#: systems); the ``_std`` columns are the spread over those members.
 PREDICTION_COLUMNS = ("system", "split", "concentration", "bjerrum_length", "paired_fraction",
-                      "true", "true_std", "predicted", "predicted_std", "n_environments")
+                      "true", "true_std", "predicted", "predicted_std", "cross_predicted", "cross_predicted_std",
+                      "n_environments")
+#: The pseudo-split of ``metrics.json`` scoring the outer-fold predictions of every trainable system.
+CROSS_VALIDATED = "cross-validated"
 
 
 def _model_plugin(payload: dict[str, Any]) -> ModelPlugin:
@@ -58,29 +64,39 @@ def run_member(unit: Unit, inputs: dict[str, Path], output_dir: Path, context: T
 
 
 def run_predict(unit: Unit, inputs: dict[str, Path], output_dir: Path, context: TaskContext) -> dict[str, Any]:
-    """Predict every system with the mean of all members; write predictions, local k and metrics."""
+    """Predict every system with the mean of all members; write predictions, local k and metrics.
+
+    Systems of an outer fold are also predicted by that fold's members only (``cross_predicted``).
+    """
     payload = unit.payload
     plugin = _model_plugin(payload)
     models = [plugin.load(inputs[key] / MODEL_DIR) for key in payload["members"]]
+    outer_models = {name: [plugin.load(inputs[key] / MODEL_DIR) for key in fold["members"]]
+                    for fold in payload.get("outer", []) for name in fold["systems"]}
     stores, transport = _locations(payload, inputs)
     (output_dir / LOCAL_DIR).mkdir()
     rows = []
     for name, store_path in stores.items():
         store = read_store(store_path)
         keep, weight = environment_weights(store.environments["bonded"], payload["learn"]["bonded_ions"])
-        local = np.stack([m.predict_local(store.features[keep]) for m in models])  # (members, n_kept)
-        system_predictions = local @ weight                                          # (members,)
+        features = store.features[keep]
+        local = np.stack([m.predict_local(features) for m in models])  # (members, n_kept)
+        system_predictions = local @ weight                             # (members,)
         k_mean = np.full(len(keep), np.nan)
         k_std = np.full(len(keep), np.nan)
         k_mean[keep], k_std[keep] = local.mean(axis=0), local.std(axis=0)
         np.savez(output_dir / LOCAL_DIR / f"{name}.npz", k_mean=k_mean, k_std=k_std)
+        cross = np.array([m.predict_local(features) @ weight for m in outer_models.get(name, [])])
         row = transport[name]
         rows.append({"system": name, "split": payload["roles"][name], "concentration": row["concentration"],
                      "bjerrum_length": row["bjerrum_length"], "paired_fraction": row["paired_fraction"],
                      "true": row["molar_conductivity"],
                      "true_std": float(np.sqrt(target_variance(row, 0.0))),
                      "predicted": float(system_predictions.mean()),
-                     "predicted_std": float(system_predictions.std()), "n_environments": int(len(keep))})
+                     "predicted_std": float(system_predictions.std()),
+                     "cross_predicted": float(cross.mean()) if len(cross) else float("nan"),
+                     "cross_predicted_std": float(cross.std()) if len(cross) else float("nan"),
+                     "n_environments": int(len(keep))})
     buffer = io.StringIO()
     writer = csv.DictWriter(buffer, fieldnames=PREDICTION_COLUMNS)
     writer.writeheader()
@@ -92,17 +108,26 @@ def run_predict(unit: Unit, inputs: dict[str, Path], output_dir: Path, context: 
 
 
 def split_metrics(rows: list[dict[str, Any]]) -> dict[str, dict[str, float]]:
-    """R², RMSE and the attainable R² (label noise only) of predicted against true Λ, per split."""
+    """R², RMSE and the attainable R² (label noise only) of predicted against true Λ, per split.
+
+    With outer folds, the entry ``"cross-validated"`` scores ``cross_predicted`` over every system that has one.
+    """
     metrics: dict[str, dict[str, float]] = {}
     for split in sorted({r["split"] for r in rows}):
         chosen = [r for r in rows if r["split"] == split]
-        true = np.array([r["true"] for r in chosen])
-        predicted = np.array([r["predicted"] for r in chosen])
-        attainable, attainable_std = attainable_r2(true, np.array([r["true_std"] for r in chosen]))
-        metrics[split] = {"n_systems": int(len(true)), "rmse": float(np.sqrt(np.mean((true - predicted) ** 2))),
-                          "r2": r2_score(true, predicted), "attainable_r2": attainable,
-                          "attainable_r2_std": attainable_std}
+        metrics[split] = _scores(chosen, "predicted")
+    crossed = [r for r in rows if np.isfinite(r.get("cross_predicted", float("nan")))]
+    if crossed:
+        metrics[CROSS_VALIDATED] = _scores(crossed, "cross_predicted")
     return metrics
+
+
+def _scores(rows: list[dict[str, Any]], column: str) -> dict[str, float]:
+    true = np.array([r["true"] for r in rows])
+    predicted = np.array([r[column] for r in rows])
+    attainable, attainable_std = attainable_r2(true, np.array([r["true_std"] for r in rows]))
+    return {"n_systems": int(len(true)), "rmse": float(np.sqrt(np.mean((true - predicted) ** 2))),
+            "r2": r2_score(true, predicted), "attainable_r2": attainable, "attainable_r2_std": attainable_std}
 
 
 def load_predictions(artifact: Path) -> list[dict[str, Any]]:

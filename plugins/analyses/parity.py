@@ -3,6 +3,11 @@
 Writes ``parity.png``/``.svg`` (error bars: replica std of Λ and ensemble std
 of the prediction, colour by split), ``parity.csv`` (one row per system with
 its residual), and R², RMSE and the attainable R² (label noise only) per split.
+
+When the run has outer-fold predictions (small datasets), the default
+``source: auto`` plots those for every trainable system, as the split
+"heldout": each point then comes from members that never saw that system.
+External systems keep the main ensemble's prediction.
 """
 
 from __future__ import annotations
@@ -11,6 +16,8 @@ import csv
 from pathlib import Path
 
 import numpy as np
+from typing import Any, Literal
+
 from pydantic import Field
 
 from core.datatypes import AnalysisInputs, AnalysisResult
@@ -26,6 +33,9 @@ class ParityConfig(PluginConfig):
     """Which splits to plot and how the attainable R² is sampled."""
 
     splits: list[str] | None = Field(default=None, description="splits to show; null: every split the run has")
+    source: Literal["auto", "ensemble", "cross-validated"] = Field(
+        default="auto", description="predictions to plot: the main ensemble's, the outer folds' "
+                                    "(split 'heldout'), or auto: the outer folds' where the run has them")
     attainable_draws: int = Field(default=1000, ge=10)
     seed: int = 0
 
@@ -42,8 +52,9 @@ class Parity(AnalysisPlugin):
     def run(self, inputs: AnalysisInputs, output_dir: Path) -> AnalysisResult:
         plt = pyplot()
         config: ParityConfig = self.config
-        rows = [r for r in inputs.predictions if config.splits is None or r["split"] in config.splits]
         result = AnalysisResult(title="Predicted vs true molar conductivity", paper_figure="Figs. 2, 3")
+        rows = self._points(inputs.predictions, result)
+        rows = [r for r in rows if config.splits is None or r["split"] in config.splits]
         figure, axes = plt.subplots(figsize=(4.8, 4.5))
         for split in sorted({r["split"] for r in rows}):
             chosen = [r for r in rows if r["split"] == split]
@@ -78,3 +89,21 @@ class Parity(AnalysisPlugin):
                                  r["predicted_std"], r["predicted"] - r["true"]])
         result.tables.append("parity.csv")
         return result
+
+    def _points(self, predictions: list[dict[str, Any]], result: AnalysisResult) -> list[dict[str, Any]]:
+        """The rows to plot: the ensemble's predictions, or the outer folds' as split "heldout"."""
+        crossed = [r for r in predictions if _has_cross_prediction(r)]
+        source = self.config.source
+        if source == "cross-validated" and not crossed:
+            raise ValueError("parity: source 'cross-validated' but the run has no outer-fold predictions "
+                             "(split.outer_folds is 0, or the dataset is large)")
+        if source == "ensemble" or not crossed:
+            return list(predictions)
+        result.notes.append(f"{len(crossed)} systems plotted with predictions from outer-fold members that "
+                            "never saw them (split 'heldout')")
+        return [{**r, "split": "heldout", "predicted": r["cross_predicted"],
+                 "predicted_std": r["cross_predicted_std"]} if _has_cross_prediction(r) else r for r in predictions]
+
+
+def _has_cross_prediction(row: dict[str, Any]) -> bool:
+    return bool(np.isfinite(row.get("cross_predicted", float("nan"))))
