@@ -67,7 +67,7 @@ def time_epochs(mean_of, batch: SystemBatch, hidden: list[int], epochs: int, dev
             torch.cuda.synchronize()
         times.append(time.perf_counter() - started)
         if epoch == 0:
-            first_loss = float(loss)
+            first_loss = float(loss.detach())
     return min(times), first_loss
 
 

@@ -262,6 +262,8 @@ class AnalysisInputs:
     local_conductivities: system name -> ``.npz`` with ``k_mean`` and ``k_std``
         per environment, aligned with that system's feature store.
     metrics: headline numbers of the learn stage.
+    trajectories: system name -> GSD trajectory of each replica, in replica order
+        (a feature store's ``replica`` column indexes this list).
     """
 
     systems: list[SystemSpec]
@@ -270,6 +272,7 @@ class AnalysisInputs:
     predictions: list[dict[str, Any]] = field(default_factory=list)
     local_conductivities: dict[str, Path] = field(default_factory=dict)
     metrics: dict[str, Any] = field(default_factory=dict)
+    trajectories: dict[str, list[Path]] = field(default_factory=dict)
 
 
 @dataclass

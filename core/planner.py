@@ -122,10 +122,11 @@ def build_plan(resolved: ResolvedRecipe) -> Plan:
              "transport": {n: transport_keys[n] for n in names}})
 
     for index, analysis in enumerate(resolved.analyses):
-        deps = list(transport_keys.values()) + list(store_keys.values()) + ([predict_key] if predict_key else [])
+        deps = (list(transport_keys.values()) + list(store_keys.values()) + ([predict_key] if predict_key else [])
+                + [key for keys in sim_keys.values() for key in keys])
         plan.add("analyze", "analyze", f"{index:02d}-{analysis.name}", None, deps,
                  {"plugin": _plugin_identity(analysis)},
                  {"plugin": analysis.name, "options": analysis.options, "plugin_ref": _plugin_ref(analysis),
                   "systems": [asdict(s) for s in resolved.systems], "transport": transport_keys,
-                  "stores": store_keys, "predict": predict_key})
+                  "stores": store_keys, "predict": predict_key, "trajectories": sim_keys})
     return plan

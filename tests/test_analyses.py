@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 from pathlib import Path
 
 import numpy as np
@@ -82,4 +83,142 @@ def test_heterogeneity_correlates_spread_with_conductivity(tmp_path: Path) -> No
     table = (out / "heterogeneity.csv").read_text().splitlines()
     assert len(table) == 5 and float(table[1].split(",")[5]) == pytest.approx(0.1, rel=0.05)
     for name in result.figures:
+        assert (out / name).stat().st_size > 0
+
+
+def write_store(path: Path, positions: np.ndarray, sign: np.ndarray, box: float, *, frame: int = 0) -> Path:
+    """A one-snapshot feature store of ions at ``positions`` (features unused), nearest unlike from core."""
+    from core.features.neighbours import nearest_unlike_distance
+    from core.features.store import FeatureStoreWriter
+
+    n = len(sign)
+    centers = np.arange(n)
+    writer = FeatureStoreWriter(path, dim=1, attributes={"system": path.stem})
+    writer.append(np.zeros((n, 1), np.float32), replica=np.zeros(n), frame=np.full(n, frame), ion_index=centers,
+                  charge_sign=sign, bonded=np.zeros(n, bool),
+                  nearest_unlike=nearest_unlike_distance(positions, sign, np.full(3, box), centers))
+    writer.close()
+    return path
+
+
+def test_near_and_far_negative_fractions_on_a_hand_made_configuration(tmp_path: Path) -> None:
+    from plugins.analyses.local_distribution import negative_fractions
+
+    box = 20.0
+    # Two contact pairs (1.2σ; one across the box face), a pair at 1.7σ (not in contact), three lone ions.
+    positions = np.array([[0, 0, 0], [1.2, 0, 0], [9.6, 5, 5], [-9.6 + 0.4, 5, 5],
+                          [5, -5, 0], [5, -3.3, 0], [-5, -5, -5], [-5, 5, 5], [5, 5, -5.0]])
+    sign = np.array([1, -1, 1, -1, 1, -1, 1, -1, 1])
+    k = np.array([-1.0, 0.5, -0.2, -0.3, 0.4, -0.1, 0.2, 0.3, np.nan])  # the last ion is bonded: no k
+    store = write_store(tmp_path / "s0.h5", positions, sign, box)
+    from core.features.store import read_store
+
+    nearest = read_store(store, features=False).environments["nearest_unlike"]
+    np.testing.assert_allclose(nearest[:6], [1.2, 1.2, 1.2, 1.2, 1.7, 1.7], atol=1e-6)
+    fractions = negative_fractions(k, nearest, 1.6)
+    assert (fractions["n_near"], fractions["n_far"]) == (4, 4)
+    assert fractions["negative_near_percent"] == pytest.approx(75.0)   # −1.0, −0.2, −0.3 of 4
+    assert fractions["negative_far_percent"] == pytest.approx(25.0)    # −0.1 of 4
+
+    np.savez(tmp_path / "s0.npz", k_mean=k, k_std=np.zeros_like(k))
+    prediction = {"system": "s0", "split": "train", "concentration": 0.01, "bjerrum_length": 5.0, "true": 0.1,
+                  "true_std": 0.01, "predicted": 0.1, "predicted_std": 0.0}
+    out = tmp_path / "out"
+    out.mkdir()
+    result = get_registry().instantiate("analysis", "local-distribution", {}).run(
+        AnalysisInputs([], predictions=[prediction], feature_stores={"s0": store},
+                       local_conductivities={"s0": tmp_path / "s0.npz"}), out)
+    assert result.numbers["s0"]["negative_near_percent"] == pytest.approx(75.0)
+    assert result.numbers["s0"]["negative_percent"] == pytest.approx(50.0)
+    for name in [*result.figures, *result.tables]:
+        assert (out / name).stat().st_size > 0
+
+
+def test_bimodality_coefficient_separates_one_mode_from_two() -> None:
+    from plugins.analyses.local_distribution import UNIFORM_BIMODALITY, bimodality_coefficient
+
+    rng = np.random.default_rng(1)
+    one = rng.normal(0, 1, 20000)
+    two = np.concatenate([rng.normal(-3, 0.7, 10000), rng.normal(3, 0.7, 10000)])
+    assert bimodality_coefficient(one) == pytest.approx(1 / 3, abs=0.02)  # normal: 1/3
+    assert bimodality_coefficient(two) > UNIFORM_BIMODALITY > bimodality_coefficient(one)
+
+
+def test_correlation_histogram_matches_a_naive_double_sum() -> None:
+    from plugins.analyses.spatial_correlation import CorrelationHistogram, add_snapshot
+
+    rng = np.random.default_rng(2)
+    box = np.array([9.0, 9.0, 9.0])
+    positions = rng.uniform(-4.5, 4.5, (60, 3))
+    sign = np.where(np.arange(60) < 30, 1, -1)
+    k = rng.normal(0.1, 1.0, 60)
+    histograms = {kind: CorrelationHistogram(0.2, 20) for kind in ("like", "unlike")}
+    add_snapshot(histograms, positions, sign, k, box)
+    delta = k.copy()
+    for charge in (1, -1):
+        delta[sign == charge] -= delta[sign == charge].mean()
+    sums = {kind: np.zeros(20) for kind in ("like", "unlike")}
+    counts = {kind: np.zeros(20) for kind in ("like", "unlike")}
+    for i in range(60):
+        for j in range(60):
+            if i == j:
+                continue
+            d = positions[i] - positions[j]
+            r = np.linalg.norm(d - box * np.round(d / box))
+            b = int(r // 0.2)
+            if b < 20:
+                kind = "like" if sign[i] == sign[j] else "unlike"
+                sums[kind][b] += delta[i] * delta[j]
+                counts[kind][b] += 1
+    for kind in ("like", "unlike"):
+        np.testing.assert_array_equal(histograms[kind].count, counts[kind])
+        np.testing.assert_allclose(histograms[kind].product_sum, sums[kind], atol=1e-12)
+
+
+def test_correlation_length_of_a_synthetic_exponential_field_is_recovered() -> None:
+    from plugins.analyses.spatial_correlation import CorrelationHistogram, add_snapshot, fit_exponential
+
+    rng = np.random.default_rng(3)
+    length, box_length, n = 1.5, 16.0, 500
+    box = np.full(3, box_length)
+    histograms = {kind: CorrelationHistogram(0.2, 30) for kind in ("like", "unlike")}
+    for _ in range(12):
+        positions = rng.uniform(0, box_length, (n, 3))
+        d = positions[:, None, :] - positions[None, :, :]
+        r = np.linalg.norm(d - box * np.round(d / box), axis=-1)
+        values, vectors = np.linalg.eigh(np.exp(-r / length))
+        field = vectors @ (np.sqrt(np.clip(values, 0, None)) * rng.standard_normal(n))
+        add_snapshot(histograms, positions, rng.permutation(np.repeat([1, -1], n // 2)), field, box)
+    for kind in ("like", "unlike"):
+        h = histograms[kind]
+        window = (h.r > 0.5) & (h.r < 5.0)
+        fit = fit_exponential(h.r[window], h.correlation[window], h.standard_error[window])
+        assert fit["length"] == pytest.approx(length, rel=0.15), (kind, fit)
+        assert fit["amplitude"] == pytest.approx(1.0, rel=0.2), (kind, fit)
+        assert 0 < fit["length_error"] < 0.3
+
+
+def test_onsager_relations_count_negative_fractions_per_system(tmp_path: Path) -> None:
+    transport, predictions, local = [], [], {}
+    for i, (c, lb, negative) in enumerate([(0.01, 2.5, 5), (0.01, 5.0, 15), (0.01, 10.0, 30), (0.05, 5.0, 25)]):
+        name = f"s{i}"
+        k = np.where(np.arange(200) < 2 * negative, -0.1, 0.2)  # `negative` % of 200 ions below zero
+        np.savez(tmp_path / f"{name}.npz", k_mean=k, k_std=np.zeros_like(k))
+        local[name] = tmp_path / f"{name}.npz"
+        transport.append({"system": name, "concentration": c, "bjerrum_length": lb,
+                          "L_self_pp": c * (1.0 - negative / 100), "L_self_pp_std": 0.0,
+                          "L_pm": c * negative / 1000, "L_pm_std": 0.0})
+        predictions.append({"system": name, "split": "train"})
+    out = tmp_path / "out"
+    out.mkdir()
+    result = get_registry().instantiate("analysis", "onsager-relations", {}).run(
+        AnalysisInputs([], transport=transport, predictions=predictions, local_conductivities=local), out)
+    with open(out / "onsager_relations.csv") as handle:
+        table = list(csv.DictReader(handle))
+    assert [float(r["negative_percent"]) for r in table] == [5.0, 15.0, 30.0, 25.0]
+    assert result.numbers["L_self^{++} / c"]["pearson_r"] == pytest.approx(-1.0)
+    assert result.numbers["L^{+-} / c"]["pearson_r"] == pytest.approx(1.0)
+    assert result.numbers["L^{+-} / c"]["spearman_at_c=0.01"] == pytest.approx(1.0)
+    assert np.isnan(result.numbers["L^{+-} / c"]["spearman_at_c=0.05"])
+    for name in [*result.figures, *result.tables]:
         assert (out / name).stat().st_size > 0

@@ -13,6 +13,7 @@ from core.registry import get_registry
 from core.stages import learn as learn_stage
 from core.stages import transport as transport_stage
 from core.stages.featurize import STORE_FILE
+from core.stages.simulate import TRAJECTORY_FILE
 from core.units import Unit
 
 RESULT_FILE = "result.json"
@@ -23,6 +24,8 @@ def gather_inputs(payload: dict[str, Any], inputs: dict[str, Path]) -> AnalysisI
     analysis_inputs = AnalysisInputs(systems=[SystemSpec(**s) for s in payload["systems"]])
     analysis_inputs.transport = [transport_stage.load(inputs[k])["system"] for k in payload["transport"].values()]
     analysis_inputs.feature_stores = {n: inputs[k] / STORE_FILE for n, k in payload["stores"].items()}
+    analysis_inputs.trajectories = {n: [inputs[k] / TRAJECTORY_FILE for k in keys]
+                                    for n, keys in payload.get("trajectories", {}).items()}
     if payload.get("predict"):
         artifact = inputs[payload["predict"]]
         analysis_inputs.predictions = learn_stage.load_predictions(artifact)

@@ -7,10 +7,14 @@ from core.plugin_api import AnalysisPlugin
 from core.registry import PluginRegistry
 
 from .heterogeneity import Heterogeneity
+from .local_distribution import LocalDistribution
+from .onsager_relations import OnsagerRelations
 from .parity import Parity
+from .spatial_correlation import SpatialCorrelation
 
 #: The built-in analysis plugin classes.
-BUILTIN: list[type[AnalysisPlugin]] = [Parity, Heterogeneity]
+BUILTIN: list[type[AnalysisPlugin]] = [Parity, LocalDistribution, Heterogeneity, SpatialCorrelation,
+                                       OnsagerRelations]
 
 
 @hookimpl

@@ -1,0 +1,265 @@
+"""The ``spatial-correlation`` analysis (the paper's Fig. 6): how far local conductivity is correlated.
+
+The paper's eq. 3 for like (cation–cation and anion–anion) and unlike
+(cation–anion) pairs:
+
+    C(r) = Σ_t Σ_i Σ_{j: |r_ij − r| < δ/2} Δk_i Δk_j / Σ_t Σ_i Σ_{j: |r_ij − r| < δ/2} 1,
+
+with Δk_i = k_i − mean of k over the ions of i's species in that snapshot,
+minimum-image distances, bins of δ = 0.2σ. Each curve is fitted by
+C(r) = A exp(−r/ξ) from ``fit_from`` (default 1σ) to ``fit_to`` (default the
+largest r with data), weighting bins by their standard error; the lengths ξ
+(with the fit's standard error) are plotted against concentration
+(paper Figs. 6D, E).
+"""
+
+from __future__ import annotations
+
+import csv
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+from pydantic import Field
+
+from core.datatypes import AnalysisInputs, AnalysisResult
+from core.features.store import read_store
+from core.figures import pyplot, save_figure
+from core.plugin_api import AnalysisPlugin, PluginConfig
+
+KINDS = ("like", "unlike")
+
+
+class SpatialCorrelationConfig(PluginConfig):
+    """Bins, range, fit window and which systems to plot."""
+
+    bin_width: float = Field(default=0.2, gt=0, description="δ of eq. 3, σ")
+    r_max: float = Field(default=8.0, gt=0, description="largest distance binned (capped at half the box), σ")
+    fit_from: float = Field(default=1.0, ge=0, description="fit C(r) = A exp(−r/ξ) from this distance, σ")
+    fit_to: float | None = Field(default=None, gt=0, description="fit up to this distance, σ; null: r_max")
+    min_pairs: int = Field(default=20, ge=2, description="bins with fewer pairs are left out of the fit")
+    systems: list[str] | None = Field(default=None, description="systems to plot C(r) for; null: up to 3")
+    max_snapshots: int | None = Field(default=None, ge=1, description="snapshots per system; null: all")
+
+
+@dataclass
+class CorrelationHistogram:
+    """Running sums of eq. 3 for one kind of pair, per bin of width ``bin_width`` from 0."""
+
+    bin_width: float
+    n_bins: int
+    product_sum: np.ndarray = field(init=False)
+    product_square_sum: np.ndarray = field(init=False)
+    count: np.ndarray = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.product_sum = np.zeros(self.n_bins)
+        self.product_square_sum = np.zeros(self.n_bins)
+        self.count = np.zeros(self.n_bins, dtype=np.int64)
+
+    def add(self, distance: np.ndarray, product: np.ndarray) -> None:
+        """Add pairs at ``distance`` (σ) with products Δk_i Δk_j."""
+        bins = np.floor(distance / self.bin_width).astype(np.int64)
+        inside = bins < self.n_bins
+        bins, product = bins[inside], product[inside]
+        self.product_sum += np.bincount(bins, weights=product, minlength=self.n_bins)
+        self.product_square_sum += np.bincount(bins, weights=product ** 2, minlength=self.n_bins)
+        self.count += np.bincount(bins, minlength=self.n_bins)
+
+    @property
+    def r(self) -> np.ndarray:
+        """(n_bins,) bin centres, σ."""
+        return (np.arange(self.n_bins) + 0.5) * self.bin_width
+
+    @property
+    def correlation(self) -> np.ndarray:
+        """(n_bins,) C(r); nan where a bin has no pair."""
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return np.where(self.count > 0, self.product_sum / np.maximum(self.count, 1), np.nan)
+
+    @property
+    def standard_error(self) -> np.ndarray:
+        """(n_bins,) standard error of C(r) from the spread of the products (pairs taken as independent)."""
+        n = np.maximum(self.count, 1)
+        mean = self.product_sum / n
+        variance = np.maximum(self.product_square_sum / n - mean ** 2, 0.0)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return np.where(self.count > 1, np.sqrt(variance / np.maximum(self.count - 1, 1)), np.nan)
+
+
+def add_snapshot(histograms: dict[str, CorrelationHistogram], positions: np.ndarray, sign: np.ndarray,
+                 k: np.ndarray, box: np.ndarray) -> None:
+    """Accumulate one snapshot's pairs into ``histograms`` ("like", "unlike").
+
+    ``positions`` (n, 3) σ, ``sign`` (n,) ±1 and ``k`` (n,) of the ions with a
+    local conductivity; Δk is taken from the snapshot's mean k per species.
+    Every unordered pair within the histograms' range counts twice (i–j and
+    j–i), as in eq. 3's double sum.
+    """
+    from scipy.spatial import cKDTree
+
+    box = np.asarray(box, dtype=np.float64)
+    delta = np.asarray(k, dtype=np.float64).copy()
+    for charge in (1, -1):
+        mine = sign == charge
+        if mine.any():
+            delta[mine] -= delta[mine].mean()
+    wrapped = np.mod(positions, box)
+    wrapped = np.where(wrapped >= box, 0.0, wrapped)
+    reach = min(histograms["like"].n_bins * histograms["like"].bin_width, 0.5 * float(box.min()))
+    tree = cKDTree(wrapped, boxsize=box)
+    pairs = tree.query_pairs(reach, output_type="ndarray")
+    if len(pairs) == 0:
+        return
+    i, j = pairs[:, 0], pairs[:, 1]
+    distance = np.linalg.norm(_minimum_image(wrapped[i] - wrapped[j], box), axis=1)
+    product = delta[i] * delta[j]
+    like = sign[i] == sign[j]
+    for kind, chosen in (("like", like), ("unlike", ~like)):
+        histograms[kind].add(np.repeat(distance[chosen], 2), np.repeat(product[chosen], 2))
+
+
+def _minimum_image(delta: np.ndarray, box: np.ndarray) -> np.ndarray:
+    return delta - box * np.round(delta / box)
+
+
+def fit_exponential(r: np.ndarray, correlation: np.ndarray, error: np.ndarray) -> dict[str, float]:
+    """Weighted least-squares fit of A exp(−r/ξ): amplitude, length ξ (σ) and their standard errors.
+
+    Bins with non-finite values or zero error are left out; nan when fewer than 3 remain or the fit fails.
+    """
+    from scipy.optimize import curve_fit
+
+    usable = np.isfinite(correlation) & np.isfinite(error) & (error > 0)
+    empty = {"amplitude": float("nan"), "amplitude_error": float("nan"), "length": float("nan"),
+             "length_error": float("nan"), "n_bins": int(usable.sum())}
+    if usable.sum() < 3:
+        return empty
+    r, correlation, error = r[usable], correlation[usable], error[usable]
+    start = (float(max(correlation[0], 1e-12)), float(max(np.ptp(r) / 3, 0.1)))
+
+    def model(x, amplitude, length):
+        return amplitude * np.exp(-x / length)
+
+    try:
+        values, covariance = curve_fit(model, r, correlation, p0=start, sigma=error, absolute_sigma=True,
+                                       bounds=([-np.inf, 1e-3], [np.inf, 1e3]), maxfev=10_000)
+    except (RuntimeError, ValueError):
+        return empty
+    errors = np.sqrt(np.diag(covariance))
+    return {"amplitude": float(values[0]), "amplitude_error": float(errors[0]), "length": float(values[1]),
+            "length_error": float(errors[1]), "n_bins": int(len(r))}
+
+
+class SpatialCorrelation(AnalysisPlugin):
+    name = "spatial-correlation"
+    version = "1.0"
+    Config = SpatialCorrelationConfig
+    needs = frozenset({"local_conductivities", "feature_stores", "trajectories"})
+    requires = ("matplotlib", "scipy")
+    install_hint = "pip install matplotlib scipy"
+    description = "spatial correlation C(r) of local conductivity, like/unlike, exponential lengths (paper Fig. 6)"
+
+    def run(self, inputs: AnalysisInputs, output_dir: Path) -> AnalysisResult:
+        config: SpatialCorrelationConfig = self.config
+        result = AnalysisResult(title="Spatial correlation of local conductivity", paper_figure="Fig. 6")
+        specs = {s.name: s for s in inputs.systems}
+        curves, fits = {}, []
+        for name, path in sorted(inputs.local_conductivities.items()):
+            if name not in inputs.feature_stores or name not in inputs.trajectories:
+                result.notes.append(f"{name}: no feature store or trajectory, skipped")
+                continue
+            histograms = self.correlate(path, inputs.feature_stores[name], inputs.trajectories[name])
+            curves[name] = histograms
+            for kind in KINDS:
+                h = histograms[kind]
+                window = (h.r >= config.fit_from) & (h.r <= (config.fit_to or config.r_max)) & \
+                         (h.count >= config.min_pairs)
+                fit = fit_exponential(h.r[window], h.correlation[window], h.standard_error[window])
+                spec = specs.get(name)
+                fits.append({"system": name, "kind": kind,
+                             "concentration": spec.concentration if spec else float("nan"),
+                             "bjerrum_length": spec.bjerrum_length if spec else float("nan"), **fit})
+        self._write_tables(curves, fits, output_dir, result)
+        for fit in fits:
+            result.numbers.setdefault(fit["system"], {})[f"{fit['kind']}_length"] = fit["length"]
+            result.numbers[fit["system"]][f"{fit['kind']}_length_error"] = fit["length_error"]
+        if curves:
+            result.figures += self._figures(curves, fits, config, output_dir)
+        return result
+
+    def correlate(self, local_path: Path, store_path: Path,
+                  trajectories: list[Path]) -> dict[str, CorrelationHistogram]:
+        """Eq. 3 histograms of one system over its snapshots (one frame in memory at a time)."""
+        from core.trajectory import read_frames
+
+        config: SpatialCorrelationConfig = self.config
+        n_bins = int(np.ceil(config.r_max / config.bin_width))
+        histograms = {kind: CorrelationHistogram(config.bin_width, n_bins) for kind in KINDS}
+        environments = read_store(store_path, features=False).environments
+        with np.load(local_path) as saved:
+            k = saved["k_mean"]
+        snapshots = sorted({(int(r), int(f)) for r, f in zip(environments["replica"], environments["frame"])})
+        if config.max_snapshots is not None and len(snapshots) > config.max_snapshots:
+            picks = np.round(np.linspace(0, len(snapshots) - 1, config.max_snapshots)).astype(int)
+            snapshots = [snapshots[i] for i in picks]
+        for replica in sorted({r for r, _ in snapshots}):
+            frames = [f for r, f in snapshots if r == replica]
+            for frame_index, frame in zip(frames, read_frames(trajectories[replica], list(frames))):
+                index = np.flatnonzero((environments["replica"] == replica) & (environments["frame"] == frame_index))
+                index = index[np.isfinite(k[index])]
+                if len(index) < 2:
+                    continue
+                ions = environments["ion_index"][index]
+                add_snapshot(histograms, frame.positions[ions], environments["charge_sign"][index].astype(int),
+                             k[index], frame.box)
+        return histograms
+
+    @staticmethod
+    def _write_tables(curves: dict, fits: list[dict], output_dir: Path, result: AnalysisResult) -> None:
+        with open(output_dir / "spatial_correlation.csv", "w", newline="") as handle:
+            writer = csv.writer(handle)
+            writer.writerow(["system", "kind", "r", "C", "standard_error", "n_pairs"])
+            for name, histograms in curves.items():
+                for kind in KINDS:
+                    h = histograms[kind]
+                    for r, c, e, n in zip(h.r, h.correlation, h.standard_error, h.count):
+                        writer.writerow([name, kind, f"{r:.4g}", c, e, int(n)])
+        fields = ["system", "kind", "concentration", "bjerrum_length", "amplitude", "amplitude_error", "length",
+                  "length_error", "n_bins"]
+        with open(output_dir / "correlation_lengths.csv", "w", newline="") as handle:
+            writer = csv.DictWriter(handle, fieldnames=fields)
+            writer.writeheader()
+            writer.writerows(fits)
+        result.tables += ["spatial_correlation.csv", "correlation_lengths.csv"]
+
+    @staticmethod
+    def _figures(curves: dict, fits: list[dict], config: SpatialCorrelationConfig, output_dir: Path) -> list[str]:
+        plt = pyplot()
+        shown = [n for n in (config.systems or list(curves)[:3]) if n in curves]
+        fit_of = {(f["system"], f["kind"]): f for f in fits}
+        figure, axes = plt.subplots(1, len(shown) + 2, figsize=(3.4 * (len(shown) + 2), 3.0), squeeze=False)
+        for ax, name in zip(axes[0], shown):
+            for kind, colour in zip(KINDS, ("#1f77b4", "#d62728")):
+                h = curves[name][kind]
+                ax.errorbar(h.r, h.correlation, yerr=h.standard_error, fmt=".", ms=3, color=colour, label=kind)
+                fit = fit_of[(name, kind)]
+                if np.isfinite(fit["length"]):
+                    ax.plot(h.r, fit["amplitude"] * np.exp(-h.r / fit["length"]), color=colour, lw=0.8)
+            ax.axhline(0.0, color="k", lw=0.5)
+            ax.set_title(name, fontsize=8)
+            ax.set_xlabel("r (σ)")
+            ax.set_ylabel("C(r)")
+            ax.legend(frameon=False, fontsize=7)
+        for ax, kind in zip(axes[0][len(shown):], KINDS):
+            chosen = [f for f in fits if f["kind"] == kind and np.isfinite(f["length"])]
+            for lb in sorted({f["bjerrum_length"] for f in chosen}):
+                points = sorted((f for f in chosen if f["bjerrum_length"] == lb), key=lambda f: f["concentration"])
+                ax.errorbar([f["concentration"] for f in points], [f["length"] for f in points],
+                            yerr=[f["length_error"] for f in points], fmt="o-", ms=3, label=f"l_B = {lb:g}")
+            ax.set_xscale("log")
+            ax.set_xlabel("c (σ⁻³)")
+            ax.set_ylabel(f"{kind}-charge correlation length ξ (σ)")
+            ax.legend(frameon=False, fontsize=7)
+        figure.tight_layout()
+        return save_figure(figure, output_dir, "spatial_correlation")
