@@ -222,3 +222,62 @@ def test_onsager_relations_count_negative_fractions_per_system(tmp_path: Path) -
     assert np.isnan(result.numbers["L^{+-} / c"]["spearman_at_c=0.05"])
     for name in [*result.figures, *result.tables]:
         assert (out / name).stat().st_size > 0
+
+
+def test_clusters_join_unlike_ions_only_and_across_the_box_face() -> None:
+    from plugins.analyses.cluster_nernst_einstein import cluster_labels
+
+    box = np.full(3, 10.0)
+    positions = np.array([[0, 0, 0], [1.2, 0, 0], [2.4, 0, 0],   # + − + chain: one cluster of charge +1
+                          [4.9, 3, 3], [-4.9, 3, 3],              # + − across the face: a neutral pair
+                          [0, 4, -4], [1.0, 4, -4]])              # two cations 1σ apart: not joined
+    sign = np.array([1, -1, 1, 1, -1, 1, 1])
+    labels = cluster_labels(positions, sign, box, 1.6)
+    assert len({labels[0], labels[1], labels[2]}) == 1 and labels[3] == labels[4]
+    assert len(set(labels)) == 4
+
+
+def write_walkers(path: Path, unwrapped: np.ndarray, sign: np.ndarray, box_length: float, interval: float) -> Path:
+    """A GSD trajectory of ions (no solvent) at ``unwrapped`` (n_frames, n, 3), a frame every ``interval`` τ."""
+    from core.datatypes import Frame
+    from core.electrolyte import wrap
+    from core.trajectory import LOG_KT, LOG_TIMESTEP, GSDWriter
+
+    typeid = np.where(sign > 0, 0, 1).astype(np.int32)
+    steps_per_frame = 100
+    with GSDWriter(path, {LOG_TIMESTEP: interval / steps_per_frame, LOG_KT: 1.0}) as writer:
+        for index, positions in enumerate(unwrapped):
+            wrapped, image = wrap(positions, box_length)
+            writer.append(Frame(wrapped, np.full(3, box_length), typeid, ("cation", "anion", "solvent"), image,
+                                np.zeros((0, 2), np.int64), index * steps_per_frame, index * interval))
+    return path
+
+
+def test_cluster_nernst_einstein_counts_free_ions_and_not_neutral_pairs(tmp_path: Path) -> None:
+    rng = np.random.default_rng(4)
+    box_length, diffusion, n_frames = 30.0, 0.01, 80
+    lattice = np.stack(np.meshgrid(*[np.arange(-12.0, 12.1, 6.0)] * 3), axis=-1).reshape(-1, 3)[:40]
+    sites = lattice[rng.permutation(len(lattice))]
+    free_sign = np.repeat([1, -1], 10)                          # 20 free ions on their own sites
+    pair_sign = np.tile([1, -1], 10)                            # 10 neutral pairs, partners 1σ apart
+    starts = np.concatenate([sites[:20], np.repeat(sites[20:30], 2, axis=0) + np.tile([[0, 0, 0], [1.0, 0, 0]],
+                                                                                      (10, 1))])
+    steps = rng.normal(0, np.sqrt(2 * diffusion), (n_frames, 30, 3))  # 30 walkers: 20 ions and 10 pairs
+    walk = np.cumsum(steps, axis=0) - steps[0]
+    unwrapped = starts + np.concatenate([walk[:, :20], np.repeat(walk[:, 20:], 2, axis=1)], axis=1)
+    sign = np.concatenate([free_sign, pair_sign])
+    path = write_walkers(tmp_path / "walk.gsd", unwrapped, sign, box_length, 1.0)
+    transport = [{"system": "walk", "concentration": 20 / box_length ** 3, "bjerrum_length": 5.0, "fit_t0": 2.0,
+                  "fit_t1": 20.0, "molar_conductivity": 0.01, "molar_conductivity_ne": 0.02}]
+    out = tmp_path / "out"
+    out.mkdir()
+    result = get_registry().instantiate("analysis", "cluster-nernst-einstein", {"max_origins": 40}).run(
+        AnalysisInputs([], transport=transport, trajectories={"walk": [path]}), out)
+    with open(out / "cluster_nernst_einstein.csv") as handle:
+        row = next(csv.DictReader(handle))
+    # Σ_c q_c² MSD_c = 20 free ions × 6 D t; divided by 6 kT V c with c V = 20 cations: Λ_cNE = D.
+    assert float(row["cluster_nernst_einstein"]) == pytest.approx(diffusion, rel=0.2)
+    assert float(row["free_fraction"]) == pytest.approx(0.5, abs=0.05)
+    assert result.numbers["cluster_nernst_einstein"]["n_systems"] == 1
+    for name in [*result.figures, *result.tables]:
+        assert (out / name).stat().st_size > 0

@@ -71,7 +71,8 @@ def test_shrunken_quickstart_runs_every_stage(engines, tmp_path: Path) -> None:
     report = (workdir / "report.html").read_text()
     assert "parity.png" in report
     assert list((workdir / "analyze").rglob("parity.svg"))
-    for figure in ("heterogeneity", "local_distribution", "spatial_correlation", "onsager_relations"):
+    for figure in ("heterogeneity", "local_distribution", "spatial_correlation", "onsager_relations",
+                   "cluster_nernst_einstein"):
         assert list((workdir / "analyze").rglob(f"{figure}.png")), figure
     with open(next((workdir / "analyze").rglob("spatial_correlation.csv"))) as handle:
         curves = list(csv.DictReader(handle))

@@ -6,6 +6,7 @@ from core.hookspecs import hookimpl
 from core.plugin_api import AnalysisPlugin
 from core.registry import PluginRegistry
 
+from .cluster_nernst_einstein import ClusterNernstEinstein
 from .heterogeneity import Heterogeneity
 from .local_distribution import LocalDistribution
 from .onsager_relations import OnsagerRelations
@@ -14,7 +15,7 @@ from .spatial_correlation import SpatialCorrelation
 
 #: The built-in analysis plugin classes.
 BUILTIN: list[type[AnalysisPlugin]] = [Parity, LocalDistribution, Heterogeneity, SpatialCorrelation,
-                                       OnsagerRelations]
+                                       OnsagerRelations, ClusterNernstEinstein]
 
 
 @hookimpl
