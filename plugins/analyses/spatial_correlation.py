@@ -126,7 +126,8 @@ def _minimum_image(delta: np.ndarray, box: np.ndarray) -> np.ndarray:
 def fit_exponential(r: np.ndarray, correlation: np.ndarray, error: np.ndarray) -> dict[str, float]:
     """Weighted least-squares fit of A exp(−r/ξ): amplitude, length ξ (σ) and their standard errors.
 
-    Bins with non-finite values or zero error are left out; nan when fewer than 3 remain or the fit fails.
+    Bins with non-finite values or zero error are left out; nan when fewer than 3 remain, the fit fails,
+    or ξ runs to a bound of [10⁻³, 10³]σ (no decay in the window).
     """
     from scipy.optimize import curve_fit
 
@@ -147,6 +148,8 @@ def fit_exponential(r: np.ndarray, correlation: np.ndarray, error: np.ndarray) -
     except (RuntimeError, ValueError):
         return empty
     errors = np.sqrt(np.diag(covariance))
+    if not 1e-3 * 1.01 < values[1] < 1e3 * 0.99 or not np.all(np.isfinite(errors)):
+        return empty  # the length ran to a bound: no decay (or no signal) in the window
     return {"amplitude": float(values[0]), "amplitude_error": float(errors[0]), "length": float(values[1]),
             "length_error": float(errors[1]), "n_bins": int(len(r))}
 
@@ -245,7 +248,8 @@ class SpatialCorrelation(AnalysisPlugin):
                 ax.errorbar(h.r, h.correlation, yerr=h.standard_error, fmt=".", ms=3, color=colour, label=kind)
                 fit = fit_of[(name, kind)]
                 if np.isfinite(fit["length"]):
-                    ax.plot(h.r, fit["amplitude"] * np.exp(-h.r / fit["length"]), color=colour, lw=0.8)
+                    r = h.r[h.r >= config.fit_from]
+                    ax.plot(r, fit["amplitude"] * np.exp(-r / fit["length"]), color=colour, lw=0.8)
             ax.axhline(0.0, color="k", lw=0.5)
             ax.set_title(name, fontsize=8)
             ax.set_xlabel("r (σ)")
