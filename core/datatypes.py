@@ -168,6 +168,7 @@ class Frame:
     bonds: (M, 2) int64 indices of bonded particle pairs.
     step: the time step of this frame.
     time: the simulated time of this frame, τ.
+    velocities: (N, 3) float64, σ/τ, where the trajectory stores them; else None.
     """
 
     positions: np.ndarray
@@ -178,6 +179,7 @@ class Frame:
     bonds: np.ndarray
     step: int
     time: float
+    velocities: np.ndarray | None = None
 
     @property
     def n_particles(self) -> int:

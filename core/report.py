@@ -21,6 +21,7 @@ import yaml
 from core.artifacts import atomic_write_text
 from core.recipe.loader import ResolvedRecipe
 from core.stages import analyze as analyze_stage
+from core.stages import transport as transport_stage
 from core.units import STAGES, TaskOutcome
 
 REPORT_FILE = "report.html"
@@ -114,8 +115,14 @@ def build_report(workdir: Path, resolved: ResolvedRecipe, outcomes: list[TaskOut
         sections += [_analysis_section(workdir, o) for o in sorted(analyses, key=lambda o: o.label)]
     sections += ['<h2>Transport (<a href="transport.csv">transport.csv</a>)</h2>',
                  _table(_read_csv(workdir / "transport.csv"),
-                        ["system", "n_replicas", "kappa", "molar_conductivity", "molar_conductivity_std",
-                         "ionicity", "fit_t0", "fit_t1", "diffusive"])]
+                        ["system", "n_replicas", "kappa", "kappa_green_kubo", "molar_conductivity",
+                         "molar_conductivity_std", "ionicity", "fit_t0", "fit_t1", "diffusive"])]
+    diagnostics = sorted((o.label, Path(o.path).relative_to(workdir) / f"{transport_stage.FIGURE_STEM}.png")
+                         for o in outcomes if o.step == "transport" and o.ok and o.path
+                         and (Path(o.path) / f"{transport_stage.FIGURE_STEM}.png").is_file())
+    if diagnostics:
+        sections.append("<p>Fit diagnostics (MSD and running Λ, windows shaded): " + ", ".join(
+            f'<a href="{html.escape(str(path))}">{html.escape(label)}</a>' for label, path in diagnostics) + "</p>")
     predictions = _read_csv(workdir / "predictions.csv")
     if predictions:
         sections += ['<h2>Predictions (<a href="predictions.csv">predictions.csv</a>)</h2>', _table(predictions)]

@@ -92,7 +92,17 @@ def _to_frame(snapshot, timestep: float) -> Frame:
         bonds=np.asarray(bonds, dtype=np.int64),
         step=step,
         time=step * timestep,
+        velocities=_stored_velocities(particles),
     )
+
+
+def _stored_velocities(particles) -> np.ndarray | None:
+    """The frame's velocities, or None where the file holds none (GSD then gives its default, zeros)."""
+    velocity = getattr(particles, "velocity", None)
+    if velocity is None:
+        return None
+    velocity = np.asarray(velocity, dtype=np.float64)
+    return velocity if velocity.size and np.any(velocity != 0) else None
 
 
 class GSDWriter:

@@ -145,12 +145,17 @@ def test_bonded_pairs_stay_near_r0(tmp_path: Path) -> None:
     frames = list(read_frames(job.trajectory_path))
     bonds = frames[0].bonds
     assert len(bonds) == system.n_bonded_pairs == 12
+    lengths = []
     for frame in frames:
         delta = frame.positions[bonds[:, 0]] - frame.positions[bonds[:, 1]]
         delta -= frame.box * np.round(delta / frame.box)
-        lengths = np.linalg.norm(delta, axis=1)
-        # k = 100 kT/σ²: thermal spread sqrt(kT/k) = 0.1σ; the Coulomb pull shortens the mean by ~0.05σ.
-        assert lengths.mean() == pytest.approx(1.0, abs=0.1) and lengths.max() < 1.6
+        lengths.append(np.linalg.norm(delta, axis=1))
+    lengths = np.concatenate(lengths)
+    # k = 100 kT/σ²: thermal spread sqrt(kT/k) = 0.1σ; the surrounding liquid presses the pairs to a mean of
+    # 0.97σ (measured over 10⁴ bond samples, two seeds). One frame's 12 bonds scatter by ±0.03σ, so the
+    # test pools the 60 samples of 5 frames (±0.014σ).
+    assert lengths.mean() == pytest.approx(0.97, abs=0.07) and lengths.max() < 1.6
+    assert 0.07 < lengths.std() < 0.14
 
 
 def test_trajectory_contents(tmp_path: Path) -> None:

@@ -8,20 +8,25 @@ from typing import Any
 
 from core.datatypes import TaskContext
 from core.stages.simulate import TRAJECTORY_FILE
-from core.transport.onsager import aggregate_replicas, replica_row, replica_transport
+from core.transport.onsager import TransportCurves, aggregate_replicas, replica_row, replica_transport_curves
 from core.units import Unit
 
 RESULT_FILE = "transport.json"
+#: Stem of the per-system diagnostic figure (``.png`` and ``.svg``) in the transport artifact.
+FIGURE_STEM = "transport"
 
 
 def run(unit: Unit, inputs: dict[str, Path], output_dir: Path, context: TaskContext) -> dict[str, Any]:
     payload = unit.payload
     config = payload["config"]
     window = tuple(config["fit_window"]) if config["fit_window"] else None
-    replicas = [replica_transport(inputs[key] / TRAJECTORY_FILE, kT=payload["kT"], timestep=payload["timestep"],
-                                  fit_window=window, slope_tolerance=config["slope_tolerance"],
-                                  min_decades=config["min_decades"]) for key in unit.deps]
+    computed = [replica_transport_curves(inputs[key] / TRAJECTORY_FILE, kT=payload["kT"],
+                                         timestep=payload["timestep"], fit_window=window,
+                                         slope_tolerance=config["slope_tolerance"], min_decades=config["min_decades"])
+                for key in unit.deps]
+    replicas = [r for r, _ in computed]
     system = payload["system"]
+    diagnostic_figure([c for _, c in computed], replicas[0].n_cations, payload["kT"], system["name"], output_dir)
     row = {"system": system["name"], "concentration": system["concentration"],
            "bjerrum_length": system["bjerrum_length"], "paired_fraction": system["paired_fraction"],
            "test_only": system["test_only"], **aggregate_replicas(replicas)}
@@ -33,3 +38,35 @@ def run(unit: Unit, inputs: dict[str, Path], output_dir: Path, context: TaskCont
 def load(artifact: Path) -> dict[str, Any]:
     """The ``{"system": row, "replicas": [rows]}`` result of a transport artifact."""
     return json.loads((artifact / RESULT_FILE).read_text())
+
+
+def diagnostic_figure(curves: list[TransportCurves], n_cations: int, kT: float, name: str,
+                      output_dir: Path) -> list[str]:
+    """Per replica: the ion MSD (log-log, with t¹) and the running Einstein Λ(t), fit windows shaded.
+
+    The running Λ(t) = < |Σ z Δr|² >(t) / (6 kT V c t) with c V = ``n_cations``; on the diffusive
+    plateau it is the fitted Λ.
+    """
+    from core.figures import pyplot, save_figure
+
+    plt = pyplot()
+    figure, (msd_axes, lambda_axes) = plt.subplots(1, 2, figsize=(8.4, 3.4))
+    for index, curve in enumerate(curves):
+        colour = f"C{index % 10}"
+        t = curve.lag_times
+        msd_axes.loglog(t, curve.ion_msd, color=colour, lw=0.9, label=f"replica {index}")
+        lambda_axes.semilogx(t, curve.charge / (6.0 * kT * n_cations * t), color=colour, lw=0.9)
+        for axes in (msd_axes, lambda_axes):
+            axes.axvspan(*curve.window, color=colour, alpha=0.12)
+    t = curves[0].lag_times
+    reference = curves[0].ion_msd[len(t) // 2] * t / t[len(t) // 2]
+    msd_axes.loglog(t, reference, "k:", lw=0.8, label="∝ t")
+    msd_axes.set_xlabel("t (τ)")
+    msd_axes.set_ylabel("MSD per ion (σ²)")
+    msd_axes.legend(frameon=False, fontsize=7)
+    lambda_axes.set_xlabel("t (τ)")
+    lambda_axes.set_ylabel("running Λ(t) (reduced)")
+    lambda_axes.axhline(0.0, color="k", lw=0.5)
+    figure.suptitle(f"{name}: fit windows shaded", fontsize=9)
+    figure.tight_layout()
+    return save_figure(figure, output_dir, FIGURE_STEM)

@@ -42,6 +42,16 @@ def displacement_correlation(a: np.ndarray, b: np.ndarray | None = None) -> np.n
     return (head + tail - cross) / (n - lags)
 
 
+def time_correlation(a: np.ndarray) -> np.ndarray:
+    """C(τ) = < a(t) · a(t+τ) >_t for τ = 0 … T−1 (frames), averaged over all origins; ``a`` (T, ...) float.
+
+    The Green–Kubo integrand of a current: the dot product runs over the trailing axes.
+    """
+    a = np.asarray(a, dtype=np.float64)
+    n = a.shape[0]
+    return _lagged_sums(a, a) / (n - np.arange(n))
+
+
 def displacement_correlation_naive(a: np.ndarray, b: np.ndarray | None = None) -> np.ndarray:
     """The O(T²) reference of :func:`displacement_correlation` (for tests)."""
     a = np.asarray(a, dtype=np.float64)

@@ -5,7 +5,14 @@
     κ = Σ_ij z_i z_j L^{ij},  Λ = κ / c,  Λ_NE = (L_self^{++} + L_self^{--}) / c
 
 with positions relative to the centre of mass of the whole system (all
-beads have unit mass), e = 1 and reduced units throughout.
+beads have unit mass), e = 1 and reduced units throughout. Where the
+trajectory holds velocities, the Green–Kubo estimate
+
+    κ_GK = 1/(3 kT V) ∫_0^{t0} < J(0) · J(t) > dt,   J = Σ_i z_i (v_i − v_cm)
+
+is given beside the Einstein one, integrated (trapezoids over the frames) up
+to the start t0 of the Einstein fit window, where the MSD is already linear
+and the current correlation has decayed.
 """
 
 from __future__ import annotations
@@ -17,11 +24,11 @@ from typing import Any
 import numpy as np
 
 from core.trajectory import read_frames
-from core.transport.correlation import displacement_correlation
+from core.transport.correlation import displacement_correlation, time_correlation
 from core.transport.window import choose_window, fit_slope
 
 #: Bumped whenever the numbers this module produces change; part of cache keys.
-TRANSPORT_VERSION = "1"
+TRANSPORT_VERSION = "2"
 
 
 @dataclass(frozen=True)
@@ -49,19 +56,45 @@ class ReplicaTransport:
     fit_t1: float
     msd_loglog_slope: float
     diffusive: bool
+    kappa_green_kubo: float = float("nan")
+
+
+@dataclass(frozen=True)
+class TransportCurves:
+    """The correlation functions behind one replica's numbers, for diagnostic plots.
+
+    lag_times: (T−1,) τ. ion_msd: (T−1,) mean-squared displacement per ion, σ².
+    charge: (T−1,) < |Σ_i z_i Δr_i|² >, σ². current: (T,) < J(0)·J(t) > at lags 0…T−1
+    (empty without velocities). window: the Einstein fit window [t0, t1], τ.
+    """
+
+    lag_times: np.ndarray
+    ion_msd: np.ndarray
+    charge: np.ndarray
+    current: np.ndarray
+    window: tuple[float, float]
 
 
 def replica_transport(path: Path, *, kT: float = 1.0, timestep: float | None = None,
                       fit_window: tuple[float, float] | None = None, slope_tolerance: float = 0.1,
                       min_decades: float = 1.0) -> ReplicaTransport:
-    """Read ``path`` frame by frame and compute its Onsager coefficients.
+    """Read ``path`` frame by frame and compute its Onsager coefficients (see :func:`replica_transport_curves`)."""
+    return replica_transport_curves(path, kT=kT, timestep=timestep, fit_window=fit_window,
+                                    slope_tolerance=slope_tolerance, min_decades=min_decades)[0]
+
+
+def replica_transport_curves(path: Path, *, kT: float = 1.0, timestep: float | None = None,
+                             fit_window: tuple[float, float] | None = None, slope_tolerance: float = 0.1,
+                             min_decades: float = 1.0) -> tuple[ReplicaTransport, TransportCurves]:
+    """The Onsager coefficients of ``path`` and the curves they were fitted on.
 
     Memory grows with ions × frames: only the ions' unwrapped positions
-    relative to the centre of mass are kept (the centre of mass of all beads
-    is computed per frame and discarded).
+    relative to the centre of mass (and, where stored, the charge current) are
+    kept; the centre of mass of all beads is computed per frame and discarded.
     """
     cations: list[np.ndarray] = []
     anions: list[np.ndarray] = []
+    currents: list[np.ndarray] = []
     times: list[float] = []
     volume = 0.0
     for frame in read_frames(path, timestep=timestep):
@@ -70,6 +103,9 @@ def replica_transport(path: Path, *, kT: float = 1.0, timestep: float | None = N
         sign = frame.ion_sign
         cations.append(unwrapped[sign > 0] - centre)
         anions.append(unwrapped[sign < 0] - centre)
+        if frame.velocities is not None:
+            relative = frame.velocities - frame.velocities.mean(axis=0)
+            currents.append(relative[sign > 0].sum(axis=0) - relative[sign < 0].sum(axis=0))
         times.append(frame.time)
         volume = float(np.prod(frame.box))
     if len(times) < 4:
@@ -86,7 +122,8 @@ def replica_transport(path: Path, *, kT: float = 1.0, timestep: float | None = N
     charge = collective_pp + collective_mm - 2.0 * collective_pm
 
     n_p, n_m = plus.shape[1], minus.shape[1]
-    window = choose_window(lag_times, (self_pp + self_mm) / (n_p + n_m), slope_tolerance=slope_tolerance,
+    ion_msd = (self_pp + self_mm) / (n_p + n_m)
+    window = choose_window(lag_times, ion_msd, slope_tolerance=slope_tolerance,
                            min_decades=min_decades, forced=fit_window)
     scale = 1.0 / (6.0 * kT * volume)
     slope = {name: fit_slope(lag_times, series, window) for name, series in {
@@ -95,7 +132,9 @@ def replica_transport(path: Path, *, kT: float = 1.0, timestep: float | None = N
     concentration = n_p / volume
     kappa = slope["charge"][0] * scale
     lambda_ne = (slope["self_pp"][0] + slope["self_mm"][0]) * scale / concentration
-    return ReplicaTransport(
+    current = time_correlation(np.stack(currents)) if len(currents) == len(times) else np.zeros(0)
+    kappa_gk = green_kubo(current, np.concatenate([[0.0], lag_times]), window.t0, kT, volume)
+    result = ReplicaTransport(
         n_frames=len(times), n_cations=n_p, n_anions=n_m, volume=volume, concentration=concentration,
         L_pp=slope["pp"][0] * scale, L_mm=slope["mm"][0] * scale, L_pm=slope["pm"][0] * scale,
         L_self_pp=slope["self_pp"][0] * scale, L_self_mm=slope["self_mm"][0] * scale,
@@ -103,11 +142,25 @@ def replica_transport(path: Path, *, kT: float = 1.0, timestep: float | None = N
         kappa=kappa, kappa_err=slope["charge"][1] * scale,
         molar_conductivity=kappa / concentration, molar_conductivity_ne=lambda_ne,
         ionicity=(kappa / concentration) / lambda_ne if lambda_ne else float("nan"),
-        fit_t0=window.t0, fit_t1=window.t1, msd_loglog_slope=window.loglog_slope, diffusive=window.diffusive)
+        fit_t0=window.t0, fit_t1=window.t1, msd_loglog_slope=window.loglog_slope, diffusive=window.diffusive,
+        kappa_green_kubo=kappa_gk)
+    return result, TransportCurves(lag_times, ion_msd, charge, current, (window.t0, window.t1))
+
+
+def green_kubo(current: np.ndarray, times: np.ndarray, upper: float, kT: float, volume: float) -> float:
+    """κ = 1/(3 kT V) ∫_0^upper C_JJ(t) dt by trapezoids; nan without a current or with < 2 points.
+
+    ``current`` (T,) C_JJ at ``times`` (T,) lags from 0, τ.
+    """
+    inside = times <= upper + 1e-12
+    if len(current) == 0 or inside.sum() < 2:
+        return float("nan")
+    t, c = times[inside], current[inside]
+    return float(np.sum(0.5 * (c[1:] + c[:-1]) * np.diff(t))) / (3.0 * kT * volume)
 
 
 AGGREGATED = ("L_pp", "L_mm", "L_pm", "L_self_pp", "L_self_mm", "D_p", "D_m", "kappa",
-              "molar_conductivity", "molar_conductivity_ne", "ionicity", "fit_t0", "fit_t1")
+              "molar_conductivity", "molar_conductivity_ne", "ionicity", "fit_t0", "fit_t1", "kappa_green_kubo")
 
 
 def aggregate_replicas(replicas: list[ReplicaTransport]) -> dict[str, Any]:
