@@ -1,4 +1,4 @@
-"""The command line: ``run``, ``validate``, ``plugins``, ``show``.
+"""The command line: ``run``, ``validate``, ``plugins``, ``show``, ``transport``.
 
 User errors (bad recipes, unknown plugins, bad arguments) print a message and
 exit with status 2, never a traceback. A run with failed units exits 1.
@@ -14,6 +14,7 @@ import yaml
 from rich.console import Console
 from rich.table import Table
 
+from core import transport_cli
 from core.errors import DuplicatePluginError, UserError
 from core.units import STAGES
 
@@ -39,6 +40,7 @@ def _parser() -> argparse.ArgumentParser:
     commands.add_parser("plugins", help="list plugins: kind, name, package, version, availability")
     show = commands.add_parser("show", help="what a run has done, failed or is missing")
     show.add_argument("workdir", type=Path)
+    transport_cli.add_parser(commands)
     return parser
 
 
@@ -124,6 +126,8 @@ def main(argv: list[str] | None = None) -> int:
             return _validate(args, console)
         if args.command == "plugins":
             return _plugins(console)
+        if args.command == "transport":
+            return transport_cli.run(args, console)
         from core.show import show_run
 
         return show_run(args.workdir, console)

@@ -144,3 +144,75 @@ def test_self_diffusion_agrees_with_mdanalysis_einstein_msd(tmp_path):
     ours = replica_transport(tmp_path / "b.gsd", fit_window=(5.0, 50.0))
     # ours is relative to the centre of mass of 600 walkers: a 1/N effect
     assert (ours.D_p + ours.D_m) / 2 == pytest.approx(d_mdanalysis, rel=0.01)
+
+
+def write_dcd_and_pdb(gsd, dcd, pdb, length: float) -> None:
+    """The GSD trajectory ``gsd`` as a DCD of positions wrapped into [0, L) and a PDB topology (names CAT/ANI/SOL)."""
+    import warnings
+
+    import MDAnalysis as mda
+
+    from core.trajectory import read_frames
+
+    frames = list(read_frames(gsd))
+    names = {0: "CAT", 1: "ANI", 2: "SOL"}
+    universe = mda.Universe.empty(frames[0].n_particles, trajectory=True)
+    universe.add_TopologyAttr("names", [names[t] for t in frames[0].typeid])
+    # Wrapped, as most engines write them: the import must unwrap (NoJump).
+    universe.load_new(np.stack([np.mod(f.positions, length) for f in frames]).astype(np.float32), order="fac")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for ts in universe.trajectory:
+            ts.dimensions = [length, length, length, 90, 90, 90]
+        universe.atoms.write(pdb)
+        with mda.Writer(str(dcd), universe.atoms.n_atoms) as writer:
+            for _ in universe.trajectory:
+                writer.write(universe.atoms)
+
+
+def test_transport_command_reads_gsd_and_mdanalysis_formats_alike(tmp_path):
+    pytest.importorskip("MDAnalysis", reason="MDAnalysis is not installed (pip install MDAnalysis)")
+    import json
+
+    from tests.conftest import cli
+
+    length = write_brownian(tmp_path / "b.gsd", n_pairs=60, n_solvent=60, frames=200, seed=7) ** (1 / 3)
+    write_dcd_and_pdb(tmp_path / "b.gsd", tmp_path / "b.dcd", tmp_path / "top.pdb", length)
+
+    native = cli("transport", str(tmp_path / "b.gsd"), "--fit", "5", "50", "--json")
+    assert native.returncode == 0, native.stderr
+    imported = cli("transport", str(tmp_path / "b.dcd"), "--topology", str(tmp_path / "top.pdb"), "--cation",
+                   "name CAT", "--anion", "name ANI", "--frame-interval", "0.5", "--fit", "5", "50", "--json")
+    assert imported.returncode == 0, imported.stderr
+    a, b = json.loads(native.stdout)["mean"], json.loads(imported.stdout)["mean"]
+    for key in ("D_p", "D_m", "kappa", "L_pm"):
+        assert b[key] == pytest.approx(a[key], rel=1e-3, abs=1e-9), key
+    table = cli("transport", str(tmp_path / "b.gsd"), str(tmp_path / "b.gsd"))
+    assert table.returncode == 0 and "mean ± std" in table.stdout
+
+    bad = cli("transport", str(tmp_path / "b.dcd"), "--topology", str(tmp_path / "top.pdb"), "--cation", "name NA")
+    assert bad.returncode == 2 and "matches no atom" in bad.stderr and "Traceback" not in bad.stderr
+
+
+def test_trajectories_plugin_imports_files_for_the_pipeline(tmp_path):
+    pytest.importorskip("MDAnalysis", reason="MDAnalysis is not installed (pip install MDAnalysis)")
+    from core.datatypes import SimulationJob, SystemSpec, TaskContext
+    from core.registry import get_registry
+    from tests.model_systems import settings
+
+    length = write_brownian(tmp_path / "b.gsd", n_pairs=60, n_solvent=60, frames=200, seed=7) ** (1 / 3)
+    write_dcd_and_pdb(tmp_path / "b.gsd", tmp_path / "run0.dcd", tmp_path / "top.pdb", length)
+    plugin = get_registry().instantiate("simulator", "trajectories", {
+        "pattern": str(tmp_path / "run{replica}.dcd"), "topology": str(tmp_path / "top.pdb"),
+        "cation": "name CAT", "anion": "name ANI", "frame_interval": 0.5})
+    system = SystemSpec("imported", 0.0075, 5.0, 0.0, 180, 0.8, 2, 1)
+    context = TaskContext(threads=1, scratch_dir=tmp_path, label="import")
+    job = SimulationJob(system, 0, 1, settings(), tmp_path / "out.gsd")
+    meta = plugin.simulate(job, context)
+    assert meta["frames"] == 200
+    imported = replica_transport(job.trajectory_path, fit_window=(5.0, 50.0))
+    original = replica_transport(tmp_path / "b.gsd", fit_window=(5.0, 50.0))
+    assert imported.D_p == pytest.approx(original.D_p, rel=1e-3)
+    assert imported.kappa == pytest.approx(original.kappa, rel=1e-3)
+    with pytest.raises(FileNotFoundError, match="run1.dcd.*replica 1"):
+        plugin.simulate(SimulationJob(system, 1, 2, settings(), tmp_path / "out1.gsd"), context)

@@ -23,7 +23,7 @@ from typing import Any
 
 import numpy as np
 
-from core.trajectory import read_frames
+from core.trajectory_import import ImportOptions, frames_of
 from core.transport.correlation import displacement_correlation, time_correlation
 from core.transport.window import choose_window, fit_slope
 
@@ -77,17 +77,21 @@ class TransportCurves:
 
 def replica_transport(path: Path, *, kT: float = 1.0, timestep: float | None = None,
                       fit_window: tuple[float, float] | None = None, slope_tolerance: float = 0.1,
-                      min_decades: float = 1.0) -> ReplicaTransport:
+                      min_decades: float = 1.0, import_options: ImportOptions | None = None) -> ReplicaTransport:
     """Read ``path`` frame by frame and compute its Onsager coefficients (see :func:`replica_transport_curves`)."""
     return replica_transport_curves(path, kT=kT, timestep=timestep, fit_window=fit_window,
-                                    slope_tolerance=slope_tolerance, min_decades=min_decades)[0]
+                                    slope_tolerance=slope_tolerance, min_decades=min_decades,
+                                    import_options=import_options)[0]
 
 
 def replica_transport_curves(path: Path, *, kT: float = 1.0, timestep: float | None = None,
                              fit_window: tuple[float, float] | None = None, slope_tolerance: float = 0.1,
-                             min_decades: float = 1.0) -> tuple[ReplicaTransport, TransportCurves]:
+                             min_decades: float = 1.0, import_options: ImportOptions | None = None,
+                             ) -> tuple[ReplicaTransport, TransportCurves]:
     """The Onsager coefficients of ``path`` and the curves they were fitted on.
 
+    ``path`` is a localcond GSD file, or with ``import_options`` any trajectory
+    MDAnalysis reads (:mod:`core.trajectory_import`).
     Memory grows with ions × frames: only the ions' unwrapped positions
     relative to the centre of mass (and, where stored, the charge current) are
     kept; the centre of mass of all beads is computed per frame and discarded.
@@ -97,7 +101,7 @@ def replica_transport_curves(path: Path, *, kT: float = 1.0, timestep: float | N
     currents: list[np.ndarray] = []
     times: list[float] = []
     volume = 0.0
-    for frame in read_frames(path, timestep=timestep):
+    for frame in frames_of(path, import_options, timestep):
         unwrapped = frame.unwrapped_positions()
         centre = unwrapped.mean(axis=0)
         sign = frame.ion_sign

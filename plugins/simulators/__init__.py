@@ -7,10 +7,11 @@ from core.plugin_api import SimulatorPlugin
 from core.registry import PluginRegistry
 
 from .hoomd_simulator import HOOMDSimulator
+from .imported_trajectories import ImportedTrajectories
 from .openmm_simulator import OpenMMSimulator
 
 #: The built-in simulator plugin classes.
-BUILTIN: list[type[SimulatorPlugin]] = [OpenMMSimulator, HOOMDSimulator]
+BUILTIN: list[type[SimulatorPlugin]] = [OpenMMSimulator, HOOMDSimulator, ImportedTrajectories]
 
 
 @hookimpl

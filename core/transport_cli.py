@@ -1,0 +1,89 @@
+"""``python -m core transport TRAJ [TRAJ ...]``: the transport stage on trajectories from anywhere.
+
+Each file is one replica of one system; the table gives every replica's
+numbers and their mean ± standard deviation, in reduced units (σ, τ, kT = 1,
+e = 1): D in σ²/τ, κ in e²/(σ τ kT), Λ = κ / c with c the cation number
+density (σ⁻³).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+from pathlib import Path
+
+from rich.console import Console
+from rich.table import Table
+
+from core.errors import UserError
+from core.trajectory_import import ImportOptions, is_gsd
+
+COLUMNS = (("n_frames", "frames", "d"), ("n_cations", "N₊", "d"), ("D_p", "D₊", ".4g"), ("D_m", "D₋", ".4g"),
+           ("kappa", "κ", ".4g"), ("kappa_green_kubo", "κ (Green–Kubo)", ".4g"),
+           ("molar_conductivity", "Λ", ".4g"), ("molar_conductivity_ne", "Λ_NE", ".4g"),
+           ("ionicity", "Λ/Λ_NE", ".3f"), ("fit_t0", "fit from (τ)", ".3g"), ("fit_t1", "fit to (τ)", ".3g"))
+
+
+def add_parser(commands) -> None:
+    """Register the ``transport`` sub-command on an argparse sub-parsers object."""
+    parser = commands.add_parser("transport", help="Onsager coefficients and conductivity of trajectories",
+                                 description=__doc__.splitlines()[0])
+    parser.add_argument("trajectories", type=Path, nargs="+", help="GSD files, or any format MDAnalysis reads")
+    parser.add_argument("--fit", type=float, nargs=2, metavar=("T0", "T1"), help="force the fit window, τ")
+    parser.add_argument("--kT", type=float, default=1.0)
+    parser.add_argument("--timestep", type=float, help="τ per step, for GSD files without localcond's log")
+    parser.add_argument("--topology", type=Path, help="topology file for MDAnalysis formats (data, PSF, PDB, ...)")
+    parser.add_argument("--cation", default="type cation", help="MDAnalysis selection of the cations")
+    parser.add_argument("--anion", default="type anion", help="MDAnalysis selection of the anions")
+    parser.add_argument("--frame-interval", type=float, help="τ between frames (default: the file's times)")
+    parser.add_argument("--length-scale", type=float, default=1.0, help="σ per length unit of the file")
+    parser.add_argument("--time-scale", type=float, default=1.0, help="τ per time unit of the file")
+    parser.add_argument("--mdanalysis", action="store_true", help="read GSD files through MDAnalysis too")
+    parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
+
+
+def run(args: argparse.Namespace, console: Console) -> int:
+    """Compute and print; returns the exit status."""
+    from core.transport.onsager import aggregate_replicas, replica_row, replica_transport
+
+    options = ImportOptions(args.topology, args.cation, args.anion, args.frame_interval, args.length_scale,
+                            args.time_scale)
+    replicas = []
+    for path in args.trajectories:
+        if not path.is_file():
+            raise UserError(f"{path}: no such trajectory file")
+        foreign = args.mdanalysis or not is_gsd(path)
+        try:
+            replicas.append(replica_transport(path, kT=args.kT, timestep=args.timestep,
+                                              fit_window=tuple(args.fit) if args.fit else None,
+                                              import_options=options if foreign else None))
+        except (ValueError, OSError, KeyError) as exc:
+            raise UserError(f"{path}: {exc}") from exc
+    rows = [replica_row(r) for r in replicas]
+    summary = aggregate_replicas(replicas)
+    if args.json:
+        print(json.dumps({"replicas": rows, "mean": summary}, indent=1, default=float))
+        return 0
+    table = Table(title="Transport (reduced units)")
+    table.add_column("trajectory")
+    for _, label, _ in COLUMNS:
+        table.add_column(label, justify="right")
+    table.add_column("diffusive")
+    for path, row in zip(args.trajectories, rows):
+        table.add_row(str(path), *[format(row[key], spec) for key, _, spec in COLUMNS], str(row["diffusive"]))
+    if len(rows) > 1:
+        table.add_row("mean ± std", *[_mean_std(summary, key, spec) for key, _, spec in COLUMNS],
+                      str(summary["diffusive"]))
+    console.print(table)
+    if not summary["diffusive"]:
+        console.print("[yellow]warning:[/] no diffusive decade found in at least one trajectory (MSD log-log slope "
+                      "not within 0.1 of 1); the numbers are not converged. Longer runs, or --fit T0 T1.")
+    return 0
+
+
+def _mean_std(summary: dict, key: str, spec: str) -> str:
+    if key not in summary:
+        return ""
+    std = summary.get(f"{key}_std", math.nan)
+    return f"{format(summary[key], spec)} ± {format(std, spec)}" if math.isfinite(std) else format(summary[key], spec)
