@@ -40,6 +40,7 @@ def add_parser(commands) -> None:
     parser.add_argument("--length-scale", type=float, default=1.0, help="σ per length unit of the file")
     parser.add_argument("--time-scale", type=float, default=1.0, help="τ per time unit of the file")
     parser.add_argument("--mdanalysis", action="store_true", help="read GSD files through MDAnalysis too")
+    parser.add_argument("--solvent", action="store_true", help="also L^ss, L^+s, L^-s, L_self^ss and D_s")
     parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
 
 
@@ -57,7 +58,8 @@ def run(args: argparse.Namespace, console: Console) -> int:
         try:
             replicas.append(replica_transport(path, kT=args.kT, timestep=args.timestep,
                                               fit_window=tuple(args.fit) if args.fit else None,
-                                              import_options=options if foreign else None))
+                                              import_options=options if foreign else None,
+                                              include_solvent=args.solvent))
         except (ValueError, OSError, KeyError) as exc:
             raise UserError(f"{path}: {exc}") from exc
     rows = [replica_row(r) for r in replicas]

@@ -50,6 +50,18 @@ def test_independent_brownian_ions_give_L_self_equal_D_c(tmp_path):
     assert abs(result.L_pm) < 0.3 * result.L_self_pp
 
 
+def test_solvent_terms_on_request(tmp_path):
+    volume = write_brownian(tmp_path / "t.gsd")
+    result = replica_transport(tmp_path / "t.gsd", fit_window=(5.0, 50.0), include_solvent=True)
+    assert result.D_s == pytest.approx(1.0, rel=0.1) and result.L_self_ss == pytest.approx(200 / volume, rel=0.1)
+    # In the centre-of-mass frame of equal masses Σ_j L^{ij} = 0 for every species i, exactly.
+    scale = result.L_self_ss
+    assert abs(result.L_pp + result.L_pm + result.L_ps) < 1e-9 * scale
+    assert abs(result.L_mm + result.L_pm + result.L_ms) < 1e-9 * scale
+    assert abs(result.L_ss + result.L_ps + result.L_ms) < 1e-9 * scale
+    assert np.isnan(replica_transport(tmp_path / "t.gsd", fit_window=(5.0, 50.0)).D_s)
+
+
 def test_a_uniform_drift_changes_nothing(tmp_path):
     write_brownian(tmp_path / "a.gsd", seed=3)
     write_brownian(tmp_path / "b.gsd", seed=3, drift=0.7)

@@ -22,7 +22,8 @@ def run(unit: Unit, inputs: dict[str, Path], output_dir: Path, context: TaskCont
     window = tuple(config["fit_window"]) if config["fit_window"] else None
     computed = [replica_transport_curves(inputs[key] / TRAJECTORY_FILE, kT=payload["kT"],
                                          timestep=payload["timestep"], fit_window=window,
-                                         slope_tolerance=config["slope_tolerance"], min_decades=config["min_decades"])
+                                         slope_tolerance=config["slope_tolerance"], min_decades=config["min_decades"],
+                                         include_solvent=config["include_solvent"])
                 for key in unit.deps]
     replicas = [r for r, _ in computed]
     system = payload["system"]

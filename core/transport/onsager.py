@@ -17,7 +17,7 @@ and the current correlation has decayed.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -57,6 +57,11 @@ class ReplicaTransport:
     msd_loglog_slope: float
     diffusive: bool
     kappa_green_kubo: float = float("nan")
+    L_ss: float = float("nan")
+    L_ps: float = float("nan")
+    L_ms: float = float("nan")
+    L_self_ss: float = float("nan")
+    D_s: float = float("nan")
 
 
 @dataclass(frozen=True)
@@ -77,21 +82,23 @@ class TransportCurves:
 
 def replica_transport(path: Path, *, kT: float = 1.0, timestep: float | None = None,
                       fit_window: tuple[float, float] | None = None, slope_tolerance: float = 0.1,
-                      min_decades: float = 1.0, import_options: ImportOptions | None = None) -> ReplicaTransport:
+                      min_decades: float = 1.0, import_options: ImportOptions | None = None,
+                      include_solvent: bool = False) -> ReplicaTransport:
     """Read ``path`` frame by frame and compute its Onsager coefficients (see :func:`replica_transport_curves`)."""
     return replica_transport_curves(path, kT=kT, timestep=timestep, fit_window=fit_window,
                                     slope_tolerance=slope_tolerance, min_decades=min_decades,
-                                    import_options=import_options)[0]
+                                    import_options=import_options, include_solvent=include_solvent)[0]
 
 
 def replica_transport_curves(path: Path, *, kT: float = 1.0, timestep: float | None = None,
                              fit_window: tuple[float, float] | None = None, slope_tolerance: float = 0.1,
                              min_decades: float = 1.0, import_options: ImportOptions | None = None,
-                             ) -> tuple[ReplicaTransport, TransportCurves]:
+                             include_solvent: bool = False) -> tuple[ReplicaTransport, TransportCurves]:
     """The Onsager coefficients of ``path`` and the curves they were fitted on.
 
     ``path`` is a localcond GSD file, or with ``import_options`` any trajectory
-    MDAnalysis reads (:mod:`core.trajectory_import`).
+    MDAnalysis reads (:mod:`core.trajectory_import`). ``include_solvent`` adds
+    L^{ss}, L^{+s}, L^{-s}, L_self^{ss} and D_s (and keeps the solvent's positions).
     Memory grows with ions × frames: only the ions' unwrapped positions
     relative to the centre of mass (and, where stored, the charge current) are
     kept; the centre of mass of all beads is computed per frame and discarded.
@@ -99,6 +106,7 @@ def replica_transport_curves(path: Path, *, kT: float = 1.0, timestep: float | N
     cations: list[np.ndarray] = []
     anions: list[np.ndarray] = []
     currents: list[np.ndarray] = []
+    solvent: list[np.ndarray] = []
     times: list[float] = []
     volume = 0.0
     for frame in frames_of(path, import_options, timestep):
@@ -107,6 +115,8 @@ def replica_transport_curves(path: Path, *, kT: float = 1.0, timestep: float | N
         sign = frame.ion_sign
         cations.append(unwrapped[sign > 0] - centre)
         anions.append(unwrapped[sign < 0] - centre)
+        if include_solvent:
+            solvent.append(unwrapped[sign == 0] - centre)
         if frame.velocities is not None:
             relative = frame.velocities - frame.velocities.mean(axis=0)
             currents.append(relative[sign > 0].sum(axis=0) - relative[sign < 0].sum(axis=0))
@@ -148,7 +158,20 @@ def replica_transport_curves(path: Path, *, kT: float = 1.0, timestep: float | N
         ionicity=(kappa / concentration) / lambda_ne if lambda_ne else float("nan"),
         fit_t0=window.t0, fit_t1=window.t1, msd_loglog_slope=window.loglog_slope, diffusive=window.diffusive,
         kappa_green_kubo=kappa_gk)
+    if include_solvent and solvent and np.stack(solvent).shape[1]:
+        result = replace(result, **_solvent_terms(np.stack(solvent), total_p, total_m, lag_times, window, scale))
     return result, TransportCurves(lag_times, ion_msd, charge, current, (window.t0, window.t1))
+
+
+def _solvent_terms(positions: np.ndarray, total_p: np.ndarray, total_m: np.ndarray, lag_times: np.ndarray,
+                   window, scale: float) -> dict[str, float]:
+    """L^{ss}, L^{+s}, L^{-s}, L_self^{ss} and D_s from (T, N_s, 3) solvent positions."""
+    total_s = positions.sum(axis=1)
+    slopes = {name: fit_slope(lag_times, series[1:], window)[0] for name, series in {
+        "ss": displacement_correlation(total_s), "ps": displacement_correlation(total_p, total_s),
+        "ms": displacement_correlation(total_m, total_s), "self_ss": displacement_correlation(positions)}.items()}
+    return {"L_ss": slopes["ss"] * scale, "L_ps": slopes["ps"] * scale, "L_ms": slopes["ms"] * scale,
+            "L_self_ss": slopes["self_ss"] * scale, "D_s": slopes["self_ss"] / (6.0 * positions.shape[1])}
 
 
 def green_kubo(current: np.ndarray, times: np.ndarray, upper: float, kT: float, volume: float) -> float:
@@ -164,7 +187,8 @@ def green_kubo(current: np.ndarray, times: np.ndarray, upper: float, kT: float, 
 
 
 AGGREGATED = ("L_pp", "L_mm", "L_pm", "L_self_pp", "L_self_mm", "D_p", "D_m", "kappa",
-              "molar_conductivity", "molar_conductivity_ne", "ionicity", "fit_t0", "fit_t1", "kappa_green_kubo")
+              "molar_conductivity", "molar_conductivity_ne", "ionicity", "fit_t0", "fit_t1", "kappa_green_kubo",
+              "L_ss", "L_ps", "L_ms", "L_self_ss", "D_s")
 
 
 def aggregate_replicas(replicas: list[ReplicaTransport]) -> dict[str, Any]:
