@@ -37,6 +37,9 @@ def _parser() -> argparse.ArgumentParser:
     validate.add_argument("recipe", type=Path)
     validate.add_argument("--resolved", action="store_true", help="print the recipe with every default filled in")
     validate.add_argument("--job-script", action="store_true", help="print the SLURM job script (slurm executor)")
+    validate.add_argument("--anywhere", action="store_true",
+                          help="a recipe for another machine: plugins whose engine is missing here are listed, "
+                               "not errors (their options are still checked)")
     commands.add_parser("plugins", help="list plugins: kind, name, package, version, availability")
     show = commands.add_parser("show", help="what a run has done, failed or is missing")
     show.add_argument("workdir", type=Path)
@@ -79,7 +82,7 @@ def _validate(args: argparse.Namespace, console: Console) -> int:
     from core.planner import build_plan
     from core.recipe import load_recipe
 
-    resolved = load_recipe(args.recipe)
+    resolved = load_recipe(args.recipe, allow_unavailable=args.anywhere)
     if args.resolved:
         print(yaml.safe_dump(resolved.recipe.model_dump(mode="json"), sort_keys=False), end="")
         return 0
@@ -98,6 +101,8 @@ def _validate(args: argparse.Namespace, console: Console) -> int:
     for stage in (resolved.simulator, resolved.descriptor, resolved.model, *resolved.analyses):
         if stage is not None:
             console.print(f"  {stage.kind}: {stage.name} {stage.version} ({stage.package})")
+    for note in resolved.unavailable:
+        console.print(f"  [yellow]not available here[/] (needed where it runs): {note}")
     return 0
 
 

@@ -92,7 +92,7 @@ def build_plan(resolved: ResolvedRecipe) -> Plan:
     predict_key = None
     model = resolved.model
     if model is not None and recipe.model is not None:
-        model_class = get_registry().require("model", model.name)
+        model_class = get_registry().info("model", model.name).plugin_class
         split = make_split(resolved.systems, recipe.split, stochastic=bool(getattr(model_class, "stochastic", True)))
         plan.split = split
         learn = {"bonded_ions": recipe.model.bonded_ions, "min_relative_std": recipe.model.min_relative_std}

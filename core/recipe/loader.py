@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import difflib
 import typing
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -41,6 +41,8 @@ class ResolvedRecipe:
     descriptor: StagePlugin | None
     model: StagePlugin | None
     analyses: list[StagePlugin]
+    #: "kind name: reason" of plugins accepted although unavailable here (``allow_unavailable``).
+    unavailable: list[str] = field(default_factory=list)
 
     @property
     def name(self) -> str:
@@ -54,8 +56,13 @@ class ResolvedRecipe:
             bond_k=s.bond_k, bond_r0=s.bond_r0, min_ions=s.min_ions)
 
 
-def load_recipe(path: str | Path, registry: PluginRegistry | None = None) -> ResolvedRecipe:
-    """Read and fully validate a recipe; every problem found is reported at once as a RecipeError."""
+def load_recipe(path: str | Path, registry: PluginRegistry | None = None, *,
+                allow_unavailable: bool = False) -> ResolvedRecipe:
+    """Read and fully validate a recipe; every problem found is reported at once as a RecipeError.
+
+    ``allow_unavailable`` accepts plugins that are installed but whose engine is missing here (a recipe
+    for another machine); their options are still validated. Their names are in ``unavailable``.
+    """
     path = Path(path)
     data, node = read_yaml(path)
     source = str(path)
@@ -68,11 +75,16 @@ def load_recipe(path: str | Path, registry: PluginRegistry | None = None) -> Res
 
     registry = registry or get_registry()
     problems: list[UserError] = []
+    unavailable: list[str] = []
 
     def resolve(kind: str, choice: PluginChoice, where: str) -> StagePlugin | None:
         try:
             info = registry.info(kind, choice.plugin)
-            plugin_class = registry.require(kind, choice.plugin)
+            if allow_unavailable and info.plugin_class is not None and not info.available:
+                plugin_class = info.plugin_class
+                unavailable.append(f"{kind} {info.name}: {info.unavailable_reason}")
+            else:
+                plugin_class = registry.require(kind, choice.plugin)
         except UserError as exc:
             names = [p.name for p in registry.plugins(kind)]
             message = exc.message
@@ -106,7 +118,7 @@ def load_recipe(path: str | Path, registry: PluginRegistry | None = None) -> Res
         raise RecipeError(problems)
     assert simulator is not None
     return ResolvedRecipe(path, recipe, systems, simulator, descriptor, model,
-                          [a for a in analyses if a is not None])
+                          [a for a in analyses if a is not None], unavailable)
 
 
 def _split(dotted: str) -> tuple[str | int, ...]:

@@ -1,0 +1,47 @@
+"""The shipped recipes validate and state the paper's numbers."""
+
+from __future__ import annotations
+
+import yaml
+
+from tests.conftest import HERE, cli, write_recipe
+
+RECIPES = HERE.parent / "recipes"
+
+
+def test_paper_recipe_is_the_papers_setup():
+    result = cli("validate", str(RECIPES / "paper.yaml"), "--anywhere")
+    assert result.returncode == 0, result.stderr
+    assert "108 systems (0 test-only)" in result.stdout and "648 simulate" in result.stdout
+    assert "26 learn" in result.stdout  # 25 members (5 folds × 5 seeds) and the ensemble prediction
+    resolved = yaml.safe_load(cli("validate", str(RECIPES / "paper.yaml"), "--anywhere", "--resolved").stdout)
+    simulation = resolved["simulation"]
+    assert (simulation["steps"], simulation["timestep"], simulation["kT"]) == (10_000_000, 0.005, 1.0)
+    assert abs(simulation["wca_cutoff"] - 2 ** (1 / 6)) < 1e-12
+    assert (resolved["systems"]["n_particles"], resolved["systems"]["density"], resolved["systems"]["replicas"]) \
+        == (40_000, 0.8, 6)
+    grid = resolved["systems"]["grid"][0]
+    assert len(grid["concentration"]) == 12 and min(grid["concentration"]) == 0.0005
+    assert max(grid["concentration"]) == 0.05
+    assert len(grid["bjerrum_length"]) == 9 and (min(grid["bjerrum_length"]), max(grid["bjerrum_length"])) == (2.5, 10)
+    assert resolved["descriptor"]["options"] == {"r_cut": 5.0, "n_max": 6, "l_max": 5, "sigma": 1.0}
+    assert resolved["descriptor"]["snapshots"]["max_environments"] == 25_000
+    assert (resolved["split"]["test_fraction"], resolved["split"]["n_folds"], resolved["split"]["seeds_per_fold"]) \
+        == (0.1, 5, 5)
+    assert resolved["executor"]["kind"] == "slurm"
+
+
+def test_external_validity_recipe_holds_out_the_sixteen_paired_systems():
+    result = cli("validate", str(RECIPES / "external-validity.yaml"), "--anywhere")
+    assert result.returncode == 0, result.stderr
+    assert "124 systems (16 test-only)" in result.stdout
+
+
+def test_anywhere_still_rejects_unknown_plugins_and_bad_options(tmp_path):
+    recipe = yaml.safe_load((RECIPES / "paper.yaml").read_text())
+    recipe["simulation"]["options"]["device"] = "tpu"
+    result = cli("validate", str(write_recipe(tmp_path / "bad.yaml", recipe)), "--anywhere")
+    assert result.returncode == 2 and "simulation.options.device" in result.stderr
+    recipe["simulation"] = {"plugin": "gromacs"}
+    result = cli("validate", str(write_recipe(tmp_path / "bad2.yaml", recipe)), "--anywhere")
+    assert result.returncode == 2 and "unknown simulator plugin 'gromacs'" in result.stderr
