@@ -1,4 +1,5 @@
-"""Run-level tables gathered from artifacts: ``transport.csv``, ``transport_replicas.csv``, ``predictions.csv``."""
+"""Run-level tables gathered from artifacts: ``transport.csv``, ``transport_replicas.csv``, ``predictions.csv``,
+``metrics.json`` and, for an ablation, ``ablation.csv``."""
 
 from __future__ import annotations
 
@@ -13,6 +14,8 @@ from core.stages import learn as learn_stage
 from core.stages import transport as transport_stage
 from core.units import TaskOutcome
 
+#: The table comparing descriptor × model combinations of an ablation (one row per combination and split).
+ABLATION_FILE = "ablation.csv"
 TRANSPORT_COLUMNS = ["system", "concentration", "bjerrum_length", "paired_fraction", "test_only", "n_replicas",
                      "L_pp", "L_mm", "L_pm", "L_self_pp", "L_self_mm", "D_p", "D_m", "kappa",
                      "molar_conductivity", "molar_conductivity_std", "molar_conductivity_ne", "ionicity",
@@ -42,11 +45,28 @@ def write_run_outputs(workdir: Path, outcomes: list[TaskOutcome]) -> dict[str, P
         atomic_write_text(workdir / "transport.csv", _csv(systems, TRANSPORT_COLUMNS + extra))
         atomic_write_text(workdir / "transport_replicas.csv", _csv(replicas, list(replicas[0])))
         written["transport"] = workdir / "transport.csv"
+    ablation = []
     for outcome in outcomes:
-        if outcome.step == "predict" and outcome.ok and outcome.path:
+        if outcome.step != "predict" or not outcome.ok or not outcome.path:
+            continue
+        artifact = Path(outcome.path)
+        main = outcome.label == learn_stage.MAIN_PREDICTION
+        if main:
             for name in (learn_stage.PREDICTIONS_FILE, learn_stage.METRICS_FILE):
-                atomic_write_text(workdir / name, (Path(outcome.path) / name).read_text())
+                atomic_write_text(workdir / name, (artifact / name).read_text())
                 written[name] = workdir / name
+        variant_path = artifact / learn_stage.VARIANT_FILE
+        variant = {**(json.loads(variant_path.read_text()) if variant_path.is_file() else {}), "main": main}
+        metrics = json.loads((artifact / learn_stage.METRICS_FILE).read_text())
+        ablation += [{"descriptor": variant.get("descriptor", ""), "model": variant.get("model", ""),
+                      "descriptor_options": json.dumps(variant.get("descriptor_options", {})),
+                      "model_options": json.dumps(variant.get("model_options", {})), "main": main,
+                      "split": split, **scores} for split, scores in metrics.items()]
+    if any(not row["main"] for row in ablation):
+        atomic_write_text(workdir / ABLATION_FILE, _csv(ablation, list(ablation[0])))
+        written["ablation"] = workdir / ABLATION_FILE
+    else:
+        (workdir / ABLATION_FILE).unlink(missing_ok=True)  # from an earlier run of a recipe with an ablation
     return written
 
 

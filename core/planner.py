@@ -80,46 +80,29 @@ def build_plan(resolved: ResolvedRecipe) -> Plan:
 
     descriptor = resolved.descriptor
     if descriptor is not None and recipe.descriptor is not None:
-        snapshots = recipe.descriptor.snapshots.model_dump(mode="json")
-        for system in resolved.systems:
-            store_keys[system.name] = plan.add(
-                "featurize", "featurize", system.name, system.name, sim_keys[system.name],
-                {"version": FEATURIZE_VERSION, "plugin": _plugin_identity(descriptor), "snapshots": snapshots},
-                {"plugin": descriptor.name, "version": descriptor.version, "options": descriptor.options,
-                 "plugin_ref": _plugin_ref(descriptor), "snapshots": snapshots,
-                 "timestep": recipe.simulation.timestep})
+        store_keys = _add_featurize(plan, resolved, descriptor, sim_keys, "")
 
     predict_key = None
     model = resolved.model
     if model is not None and recipe.model is not None:
-        model_class = get_registry().info("model", model.name).plugin_class
-        split = make_split(resolved.systems, recipe.split, stochastic=bool(getattr(model_class, "stochastic", True)))
+        split = _split_for(resolved, model)
         plan.split = split
-        learn = {"bonded_ions": recipe.model.bonded_ions, "min_relative_std": recipe.model.min_relative_std}
-        member_keys: dict[int, str] = {}
-        for member in split.members:
-            names = [*member.train, *member.validation]
-            deps = [store_keys[n] for n in names] + [transport_keys[n] for n in names]
-            outer = "" if member.outer is None else f"outer{member.outer}-"
-            member_keys[member.index] = (plan.add(
-                "learn", "member", f"{outer}member{member.index:03d}-fold{member.fold}", None, deps,
-                {"version": LEARN_VERSION, "plugin": _plugin_identity(model), "learn": learn,
-                 "member": asdict(member)},
-                {"plugin": model.name, "options": model.options, "plugin_ref": _plugin_ref(model),
-                 "learn": learn, "member": asdict(member),
-                 "stores": {n: store_keys[n] for n in names}, "transport": {n: transport_keys[n] for n in names}}))
-        names = [s.name for s in resolved.systems]
-        roles = {n: split.role(n) for n in names}
-        main_keys = [member_keys[m.index] for m in split.main_members]
-        outer = [{"systems": list(systems), "members": [member_keys[m.index] for m in split.outer_members(index)]}
-                 for index, systems in enumerate(split.outer_folds)]
-        predict_key = plan.add(
-            "learn", "predict", "ensemble", None,
-            list(member_keys.values()) + [store_keys[n] for n in names] + [transport_keys[n] for n in names],
-            {"version": LEARN_VERSION, "plugin": _plugin_identity(model), "learn": learn, "roles": roles},
-            {"plugin": model.name, "options": model.options, "plugin_ref": _plugin_ref(model), "learn": learn,
-             "members": main_keys, "outer": outer, "roles": roles, "stores": {n: store_keys[n] for n in names},
-             "transport": {n: transport_keys[n] for n in names}})
+        predict_key = _add_learn(plan, resolved, model, split, store_keys, transport_keys, "", "ensemble",
+                                 {"descriptor": descriptor.name, "descriptor_options": descriptor.options,
+                                  "model": model.name, "model_options": model.options})
+        descriptors = [descriptor, *resolved.ablation_descriptors]
+        stores_of = {0: store_keys}
+        for index, extra in enumerate(resolved.ablation_descriptors, start=1):
+            stores_of[index] = _add_featurize(plan, resolved, extra, sim_keys, f"ablation{index}-{extra.name}.")
+        for d_index, chosen_descriptor in enumerate(descriptors):
+            for m_index, chosen_model in enumerate([model, *resolved.ablation_models]):
+                if d_index == 0 and m_index == 0:
+                    continue
+                tag = f"ablation-d{d_index}-m{m_index}"
+                _add_learn(plan, resolved, chosen_model, _split_for(resolved, chosen_model), stores_of[d_index],
+                           transport_keys, f"{tag}.", tag,
+                           {"descriptor": chosen_descriptor.name, "descriptor_options": chosen_descriptor.options,
+                            "model": chosen_model.name, "model_options": chosen_model.options})
 
     for index, analysis in enumerate(resolved.analyses):
         deps = (list(transport_keys.values()) + list(store_keys.values()) + ([predict_key] if predict_key else [])
@@ -130,3 +113,58 @@ def build_plan(resolved: ResolvedRecipe) -> Plan:
                   "systems": [asdict(s) for s in resolved.systems], "transport": transport_keys,
                   "stores": store_keys, "predict": predict_key, "trajectories": sim_keys})
     return plan
+
+
+def _split_for(resolved: ResolvedRecipe, model: StagePlugin) -> Split:
+    model_class = get_registry().info("model", model.name).plugin_class
+    return make_split(resolved.systems, resolved.recipe.split,
+                      stochastic=bool(getattr(model_class, "stochastic", True)))
+
+
+def _add_featurize(plan: Plan, resolved: ResolvedRecipe, descriptor: StagePlugin, sim_keys: dict[str, list[str]],
+                   prefix: str) -> dict[str, str]:
+    """One featurize unit per system for ``descriptor``; returns system -> store key."""
+    recipe = resolved.recipe
+    snapshots = recipe.descriptor.snapshots.model_dump(mode="json")
+    store_keys = {}
+    for system in resolved.systems:
+        store_keys[system.name] = plan.add(
+            "featurize", "featurize", f"{prefix}{system.name}", system.name, sim_keys[system.name],
+            {"version": FEATURIZE_VERSION, "plugin": _plugin_identity(descriptor), "snapshots": snapshots},
+            {"plugin": descriptor.name, "version": descriptor.version, "options": descriptor.options,
+             "plugin_ref": _plugin_ref(descriptor), "snapshots": snapshots,
+             "timestep": recipe.simulation.timestep})
+    return store_keys
+
+
+def _add_learn(plan: Plan, resolved: ResolvedRecipe, model: StagePlugin, split: Split, store_keys: dict[str, str],
+               transport_keys: dict[str, str], prefix: str, label: str, variant: dict[str, Any]) -> str:
+    """The members of ``split`` and the prediction unit ``label`` for ``model`` on ``store_keys``; its key."""
+    recipe = resolved.recipe
+    learn = {"bonded_ions": recipe.model.bonded_ions, "min_relative_std": recipe.model.min_relative_std}
+    member_keys: dict[int, str] = {}
+    for member in split.members:
+        names = [*member.train, *member.validation]
+        deps = [store_keys[n] for n in names] + [transport_keys[n] for n in names]
+        outer = "" if member.outer is None else f"outer{member.outer}-"
+        member_keys[member.index] = plan.add(
+            "learn", "member", f"{prefix}{outer}member{member.index:03d}-fold{member.fold}", None, deps,
+            {"version": LEARN_VERSION, "plugin": _plugin_identity(model), "learn": learn,
+             "member": asdict(member)},
+            {"plugin": model.name, "options": model.options, "plugin_ref": _plugin_ref(model),
+             "learn": learn, "member": asdict(member),
+             "stores": {n: store_keys[n] for n in names}, "transport": {n: transport_keys[n] for n in names}})
+    names = [s.name for s in resolved.systems]
+    roles = {n: split.role(n) for n in names}
+    main_keys = [member_keys[m.index] for m in split.main_members]
+    outer = [{"systems": list(systems), "members": [member_keys[m.index] for m in split.outer_members(index)]}
+             for index, systems in enumerate(split.outer_folds)]
+    payload = {"plugin": model.name, "options": model.options, "plugin_ref": _plugin_ref(model), "learn": learn,
+               "members": main_keys, "outer": outer, "roles": roles, "stores": {n: store_keys[n] for n in names},
+               "transport": {n: transport_keys[n] for n in names}}
+    payload["variant"] = variant
+    return plan.add(
+        "learn", "predict", label, None,
+        list(member_keys.values()) + [store_keys[n] for n in names] + [transport_keys[n] for n in names],
+        {"version": LEARN_VERSION, "plugin": _plugin_identity(model), "learn": learn, "roles": roles},
+        payload)

@@ -109,6 +109,12 @@ def build_report(workdir: Path, resolved: ResolvedRecipe, outcomes: list[TaskOut
     if problems:
         sections += ['<h2 class="bad">Problems</h2>', _table(problems)]
     sections += ["<h2>Held-out accuracy</h2>", _table(metric_rows) if metric_rows else "<p>no learn stage</p>"]
+    ablation = [r for r in _read_csv(workdir / "ablation.csv") if r.get("split") in ("test", "cross-validated",
+                                                                                      "external")]
+    if ablation:
+        sections += ['<h2>Ablation (<a href="ablation.csv">ablation.csv</a>): held-out scores per descriptor '
+                     '× model</h2>', _table(ablation, ["descriptor", "model", "descriptor_options", "model_options",
+                                                       "split", "n_systems", "r2", "rmse", "attainable_r2"])]
     analyses = [o for o in outcomes if o.step == "analyze" and o.ok]
     if analyses:
         sections.append("<h2>Analyses</h2>")

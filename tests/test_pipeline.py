@@ -174,3 +174,28 @@ def test_joining_an_existing_scheduler_by_address(plugin_site, tmp_path):
         result = cli("run", str(recipe), "--workdir", str(tmp_path / "run"))
         assert result.returncode == 0, result.stderr
         assert json.loads((tmp_path / "run" / "manifest.json").read_text())["recipe"]["executor"]["kind"] == "address"
+
+
+def test_ablation_learns_every_descriptor_model_pair_on_one_set_of_simulations(plugin_site, tmp_path):
+    import csv
+
+    duplicate = small_recipe(ablation={"models": [{"plugin": "mean-linear"}]})
+    refused = cli("validate", str(write_recipe(tmp_path / "duplicate.yaml", duplicate)))
+    assert refused.returncode == 2 and "ablation.models.0" in refused.stderr and "already" in refused.stderr
+    recipe = small_recipe(ablation={"descriptors": [{"plugin": "shell-counts", "options": {"r_cut": 2.0}}]})
+    path = write_recipe(tmp_path / "ablation.yaml", recipe)
+    workdir = tmp_path / "run"
+    result = cli("run", str(path), "--workdir", str(workdir))
+    assert result.returncode == 0, result.stderr + result.stdout
+    by_step = statuses(workdir)
+    assert len(by_step["simulate"]) == 12 and len(by_step["transport"]) == 6  # once, shared by every pair
+    assert len(by_step["featurize"]) == 12                                   # two descriptors × 6 systems
+    assert len(by_step["predict"]) == 2                                      # 2 descriptors × 1 model
+    with open(workdir / "ablation.csv") as handle:
+        rows = list(csv.DictReader(handle))
+    pairs = {(r["descriptor_options"], r["main"]) for r in rows if r["split"] == "test"}
+    assert pairs == {('{"r_cut": 3.0}', "True"), ('{"r_cut": 2.0}', "False")}
+    assert "Ablation" in (workdir / "report.html").read_text()
+    plain = cli("run", str(write_recipe(tmp_path / "plain.yaml", small_recipe())), "--workdir", str(workdir))
+    assert plain.returncode == 0 and not (workdir / "ablation.csv").exists()
+    assert set(statuses(workdir)["simulate"]) == {"cached"}

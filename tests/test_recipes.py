@@ -45,3 +45,9 @@ def test_anywhere_still_rejects_unknown_plugins_and_bad_options(tmp_path):
     recipe["simulation"] = {"plugin": "gromacs"}
     result = cli("validate", str(write_recipe(tmp_path / "bad2.yaml", recipe)), "--anywhere")
     assert result.returncode == 2 and "unknown simulator plugin 'gromacs'" in result.stderr
+
+
+def test_ablation_recipe_pairs_every_descriptor_with_both_learners():
+    result = cli("validate", str(RECIPES / "ablation-descriptors.yaml"), "--anywhere")
+    assert result.returncode == 0, result.stderr
+    assert "9 systems" in result.stdout and "18 simulate" in result.stdout and "45 featurize" in result.stdout

@@ -43,6 +43,9 @@ class ResolvedRecipe:
     analyses: list[StagePlugin]
     #: "kind name: reason" of plugins accepted although unavailable here (``allow_unavailable``).
     unavailable: list[str] = field(default_factory=list)
+    #: The ablation's extra descriptors and models (empty without an ``ablation`` section).
+    ablation_descriptors: list[StagePlugin] = field(default_factory=list)
+    ablation_models: list[StagePlugin] = field(default_factory=list)
 
     @property
     def name(self) -> str:
@@ -107,6 +110,23 @@ def load_recipe(path: str | Path, registry: PluginRegistry | None = None, *,
     descriptor = resolve("descriptor", recipe.descriptor, "descriptor") if recipe.descriptor else None
     model = resolve("model", recipe.model, "model") if recipe.model else None
     analyses = [resolve("analysis", choice, f"analyses.{i}") for i, choice in enumerate(recipe.analyses)]
+    ablation = recipe.ablation
+    extra_descriptors = [resolve("descriptor", c, f"ablation.descriptors.{i}")
+                         for i, c in enumerate(ablation.descriptors)] if ablation else []
+    extra_models = [resolve("model", c, f"ablation.models.{i}") for i, c in enumerate(ablation.models)] \
+        if ablation else []
+
+    for kind, main, extras in (("descriptors", descriptor, extra_descriptors), ("models", model, extra_models)):
+        seen = [(main.name, main.options)] if main is not None else []
+        for index, extra in enumerate(extras):
+            if extra is None:
+                continue
+            if (extra.name, extra.options) in seen:
+                where = f"ablation.{kind}.{index}"
+                problems.append(UserError(f"{extra.name} with these options is already in the comparison (the main "
+                                          f"{kind[:-1]} or an earlier entry); give it different options or drop it",
+                                          source=source, path=where, line=line_of(node, _split(where))))
+            seen.append((extra.name, extra.options))
 
     systems: list[SystemSpec] = []
     try:
@@ -118,7 +138,8 @@ def load_recipe(path: str | Path, registry: PluginRegistry | None = None, *,
         raise RecipeError(problems)
     assert simulator is not None
     return ResolvedRecipe(path, recipe, systems, simulator, descriptor, model,
-                          [a for a in analyses if a is not None], unavailable)
+                          [a for a in analyses if a is not None], unavailable,
+                          [d for d in extra_descriptors if d is not None], [m for m in extra_models if m is not None])
 
 
 def _split(dotted: str) -> tuple[str | int, ...]:

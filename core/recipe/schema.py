@@ -135,6 +135,18 @@ class ModelConfig(PluginChoice):
     min_relative_std: float = Field(default=0.01, ge=0)
 
 
+class AblationConfig(StrictModel):
+    """More descriptors and models, each combination with the main ones learnt on the same simulations.
+
+    Every descriptor (the main one and these) is paired with every model (the main one and these); each
+    pair trains its own ensemble with the recipe's split and learn settings, and ``ablation.csv`` plus the
+    report compare their held-out scores. Analyses use the main descriptor and model.
+    """
+
+    descriptors: list[PluginChoice] = Field(default_factory=list)
+    models: list[PluginChoice] = Field(default_factory=list)
+
+
 class SplitConfig(StrictModel):
     """How systems are split for training and evaluation (the paper's 90/10, 5 folds × 5 seeds)."""
 
@@ -214,10 +226,13 @@ class Recipe(StrictModel):
     model: ModelConfig | None = None
     split: SplitConfig = Field(default_factory=SplitConfig)
     analyses: list[PluginChoice] = Field(default_factory=list)
+    ablation: AblationConfig | None = None
     executor: ExecutorConfig = Field(default_factory=ExecutorConfig)
 
     @model_validator(mode="after")
     def _stages_in_order(self) -> Recipe:
         if self.model is not None and self.descriptor is None:
             raise ValueError("a model needs a descriptor section (the learn stage learns from features)")
+        if self.ablation is not None and self.model is None:
+            raise ValueError("an ablation needs the main descriptor and model sections")
         return self

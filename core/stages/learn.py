@@ -23,6 +23,10 @@ from core.units import Unit
 MODEL_DIR = "model"
 PREDICTIONS_FILE = "predictions.csv"
 METRICS_FILE = "metrics.json"
+#: Written by an ablation's prediction unit: which descriptor and model it compares.
+VARIANT_FILE = "variant.json"
+#: The label of the main ensemble's prediction unit.
+MAIN_PREDICTION = "ensemble"
 LOCAL_DIR = "local"
 #: Columns of ``predictions.csv``. ``predicted``: the main ensemble's mean over members; ``cross_predicted``:
 #: the mean of the outer-fold members that never saw the system (NaN without outer folds, and for external
@@ -104,6 +108,8 @@ def run_predict(unit: Unit, inputs: dict[str, Path], output_dir: Path, context: 
     (output_dir / PREDICTIONS_FILE).write_text(buffer.getvalue())
     metrics = split_metrics(rows)
     (output_dir / METRICS_FILE).write_text(json.dumps(metrics, indent=1))
+    if "variant" in payload:
+        (output_dir / VARIANT_FILE).write_text(json.dumps(payload["variant"], indent=1))
     return {"metrics": metrics}
 
 
