@@ -11,9 +11,13 @@ picture, so
 
 the slope taken over the transport stage's diffusive window of that system
 (c = N₊/V). Free ions alone give back the Nernst–Einstein Λ_NE; neutral pairs
-carry nothing. Per system (mean ± std over replicas) this is set beside the
-true Λ, Λ_NE and the learned model's prediction, so the report says how much
-better local learning does than the ion-pair picture.
+carry nothing. Clusters are those of the time origin, followed as carriers
+through the window even if they break up meanwhile (the pure ion-pair
+picture): where clusters live shorter than the window, as in concentrated
+systems, this underestimates Λ, which is part of what the comparison shows.
+Per system (mean ± std over replicas) this is set beside the true Λ, Λ_NE and
+the learned model's prediction, so the report says how much better local
+learning does than the ion-pair picture.
 """
 
 from __future__ import annotations
