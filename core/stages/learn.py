@@ -75,8 +75,10 @@ def run_predict(unit: Unit, inputs: dict[str, Path], output_dir: Path, context: 
     payload = unit.payload
     plugin = _model_plugin(payload)
     models = [plugin.load(inputs[key] / MODEL_DIR) for key in payload["members"]]
-    outer_models = {name: [plugin.load(inputs[key] / MODEL_DIR) for key in fold["members"]]
-                    for fold in payload.get("outer", []) for name in fold["systems"]}
+    outer_models = {}
+    for fold in payload.get("outer", []):
+        fold_models = [plugin.load(inputs[key] / MODEL_DIR) for key in fold["members"]]  # once per fold
+        outer_models.update({name: fold_models for name in fold["systems"]})
     stores, transport = _locations(payload, inputs)
     (output_dir / LOCAL_DIR).mkdir()
     rows = []

@@ -57,16 +57,16 @@ def cluster_labels(positions: np.ndarray, sign: np.ndarray, box: np.ndarray, cut
     return connected_components(graph, directed=False)[1]
 
 
-def charged_cluster_msd(unwrapped: np.ndarray, sign: np.ndarray, box: np.ndarray, cutoff: float,
+def charged_cluster_msd(unwrapped: np.ndarray, sign: np.ndarray, origin_labels: list[np.ndarray],
                         origins: np.ndarray, max_lag: int) -> np.ndarray:
     """(max_lag + 1,) Σ_c q_c² |ΔR_c|² per lag in frames, averaged over ``origins``.
 
-    ``unwrapped``: (n_frames, n_ions, 3) unwrapped ion positions, σ; ``sign`` (n_ions,) ±1.
+    ``unwrapped``: (n_frames, n_ions, 3) unwrapped ion positions, σ; ``sign`` (n_ions,) ±1;
+    ``origin_labels``: the :func:`cluster_labels` of each origin's frame.
     """
     total = np.zeros(max_lag + 1)
     used = np.zeros(max_lag + 1)
-    for origin in origins:
-        labels = cluster_labels(unwrapped[origin], sign, box, cutoff)
+    for origin, labels in zip(origins, origin_labels):
         n_clusters = labels.max() + 1
         size = np.bincount(labels, minlength=n_clusters)
         charge = np.bincount(labels, weights=sign, minlength=n_clusters)
@@ -97,7 +97,8 @@ def replica_cluster_ne(path: Path, cutoff: float, window: tuple[float, float], m
     interval = times[1] - times[0]
     max_lag = int(np.floor(window[1] / interval + 1e-9))
     origins = np.unique(np.linspace(0, max(len(times) - 1 - max_lag, 0), max_origins).astype(int))
-    msd = charged_cluster_msd(unwrapped, sign, box, cutoff, origins, max_lag)
+    origin_labels = [cluster_labels(unwrapped[o], sign, box, cutoff) for o in origins]
+    msd = charged_cluster_msd(unwrapped, sign, origin_labels, origins, max_lag)
     lag_times = np.arange(max_lag + 1) * interval
     inside = (lag_times >= window[0]) & (lag_times <= window[1]) & np.isfinite(msd) & (lag_times > 0)
     if inside.sum() < 2:
@@ -105,8 +106,7 @@ def replica_cluster_ne(path: Path, cutoff: float, window: tuple[float, float], m
     slope = np.polyfit(lag_times[inside], msd[inside], 1)[0]
     volume = float(np.prod(box))
     n_cations = int(np.sum(sign > 0))
-    free = [np.mean(np.bincount(labels)[labels] == 1)
-            for labels in (cluster_labels(unwrapped[o], sign, box, cutoff) for o in origins)]
+    free = [np.mean(np.bincount(labels)[labels] == 1) for labels in origin_labels]
     return {"lambda_cne": slope / (6.0 * kT * volume * (n_cations / volume)), "free_fraction": float(np.mean(free))}
 
 
