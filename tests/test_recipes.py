@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import yaml
 
+from plugins.descriptors.soap_dscribe import SOAPConfig
+
 from tests.conftest import HERE, cli, write_recipe
 
 RECIPES = HERE.parent / "recipes"
@@ -51,3 +53,19 @@ def test_ablation_recipe_pairs_every_descriptor_with_both_learners():
     result = cli("validate", str(RECIPES / "ablation-descriptors.yaml"), "--anywhere")
     assert result.returncode == 0, result.stderr
     assert "9 systems" in result.stdout and "18 simulate" in result.stdout and "45 featurize" in result.stdout
+
+
+def test_laptop_recipe_gives_every_system_an_out_of_sample_prediction():
+    result = cli("validate", str(RECIPES / "laptop.yaml"))
+    assert result.returncode == 0, result.stderr
+    assert "20 systems (0 test-only)" in result.stdout and "60 simulate" in result.stdout
+    resolved = yaml.safe_load(cli("validate", str(RECIPES / "laptop.yaml"), "--resolved").stdout)
+    systems, split = resolved["systems"], resolved["split"]
+    box = (systems["n_particles"] / systems["density"]) ** (1 / 3)
+    assert resolved["descriptor"]["plugin"] == "soap-dscribe"
+    r_cut = SOAPConfig(**resolved["descriptor"]["options"]).r_cut
+    assert box > 2 * r_cut  # no neighbour, nor the centre, is seen twice through a periodic image
+    smallest = min(c for group in systems["grid"] for c in group["concentration"])
+    assert round(smallest * systems["n_particles"] / systems["density"]) >= 10  # ion pairs per box
+    assert split["outer_folds"] == 5 and resolved["executor"]["kind"] == "local"
+    assert {"parity", "cluster-nernst-einstein"} <= {a["plugin"] for a in resolved["analyses"]}
