@@ -18,8 +18,9 @@ from core.units import TaskOutcome
 ABLATION_FILE = "ablation.csv"
 TRANSPORT_COLUMNS = ["system", "concentration", "bjerrum_length", "paired_fraction", "test_only", "n_replicas",
                      "L_pp", "L_mm", "L_pm", "L_self_pp", "L_self_mm", "D_p", "D_m", "kappa",
-                     "molar_conductivity", "molar_conductivity_std", "molar_conductivity_ne", "ionicity",
-                     "fit_t0", "fit_t1", "diffusive"]
+                     "molar_conductivity", "molar_conductivity_err", "molar_conductivity_rel_err",
+                     "molar_conductivity_std", "molar_conductivity_sem", "molar_conductivity_ne", "ionicity",
+                     "simulated_time", "fit_t0", "fit_t1", "diffusive"]
 
 
 def _csv(rows: list[dict[str, Any]], columns: list[str]) -> str:

@@ -21,7 +21,7 @@ from core.units import Unit
 
 #: Bumped when core's featurize or learn code changes its outputs; part of keys.
 FEATURIZE_VERSION = "1"
-LEARN_VERSION = "2"
+LEARN_VERSION = "3"
 
 
 @dataclass

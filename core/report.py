@@ -121,13 +121,18 @@ def build_report(workdir: Path, resolved: ResolvedRecipe, outcomes: list[TaskOut
         sections += [_analysis_section(workdir, o) for o in sorted(analyses, key=lambda o: o.label)]
     sections += ['<h2>Transport (<a href="transport.csv">transport.csv</a>)</h2>',
                  _table(_read_csv(workdir / "transport.csv"),
-                        ["system", "n_replicas", "kappa", "kappa_green_kubo", "molar_conductivity",
-                         "molar_conductivity_std", "ionicity", "fit_t0", "fit_t1", "diffusive"])]
+                        ["system", "n_replicas", "simulated_time", "kappa", "kappa_green_kubo", "molar_conductivity",
+                         "molar_conductivity_err", "molar_conductivity_rel_err", "molar_conductivity_std",
+                         "ionicity", "fit_t0", "fit_t1", "diffusive"]),
+                 "<p>Λ is pooled over the replicas; <code>molar_conductivity_err</code> is its standard error from the "
+                 "trajectories (GLS with the covariance of overlapping time origins), "
+                 "<code>molar_conductivity_std</code> the scatter of single replicas (a check: it should be about "
+                 "err·√n_replicas); <code>simulated_time</code> is summed over replicas, τ.</p>"]
     diagnostics = sorted((o.label, Path(o.path).relative_to(workdir) / f"{transport_stage.FIGURE_STEM}.png")
                          for o in outcomes if o.step == "transport" and o.ok and o.path
                          and (Path(o.path) / f"{transport_stage.FIGURE_STEM}.png").is_file())
     if diagnostics:
-        sections.append("<p>Fit diagnostics (MSD and running Λ, windows shaded): " + ", ".join(
+        sections.append("<p>Fit diagnostics (MSD and running Λ, the fit window shaded, pooled Λ ± error): " + ", ".join(
             f'<a href="{html.escape(str(path))}">{html.escape(label)}</a>' for label, path in diagnostics) + "</p>")
     predictions = _read_csv(workdir / "predictions.csv")
     if predictions:

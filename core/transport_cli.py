@@ -1,9 +1,9 @@
 """``python -m core transport TRAJ [TRAJ ...]``: the transport stage on trajectories from anywhere.
 
 Each file is one replica of one system; the table gives every replica's
-numbers and their mean ± standard deviation, in reduced units (σ, τ, kT = 1,
-e = 1): D in σ²/τ, κ in e²/(σ τ kT), Λ = κ / c with c the cation number
-density (σ⁻³).
+numbers ± their standard errors from the trajectory itself, and the system's
+pooled values ± the pooled errors, in reduced units (σ, τ, kT = 1, e = 1):
+D in σ²/τ, κ in e²/(σ τ kT), Λ = κ / c with c the cation number density (σ⁻³).
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ import json
 import math
 from pathlib import Path
 
+import numpy as np
 from rich.console import Console
 from rich.table import Table
 
@@ -22,7 +23,8 @@ from core.trajectory_import import ImportOptions, is_gsd
 COLUMNS = (("n_frames", "frames", "d"), ("n_cations", "N₊", "d"), ("D_p", "D₊", ".4g"), ("D_m", "D₋", ".4g"),
            ("kappa", "κ", ".4g"), ("kappa_green_kubo", "κ (Green–Kubo)", ".4g"),
            ("molar_conductivity", "Λ", ".4g"), ("molar_conductivity_ne", "Λ_NE", ".4g"),
-           ("ionicity", "Λ/Λ_NE", ".3f"), ("fit_t0", "fit from (τ)", ".3g"), ("fit_t1", "fit to (τ)", ".3g"))
+           ("ionicity", "Λ/Λ_NE", ".3f"), ("fit_t0", "fit from (τ)", ".3g"), ("fit_t1", "fit to (τ)", ".3g"),
+           ("run_length", "run (τ)", ".4g"))
 
 
 def add_parser(commands) -> None:
@@ -31,6 +33,8 @@ def add_parser(commands) -> None:
                                  description=__doc__.splitlines()[0])
     parser.add_argument("trajectories", type=Path, nargs="+", help="GSD files, or any format MDAnalysis reads")
     parser.add_argument("--fit", type=float, nargs=2, metavar=("T0", "T1"), help="force the fit window, τ")
+    parser.add_argument("--max-window-fraction", type=float, default=0.1,
+                        help="the automatic window ends at most at this fraction of the run (default 0.1)")
     parser.add_argument("--kT", type=float, default=1.0)
     parser.add_argument("--timestep", type=float, help="τ per step, for GSD files without localcond's log")
     parser.add_argument("--topology", type=Path, help="topology file for MDAnalysis formats (data, PSF, PDB, ...)")
@@ -46,46 +50,67 @@ def add_parser(commands) -> None:
 
 def run(args: argparse.Namespace, console: Console) -> int:
     """Compute and print; returns the exit status."""
-    from core.transport.onsager import aggregate_replicas, replica_row, replica_transport
+    from core.transport.onsager import replica_curves, replica_row, system_transport
 
+    if not 0 < args.max_window_fraction <= 0.5:
+        raise UserError(f"--max-window-fraction must be in (0, 0.5], got {args.max_window_fraction:g}")
     options = ImportOptions(args.topology, args.cation, args.anion, args.frame_interval, args.length_scale,
                             args.time_scale)
-    replicas = []
+    curves = []
     for path in args.trajectories:
         if not path.is_file():
             raise UserError(f"{path}: no such trajectory file")
         foreign = args.mdanalysis or not is_gsd(path)
         try:
-            replicas.append(replica_transport(path, kT=args.kT, timestep=args.timestep,
-                                              fit_window=tuple(args.fit) if args.fit else None,
-                                              import_options=options if foreign else None,
-                                              include_solvent=args.solvent))
+            curves.append(replica_curves(path, timestep=args.timestep, import_options=options if foreign else None,
+                                         include_solvent=args.solvent))
         except (ValueError, OSError, KeyError) as exc:
             raise UserError(f"{path}: {exc}") from exc
-    rows = [replica_row(r) for r in replicas]
-    summary = aggregate_replicas(replicas)
+    try:
+        result = system_transport(curves, kT=args.kT, fit_window=tuple(args.fit) if args.fit else None,
+                                  max_window_fraction=args.max_window_fraction)
+    except ValueError as exc:
+        raise UserError(str(exc)) from exc
+    rows = [replica_row(r) for r in result.replicas]
+    summary = result.row
     if args.json:
-        print(json.dumps({"replicas": rows, "mean": summary}, indent=1, default=float))
+        print(json.dumps({"replicas": _finite(rows), "pooled": _finite(summary)}, indent=1))
         return 0
-    table = Table(title="Transport (reduced units)")
+    table = Table(title="Transport (reduced units; ± standard error from the trajectory)")
     table.add_column("trajectory")
     for _, label, _ in COLUMNS:
         table.add_column(label, justify="right")
     table.add_column("diffusive")
     for path, row in zip(args.trajectories, rows):
-        table.add_row(str(path), *[format(row[key], spec) for key, _, spec in COLUMNS], str(row["diffusive"]))
+        table.add_row(str(path), *[_value(row, key, spec) for key, _, spec in COLUMNS], str(row["diffusive"]))
     if len(rows) > 1:
-        table.add_row("mean ± std", *[_mean_std(summary, key, spec) for key, _, spec in COLUMNS],
-                      str(summary["diffusive"]))
+        table.add_row("pooled", *[_value(summary, key, spec) for key, _, spec in COLUMNS], str(summary["diffusive"]))
     console.print(table)
+    if len(rows) > 1:
+        console.print(f"replica scatter of Λ: std {summary['molar_conductivity_std']:.3g}, std/√n "
+                      f"{summary['molar_conductivity_sem']:.3g} (compare the pooled error "
+                      f"{summary['molar_conductivity_err']:.3g})")
     if not summary["diffusive"]:
-        console.print("[yellow]warning:[/] no diffusive decade found in at least one trajectory (MSD log-log slope "
-                      "not within 0.1 of 1); the numbers are not converged. Longer runs, or --fit T0 T1.")
+        console.print("[yellow]warning:[/] no diffusive decade found (MSD log-log slope not within 0.1 of 1 in "
+                      "the first tenth of the run); the numbers are not converged. Longer runs, or --fit T0 T1.")
     return 0
 
 
-def _mean_std(summary: dict, key: str, spec: str) -> str:
-    if key not in summary:
+def _value(row: dict, key: str, spec: str) -> str:
+    if key not in row:
         return ""
-    std = summary.get(f"{key}_std", math.nan)
-    return f"{format(summary[key], spec)} ± {format(std, spec)}" if math.isfinite(std) else format(summary[key], spec)
+    error = row.get(f"{key}_err", math.nan)
+    return f"{format(row[key], spec)} ± {format(error, '.2g')}" if math.isfinite(error) else format(row[key], spec)
+
+
+def _finite(value):
+    """``value`` with every non-finite float replaced by None (JSON has no NaN)."""
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_finite(v) for v in value]
+    if isinstance(value, (float, np.floating)):
+        return float(value) if math.isfinite(value) else None
+    if isinstance(value, np.integer):
+        return int(value)
+    return value

@@ -196,11 +196,11 @@ def test_transport_command_reads_gsd_and_mdanalysis_formats_alike(tmp_path):
     imported = cli("transport", str(tmp_path / "b.dcd"), "--topology", str(tmp_path / "top.pdb"), "--cation",
                    "name CAT", "--anion", "name ANI", "--frame-interval", "0.5", "--fit", "5", "50", "--json")
     assert imported.returncode == 0, imported.stderr
-    a, b = json.loads(native.stdout)["mean"], json.loads(imported.stdout)["mean"]
+    a, b = json.loads(native.stdout)["pooled"], json.loads(imported.stdout)["pooled"]
     for key in ("D_p", "D_m", "kappa", "L_pm"):
         assert b[key] == pytest.approx(a[key], rel=1e-3, abs=1e-9), key
     table = cli("transport", str(tmp_path / "b.gsd"), str(tmp_path / "b.gsd"))
-    assert table.returncode == 0 and "mean ± std" in table.stdout
+    assert table.returncode == 0 and "pooled" in table.stdout and "replica scatter" in table.stdout
 
     bad = cli("transport", str(tmp_path / "b.dcd"), "--topology", str(tmp_path / "top.pdb"), "--cation", "name NA")
     assert bad.returncode == 2 and "matches no atom" in bad.stderr and "Traceback" not in bad.stderr

@@ -12,13 +12,14 @@ from core.features.store import read_store
 
 
 def target_variance(row: dict[str, Any], min_relative_std: float) -> float:
-    """Δ_s: the variance of Λ_s over replicas, floored at (min_relative_std · |Λ_s|)².
+    """Δ_s: the variance of the label Λ_s, floored at (min_relative_std · |Λ_s|)².
 
-    The floor stops one very precise system from dominating the loss and
-    covers systems with a single replica (no variance estimate).
+    The variance is the square of ``molar_conductivity_err``, the uncertainty of the pooled estimate
+    from the trajectories themselves (:mod:`core.transport.onsager`); rows from before it existed
+    fall back to the replica scatter. The floor stops one very precise system from dominating the loss.
     """
     floor = (min_relative_std * abs(row["molar_conductivity"])) ** 2
-    std = row.get("molar_conductivity_std", float("nan"))
+    std = row.get("molar_conductivity_err", row.get("molar_conductivity_std", float("nan")))
     variance = std ** 2 if std == std else 0.0
     variance = max(variance, floor)
     return variance if variance > 0 else 1e-12

@@ -30,7 +30,8 @@ MAIN_PREDICTION = "ensemble"
 LOCAL_DIR = "local"
 #: Columns of ``predictions.csv``. ``predicted``: the main ensemble's mean over members; ``cross_predicted``:
 #: the mean of the outer-fold members that never saw the system (NaN without outer folds, and for external
-#: systems); the ``_std`` columns are the spread over those members.
+#: systems); ``true_std`` is the standard error of the label Λ (``molar_conductivity_err`` of the transport
+#: stage, from the trajectories themselves); the other ``_std`` columns are the spread over the members.
 PREDICTION_COLUMNS = ("system", "split", "concentration", "bjerrum_length", "paired_fraction",
                       "true", "true_std", "predicted", "predicted_std", "cross_predicted", "cross_predicted_std",
                       "n_environments")

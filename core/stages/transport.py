@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+
+import numpy as np
 from typing import Any
 
 from core.datatypes import TaskContext
 from core.stages.simulate import TRAJECTORY_FILE
-from core.transport.onsager import TransportCurves, aggregate_replicas, replica_row, replica_transport_curves
+from core.transport.onsager import TransportCurves, replica_curves, replica_row, system_transport
 from core.units import Unit
 
 RESULT_FILE = "transport.json"
@@ -20,20 +22,19 @@ def run(unit: Unit, inputs: dict[str, Path], output_dir: Path, context: TaskCont
     payload = unit.payload
     config = payload["config"]
     window = tuple(config["fit_window"]) if config["fit_window"] else None
-    computed = [replica_transport_curves(inputs[key] / TRAJECTORY_FILE, kT=payload["kT"],
-                                         timestep=payload["timestep"], fit_window=window,
-                                         slope_tolerance=config["slope_tolerance"], min_decades=config["min_decades"],
-                                         include_solvent=config["include_solvent"])
-                for key in unit.deps]
-    replicas = [r for r, _ in computed]
+    curves = [replica_curves(inputs[key] / TRAJECTORY_FILE, timestep=payload["timestep"],
+                             include_solvent=config["include_solvent"]) for key in unit.deps]
+    result = system_transport(curves, kT=payload["kT"], fit_window=window, slope_tolerance=config["slope_tolerance"],
+                              min_decades=config["min_decades"], max_window_fraction=config["max_window_fraction"])
     system = payload["system"]
-    diagnostic_figure([c for _, c in computed], replicas[0].n_cations, payload["kT"], system["name"], output_dir)
     row = {"system": system["name"], "concentration": system["concentration"],
            "bjerrum_length": system["bjerrum_length"], "paired_fraction": system["paired_fraction"],
-           "test_only": system["test_only"], **aggregate_replicas(replicas)}
-    result = {"system": row, "replicas": [replica_row(r) for r in replicas]}
-    (output_dir / RESULT_FILE).write_text(json.dumps(result, indent=1))
-    return {"molar_conductivity": row["molar_conductivity"], "diffusive": row["diffusive"]}
+           "test_only": system["test_only"], **result.row}
+    diagnostic_figure(result.curves, result.replicas[0].n_cations, payload["kT"], system["name"], output_dir, row)
+    (output_dir / RESULT_FILE).write_text(json.dumps({"system": row, "replicas": [replica_row(r) for r in
+                                                                                   result.replicas]}, indent=1))
+    return {"molar_conductivity": row["molar_conductivity"], "molar_conductivity_err": row["molar_conductivity_err"],
+            "diffusive": row["diffusive"]}
 
 
 def load(artifact: Path) -> dict[str, Any]:
@@ -42,11 +43,12 @@ def load(artifact: Path) -> dict[str, Any]:
 
 
 def diagnostic_figure(curves: list[TransportCurves], n_cations: int, kT: float, name: str,
-                      output_dir: Path) -> list[str]:
-    """Per replica: the ion MSD (log-log, with t¹) and the running Einstein Λ(t), fit windows shaded.
+                      output_dir: Path, row: dict[str, Any] | None = None) -> list[str]:
+    """Per replica: the ion MSD (log-log, with t¹) and the running Einstein Λ(t), the fit window shaded.
 
     The running Λ(t) = < |Σ z Δr|² >(t) / (6 kT V c t) with c V = ``n_cations``; on the diffusive
-    plateau it is the fitted Λ.
+    plateau it is the fitted Λ. With the system ``row``, the pooled Λ ± its uncertainty is drawn
+    as a band over the fit window.
     """
     from core.figures import pyplot, save_figure
 
@@ -57,8 +59,8 @@ def diagnostic_figure(curves: list[TransportCurves], n_cations: int, kT: float, 
         t = curve.lag_times
         msd_axes.loglog(t, curve.ion_msd, color=colour, lw=0.9, label=f"replica {index}")
         lambda_axes.semilogx(t, curve.charge / (6.0 * kT * n_cations * t), color=colour, lw=0.9)
-        for axes in (msd_axes, lambda_axes):
-            axes.axvspan(*curve.window, color=colour, alpha=0.12)
+    for axes in (msd_axes, lambda_axes):
+        axes.axvspan(*curves[0].window, color="C0", alpha=0.12)
     t = curves[0].lag_times
     reference = curves[0].ion_msd[len(t) // 2] * t / t[len(t) // 2]
     msd_axes.loglog(t, reference, "k:", lw=0.8, label="∝ t")
@@ -68,6 +70,13 @@ def diagnostic_figure(curves: list[TransportCurves], n_cations: int, kT: float, 
     lambda_axes.set_xlabel("t (τ)")
     lambda_axes.set_ylabel("running Λ(t) (reduced)")
     lambda_axes.axhline(0.0, color="k", lw=0.5)
-    figure.suptitle(f"{name}: fit windows shaded", fontsize=9)
+    if row is not None and np.isfinite(row.get("molar_conductivity_err", np.nan)):
+        value, error = row["molar_conductivity"], row["molar_conductivity_err"]
+        window = curves[0].window
+        lambda_axes.fill_between(window, value - error, value + error, color="k", alpha=0.25, lw=0,
+                                 label=f"Λ = {value:.3g} ± {error:.2g} (pooled)")
+        lambda_axes.hlines(value, *window, color="k", lw=1.2)
+        lambda_axes.legend(frameon=False, fontsize=7)
+    figure.suptitle(f"{name}: fit window shaded", fontsize=9)
     figure.tight_layout()
     return save_figure(figure, output_dir, FIGURE_STEM)

@@ -1,12 +1,24 @@
-"""Onsager coefficients of one replica (Einstein form, centre-of-mass corrected), and replica statistics.
+"""Onsager coefficients of a system from its replicas (Einstein form, centre-of-mass corrected), with uncertainties.
 
     L^{ij} = 1/(6 kT V) d/dt < Σ_α Δr_i^α(t) · Σ_β Δr_j^β(t) >        (eq. 6)
     L_self^{ii} = 1/(6 kT V) d/dt Σ_α < [Δr_i^α(t)]² >                  (eq. 7)
     κ = Σ_ij z_i z_j L^{ij},  Λ = κ / c,  Λ_NE = (L_self^{++} + L_self^{--}) / c
 
 with positions relative to the centre of mass of the whole system (all
-beads have unit mass), e = 1 and reduced units throughout. Where the
-trajectory holds velocities, the Green–Kubo estimate
+beads have unit mass), e = 1 and reduced units throughout.
+
+Estimation (see docs/transport.md): one fit window per system, the earliest
+diffusive decade of the ions' self MSD pooled over the replicas, ending at most
+at ``max_window_fraction`` of the run. Every slope is a generalised least-squares
+fit of its displacement correlation over that window, with the covariance of
+overlapping time origins (:mod:`core.transport.gls`); the same linear weights (the
+GLS weights of the charge MSD) serve every coefficient, so κ = Σ z_i z_j L^{ij}
+holds exactly. Each replica's uncertainty follows from that covariance, with the
+line parameters pooled over the replicas; the system's value is the
+inverse-variance weighted mean over replicas, and its uncertainty the pooled one.
+The replica scatter is kept beside it (``_std``) as a check.
+
+Where the trajectory holds velocities, the Green–Kubo estimate
 
     κ_GK = 1/(3 kT V) ∫_0^{t0} < J(0) · J(t) > dt,   J = Σ_i z_i (v_i − v_cm)
 
@@ -17,7 +29,8 @@ and the current correlation has decayed.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, replace
+import math
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -25,21 +38,77 @@ import numpy as np
 
 from core.trajectory_import import ImportOptions, frames_of
 from core.transport.correlation import displacement_correlation, time_correlation
-from core.transport.window import choose_window, fit_slope
+from core.transport.gls import LineParameters, fit_lags, gls_weights, lag_kernels, msd_covariance, ols_line
+from core.transport.window import FitWindow, choose_window
 
 #: Bumped whenever the numbers this module produces change; part of cache keys.
-TRANSPORT_VERSION = "2"
+TRANSPORT_VERSION = "3"
+
+#: A collective auto-slope enters the covariance floored at this fraction of its value for uncorrelated
+#: ions (e.g. b_QQ >= 0.05 (b_self++ + b_self−−)): a slope estimated near zero by chance would otherwise
+#: claim an error bar near zero.
+COLLECTIVE_SLOPE_FLOOR = 0.05
+
+#: Displacement correlations of a replica: name -> (walker A, walker B, independent walkers).
+#: Capital walkers are collective sums (P = Σ r₊, M = Σ r₋, S = Σ r_s, Q = P − M); lower-case ones
+#: are the sums of independent per-ion MSDs (the self terms).
+CORRELATIONS: dict[str, tuple[str, str]] = {
+    "pp": ("P", "P"), "mm": ("M", "M"), "pm": ("P", "M"), "charge": ("Q", "Q"),
+    "self_pp": ("p", "p"), "self_mm": ("m", "m"),
+    "ss": ("S", "S"), "ps": ("P", "S"), "ms": ("M", "S"), "self_ss": ("s", "s"),
+}
+SOLVENT_CORRELATIONS = ("ss", "ps", "ms", "self_ss")
+
+
+@dataclass(frozen=True)
+class ReplicaCurves:
+    """The displacement correlations of one trajectory, before any fit.
+
+    correlations: name (see :data:`CORRELATIONS`) -> (T,) values at lags 0 … T−1 frames, σ².
+    current: (T,) < J(0)·J(t) > at lags 0 … T−1, or (0,) without velocities.
+    frame_interval: τ between frames (uniform). volume: σ³.
+    """
+
+    source: str
+    n_frames: int
+    frame_interval: float
+    n_cations: int
+    n_anions: int
+    n_solvent: int
+    volume: float
+    correlations: dict[str, np.ndarray] = field(repr=False)
+    current: np.ndarray = field(repr=False)
+
+    @property
+    def lag_times(self) -> np.ndarray:
+        """(T−1,) lag times of lags 1 … T−1, τ."""
+        return self.frame_interval * np.arange(1, self.n_frames)
+
+    @property
+    def ion_msd(self) -> np.ndarray:
+        """(T−1,) mean-squared displacement per ion at lags 1 … T−1, σ²."""
+        return (self.correlations["self_pp"][1:] + self.correlations["self_mm"][1:]) / (self.n_cations + self.n_anions)
+
+    @property
+    def run_length(self) -> float:
+        """Simulated time the trajectory spans, τ."""
+        return (self.n_frames - 1) * self.frame_interval
 
 
 @dataclass(frozen=True)
 class ReplicaTransport:
-    """Transport coefficients of one trajectory (reduced units; L in σ⁻¹ τ⁻¹ ε⁻¹... per kT = 1)."""
+    """Transport coefficients of one trajectory (reduced units: L in 1/(σ τ kT), D in σ²/τ, κ in e²/(σ τ kT)).
+
+    Every ``<name>_err`` is the standard error of ``<name>`` from the trajectory itself (GLS over the
+    system's window, covariance of overlapping origins, line parameters pooled over the system's replicas).
+    """
 
     n_frames: int
     n_cations: int
     n_anions: int
     volume: float
     concentration: float
+    run_length: float
     L_pp: float
     L_mm: float
     L_pm: float
@@ -48,10 +117,19 @@ class ReplicaTransport:
     D_p: float
     D_m: float
     kappa: float
-    kappa_err: float
     molar_conductivity: float
     molar_conductivity_ne: float
     ionicity: float
+    L_pp_err: float
+    L_mm_err: float
+    L_pm_err: float
+    L_self_pp_err: float
+    L_self_mm_err: float
+    D_p_err: float
+    D_m_err: float
+    kappa_err: float
+    molar_conductivity_err: float
+    molar_conductivity_ne_err: float
     fit_t0: float
     fit_t1: float
     msd_loglog_slope: float
@@ -62,6 +140,11 @@ class ReplicaTransport:
     L_ms: float = float("nan")
     L_self_ss: float = float("nan")
     D_s: float = float("nan")
+    L_ss_err: float = float("nan")
+    L_ps_err: float = float("nan")
+    L_ms_err: float = float("nan")
+    L_self_ss_err: float = float("nan")
+    D_s_err: float = float("nan")
 
 
 @dataclass(frozen=True)
@@ -80,28 +163,24 @@ class TransportCurves:
     window: tuple[float, float]
 
 
-def replica_transport(path: Path, *, kT: float = 1.0, timestep: float | None = None,
-                      fit_window: tuple[float, float] | None = None, slope_tolerance: float = 0.1,
-                      min_decades: float = 1.0, import_options: ImportOptions | None = None,
-                      include_solvent: bool = False) -> ReplicaTransport:
-    """Read ``path`` frame by frame and compute its Onsager coefficients (see :func:`replica_transport_curves`)."""
-    return replica_transport_curves(path, kT=kT, timestep=timestep, fit_window=fit_window,
-                                    slope_tolerance=slope_tolerance, min_decades=min_decades,
-                                    import_options=import_options, include_solvent=include_solvent)[0]
+@dataclass(frozen=True)
+class SystemTransport:
+    """A system's transport from its replicas: the pooled row, each replica's numbers, and the window."""
+
+    row: dict[str, Any]
+    replicas: list[ReplicaTransport]
+    window: FitWindow
+    curves: list[TransportCurves]
 
 
-def replica_transport_curves(path: Path, *, kT: float = 1.0, timestep: float | None = None,
-                             fit_window: tuple[float, float] | None = None, slope_tolerance: float = 0.1,
-                             min_decades: float = 1.0, import_options: ImportOptions | None = None,
-                             include_solvent: bool = False) -> tuple[ReplicaTransport, TransportCurves]:
-    """The Onsager coefficients of ``path`` and the curves they were fitted on.
+def replica_curves(path: Path, *, timestep: float | None = None, import_options: ImportOptions | None = None,
+                   include_solvent: bool = False) -> ReplicaCurves:
+    """Read ``path`` frame by frame and compute its displacement correlations.
 
-    ``path`` is a localcond GSD file, or with ``import_options`` any trajectory
-    MDAnalysis reads (:mod:`core.trajectory_import`). ``include_solvent`` adds
-    L^{ss}, L^{+s}, L^{-s}, L_self^{ss} and D_s (and keeps the solvent's positions).
-    Memory grows with ions × frames: only the ions' unwrapped positions
-    relative to the centre of mass (and, where stored, the charge current) are
-    kept; the centre of mass of all beads is computed per frame and discarded.
+    ``path`` is a localcond GSD file, or with ``import_options`` any trajectory MDAnalysis reads
+    (:mod:`core.trajectory_import`). ``include_solvent`` adds the solvent's correlations. Memory grows
+    with ions × frames: only the ions' unwrapped positions relative to the centre of mass (and, where
+    stored, the charge current) are kept; the centre of mass of all beads is computed per frame.
     """
     cations: list[np.ndarray] = []
     anions: list[np.ndarray] = []
@@ -124,54 +203,194 @@ def replica_transport_curves(path: Path, *, kT: float = 1.0, timestep: float | N
         volume = float(np.prod(frame.box))
     if len(times) < 4:
         raise ValueError(f"{path}: {len(times)} frames; transport needs at least 4")
-    plus, minus = np.stack(cations), np.stack(anions)
-    lag_times = np.asarray(times[1:]) - times[0]
+    steps = np.diff(np.asarray(times, dtype=np.float64))
+    if not np.all(steps > 0) or np.ptp(steps) > 1e-6 * steps.mean():
+        raise ValueError(f"{path}: frames are not equally spaced in time (intervals {steps.min():g} to "
+                         f"{steps.max():g} τ); transport needs a uniform frame interval")
+    return curves_from_positions(np.stack(cations), np.stack(anions), float(steps.mean()), volume,
+                                 solvent=np.stack(solvent) if include_solvent and solvent else None,
+                                 currents=np.stack(currents) if len(currents) == len(times) else None,
+                                 source=str(path))
 
-    self_pp = displacement_correlation(plus)[1:]
-    self_mm = displacement_correlation(minus)[1:]
-    total_p, total_m = plus.sum(axis=1), minus.sum(axis=1)
-    collective_pp = displacement_correlation(total_p)[1:]
-    collective_mm = displacement_correlation(total_m)[1:]
-    collective_pm = displacement_correlation(total_p, total_m)[1:]
-    charge = collective_pp + collective_mm - 2.0 * collective_pm
 
-    n_p, n_m = plus.shape[1], minus.shape[1]
-    ion_msd = (self_pp + self_mm) / (n_p + n_m)
-    window = choose_window(lag_times, ion_msd, slope_tolerance=slope_tolerance,
-                           min_decades=min_decades, forced=fit_window)
+def curves_from_positions(cations: np.ndarray, anions: np.ndarray, frame_interval: float, volume: float, *,
+                          solvent: np.ndarray | None = None, currents: np.ndarray | None = None,
+                          source: str = "arrays") -> ReplicaCurves:
+    """The displacement correlations of unwrapped positions relative to the system's centre of mass.
+
+    ``cations`` (T, N₊, 3), ``anions`` (T, N₋, 3), ``solvent`` (T, N_s, 3) or None, σ; ``currents`` (T, 3)
+    the charge current J(t) or None; ``frame_interval`` τ; ``volume`` σ³.
+    """
+    total_p, total_m = cations.sum(axis=1), anions.sum(axis=1)
+    correlations = {"self_pp": displacement_correlation(cations), "self_mm": displacement_correlation(anions),
+                    "pp": displacement_correlation(total_p), "mm": displacement_correlation(total_m),
+                    "pm": displacement_correlation(total_p, total_m)}
+    correlations["charge"] = correlations["pp"] + correlations["mm"] - 2.0 * correlations["pm"]
+    n_solvent = 0
+    if solvent is not None and solvent.shape[1]:
+        n_solvent = solvent.shape[1]
+        total_s = solvent.sum(axis=1)
+        correlations.update(ss=displacement_correlation(total_s), ps=displacement_correlation(total_p, total_s),
+                            ms=displacement_correlation(total_m, total_s), self_ss=displacement_correlation(solvent))
+    current = time_correlation(currents) if currents is not None else np.zeros(0)
+    return ReplicaCurves(source, cations.shape[0], frame_interval, cations.shape[1], anions.shape[1], n_solvent,
+                         volume, correlations, current)
+
+
+def replica_transport(path: Path, *, kT: float = 1.0, timestep: float | None = None,
+                      fit_window: tuple[float, float] | None = None, slope_tolerance: float = 0.1,
+                      min_decades: float = 1.0, max_window_fraction: float = 0.1,
+                      import_options: ImportOptions | None = None, include_solvent: bool = False) -> ReplicaTransport:
+    """The transport of one trajectory on its own (a system of one replica)."""
+    curves = replica_curves(path, timestep=timestep, import_options=import_options, include_solvent=include_solvent)
+    return system_transport([curves], kT=kT, fit_window=fit_window, slope_tolerance=slope_tolerance,
+                            min_decades=min_decades, max_window_fraction=max_window_fraction).replicas[0]
+
+
+def _check_same_system(replicas: list[ReplicaCurves]) -> None:
+    first = replicas[0]
+    for other in replicas[1:]:
+        for what, a, b in (("frame interval", first.frame_interval, other.frame_interval),
+                           ("volume", first.volume, other.volume)):
+            if abs(a - b) > 1e-6 * abs(a):
+                raise ValueError(f"{other.source}: {what} {b:g} differs from {first.source}'s {a:g}; "
+                                 "replicas of one system must share it")
+        if (first.n_cations, first.n_anions) != (other.n_cations, other.n_anions):
+            raise ValueError(f"{other.source}: {other.n_cations} cations and {other.n_anions} anions, but "
+                             f"{first.source} has {first.n_cations} and {first.n_anions}; replicas of one "
+                             "system must have the same ions")
+
+
+def _window_lags(window: FitWindow, frame_interval: float, n_frames: int) -> np.ndarray:
+    first = max(1, math.ceil(window.t0 / frame_interval - 1e-9))
+    last = min(n_frames - 1, math.floor(window.t1 / frame_interval + 1e-9))
+    lags = np.arange(first, last + 1)
+    if len(lags) < 3:
+        raise ValueError(f"fit window [{window.t0:g}, {window.t1:g}] τ holds {len(lags)} lag times; need >= 3")
+    return fit_lags(lags)
+
+
+def _walker_counts(curves: ReplicaCurves) -> dict[str, int]:
+    return {"p": curves.n_cations, "m": curves.n_anions, "s": curves.n_solvent}
+
+
+def _pooled_line(lines: list[dict[str, tuple[float, float]]], weights: np.ndarray) -> LineParameters:
+    """Replica lines (name -> (slope per frame, intercept)) averaged with ``weights``, then made admissible."""
+    mean = {name: (float(np.average([l[name][0] for l in lines], weights=weights)),
+                   float(np.average([l[name][1] for l in lines], weights=weights))) for name in lines[0]}
+    b: dict[tuple[str, str], float] = {}
+    a: dict[tuple[str, str], float] = {}
+    for name, (slope, intercept) in mean.items():
+        x, y = CORRELATIONS[name]
+        if x == y:
+            b[(x, x)], a[(x, x)] = slope, max(intercept, 0.0)
+    tiny = 1e-300
+    for single in ("p", "m", "s"):
+        if (single, single) in b:
+            b[(single, single)] = max(b[(single, single)], tiny)
+    uncorrelated = {"P": b.get(("p", "p"), tiny), "M": b.get(("m", "m"), tiny), "S": b.get(("s", "s"), tiny),
+                    "Q": b.get(("p", "p"), tiny) + b.get(("m", "m"), tiny)}
+    for walker, free in uncorrelated.items():
+        if (walker, walker) in b:
+            b[(walker, walker)] = max(b[(walker, walker)], COLLECTIVE_SLOPE_FLOOR * free, tiny)
+    for name, (slope, intercept) in mean.items():
+        x, y = CORRELATIONS[name]
+        if x != y:
+            bound_b, bound_a = math.sqrt(b[(x, x)] * b[(y, y)]), math.sqrt(a[(x, x)] * a[(y, y)])
+            b[(x, y)] = float(np.clip(slope, -bound_b, bound_b))
+            a[(x, y)] = float(np.clip(intercept, -bound_a, bound_a))
+    return LineParameters(b, a)
+
+
+def _gls_fits(replicas: list[ReplicaCurves], lags: list[np.ndarray], line: LineParameters
+              ) -> tuple[list[dict[str, tuple[float, float]]], list[dict[str, float]]]:
+    """Per replica: GLS lines (slope per frame, intercept), and each slope's variance (per frame²)."""
+    fitted, variances = [], []
+    for curves, chosen in zip(replicas, lags):
+        kernels = lag_kernels(curves.n_frames, tuple(int(k) for k in chosen))
+        w_slope, w_intercept = gls_weights(chosen, msd_covariance(kernels, line, CORRELATIONS["charge"]))
+        counts = _walker_counts(curves)
+        lines, variance = {}, {}
+        for name, values in curves.correlations.items():
+            y = values[chosen]
+            lines[name] = (float(w_slope @ y), float(w_intercept @ y))
+            pair = CORRELATIONS[name]
+            covariance = msd_covariance(kernels, line, pair, counts.get(pair[0], 1))
+            variance[name] = float(w_slope @ covariance @ w_slope)
+        fitted.append(lines)
+        variances.append(variance)
+    return fitted, variances
+
+
+def system_transport(replicas: list[ReplicaCurves], *, kT: float = 1.0, fit_window: tuple[float, float] | None = None,
+                     slope_tolerance: float = 0.1, min_decades: float = 1.0,
+                     max_window_fraction: float = 0.1) -> SystemTransport:
+    """Transport of one system from the curves of its replicas (same ions, volume and frame interval).
+
+    The window is chosen once, on the ions' self MSD averaged over the replicas (weighted by their
+    lengths, over the lags they share), unless ``fit_window`` (τ) forces one. Lines are fitted by GLS
+    with the charge MSD's covariance (parameters from an OLS pass, then refined once from the GLS
+    lines), all pooled over the replicas.
+    """
+    if not replicas:
+        raise ValueError("no replicas")
+    _check_same_system(replicas)
+    first = replicas[0]
+    dt = first.frame_interval
+    shared = min(r.n_frames for r in replicas)
+    lengths = np.array([r.n_frames for r in replicas], dtype=np.float64)
+    pooled_msd = np.average([r.ion_msd[: shared - 1] for r in replicas], axis=0, weights=lengths)
+    window = choose_window(first.lag_times[: shared - 1], pooled_msd, slope_tolerance=slope_tolerance,
+                           min_decades=min_decades, max_fraction=max_window_fraction, forced=fit_window)
+    lags = [_window_lags(window, dt, r.n_frames) for r in replicas]
+    ols = [{name: ols_line(chosen, values[chosen]) for name, values in r.correlations.items()}
+           for r, chosen in zip(replicas, lags)]
+    line = _pooled_line(ols, lengths)
+    fitted, _ = _gls_fits(replicas, lags, line)
+    line = _pooled_line(fitted, lengths)
+    fitted, variances = _gls_fits(replicas, lags, line)
+
+    volume = first.volume
     scale = 1.0 / (6.0 * kT * volume)
-    slope = {name: fit_slope(lag_times, series, window) for name, series in {
-        "pp": collective_pp, "mm": collective_mm, "pm": collective_pm,
-        "self_pp": self_pp, "self_mm": self_mm, "charge": charge}.items()}
-    concentration = n_p / volume
-    kappa = slope["charge"][0] * scale
-    lambda_ne = (slope["self_pp"][0] + slope["self_mm"][0]) * scale / concentration
-    current = time_correlation(np.stack(currents)) if len(currents) == len(times) else np.zeros(0)
-    kappa_gk = green_kubo(current, np.concatenate([[0.0], lag_times]), window.t0, kT, volume)
-    result = ReplicaTransport(
-        n_frames=len(times), n_cations=n_p, n_anions=n_m, volume=volume, concentration=concentration,
-        L_pp=slope["pp"][0] * scale, L_mm=slope["mm"][0] * scale, L_pm=slope["pm"][0] * scale,
-        L_self_pp=slope["self_pp"][0] * scale, L_self_mm=slope["self_mm"][0] * scale,
-        D_p=slope["self_pp"][0] / (6.0 * n_p), D_m=slope["self_mm"][0] / (6.0 * n_m),
-        kappa=kappa, kappa_err=slope["charge"][1] * scale,
-        molar_conductivity=kappa / concentration, molar_conductivity_ne=lambda_ne,
+    concentration = first.n_cations / volume
+    results = [_replica_result(r, lines, variance, window, scale, concentration, kT)
+               for r, lines, variance in zip(replicas, fitted, variances)]
+    row = _pooled_row(results, replicas)
+    curves = [TransportCurves(r.lag_times, r.ion_msd, r.correlations["charge"][1:], r.current, (window.t0, window.t1))
+              for r in replicas]
+    return SystemTransport(row, results, window, curves)
+
+
+def _replica_result(curves: ReplicaCurves, lines: dict[str, tuple[float, float]], variance: dict[str, float],
+                    window: FitWindow, scale: float, concentration: float, kT: float) -> ReplicaTransport:
+    dt = curves.frame_interval
+    slope = {name: lines[name][0] / dt for name in lines}                 # σ²/τ
+    error = {name: math.sqrt(max(variance[name], 0.0)) / dt for name in variance}
+    n_p, n_m = curves.n_cations, curves.n_anions
+    kappa = slope["charge"] * scale
+    lambda_ne = (slope["self_pp"] + slope["self_mm"]) * scale / concentration
+    kappa_gk = green_kubo(curves.current, dt * np.arange(len(curves.current)), window.t0, kT, curves.volume)
+    values: dict[str, Any] = dict(
+        n_frames=curves.n_frames, n_cations=n_p, n_anions=n_m, volume=curves.volume, concentration=concentration,
+        run_length=curves.run_length,
+        L_pp=slope["pp"] * scale, L_mm=slope["mm"] * scale, L_pm=slope["pm"] * scale,
+        L_self_pp=slope["self_pp"] * scale, L_self_mm=slope["self_mm"] * scale,
+        D_p=slope["self_pp"] / (6.0 * n_p), D_m=slope["self_mm"] / (6.0 * n_m),
+        kappa=kappa, molar_conductivity=kappa / concentration, molar_conductivity_ne=lambda_ne,
         ionicity=(kappa / concentration) / lambda_ne if lambda_ne else float("nan"),
+        L_pp_err=error["pp"] * scale, L_mm_err=error["mm"] * scale, L_pm_err=error["pm"] * scale,
+        L_self_pp_err=error["self_pp"] * scale, L_self_mm_err=error["self_mm"] * scale,
+        D_p_err=error["self_pp"] / (6.0 * n_p), D_m_err=error["self_mm"] / (6.0 * n_m),
+        kappa_err=error["charge"] * scale, molar_conductivity_err=error["charge"] * scale / concentration,
+        molar_conductivity_ne_err=math.hypot(error["self_pp"], error["self_mm"]) * scale / concentration,
         fit_t0=window.t0, fit_t1=window.t1, msd_loglog_slope=window.loglog_slope, diffusive=window.diffusive,
         kappa_green_kubo=kappa_gk)
-    if include_solvent and solvent and np.stack(solvent).shape[1]:
-        result = replace(result, **_solvent_terms(np.stack(solvent), total_p, total_m, lag_times, window, scale))
-    return result, TransportCurves(lag_times, ion_msd, charge, current, (window.t0, window.t1))
-
-
-def _solvent_terms(positions: np.ndarray, total_p: np.ndarray, total_m: np.ndarray, lag_times: np.ndarray,
-                   window, scale: float) -> dict[str, float]:
-    """L^{ss}, L^{+s}, L^{-s}, L_self^{ss} and D_s from (T, N_s, 3) solvent positions."""
-    total_s = positions.sum(axis=1)
-    slopes = {name: fit_slope(lag_times, series[1:], window)[0] for name, series in {
-        "ss": displacement_correlation(total_s), "ps": displacement_correlation(total_p, total_s),
-        "ms": displacement_correlation(total_m, total_s), "self_ss": displacement_correlation(positions)}.items()}
-    return {"L_ss": slopes["ss"] * scale, "L_ps": slopes["ps"] * scale, "L_ms": slopes["ms"] * scale,
-            "L_self_ss": slopes["self_ss"] * scale, "D_s": slopes["self_ss"] / (6.0 * positions.shape[1])}
+    if curves.n_solvent:
+        values.update(L_ss=slope["ss"] * scale, L_ps=slope["ps"] * scale, L_ms=slope["ms"] * scale,
+                      L_self_ss=slope["self_ss"] * scale, D_s=slope["self_ss"] / (6.0 * curves.n_solvent),
+                      L_ss_err=error["ss"] * scale, L_ps_err=error["ps"] * scale, L_ms_err=error["ms"] * scale,
+                      L_self_ss_err=error["self_ss"] * scale, D_s_err=error["self_ss"] / (6.0 * curves.n_solvent))
+    return ReplicaTransport(**values)
 
 
 def green_kubo(current: np.ndarray, times: np.ndarray, upper: float, kT: float, volume: float) -> float:
@@ -186,23 +405,46 @@ def green_kubo(current: np.ndarray, times: np.ndarray, upper: float, kT: float, 
     return float(np.sum(0.5 * (c[1:] + c[:-1]) * np.diff(t))) / (3.0 * kT * volume)
 
 
-AGGREGATED = ("L_pp", "L_mm", "L_pm", "L_self_pp", "L_self_mm", "D_p", "D_m", "kappa",
-              "molar_conductivity", "molar_conductivity_ne", "ionicity", "fit_t0", "fit_t1", "kappa_green_kubo",
-              "L_ss", "L_ps", "L_ms", "L_self_ss", "D_s")
+#: Quantities with a trajectory-based error: pooled over replicas by inverse variance.
+ESTIMATED = ("L_pp", "L_mm", "L_pm", "L_self_pp", "L_self_mm", "D_p", "D_m", "kappa", "molar_conductivity",
+             "molar_conductivity_ne", "L_ss", "L_ps", "L_ms", "L_self_ss", "D_s")
+#: Quantities averaged over replicas without an error model.
+AVERAGED = ("kappa_green_kubo",)
+#: Every quantity of the system row (value, ``_err`` where estimated, and ``_std`` over replicas).
+AGGREGATED = (*ESTIMATED, "ionicity", *AVERAGED)
 
 
-def aggregate_replicas(replicas: list[ReplicaTransport]) -> dict[str, Any]:
-    """Mean, standard deviation (ddof = 1; NaN for one replica) and count of every quantity.
-
-    The row has each name in ``AGGREGATED`` (mean) and ``<name>_std``, plus
-    ``n_replicas`` and ``diffusive`` (all replicas diffusive).
-    """
-    row: dict[str, Any] = {"n_replicas": len(replicas)}
-    for name in AGGREGATED:
-        values = np.array([getattr(r, name) for r in replicas], dtype=np.float64)
+def _pooled_row(results: list[ReplicaTransport], replicas: list[ReplicaCurves]) -> dict[str, Any]:
+    """The system row: inverse-variance pooled values and errors, replica scatter and the window."""
+    row: dict[str, Any] = {"n_replicas": len(results)}
+    for name in ESTIMATED:
+        values = np.array([getattr(r, name) for r in results], dtype=np.float64)
+        errors = np.array([getattr(r, f"{name}_err") for r in results], dtype=np.float64)
+        if np.all(np.isfinite(errors)) and np.all(errors > 0):
+            weights = 1.0 / errors ** 2
+            row[name] = float(np.sum(weights * values) / np.sum(weights))
+            row[f"{name}_err"] = float(1.0 / math.sqrt(np.sum(weights)))
+        else:
+            row[name] = float(values.mean())
+            row[f"{name}_err"] = float("nan")
+        row[f"{name}_std"] = float(values.std(ddof=1)) if len(values) > 1 else float("nan")
+    ne, ne_err = row["molar_conductivity_ne"], row["molar_conductivity_ne_err"]
+    lam, lam_err = row["molar_conductivity"], row["molar_conductivity_err"]
+    row["ionicity"] = lam / ne if ne else float("nan")
+    row["ionicity_err"] = abs(row["ionicity"]) * math.hypot(lam_err / lam if lam else float("nan"),
+                                                            ne_err / ne if ne else float("nan"))
+    ionicities = np.array([r.ionicity for r in results])
+    row["ionicity_std"] = float(ionicities.std(ddof=1)) if len(results) > 1 else float("nan")
+    for name in AVERAGED:
+        values = np.array([getattr(r, name) for r in results], dtype=np.float64)
         row[name] = float(values.mean())
         row[f"{name}_std"] = float(values.std(ddof=1)) if len(values) > 1 else float("nan")
-    row["diffusive"] = all(r.diffusive for r in replicas)
+    row["molar_conductivity_rel_err"] = abs(lam_err / lam) if lam else float("nan")
+    row["molar_conductivity_sem"] = row["molar_conductivity_std"] / math.sqrt(len(results))
+    row["simulated_time"] = float(sum(r.run_length for r in replicas))
+    first = results[0]
+    row.update(fit_t0=first.fit_t0, fit_t1=first.fit_t1, msd_loglog_slope=first.msd_loglog_slope,
+               diffusive=first.diffusive)
     return row
 
 

@@ -25,14 +25,16 @@ def _loglog_slope(times: np.ndarray, msd: np.ndarray, t0: float, t1: float) -> f
 
 
 def choose_window(times: np.ndarray, msd: np.ndarray, *, slope_tolerance: float, min_decades: float,
-                  max_fraction: float = 0.5, forced: tuple[float, float] | None = None) -> FitWindow:
-    """The window of ``min_decades`` decades whose MSD log-log slope is closest to 1.
+                  max_fraction: float = 0.1, forced: tuple[float, float] | None = None) -> FitWindow:
+    """The earliest window of ``min_decades`` decades whose MSD log-log slope is within tolerance of 1.
 
-    ``times`` (n,) lag times (τ, > 0) and ``msd`` (n,) the mean-squared
-    displacement there. Lags beyond ``max_fraction`` of the longest are not
-    used (too few time origins). ``forced`` skips the search. A trajectory too
-    short for ``min_decades`` decades gets its longest usable window, flagged
-    not diffusive.
+    ``times`` (n,) lag times (τ, > 0) and ``msd`` (n,) the mean-squared displacement there (for a
+    system, the ions' self MSD pooled over its replicas). The window ends at most at ``max_fraction``
+    of the longest lag (the run length): the error of a collective MSD grows with the lag, as
+    (t/T)^(1/2) relative to its value, so the earliest diffusive decade is the most precise one.
+    When no window under that cap is diffusive, the one closest to slope 1 is taken and flagged not
+    diffusive; a run too short for ``min_decades`` decades under the cap gets its longest window
+    ending at half the run, also flagged. ``forced`` skips the search.
     """
     if forced is not None:
         slope = _loglog_slope(times, msd, *forced)
@@ -40,6 +42,7 @@ def choose_window(times: np.ndarray, msd: np.ndarray, *, slope_tolerance: float,
     t_min, t_max = float(times[0]), float(times[-1]) * max_fraction
     ratio = 10.0 ** min_decades
     if t_max < t_min * ratio:
+        t_max = float(times[-1]) * 0.5
         t0 = max(t_min, t_max / ratio)
         slope = _loglog_slope(times, msd, t0, t_max)
         return FitWindow(t0, t_max, slope, False)
@@ -48,9 +51,10 @@ def choose_window(times: np.ndarray, msd: np.ndarray, *, slope_tolerance: float,
     candidates = [c for c in candidates if np.isfinite(c[0])]
     if not candidates:
         return FitWindow(t_min, t_max, float("nan"), False)
-    deviation, t0 = min(candidates)
-    return FitWindow(float(t0), float(t0 * ratio), float(_loglog_slope(times, msd, t0, t0 * ratio)),
-                     bool(deviation <= slope_tolerance))
+    diffusive = [t0 for deviation, t0 in candidates if deviation <= slope_tolerance]
+    t0 = diffusive[0] if diffusive else min(candidates)[1]
+    slope = _loglog_slope(times, msd, t0, t0 * ratio)
+    return FitWindow(float(t0), float(t0 * ratio), float(slope), bool(diffusive))
 
 
 def fit_slope(times: np.ndarray, values: np.ndarray, window: FitWindow) -> tuple[float, float]:

@@ -1,7 +1,7 @@
 """The ``parity`` analysis (the paper's Figs. 2 and 3): predicted against true molar conductivity.
 
-Writes ``parity.png``/``.svg`` (error bars: replica std of Λ and ensemble std
-of the prediction, colour by split), ``parity.csv`` (one row per system with
+Writes ``parity.png``/``.svg`` (error bars: the standard error of the label Λ
+from the trajectories, and the ensemble std of the prediction; colour by split), ``parity.csv`` (one row per system with
 its residual), and R², RMSE and the attainable R² (label noise only) per split.
 
 When the run has outer-fold predictions (small datasets), the default
@@ -76,7 +76,7 @@ class Parity(AnalysisPlugin):
         low, high = (min(values), max(values)) if values else (0.0, 1.0)
         pad = 0.05 * (high - low or 1.0)
         axes.plot([low - pad, high + pad], [low - pad, high + pad], "k--", lw=0.8)
-        axes.set_xlabel("true Λ (σ² / τ, reduced)")
+        axes.set_xlabel("true Λ ± its standard error (σ² / τ, reduced)")
         axes.set_ylabel("predicted Λ (σ² / τ, reduced)")
         axes.legend(frameon=False)
         figure.tight_layout()
