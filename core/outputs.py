@@ -20,7 +20,7 @@ TRANSPORT_COLUMNS = ["system", "concentration", "bjerrum_length", "paired_fracti
                      "L_pp", "L_mm", "L_pm", "L_self_pp", "L_self_mm", "D_p", "D_m", "kappa",
                      "molar_conductivity", "molar_conductivity_err", "molar_conductivity_rel_err",
                      "molar_conductivity_std", "molar_conductivity_sem", "molar_conductivity_ne", "ionicity",
-                     "simulated_time", "fit_t0", "fit_t1", "diffusive"]
+                     "simulated_time", "fit_t0", "fit_t1", "diffusive", "collective_converged"]
 
 
 def _csv(rows: list[dict[str, Any]], columns: list[str]) -> str:

@@ -123,7 +123,7 @@ def build_report(workdir: Path, resolved: ResolvedRecipe, outcomes: list[TaskOut
                  _table(_read_csv(workdir / "transport.csv"),
                         ["system", "n_replicas", "simulated_time", "kappa", "kappa_green_kubo", "molar_conductivity",
                          "molar_conductivity_err", "molar_conductivity_rel_err", "molar_conductivity_std",
-                         "ionicity", "fit_t0", "fit_t1", "diffusive"]),
+                         "ionicity", "fit_t0", "fit_t1", "diffusive", "collective_converged"]),
                  "<p>Λ is pooled over the replicas; <code>molar_conductivity_err</code> is its standard error from the "
                  "trajectories (GLS with the covariance of overlapping time origins), "
                  "<code>molar_conductivity_std</code> the scatter of single replicas (a check: it should be about "

@@ -33,8 +33,8 @@ def add_parser(commands) -> None:
                                  description=__doc__.splitlines()[0])
     parser.add_argument("trajectories", type=Path, nargs="+", help="GSD files, or any format MDAnalysis reads")
     parser.add_argument("--fit", type=float, nargs=2, metavar=("T0", "T1"), help="force the fit window, τ")
-    parser.add_argument("--max-window-fraction", type=float, default=0.1,
-                        help="the automatic window ends at most at this fraction of the run (default 0.1)")
+    parser.add_argument("--max-window-fraction", type=float, default=0.25,
+                        help="the automatic window ends at most at this fraction of the run (default 0.25)")
     parser.add_argument("--kT", type=float, default=1.0)
     parser.add_argument("--timestep", type=float, help="τ per step, for GSD files without localcond's log")
     parser.add_argument("--topology", type=Path, help="topology file for MDAnalysis formats (data, PSF, PDB, ...)")
@@ -92,7 +92,11 @@ def run(args: argparse.Namespace, console: Console) -> int:
                       f"{summary['molar_conductivity_err']:.3g})")
     if not summary["diffusive"]:
         console.print("[yellow]warning:[/] no diffusive decade found (MSD log-log slope not within 0.1 of 1 in "
-                      "the first tenth of the run); the numbers are not converged. Longer runs, or --fit T0 T1.")
+                      "the first quarter of the run); the numbers are not converged. Longer runs, or --fit T0 T1.")
+    elif not summary["collective_converged"] and not args.fit:
+        console.print("[yellow]warning:[/] the charge MSD's slope was still falling at the latest window this run "
+                      f"allows (Λ over the next window: {summary['late_molar_conductivity']:.3g} ± "
+                      f"{summary['late_molar_conductivity_err']:.2g}); Λ is likely overestimated. Longer runs.")
     return 0
 
 

@@ -104,7 +104,7 @@ def test_one_window_for_all_replicas_and_replicas_must_match():
     curves = [curves_from_positions(*paired_walks(rng)[:2], FRAME, 12.0 ** 3) for _ in range(3)]
     result = system_transport(curves)
     windows = {(r.fit_t0, r.fit_t1) for r in result.replicas}
-    assert len(windows) == 1 and result.row["fit_t1"] <= 0.1 * 239 * FRAME + 1e-9
+    assert len(windows) == 1 and result.row["fit_t1"] <= 0.25 * 239 * FRAME + 1e-9
     assert result.row["diffusive"]  # Brownian from the first frame: the earliest decade is diffusive
     other = curves_from_positions(*paired_walks(rng, pairs=20)[:2], FRAME, 12.0 ** 3)
     with pytest.raises(ValueError, match="same ions"):

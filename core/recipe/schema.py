@@ -96,13 +96,14 @@ class TransportConfig(StrictModel):
     """The transport stage (core): Einstein-form Onsager coefficients."""
 
     fit_window: tuple[float, float] | None = Field(
-        default=None, description="[t0, t1] τ forces the fit window; null: the earliest diffusive decade of the "
-                                  "ions' self MSD pooled over the replicas")
+        default=None, description="[t0, t1] τ forces the fit window; null: the earliest decade, pooled over the "
+                                  "replicas, where the ions' self MSD is diffusive and the charge MSD's slope has "
+                                  "converged")
     slope_tolerance: float = Field(default=0.1, gt=0, description="diffusive: MSD log-log slope within this of 1")
     min_decades: float = Field(default=1.0, gt=0, description="width of the automatic window, decades")
     max_window_fraction: float = Field(
-        default=0.1, gt=0, le=0.5, description="the automatic window ends at most at this fraction of the "
-                                               "shortest replica's run (the collective MSD's error grows with lag)")
+        default=0.25, gt=0, le=0.5, description="the automatic window ends at most at this fraction of the "
+                                                "shortest replica's run (the collective MSD's error grows with lag)")
     include_solvent: bool = False
 
     @field_validator("fit_window")

@@ -239,7 +239,7 @@ def curves_from_positions(cations: np.ndarray, anions: np.ndarray, frame_interva
 
 def replica_transport(path: Path, *, kT: float = 1.0, timestep: float | None = None,
                       fit_window: tuple[float, float] | None = None, slope_tolerance: float = 0.1,
-                      min_decades: float = 1.0, max_window_fraction: float = 0.1,
+                      min_decades: float = 1.0, max_window_fraction: float = 0.25,
                       import_options: ImportOptions | None = None, include_solvent: bool = False) -> ReplicaTransport:
     """The transport of one trajectory on its own (a system of one replica)."""
     curves = replica_curves(path, timestep=timestep, import_options=import_options, include_solvent=include_solvent)
@@ -322,33 +322,96 @@ def _gls_fits(replicas: list[ReplicaCurves], lags: list[np.ndarray], line: LineP
     return fitted, variances
 
 
+#: The convergence test of the charge MSD: the window's slope may exceed the next window's by at most
+#: this many standard deviations of their difference (one-sided: the running Λ(t) falls towards its limit).
+#: 0 is deliberately strict: on 250 τ replicas at c = 0.035, l_B = 5.5 a single replica's test with z = 1
+#: accepted [0.5, 5] τ in 6 of 8 replicas although that window's Λ is 1.5× the converged one.
+CONVERGENCE_Z = 0.0
+#: ... and the test only counts where it can see a fall of this fraction of the slope (the standard
+#: deviation of the difference is at most this fraction of the window's slope); a test without that
+#: power moves the window later instead of accepting an early, possibly biased one.
+CONVERGENCE_POWER = 0.25
+
+
+def _fit(replicas: list[ReplicaCurves], window: FitWindow
+         ) -> tuple[list[dict[str, tuple[float, float]]], list[dict[str, float]]]:
+    """GLS lines and slope variances of every replica over ``window`` (parameters pooled, refined once)."""
+    lengths = np.array([r.n_frames for r in replicas], dtype=np.float64)
+    lags = [_window_lags(window, r.frame_interval, r.n_frames) for r in replicas]
+    ols = [{name: ols_line(chosen, values[chosen]) for name, values in r.correlations.items()}
+           for r, chosen in zip(replicas, lags)]
+    fitted, _ = _gls_fits(replicas, lags, _pooled_line(ols, lengths))
+    return _gls_fits(replicas, lags, _pooled_line(fitted, lengths))
+
+
+def _pooled_slope(replicas: list[ReplicaCurves], window: FitWindow, name: str = "charge") -> tuple[float, float]:
+    """(slope, standard error) of correlation ``name`` over ``window``, pooled over replicas, σ²/τ."""
+    fitted, variances = _fit(replicas, window)
+    dt = replicas[0].frame_interval
+    slopes = np.array([f[name][0] for f in fitted]) / dt
+    weights = 1.0 / np.maximum(np.array([v[name] for v in variances]) / dt ** 2, 1e-300)
+    return float(np.sum(weights * slopes) / weights.sum()), float(1.0 / math.sqrt(weights.sum()))
+
+
+def converged_window(replicas: list[ReplicaCurves], start: FitWindow, *, min_decades: float,
+                     max_window_fraction: float) -> tuple[FitWindow, bool, tuple[float, float]]:
+    """The earliest window, from ``start`` on, over which the charge MSD's slope has stopped falling.
+
+    The running slope of the collective (charge) MSD relaxes towards its limit from above as ion–ion
+    correlations decay, often long after the self MSD is linear (measured: at c = 0.035, l_B = 5.5 the
+    slope over [0.5, 5] τ is 60 % above the one after 15 τ; docs/transport.md). Candidate windows
+    W = [t, 10^d t] start at ``start.t0`` and move by quarter decades while W ends within
+    ``max_window_fraction`` of the shortest run; each is compared with the next window C = [10^d t,
+    min(10^2d t, T/2)] (at least a factor 2 long). W is taken when slope(W) − slope(C) ≤ z·σ, with
+    σ² = σ_W² + σ_C² (their positive covariance is left out, which makes the test lenient) and
+    z = :data:`CONVERGENCE_Z`, and only where σ ≤ :data:`CONVERGENCE_POWER` · slope(W) (the data can
+    see a fall of that size). Returns (window, converged, (slope over C, its error)); when no
+    candidate passes, the last one tested (the latest the run allows) is returned with converged False.
+    """
+    ratio = 10.0 ** min_decades
+    shortest = min(r.run_length for r in replicas)
+    chosen, late = start, (float("nan"), float("nan"))
+    t0 = start.t0
+    while t0 * ratio <= max_window_fraction * shortest + 1e-12:
+        candidate = FitWindow(t0, t0 * ratio, start.loglog_slope, start.diffusive)
+        comparison_end = min(t0 * ratio * ratio, 0.5 * shortest)
+        if comparison_end < 2 * t0 * ratio:
+            break
+        slope, error = _pooled_slope(replicas, candidate)
+        late = _pooled_slope(replicas, FitWindow(t0 * ratio, comparison_end, float("nan"), False))
+        chosen = candidate
+        spread = math.hypot(error, late[1])
+        if spread <= CONVERGENCE_POWER * abs(slope) and slope - late[0] <= CONVERGENCE_Z * spread:
+            return chosen, True, late
+        t0 *= 10.0 ** 0.25
+    return chosen, False, late
+
+
 def system_transport(replicas: list[ReplicaCurves], *, kT: float = 1.0, fit_window: tuple[float, float] | None = None,
                      slope_tolerance: float = 0.1, min_decades: float = 1.0,
-                     max_window_fraction: float = 0.1) -> SystemTransport:
+                     max_window_fraction: float = 0.25) -> SystemTransport:
     """Transport of one system from the curves of its replicas (same ions, volume and frame interval).
 
-    The window is chosen once, on the ions' self MSD averaged over the replicas (weighted by their
-    lengths, over the lags they share), unless ``fit_window`` (τ) forces one. Lines are fitted by GLS
-    with the charge MSD's covariance (parameters from an OLS pass, then refined once from the GLS
-    lines), all pooled over the replicas.
+    The window is chosen once for all replicas, unless ``fit_window`` (τ) forces one: the earliest
+    decade where the ions' self MSD, averaged over the replicas (weighted by their lengths, over the
+    lags they share), is diffusive, then moved later until the charge MSD's slope has converged
+    (:func:`converged_window`). Lines are fitted by GLS with the charge MSD's covariance (parameters
+    from an OLS pass, then refined once from the GLS lines), all pooled over the replicas.
     """
     if not replicas:
         raise ValueError("no replicas")
     _check_same_system(replicas)
     first = replicas[0]
-    dt = first.frame_interval
     shared = min(r.n_frames for r in replicas)
     lengths = np.array([r.n_frames for r in replicas], dtype=np.float64)
     pooled_msd = np.average([r.ion_msd[: shared - 1] for r in replicas], axis=0, weights=lengths)
     window = choose_window(first.lag_times[: shared - 1], pooled_msd, slope_tolerance=slope_tolerance,
                            min_decades=min_decades, max_fraction=max_window_fraction, forced=fit_window)
-    lags = [_window_lags(window, dt, r.n_frames) for r in replicas]
-    ols = [{name: ols_line(chosen, values[chosen]) for name, values in r.correlations.items()}
-           for r, chosen in zip(replicas, lags)]
-    line = _pooled_line(ols, lengths)
-    fitted, _ = _gls_fits(replicas, lags, line)
-    line = _pooled_line(fitted, lengths)
-    fitted, variances = _gls_fits(replicas, lags, line)
+    converged, late = True, (float("nan"), float("nan"))
+    if fit_window is None and window.diffusive:
+        window, converged, late = converged_window(replicas, window, min_decades=min_decades,
+                                                   max_window_fraction=max_window_fraction)
+    fitted, variances = _fit(replicas, window)
 
     volume = first.volume
     scale = 1.0 / (6.0 * kT * volume)
@@ -356,6 +419,9 @@ def system_transport(replicas: list[ReplicaCurves], *, kT: float = 1.0, fit_wind
     results = [_replica_result(r, lines, variance, window, scale, concentration, kT)
                for r, lines, variance in zip(replicas, fitted, variances)]
     row = _pooled_row(results, replicas)
+    row["collective_converged"] = None if fit_window is not None else bool(converged and window.diffusive)
+    row["late_molar_conductivity"] = late[0] * scale / concentration
+    row["late_molar_conductivity_err"] = late[1] * scale / concentration
     curves = [TransportCurves(r.lag_times, r.ion_msd, r.correlations["charge"][1:], r.current, (window.t0, window.t1))
               for r in replicas]
     return SystemTransport(row, results, window, curves)
@@ -420,8 +486,9 @@ def _pooled_row(results: list[ReplicaTransport], replicas: list[ReplicaCurves]) 
     for name in ESTIMATED:
         values = np.array([getattr(r, name) for r in results], dtype=np.float64)
         errors = np.array([getattr(r, f"{name}_err") for r in results], dtype=np.float64)
-        if np.all(np.isfinite(errors)) and np.all(errors > 0):
+        with np.errstate(divide="ignore", over="ignore"):
             weights = 1.0 / errors ** 2
+        if np.all(np.isfinite(weights)) and np.all(weights > 0):
             row[name] = float(np.sum(weights * values) / np.sum(weights))
             row[f"{name}_err"] = float(1.0 / math.sqrt(np.sum(weights)))
         else:

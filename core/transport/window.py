@@ -25,7 +25,7 @@ def _loglog_slope(times: np.ndarray, msd: np.ndarray, t0: float, t1: float) -> f
 
 
 def choose_window(times: np.ndarray, msd: np.ndarray, *, slope_tolerance: float, min_decades: float,
-                  max_fraction: float = 0.1, forced: tuple[float, float] | None = None) -> FitWindow:
+                  max_fraction: float = 0.25, forced: tuple[float, float] | None = None) -> FitWindow:
     """The earliest window of ``min_decades`` decades whose MSD log-log slope is within tolerance of 1.
 
     ``times`` (n,) lag times (τ, > 0) and ``msd`` (n,) the mean-squared displacement there (for a
