@@ -145,6 +145,11 @@ class SimulationJob:
     trajectory_path: where the simulator writes the GSD file. Core renames it
         into place only after ``simulate`` returns, so a half-written file is
         never visible under its final name.
+    start_step: production step this run starts from: 0 for a fresh replica; for an
+        extension, the last step of the run it continues (its first frame is one
+        ``write_period`` later, and ``settings.steps`` more steps are run).
+    continue_from: the engine state (``EngineSession.save_state`` bytes, in a file)
+        at ``start_step``, for an extension; ``None`` for a fresh replica.
     """
 
     system: SystemSpec
@@ -152,6 +157,8 @@ class SimulationJob:
     seed: int
     settings: SimulationSettings
     trajectory_path: Path
+    start_step: int = 0
+    continue_from: Path | None = None
 
 
 @dataclass

@@ -122,9 +122,15 @@ def wrap(unwrapped: np.ndarray, box_length: float) -> tuple[np.ndarray, np.ndarr
     return wrapped, image.astype(np.int32)
 
 
-def frame_schedule(settings: SimulationSettings) -> list[int]:
-    """Production steps at which frames are written: 0, w, 2w, … ≤ steps."""
-    return list(range(0, settings.steps + 1, settings.write_period))
+def frame_schedule(settings: SimulationSettings, start_step: int = 0) -> list[int]:
+    """Production steps at which frames are written: 0, w, 2w, … ≤ steps.
+
+    An extension that continues a run at ``start_step`` > 0 (whose frame is already written) writes
+    start_step + w, … ≤ start_step + steps.
+    """
+    if start_step == 0:
+        return list(range(0, settings.steps + 1, settings.write_period))
+    return list(range(start_step + settings.write_period, start_step + settings.steps + 1, settings.write_period))
 
 
 def trajectory_log(system: SystemSpec, settings: SimulationSettings, seed: int,

@@ -49,8 +49,14 @@ def _plugin_ref(plugin: StagePlugin) -> dict[str, str]:
     return {"kind": plugin.kind, "name": plugin.name, "version": plugin.version, "package": plugin.package}
 
 
-def build_plan(resolved: ResolvedRecipe) -> Plan:
-    """The whole pipeline for ``resolved``: simulate → transport → featurize → learn → analyze."""
+def build_plan(resolved: ResolvedRecipe, extensions: dict[str, list[int]] | None = None) -> Plan:
+    """The whole pipeline for ``resolved``: simulate → transport → featurize → learn → analyze.
+
+    ``extensions`` (simulate until precise) maps a system's name to the production steps of each
+    extension round; every replica of that system is continued by those steps, one simulate unit per
+    round that depends on the previous one. Transport reads all of a replica's segments; featurize
+    and the analyses read the first (so extending a run recomputes neither).
+    """
     recipe = resolved.recipe
     plan = Plan()
     settings = asdict(resolved.simulation_settings())
@@ -61,22 +67,35 @@ def build_plan(resolved: ResolvedRecipe) -> Plan:
 
     for system in resolved.systems:
         system_dict = asdict(system)
-        keys = []
+        keys, segments = [], []
         for replica in range(system.replicas):
             seed = system.replica_seed(replica)
-            keys.append(plan.add(
+            chain = [plan.add(
                 "simulate", "simulate", f"{system.name}.r{replica}", system.name, [],
                 {"plugin": _plugin_identity(simulator), "system": system.physical_parameters(),
                  "replica": replica, "seed": seed, "settings": settings},
                 {"plugin": simulator.name, "options": simulator.options, "plugin_ref": _plugin_ref(simulator),
-                 "system": system_dict, "replica": replica, "seed": seed, "settings": settings}))
+                 "system": system_dict, "replica": replica, "seed": seed, "settings": settings})]
+            start = settings["steps"]
+            for round_index, steps in enumerate((extensions or {}).get(system.name, []), start=1):
+                extended = {**settings, "steps": steps}
+                chain.append(plan.add(
+                    "simulate", "simulate", f"{system.name}.r{replica}.ext{round_index}", system.name, [chain[-1]],
+                    {"plugin": _plugin_identity(simulator), "system": system.physical_parameters(),
+                     "replica": replica, "seed": seed, "settings": extended, "start_step": start},
+                    {"plugin": simulator.name, "options": simulator.options, "plugin_ref": _plugin_ref(simulator),
+                     "system": system_dict, "replica": replica, "seed": seed, "settings": extended,
+                     "start_step": start, "continues": chain[-1]}))
+                start += steps
+            keys.append(chain[0])
+            segments.append(chain)
         sim_keys[system.name] = keys
         transport_config = recipe.transport.model_dump(mode="json")
         transport_keys[system.name] = plan.add(
-            "transport", "transport", system.name, system.name, keys,
+            "transport", "transport", system.name, system.name, [key for chain in segments for key in chain],
             {"version": TRANSPORT_VERSION, "config": transport_config, "system": system.physical_parameters()},
             {"system": system_dict, "config": transport_config, "kT": recipe.simulation.kT,
-             "timestep": recipe.simulation.timestep})
+             "timestep": recipe.simulation.timestep, "segments": segments})
 
     descriptor = resolved.descriptor
     if descriptor is not None and recipe.descriptor is not None:

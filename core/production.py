@@ -24,6 +24,9 @@ from core.electrolyte import Topology, frame_schedule, make_frame, trajectory_lo
 from core.trajectory import GSDWriter, frame_count, truncate_trajectory
 
 SCRATCH_TRAJECTORY = "trajectory.gsd"
+#: The engine state at the last frame, beside the trajectory in a simulate artifact: an extension of the
+#: run continues from it.
+FINAL_STATE_FILE = "final_state.bin"
 
 
 class SimulationBlewUp(RuntimeError):
@@ -72,18 +75,29 @@ def resume_point(job: SimulationJob, context: TaskContext) -> tuple[int, bytes |
     """(frames already written, engine state to restore or ``None`` for a fresh start).
 
     A checkpoint whose trajectory is missing or shorter than it claims is
-    discarded; frames written after it are cut off.
+    discarded; frames written after it are cut off. Without a checkpoint, an
+    extension (``job.continue_from``) starts from the state of the run it continues.
     """
     found = load_checkpoint(context.scratch_dir)
     path = context.scratch_dir / SCRATCH_TRAJECTORY
+    fresh = (0, _continued_state(job))
     if found is None:
-        return 0, None
+        return fresh
     record, state = found
     if record.frames_written == 0 or not path.is_file() or frame_count(path) < record.frames_written:
         discard_checkpoint(context.scratch_dir)
-        return 0, None
+        return fresh
     truncate_trajectory(path, record.frames_written)
     return record.frames_written, state
+
+
+def _continued_state(job: SimulationJob) -> bytes | None:
+    if job.continue_from is None:
+        return None
+    if not job.continue_from.is_file():
+        raise FileNotFoundError(f"{job.continue_from}: the run this extension continues has no final engine state "
+                                f"(written by localcond before extensions existed); recompute it with --force simulate")
+    return job.continue_from.read_bytes()
 
 
 def run_production(session: EngineSession, job: SimulationJob, context: TaskContext, topology: Topology,
@@ -96,7 +110,7 @@ def run_production(session: EngineSession, job: SimulationJob, context: TaskCont
     is called after each written frame (progress reporting).
     """
     settings = job.settings
-    schedule = frame_schedule(settings)
+    schedule = frame_schedule(settings, job.start_step)
     path = context.scratch_dir / SCRATCH_TRAJECTORY
     engine_text = f"{engine.get('engine', '')} {engine.get('version', '')}".strip()
     log = trajectory_log(job.system, settings, job.seed, engine=engine_text)
@@ -104,8 +118,9 @@ def run_production(session: EngineSession, job: SimulationJob, context: TaskCont
     with GSDWriter(path, log, mode=mode) as writer:
         for index in range(frames_written, len(schedule)):
             step = schedule[index]
-            if index > 0:
-                _advance(session, step - schedule[index - 1], context.label, schedule[index - 1])
+            previous = schedule[index - 1] if index > 0 else job.start_step
+            if step > previous:
+                _advance(session, step - previous, context.label, previous)
             unwrapped = session.unwrapped_positions()
             _check_sane(session, unwrapped, options, context.label, step)
             velocities = session.velocities() if options.write_velocities else None
@@ -114,9 +129,13 @@ def run_production(session: EngineSession, job: SimulationJob, context: TaskCont
             written = index + 1
             if written % options.checkpoint_frames == 0 or written == len(schedule):
                 writer.flush()
-                save_checkpoint(context.scratch_dir, written, step, session.save_state(), engine)
+                final_state = session.save_state()
+                save_checkpoint(context.scratch_dir, written, step, final_state, engine)
             if on_frame is not None:
                 on_frame(written, len(schedule))
+    if frames_written == len(schedule):   # resumed after the last frame: its checkpoint holds the end state
+        final_state = load_checkpoint(context.scratch_dir)[1]
+    (job.trajectory_path.parent / FINAL_STATE_FILE).write_bytes(final_state)
     os.replace(path, job.trajectory_path)
     return {"frames": len(schedule), "resumed_at_frame": frames_written}
 

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import json
 import os
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import yaml
@@ -16,6 +17,7 @@ from core.artifacts import ArtifactStore, atomic_write_text
 from core.errors import UserError
 from core.execution import ExecutionSettings
 from core.executor import open_backend
+from core.json_values import finite
 from core.manifest import Manifest
 from core.outputs import write_run_outputs
 from core.planner import Plan, build_plan
@@ -95,6 +97,60 @@ def select_units(plan: Plan, only: str | None, force: str | None) -> tuple[list[
     return units, forced & {u.key for u in units}, check_only
 
 
+PRECISION_FILE = "precision.json"
+
+
+def _precision_rounds(resolved: ResolvedRecipe, workdir: Path, threads: int, only: str | None, force: str | None,
+                      execute, note, console: Console) -> tuple[dict[str, list[int]], set[str]]:
+    """Simulate and transport in rounds until every system's Λ meets the precision target or budgets end.
+
+    ``execute(units, settings, callback)`` runs units on the open backend; ``note(outcome)`` records one
+    in the manifest and progress bar. Returns the extensions the final plan uses, and the keys computed
+    here (so ``--force`` does not recompute them again in the final run). Writes ``precision.json``
+    (every round's errors and decisions).
+    """
+    from core.precision import next_extensions
+    from core.stages import transport as transport_stage
+
+    recipe = resolved.recipe
+    config = recipe.simulation.precision
+    replicas = {s.name: s.replicas for s in resolved.systems}
+    extensions: dict[str, list[int]] = {}
+    recomputed: set[str] = set()
+    rounds = []
+    for index in range(config.max_rounds):
+        plan = Plan([u for u in build_plan(resolved, extensions).units if u.stage in ("simulate", "transport")])
+        units, forced, check_only = select_units(plan, "transport" if only == "transport" else None, force)
+        done: list[TaskOutcome] = []
+
+        def keep(outcome: TaskOutcome) -> None:
+            done.append(outcome)
+            note(outcome)
+
+        execute(units, ExecutionSettings(str(workdir), threads, frozenset(forced - recomputed),
+                                         frozenset(check_only)), keep)
+        recomputed |= {o.key for o in done if o.status == "done"}
+        rows = {o.system: transport_stage.load(Path(o.path))["system"] for o in done
+                if o.step == "transport" and o.ok and o.path}
+        if len(rows) < len(replicas):
+            console.print("precision: some systems have no transport result; no further rounds")
+            break
+        extensions_next, found = next_extensions(rows, replicas, extensions, config, recipe.simulation.steps,
+                                                 recipe.simulation.write_period, index)
+        rounds.append(found)
+        met = sum(1 for s in found.systems.values() if s["meets_target"])
+        console.print(f"precision round {index}: {met}/{len(rows)} systems at relative error of Λ ≤ "
+                      f"{config.target_relative_error:g}; extending {len(found.extended)}"
+                      + (f"; budget spent for {', '.join(found.budget_exhausted)}" if found.budget_exhausted else ""))
+        if extensions_next == extensions:
+            break
+        extensions = extensions_next
+    atomic_write_text(workdir / PRECISION_FILE, json.dumps(finite(
+        {"target_relative_error": config.target_relative_error, "extensions": extensions,
+         "rounds": [asdict(r) for r in rounds]}), indent=1))
+    return extensions, recomputed
+
+
 def run_recipe(resolved: ResolvedRecipe, workdir: Path, *, only: str | None = None, force: str | None = None,
                console: Console | None = None) -> RunSummary:
     """Run (or resume) the pipeline of ``resolved`` in ``workdir``."""
@@ -115,18 +171,35 @@ def run_recipe(resolved: ResolvedRecipe, workdir: Path, *, only: str | None = No
         for note in plan.split.notes if plan.split else ():
             console.print(f"note: {note}")
 
-        def record(outcome: TaskOutcome) -> None:
-            summary.outcomes.append(outcome)
+        bars: list[StageProgress] = []
+
+        def note(outcome: TaskOutcome) -> None:
+            """Manifest, progress bar and failure message of one outcome."""
             manifest.record(outcome, workdir)
-            progress.advance(outcome)
+            bars[-1].advance(outcome)
             if outcome.status == "failed":
                 where = f" (system {outcome.system})" if outcome.system else ""
                 console.print(f"[red]failed[/red] {outcome.step} {outcome.label}{where}: {outcome.error}")
 
+        def record(outcome: TaskOutcome) -> None:
+            summary.outcomes.append(outcome)
+            note(outcome)
+
+        def execute(chosen: list[Unit], settings: ExecutionSettings, callback) -> None:
+            with StageProgress(chosen, console) as bar:
+                bars.append(bar)
+                backend.run(chosen, settings, callback)
+
         with open_backend(resolved.recipe.executor) as (backend, threads):
-            settings = ExecutionSettings(str(workdir), threads, frozenset(forced), frozenset(check_only))
-            with StageProgress(units, console) as progress:
-                backend.run(units, settings, record)
+            if resolved.recipe.simulation.precision is not None and only in (None, "simulate", "transport"):
+                extensions, recomputed = _precision_rounds(resolved, workdir, threads, only, force, execute, note,
+                                                           console)
+                if extensions:
+                    plan = build_plan(resolved, extensions)
+                    units, forced, check_only = select_units(plan, only, force)
+                    manifest.plan(units)
+                forced -= recomputed
+            execute(units, ExecutionSettings(str(workdir), threads, frozenset(forced), frozenset(check_only)), record)
         write_run_outputs(workdir, summary.outcomes)
         write_report(workdir, resolved, summary.outcomes)
     return summary

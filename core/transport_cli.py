@@ -13,11 +13,11 @@ import json
 import math
 from pathlib import Path
 
-import numpy as np
 from rich.console import Console
 from rich.table import Table
 
 from core.errors import UserError
+from core.json_values import finite
 from core.trajectory_import import ImportOptions, is_gsd
 
 COLUMNS = (("n_frames", "frames", "d"), ("n_cations", "N₊", "d"), ("D_p", "D₊", ".4g"), ("D_m", "D₋", ".4g"),
@@ -74,7 +74,7 @@ def run(args: argparse.Namespace, console: Console) -> int:
     rows = [replica_row(r) for r in result.replicas]
     summary = result.row
     if args.json:
-        print(json.dumps({"replicas": _finite(rows), "pooled": _finite(summary)}, indent=1))
+        print(json.dumps({"replicas": finite(rows), "pooled": finite(summary)}, indent=1))
         return 0
     table = Table(title="Transport (reduced units; ± standard error from the trajectory)")
     table.add_column("trajectory")
@@ -105,16 +105,3 @@ def _value(row: dict, key: str, spec: str) -> str:
         return ""
     error = row.get(f"{key}_err", math.nan)
     return f"{format(row[key], spec)} ± {format(error, '.2g')}" if math.isfinite(error) else format(row[key], spec)
-
-
-def _finite(value):
-    """``value`` with every non-finite float replaced by None (JSON has no NaN)."""
-    if isinstance(value, dict):
-        return {k: _finite(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_finite(v) for v in value]
-    if isinstance(value, (float, np.floating)):
-        return float(value) if math.isfinite(value) else None
-    if isinstance(value, np.integer):
-        return int(value)
-    return value

@@ -228,3 +228,32 @@ def test_trajectories_plugin_imports_files_for_the_pipeline(tmp_path):
     assert imported.kappa == pytest.approx(original.kappa, rel=1e-3)
     with pytest.raises(FileNotFoundError, match="run1.dcd.*replica 1"):
         plugin.simulate(SimulationJob(system, 1, 2, settings(), tmp_path / "out1.gsd"), context)
+
+
+def test_transport_command_pools_replicas_refuses_mixed_systems_and_writes_valid_json(tmp_path):
+    import json
+
+    from tests.conftest import cli
+
+    write_brownian(tmp_path / "a.gsd", n_pairs=40, n_solvent=40, frames=200, seed=1)
+    write_brownian(tmp_path / "b.gsd", n_pairs=40, n_solvent=40, frames=200, seed=2)
+    write_brownian(tmp_path / "other.gsd", n_pairs=30, n_solvent=50, frames=200, seed=3)
+    pooled = cli("transport", str(tmp_path / "a.gsd"), str(tmp_path / "b.gsd"), "--json")
+    assert pooled.returncode == 0, pooled.stderr
+    assert "NaN" not in pooled.stdout                      # JSON has no NaN: non-finite numbers are null
+    result = json.loads(pooled.stdout)
+    single = [json.loads(cli("transport", str(tmp_path / name), "--fit", str(result["pooled"]["fit_t0"]),
+                             str(result["pooled"]["fit_t1"]), "--json").stdout)["pooled"] for name in ("a.gsd", "b.gsd")]
+    # equal lengths: the pooled Λ is the mean of the two replicas' values and its error 1/√2 of theirs
+    replicas = result["replicas"]
+    assert result["pooled"]["molar_conductivity"] == pytest.approx(
+        np.mean([r["molar_conductivity"] for r in replicas]), rel=1e-9)
+    assert result["pooled"]["molar_conductivity_err"] == pytest.approx(
+        replicas[0]["molar_conductivity_err"] / np.sqrt(2), rel=1e-9)
+    # each file on its own (its own line parameters) gives nearly the same numbers
+    for alone, replica in zip(single, replicas):
+        assert alone["molar_conductivity"] == pytest.approx(replica["molar_conductivity"], rel=0.1, abs=0.2 * alone[
+            "molar_conductivity_err"])
+        assert alone["molar_conductivity_err"] == pytest.approx(replica["molar_conductivity_err"], rel=0.2)
+    mixed = cli("transport", str(tmp_path / "a.gsd"), str(tmp_path / "other.gsd"))
+    assert mixed.returncode == 2 and "same ions" in mixed.stderr and "Traceback" not in mixed.stderr

@@ -107,6 +107,14 @@ def load_recipe(path: str | Path, registry: PluginRegistry | None = None, *,
         return StagePlugin(kind, info.name, info.version, info.package, options.model_dump(mode="json"))
 
     simulator = resolve("simulator", recipe.simulation, "simulation")
+    if simulator is not None and recipe.simulation.precision is not None:
+        simulator_class = registry.info("simulator", simulator.name).plugin_class
+        if not getattr(simulator_class, "supports_continuation", False):
+            where = "simulation.precision"
+            problems.append(UserError(f"simulator {simulator.name!r} cannot continue a run from its final state, "
+                                      "which simulating until precise needs; drop this section or use a simulator "
+                                      "that can (openmm, hoomd)", source=source, path=where,
+                                      line=line_of(node, _split(where))))
     descriptor = resolve("descriptor", recipe.descriptor, "descriptor") if recipe.descriptor else None
     model = resolve("model", recipe.model, "model") if recipe.model else None
     analyses = [resolve("analysis", choice, f"analyses.{i}") for i, choice in enumerate(recipe.analyses)]

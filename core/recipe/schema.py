@@ -70,6 +70,26 @@ class PluginChoice(StrictModel):
     options: dict[str, Any] = Field(default_factory=dict)
 
 
+class PrecisionConfig(StrictModel):
+    """Simulate until precise: systems whose Λ misses the target get their replicas extended.
+
+    After each round, every system whose relative standard error of Λ (``molar_conductivity_err / Λ``)
+    is above ``target_relative_error`` has all its replicas continued from their final states by the
+    steps the 1/√t law says it needs (times ``safety``), within the budgets; then transport is
+    recomputed, until every system meets the target, a budget runs out, or ``max_rounds`` is reached.
+    Budgets are in production steps (not wall time), so a re-run plans exactly the same extensions.
+    """
+
+    target_relative_error: float = Field(gt=0, lt=1, description="relative standard error of Λ to reach")
+    max_steps_per_replica: int = Field(ge=1, description="production steps of one replica, extensions included")
+    max_total_steps: int | None = Field(default=None, ge=1,
+                                        description="production steps over all replicas of all systems; "
+                                                    "null: no total budget")
+    max_rounds: int = Field(default=4, ge=1, le=20)
+    safety: float = Field(default=1.2, ge=1.0, le=4.0,
+                          description="extend to this multiple of the time the 1/√t law says is needed")
+
+
 class SimulationConfig(PluginChoice):
     """The simulate stage: the plugin plus the engine-independent model and run control."""
 
@@ -83,12 +103,16 @@ class SimulationConfig(PluginChoice):
     bond_k: float = Field(default=100.0, gt=0)
     bond_r0: float = Field(default=1.0, gt=0)
     min_ions: int = Field(default=4, ge=1)
+    precision: PrecisionConfig | None = None
 
     @model_validator(mode="after")
     def _frames(self) -> SimulationConfig:
         if self.write_period > self.steps:
             raise ValueError(f"write_period ({self.write_period}) is longer than steps ({self.steps}): "
                              "the trajectory would have one frame")
+        if self.precision is not None and self.precision.max_steps_per_replica < self.steps:
+            raise ValueError(f"precision.max_steps_per_replica ({self.precision.max_steps_per_replica}) is below "
+                             f"steps ({self.steps})")
         return self
 
 

@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Any
 
 from core.datatypes import SimulationJob, SimulationSettings, SystemSpec, TaskContext
+from core.production import FINAL_STATE_FILE
 from core.registry import get_registry
 from core.trajectory import frame_count
 from core.units import Unit
@@ -18,7 +19,9 @@ def run(unit: Unit, inputs: dict[str, Path], output_dir: Path, context: TaskCont
     plugin = get_registry().instantiate("simulator", payload["plugin"], payload["options"])
     job = SimulationJob(system=SystemSpec(**payload["system"]), replica=payload["replica"], seed=payload["seed"],
                         settings=SimulationSettings(**payload["settings"]),
-                        trajectory_path=output_dir / TRAJECTORY_FILE)
+                        trajectory_path=output_dir / TRAJECTORY_FILE, start_step=payload.get("start_step", 0),
+                        continue_from=inputs[payload["continues"]] / FINAL_STATE_FILE if "continues" in payload
+                        else None)
     meta = plugin.simulate(job, context) or {}
     if not job.trajectory_path.is_file():
         raise RuntimeError(f"simulator {payload['plugin']!r} returned without writing {TRAJECTORY_FILE}")

@@ -22,8 +22,9 @@ def run(unit: Unit, inputs: dict[str, Path], output_dir: Path, context: TaskCont
     payload = unit.payload
     config = payload["config"]
     window = tuple(config["fit_window"]) if config["fit_window"] else None
-    curves = [replica_curves(inputs[key] / TRAJECTORY_FILE, timestep=payload["timestep"],
-                             include_solvent=config["include_solvent"]) for key in unit.deps]
+    segments = payload.get("segments") or [[key] for key in unit.deps]
+    curves = [replica_curves([inputs[key] / TRAJECTORY_FILE for key in chain], timestep=payload["timestep"],
+                             include_solvent=config["include_solvent"]) for chain in segments]
     result = system_transport(curves, kT=payload["kT"], fit_window=window, slope_tolerance=config["slope_tolerance"],
                               min_decades=config["min_decades"], max_window_fraction=config["max_window_fraction"])
     system = payload["system"]

@@ -29,7 +29,9 @@ and the current correlation has decayed.
 
 from __future__ import annotations
 
+import itertools
 import math
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -173,22 +175,26 @@ class SystemTransport:
     curves: list[TransportCurves]
 
 
-def replica_curves(path: Path, *, timestep: float | None = None, import_options: ImportOptions | None = None,
-                   include_solvent: bool = False) -> ReplicaCurves:
+def replica_curves(path: Path | Sequence[Path], *, timestep: float | None = None,
+                   import_options: ImportOptions | None = None, include_solvent: bool = False) -> ReplicaCurves:
     """Read ``path`` frame by frame and compute its displacement correlations.
 
     ``path`` is a localcond GSD file, or with ``import_options`` any trajectory MDAnalysis reads
-    (:mod:`core.trajectory_import`). ``include_solvent`` adds the solvent's correlations. Memory grows
-    with ions × frames: only the ions' unwrapped positions relative to the centre of mass (and, where
-    stored, the charge current) are kept; the centre of mass of all beads is computed per frame.
+    (:mod:`core.trajectory_import`), or a sequence of files that continue each other (the segments of
+    an extended run, read in order; their frames must stay equally spaced). ``include_solvent`` adds
+    the solvent's correlations. Memory grows with ions × frames: only the ions' unwrapped positions
+    relative to the centre of mass (and, where stored, the charge current) are kept; the centre of mass
+    of all beads is computed per frame.
     """
+    paths = [Path(path)] if isinstance(path, (str, Path)) else [Path(p) for p in path]
+    path = paths[0] if len(paths) == 1 else Path(f"{paths[0]} (+{len(paths) - 1} continuations)")
     cations: list[np.ndarray] = []
     anions: list[np.ndarray] = []
     currents: list[np.ndarray] = []
     solvent: list[np.ndarray] = []
     times: list[float] = []
     volume = 0.0
-    for frame in frames_of(path, import_options, timestep):
+    for frame in itertools.chain.from_iterable(frames_of(p, import_options, timestep) for p in paths):
         unwrapped = frame.unwrapped_positions()
         centre = unwrapped.mean(axis=0)
         sign = frame.ion_sign

@@ -150,6 +150,7 @@ class HOOMDSession:
 class HOOMDSimulator(SimulatorPlugin):
     name = "hoomd"
     version = "1.0"
+    supports_continuation = True
     Config = HOOMDConfig
     requires = ("hoomd", "hoomd.md")
     install_hint = "conda install -c conda-forge hoomd  (HOOMD-blue 4.0–7.x; not on PyPI)"

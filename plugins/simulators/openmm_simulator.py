@@ -88,6 +88,7 @@ class OpenMMSession:
 class OpenMMSimulator(SimulatorPlugin):
     name = "openmm"
     version = "1.0"
+    supports_continuation = True
     Config = OpenMMConfig
     requires = ("openmm",)
     install_hint = "pip install 'localcond[openmm]'  (or: conda install -c conda-forge openmm)"

@@ -1,0 +1,79 @@
+"""Simulate until precise: which systems to extend, and by how many steps, after a round of transport.
+
+The relative standard error of Λ falls as 1/√t with the simulated time t of a system (measured in
+``benchmarks/transport_calibration.py``), so a system at relative error e after S production steps per
+replica needs about S·(e/g)² steps per replica for a target g. Each round extends every replica of the
+systems above the target by the missing steps (times a safety factor, in whole frames), within the
+per-replica and total budgets; the worst systems are served first when the total budget is short.
+Decisions depend only on the recipe and on the cached transport results, so a re-run of the same
+recipe replays the same rounds from its cache.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+from core.recipe.schema import PrecisionConfig
+
+
+@dataclass
+class PrecisionRound:
+    """What one round found and decided.
+
+    systems: name -> {relative_error, steps_per_replica, simulated_time (τ), meets_target}.
+    extended: name -> production steps added to each replica of that system for the next round.
+    """
+
+    index: int
+    systems: dict[str, dict[str, Any]] = field(default_factory=dict)
+    extended: dict[str, int] = field(default_factory=dict)
+    budget_exhausted: list[str] = field(default_factory=list)
+
+
+def steps_per_replica(base_steps: int, extensions: dict[str, list[int]], name: str) -> int:
+    """Production steps of each replica of ``name`` so far (the recipe's steps plus every extension)."""
+    return base_steps + sum(extensions.get(name, []))
+
+
+def next_extensions(rows: dict[str, dict[str, Any]], replicas: dict[str, int], extensions: dict[str, list[int]],
+                    config: PrecisionConfig, base_steps: int, write_period: int,
+                    round_index: int) -> tuple[dict[str, list[int]], PrecisionRound]:
+    """The extensions after this round (a new dict; equal to ``extensions`` when nothing more is done).
+
+    ``rows``: system name -> its transport row (``molar_conductivity_rel_err``, ``simulated_time``);
+    ``replicas``: name -> replica count.
+    """
+    record = PrecisionRound(round_index)
+    wanted: list[tuple[float, str, int]] = []
+    for name, row in rows.items():
+        relative = float(row.get("molar_conductivity_rel_err", math.nan))
+        current = steps_per_replica(base_steps, extensions, name)
+        meets = math.isfinite(relative) and relative <= config.target_relative_error
+        record.systems[name] = {"relative_error": relative, "steps_per_replica": current,
+                                "simulated_time": row.get("simulated_time"), "meets_target": meets}
+        if meets or not math.isfinite(relative):
+            continue
+        needed = current * (relative / config.target_relative_error) ** 2 * config.safety
+        add = min(math.ceil((needed - current) / write_period) * write_period,
+                  (config.max_steps_per_replica - current) // write_period * write_period)
+        if add < write_period:
+            record.budget_exhausted.append(name)
+            continue
+        wanted.append((relative, name, add))
+    remaining = math.inf
+    if config.max_total_steps is not None:
+        used = sum(replicas[name] * steps_per_replica(base_steps, extensions, name) for name in rows)
+        remaining = config.max_total_steps - used
+    result = {name: list(steps) for name, steps in extensions.items()}
+    for _, name, add in sorted(wanted, reverse=True):          # worst relative error first
+        affordable = remaining // replicas[name] // write_period * write_period if math.isfinite(remaining) else add
+        add = int(min(add, affordable))
+        if add < write_period:
+            record.budget_exhausted.append(name)
+            continue
+        result.setdefault(name, []).append(add)
+        record.extended[name] = add
+        remaining -= add * replicas[name]
+    return result, record
