@@ -58,7 +58,7 @@ def test_ablation_recipe_pairs_every_descriptor_with_both_learners():
 def test_laptop_recipe_gives_every_system_an_out_of_sample_prediction():
     result = cli("validate", str(RECIPES / "laptop.yaml"))
     assert result.returncode == 0, result.stderr
-    assert "20 systems (0 test-only)" in result.stdout and "60 simulate" in result.stdout
+    assert "20 systems (0 test-only)" in result.stdout and "40 simulate" in result.stdout
     resolved = yaml.safe_load(cli("validate", str(RECIPES / "laptop.yaml"), "--resolved").stdout)
     systems, split = resolved["systems"], resolved["split"]
     box = (systems["n_particles"] / systems["density"]) ** (1 / 3)
