@@ -7,7 +7,9 @@ exit with status 2, never a traceback. A run with failed units exits 1.
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
+import threading
 from pathlib import Path
 
 import yaml
@@ -120,9 +122,16 @@ def _plugins(console: Console) -> int:
     return 0
 
 
+def _terminate_like_interrupt(signum: int, frame: object) -> None:
+    """SIGTERM (``kill``, a batch system's time limit) ends a run like Ctrl-C: finished work kept, exit 130."""
+    raise KeyboardInterrupt
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of ``python -m core`` and the ``localcond`` script; returns the exit status."""
     console = Console(stderr=False, width=None if sys.stdout.isatty() else 160)
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, _terminate_like_interrupt)
     try:
         args = _parser().parse_args(argv)
         if args.command == "run":

@@ -31,16 +31,21 @@ def _csv(rows: list[dict[str, Any]], columns: list[str]) -> str:
     return buffer.getvalue()
 
 
-def write_run_outputs(workdir: Path, outcomes: list[TaskOutcome]) -> dict[str, Path]:
-    """Write the run-level tables from the successful artifacts; return what was written."""
+def write_run_outputs(workdir: Path, outcomes: list[TaskOutcome], order: list[str] | None = None) -> dict[str, Path]:
+    """Write the run-level tables from the successful artifacts; return what was written.
+
+    ``order``: system names in the recipe's grid order, which the transport tables follow (else the
+    order of ``outcomes``, i.e. of completion).
+    """
     written: dict[str, Path] = {}
     systems, replicas = [], []
-    for outcome in outcomes:
-        if outcome.step == "transport" and outcome.ok and outcome.path:
-            result = transport_stage.load(Path(outcome.path))
-            systems.append(result["system"])
-            replicas += [{"system": result["system"]["system"], "replica": i, **row}
-                         for i, row in enumerate(result["replicas"])]
+    rank = {name: index for index, name in enumerate(order or [])}
+    transports = [o for o in outcomes if o.step == "transport" and o.ok and o.path]
+    for outcome in sorted(transports, key=lambda o: rank.get(o.system or "", len(rank))):
+        result = transport_stage.load(Path(outcome.path))
+        systems.append(result["system"])
+        replicas += [{"system": result["system"]["system"], "replica": i, **row}
+                     for i, row in enumerate(result["replicas"])]
     if systems:
         extra = [c for c in systems[0] if c not in TRANSPORT_COLUMNS]
         atomic_write_text(workdir / "transport.csv", _csv(systems, TRANSPORT_COLUMNS + extra))

@@ -200,6 +200,6 @@ def run_recipe(resolved: ResolvedRecipe, workdir: Path, *, only: str | None = No
                     manifest.plan(units)
                 forced -= recomputed
             execute(units, ExecutionSettings(str(workdir), threads, frozenset(forced), frozenset(check_only)), record)
-        write_run_outputs(workdir, summary.outcomes)
+        write_run_outputs(workdir, summary.outcomes, [system.name for system in resolved.systems])
         write_report(workdir, resolved, summary.outcomes)
     return summary

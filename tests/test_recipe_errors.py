@@ -83,3 +83,32 @@ def test_missing_file_and_unknown_command(plugin_site, tmp_path):
     check(cli("validate", str(tmp_path / "nope.yaml")), "no such recipe file")
     check(cli("frobnicate"), "invalid choice")
     check(cli("run", str(tmp_path / "x.yaml"), "--only", "dance"), "invalid choice")
+
+
+@pytest.mark.parametrize(("change", "fragments"), [
+    ({"systems.grid": [{"concentration": [float("nan")]}]}, ["systems.grid[0].concentration", "finite number"]),
+    ({"systems.grid": [{"bjerrum_length": [float("inf")]}]}, ["systems.grid[0].bjerrum_length", "finite number"]),
+    ({"systems.grid": [{"concentration": [0.05, 0.05]}]}, ["systems.grid[0].concentration",
+                                                            "0.05 listed more than once"]),
+    ({"systems.grid": [{"concentration": [0.05]}, {"concentration": [0.05]}]}, ["systems.grid[1]", "listed twice"]),
+    ({"systems.grid": [{"concentration": [0.01 + 1e-5 * i for i in range(101)],
+                        "bjerrum_length": [1.0 + i for i in range(100)]}]}, ["10100 systems", "at most 10000"]),
+    ({"simulation.steps": 10 ** 20}, ["simulation.steps", "less than or equal to 10000000000"]),
+    ({"simulation.steps": 10 ** 9, "simulation.write_period": 1}, ["frames", "at most 10000000"]),
+    ({"name": "../../x"}, ["name", "should match pattern"]),
+    ({"name": "/abs/path"}, ["name", "should match pattern"]),
+])
+def test_bounded_and_finite_recipe_values(plugin_site, tmp_path, change, fragments):
+    check(cli("validate", str(write_recipe(tmp_path / "bad.yaml", small_recipe(**change)))), *fragments)
+
+
+def test_hostile_yaml_is_refused_quickly(plugin_site, tmp_path):
+    bomb = "a: &a [x, x, x, x, x, x, x, x, x, x]\n" + "".join(
+        f"{n}: &{n} [{', '.join([f'*{p}'] * 10)}]\n" for p, n in zip("abcdefgh", "bcdefghi"))
+    _, result = run_validate(tmp_path, bomb)
+    check(result, "expands to", "aliases", "at most 100000")
+    _, result = run_validate(tmp_path, "a: " + "[" * 5000 + "]" * 5000 + "\n")
+    check(result, "nested too deeply")
+    path = tmp_path / "binary.yaml"
+    path.write_bytes(b"name: \xff\xfe\n")
+    check(cli("validate", str(path)), "not UTF-8")

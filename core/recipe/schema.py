@@ -14,7 +14,17 @@ from core.recipe import defaults
 
 
 class StrictModel(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    """Unknown keys, NaN and infinities are errors everywhere."""
+
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
+
+
+#: The most systems a recipe may plan (the paper's grid is 108; the external-validity one 124).
+MAX_SYSTEMS = 10_000
+#: The most production steps of one run (and of an equilibration): 10¹⁰ steps is 5·10⁷ τ at dt = 0.005.
+MAX_STEPS = 10_000_000_000
+#: The most frames one trajectory may have.
+MAX_FRAMES = 10_000_000
 
 
 def _as_list(value: Any) -> Any:
@@ -37,6 +47,14 @@ class SystemGroup(StrictModel):
     test_only: bool = False
 
     _wrap = field_validator("concentration", "bjerrum_length", "paired_fraction", mode="before")(_as_list)
+
+    @field_validator("concentration", "bjerrum_length", "paired_fraction")
+    @classmethod
+    def _distinct(cls, values: list[float]) -> list[float]:
+        repeated = sorted({v for v in values if values.count(v) > 1})
+        if repeated:
+            raise ValueError(f"{', '.join(f'{v:g}' for v in repeated)} listed more than once")
+        return values
 
     @field_validator("concentration", "bjerrum_length")
     @classmethod
@@ -62,6 +80,13 @@ class SystemsConfig(StrictModel):
     seed: int = 2022
     grid: list[SystemGroup] = Field(default_factory=lambda: [SystemGroup()], min_length=1)
 
+    @model_validator(mode="after")
+    def _bounded(self) -> SystemsConfig:
+        count = sum(len(g.concentration) * len(g.bjerrum_length) * len(g.paired_fraction) for g in self.grid)
+        if count > MAX_SYSTEMS:
+            raise ValueError(f"the grid has {count} systems; at most {MAX_SYSTEMS} are allowed")
+        return self
+
 
 class PluginChoice(StrictModel):
     """A stage's plugin and its options (validated by the plugin's own Config)."""
@@ -81,7 +106,8 @@ class PrecisionConfig(StrictModel):
     """
 
     target_relative_error: float = Field(gt=0, lt=1, description="relative standard error of Λ to reach")
-    max_steps_per_replica: int = Field(ge=1, description="production steps of one replica, extensions included")
+    max_steps_per_replica: int = Field(ge=1, le=MAX_STEPS,
+                                       description="production steps of one replica, extensions included")
     max_total_steps: int | None = Field(default=None, ge=1,
                                         description="production steps over all replicas of all systems; "
                                                     "null: no total budget")
@@ -93,9 +119,9 @@ class PrecisionConfig(StrictModel):
 class SimulationConfig(PluginChoice):
     """The simulate stage: the plugin plus the engine-independent model and run control."""
 
-    steps: int = Field(default=defaults.STEPS, ge=1)
-    equilibration_steps: int = Field(default=100_000, ge=0)
-    write_period: int = Field(default=10_000, ge=1)
+    steps: int = Field(default=defaults.STEPS, ge=1, le=MAX_STEPS)
+    equilibration_steps: int = Field(default=100_000, ge=0, le=MAX_STEPS)
+    write_period: int = Field(default=10_000, ge=1, le=MAX_STEPS)
     timestep: float = Field(default=defaults.TIMESTEP, gt=0)
     kT: float = Field(default=defaults.KT, gt=0)
     wca_cutoff: float = Field(default=defaults.WCA_CUTOFF, gt=0)
@@ -110,6 +136,9 @@ class SimulationConfig(PluginChoice):
         if self.write_period > self.steps:
             raise ValueError(f"write_period ({self.write_period}) is longer than steps ({self.steps}): "
                              "the trajectory would have one frame")
+        if self.steps // self.write_period > MAX_FRAMES:
+            raise ValueError(f"steps / write_period gives {self.steps // self.write_period} frames; at most "
+                             f"{MAX_FRAMES} per trajectory")
         if self.precision is not None and self.precision.max_steps_per_replica < self.steps:
             raise ValueError(f"precision.max_steps_per_replica ({self.precision.max_steps_per_replica}) is below "
                              f"steps ({self.steps})")
@@ -247,7 +276,9 @@ class ExecutorConfig(StrictModel):
 class Recipe(StrictModel):
     """A whole recipe. Stages after ``simulation`` are optional: a recipe may stop at any stage."""
 
-    name: str | None = None
+    name: str | None = Field(default=None, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$",
+                             description="names the default work directory runs/<name>: letters, digits, "
+                                         "'.', '_' and '-', starting with a letter or digit")
     workdir: str | None = None
     systems: SystemsConfig = Field(default_factory=SystemsConfig)
     simulation: SimulationConfig

@@ -20,7 +20,7 @@ def expand_systems(config: SystemsConfig, *, min_ions: int) -> list[SystemSpec]:
     """Every system of every grid, in recipe order, each once.
 
     Raises UserError (with the YAML path) for a system with fewer than
-    ``min_ions`` cations, or one listed twice with different flags.
+    ``min_ions`` cations, or one listed twice.
     """
     systems: dict[str, SystemSpec] = {}
     for group_index, group in enumerate(config.grid):
@@ -44,9 +44,8 @@ def expand_systems(config: SystemsConfig, *, min_ions: int) -> list[SystemSpec]:
             if p > 0 and spec.n_bonded_pairs == 0:
                 raise UserError(f"paired fraction {p:g} of {spec.n_ion_pairs} ion pairs bonds no pair",
                                 path=f"{path}.paired_fraction")
-            previous = systems.get(spec.name)
-            if previous is not None and previous != spec:
-                raise UserError(f"system {spec.name} is listed twice with different replicas or test_only",
-                                path=path)
+            if spec.name in systems:
+                raise UserError(f"system {spec.name} is listed twice (an earlier grid group has it too); "
+                                "each system may appear once", path=path)
             systems[spec.name] = spec
     return list(systems.values())
