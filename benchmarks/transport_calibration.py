@@ -36,7 +36,7 @@ from rich.table import Table
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from core.transport.gls import ols_line  # noqa: E402
-from core.transport.onsager import ReplicaCurves, system_transport  # noqa: E402
+from core.transport.onsager import ReplicaCurves, replica_positions, system_transport  # noqa: E402
 
 
 def simulate(args: argparse.Namespace, console: Console) -> list[Path]:
@@ -112,8 +112,8 @@ def main() -> None:
 
 def report(paths: list[Path], lengths: list[float], console: Console) -> None:
     """Print the five tables for the replicas in ``paths``."""
-    positions = [_positions(path) for path in paths]
-    full = [_curves(p, None) for p in positions]
+    positions = [replica_positions(path) for path in paths]
+    full = [p.curves() for p in positions]
     n = len(full)
     system = system_transport(full)
     window = (system.window.t0, system.window.t1)
@@ -156,7 +156,7 @@ def report(paths: list[Path], lengths: list[float], console: Console) -> None:
         frames = int(round(length / full[0].frame_interval)) + 1
         if frames > full[0].n_frames:
             continue
-        cut = [_curves(p, frames) for p in positions]
+        cut = [p.curves(frames) for p in positions]
         pooled = system_transport(cut)
         rows = [system_transport([c], fit_window=(pooled.window.t0, pooled.window.t1)).row for c in cut]
         lam = np.array([r["molar_conductivity"] for r in rows])
@@ -183,29 +183,6 @@ def report(paths: list[Path], lengths: list[float], console: Console) -> None:
         table.add_row(f"{t0:g}", f"{result.row['molar_conductivity']:.4g}", f"{result.row['molar_conductivity_err']:.2g}",
                       f"{result.window.loglog_slope:.3f}")
     console.print(table)
-
-
-def _positions(path: Path) -> tuple[np.ndarray, np.ndarray, float, float]:
-    """(cations, anions) positions relative to the centre of mass, (T, N, 3); the frame interval; the volume."""
-    from core.trajectory import read_frames
-
-    cations, anions, times = [], [], []
-    volume = 0.0
-    for frame in read_frames(path):
-        unwrapped = frame.unwrapped_positions()
-        centre = unwrapped.mean(axis=0)
-        cations.append(unwrapped[frame.ion_sign > 0] - centre)
-        anions.append(unwrapped[frame.ion_sign < 0] - centre)
-        times.append(frame.time)
-        volume = float(np.prod(frame.box))
-    return np.stack(cations), np.stack(anions), float(np.mean(np.diff(times))), volume
-
-
-def _curves(positions, frames: int | None) -> ReplicaCurves:
-    from core.transport.onsager import curves_from_positions
-
-    cations, anions, interval, volume = positions
-    return curves_from_positions(cations[:frames], anions[:frames], interval, volume)
 
 
 if __name__ == "__main__":

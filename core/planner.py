@@ -70,22 +70,23 @@ def build_plan(resolved: ResolvedRecipe, extensions: dict[str, list[int]] | None
         keys, segments = [], []
         for replica in range(system.replicas):
             seed = system.replica_seed(replica)
-            chain = [plan.add(
-                "simulate", "simulate", f"{system.name}.r{replica}", system.name, [],
-                {"plugin": _plugin_identity(simulator), "system": system.physical_parameters(),
-                 "replica": replica, "seed": seed, "settings": settings},
-                {"plugin": simulator.name, "options": simulator.options, "plugin_ref": _plugin_ref(simulator),
-                 "system": system_dict, "replica": replica, "seed": seed, "settings": settings})]
+
+            def simulate_unit(label: str, deps: list[str], run_settings: dict[str, Any], **extra: Any) -> str:
+                """One simulate unit; ``extra`` (start_step, continues) goes into identity and payload alike,
+                except ``continues``, which is already in the key through ``deps``."""
+                common = {"replica": replica, "seed": seed, "settings": run_settings, **extra}
+                identity = {k: v for k, v in common.items() if k != "continues"}
+                return plan.add("simulate", "simulate", label, system.name, deps,
+                                {"plugin": _plugin_identity(simulator), "system": system.physical_parameters(),
+                                 **identity},
+                                {"plugin": simulator.name, "options": simulator.options,
+                                 "plugin_ref": _plugin_ref(simulator), "system": system_dict, **common})
+
+            chain = [simulate_unit(f"{system.name}.r{replica}", [], settings)]
             start = settings["steps"]
             for round_index, steps in enumerate((extensions or {}).get(system.name, []), start=1):
-                extended = {**settings, "steps": steps}
-                chain.append(plan.add(
-                    "simulate", "simulate", f"{system.name}.r{replica}.ext{round_index}", system.name, [chain[-1]],
-                    {"plugin": _plugin_identity(simulator), "system": system.physical_parameters(),
-                     "replica": replica, "seed": seed, "settings": extended, "start_step": start},
-                    {"plugin": simulator.name, "options": simulator.options, "plugin_ref": _plugin_ref(simulator),
-                     "system": system_dict, "replica": replica, "seed": seed, "settings": extended,
-                     "start_step": start, "continues": chain[-1]}))
+                chain.append(simulate_unit(f"{system.name}.r{replica}.ext{round_index}", [chain[-1]],
+                                           {**settings, "steps": steps}, start_step=start, continues=chain[-1]))
                 start += steps
             keys.append(chain[0])
             segments.append(chain)

@@ -175,16 +175,40 @@ class SystemTransport:
     curves: list[TransportCurves]
 
 
-def replica_curves(path: Path | Sequence[Path], *, timestep: float | None = None,
-                   import_options: ImportOptions | None = None, include_solvent: bool = False) -> ReplicaCurves:
-    """Read ``path`` frame by frame and compute its displacement correlations.
+@dataclass(frozen=True)
+class ReplicaPositions:
+    """The unwrapped positions transport needs from one trajectory, relative to the system's centre of mass.
+
+    cations (T, N₊, 3), anions (T, N₋, 3), solvent (T, N_s, 3) or None, σ; currents (T, 3) the charge
+    current J(t) or None; frame_interval τ (uniform); volume σ³.
+    """
+
+    source: str
+    cations: np.ndarray = field(repr=False)
+    anions: np.ndarray = field(repr=False)
+    frame_interval: float
+    volume: float
+    solvent: np.ndarray | None = field(default=None, repr=False)
+    currents: np.ndarray | None = field(default=None, repr=False)
+
+    def curves(self, frames: int | None = None) -> ReplicaCurves:
+        """The displacement correlations of the first ``frames`` frames (all by default)."""
+        cut = slice(None, frames)
+        return curves_from_positions(self.cations[cut], self.anions[cut], self.frame_interval, self.volume,
+                                     solvent=None if self.solvent is None else self.solvent[cut],
+                                     currents=None if self.currents is None else self.currents[cut],
+                                     source=self.source)
+
+
+def replica_positions(path: Path | Sequence[Path], *, timestep: float | None = None,
+                      import_options: ImportOptions | None = None, include_solvent: bool = False) -> ReplicaPositions:
+    """Read ``path`` frame by frame, keeping only what transport needs.
 
     ``path`` is a localcond GSD file, or with ``import_options`` any trajectory MDAnalysis reads
     (:mod:`core.trajectory_import`), or a sequence of files that continue each other (the segments of
-    an extended run, read in order; their frames must stay equally spaced). ``include_solvent`` adds
-    the solvent's correlations. Memory grows with ions × frames: only the ions' unwrapped positions
-    relative to the centre of mass (and, where stored, the charge current) are kept; the centre of mass
-    of all beads is computed per frame.
+    an extended run, read in order; their frames must stay equally spaced). ``include_solvent`` keeps
+    the solvent's positions too. Memory grows with ions × frames: the centre of mass of all beads is
+    computed per frame and discarded.
     """
     paths = [Path(path)] if isinstance(path, (str, Path)) else [Path(p) for p in path]
     path = paths[0] if len(paths) == 1 else Path(f"{paths[0]} (+{len(paths) - 1} continuations)")
@@ -213,10 +237,16 @@ def replica_curves(path: Path | Sequence[Path], *, timestep: float | None = None
     if not np.all(steps > 0) or np.ptp(steps) > 1e-6 * steps.mean():
         raise ValueError(f"{path}: frames are not equally spaced in time (intervals {steps.min():g} to "
                          f"{steps.max():g} τ); transport needs a uniform frame interval")
-    return curves_from_positions(np.stack(cations), np.stack(anions), float(steps.mean()), volume,
-                                 solvent=np.stack(solvent) if include_solvent and solvent else None,
-                                 currents=np.stack(currents) if len(currents) == len(times) else None,
-                                 source=str(path))
+    return ReplicaPositions(str(path), np.stack(cations), np.stack(anions), float(steps.mean()), volume,
+                            solvent=np.stack(solvent) if include_solvent and solvent else None,
+                            currents=np.stack(currents) if len(currents) == len(times) else None)
+
+
+def replica_curves(path: Path | Sequence[Path], *, timestep: float | None = None,
+                   import_options: ImportOptions | None = None, include_solvent: bool = False) -> ReplicaCurves:
+    """The displacement correlations of ``path`` (see :func:`replica_positions` for what it may be)."""
+    return replica_positions(path, timestep=timestep, import_options=import_options,
+                             include_solvent=include_solvent).curves()
 
 
 def curves_from_positions(cations: np.ndarray, anions: np.ndarray, frame_interval: float, volume: float, *,
@@ -482,8 +512,6 @@ ESTIMATED = ("L_pp", "L_mm", "L_pm", "L_self_pp", "L_self_mm", "D_p", "D_m", "ka
              "molar_conductivity_ne", "L_ss", "L_ps", "L_ms", "L_self_ss", "D_s")
 #: Quantities averaged over replicas without an error model.
 AVERAGED = ("kappa_green_kubo",)
-#: Every quantity of the system row (value, ``_err`` where estimated, and ``_std`` over replicas).
-AGGREGATED = (*ESTIMATED, "ionicity", *AVERAGED)
 
 
 def _pooled_row(results: list[ReplicaTransport], replicas: list[ReplicaCurves]) -> dict[str, Any]:
