@@ -20,7 +20,7 @@ from core.electrolyte import build_topology, initial_positions
 from core.plugin_api import PluginConfig, SimulatorPlugin
 from core.production import ProductionOptions, resume_point, run_production
 
-from .openmm_model import CoulombSettings, build_system, make_platform
+from .openmm_model import CoulombSettings, build_system, choose_coulomb_method, make_platform
 from .openmm_units import temperature_kelvin
 
 
@@ -31,7 +31,13 @@ class OpenMMConfig(PluginConfig):
     precision: Literal["single", "mixed", "double"] = Field(
         default="mixed", description="CUDA/OpenCL/HIP precision; the CPU platform always uses single-precision "
                                      "forces with double-precision integration")
-    coulomb_cutoff: float = Field(default=3.0, gt=0, description="PME real-space cutoff, σ")
+    coulomb_method: Literal["auto", "ion-pairs", "all-particles"] = Field(
+        default="auto", description="how the PME real-space part is computed: over the explicit list of ion "
+                                    "pairs, or over every bead within the cutoff; 'auto' takes ion-pairs while "
+                                    "n_ions²/2 ≤ 10·N (openmm_model.choose_coulomb_method)")
+    coulomb_cutoff: float | None = Field(
+        default=None, gt=0, description="PME real-space cutoff, σ (default: 3σ for all-particles, 0.49 of the box "
+                                        "edge for ion-pairs)")
     ewald_tolerance: float = Field(default=5e-4, gt=0, lt=1, description="PME relative force error tolerance")
     thermostat: Literal["nose-hoover", "none"] = Field(
         default="nose-hoover", description="'none' runs production in NVE (for energy-drift checks)")
@@ -87,12 +93,12 @@ class OpenMMSession:
 
 class OpenMMSimulator(SimulatorPlugin):
     name = "openmm"
-    version = "1.0"
+    version = "1.1"
     supports_continuation = True
     Config = OpenMMConfig
     requires = ("openmm",)
     install_hint = "pip install 'localcond[openmm]'  (or: conda install -c conda-forge openmm)"
-    description = "coarse-grained electrolyte: WCA + PME Coulomb + Nosé–Hoover, OpenMM"
+    description = "coarse-grained electrolyte: WCA + PME Coulomb (ion-pair real space) + Nosé–Hoover, OpenMM"
 
     def prepare(self, job: SimulationJob, threads: int, equilibrate: bool = True) -> tuple[OpenMMSession, Any]:
         """A production-ready session: built, placed, minimised and (if asked) equilibrated.
@@ -106,7 +112,7 @@ class OpenMMSimulator(SimulatorPlugin):
         topology = build_topology(job.system)
         system = build_system(topology, bjerrum_length=job.system.bjerrum_length, kT=settings.kT,
                               wca_cutoff=settings.wca_cutoff, bond_k=settings.bond_k, bond_r0=settings.bond_r0,
-                              coulomb=CoulombSettings(config.coulomb_cutoff, config.ewald_tolerance))
+                              coulomb=self.coulomb_settings(topology))
         temperature = temperature_kelvin(settings.kT)
         platform, properties = make_platform(config.platform, threads, config.precision)
         production = self._production_integrator(temperature, settings)
@@ -114,6 +120,14 @@ class OpenMMSimulator(SimulatorPlugin):
         if equilibrate:
             context.setState(self._equilibrated_state(system, topology, job, platform, properties, temperature))
         return OpenMMSession(context, production), system
+
+    def coulomb_settings(self, topology) -> CoulombSettings:
+        """The PME settings for ``topology``, with ``coulomb_method: auto`` resolved."""
+        config: OpenMMConfig = self.config
+        method = config.coulomb_method
+        if method == "auto":
+            method = choose_coulomb_method(topology.n_particles, int(np.count_nonzero(topology.valence)))
+        return CoulombSettings(config.coulomb_cutoff, config.ewald_tolerance, method)
 
     def _production_integrator(self, temperature: float, settings):
         import openmm
@@ -147,7 +161,8 @@ class OpenMMSimulator(SimulatorPlugin):
         session, _ = self.prepare(job, context.threads, equilibrate=state is None)
         if state is not None:
             session.load_state(state)
-        engine = {"engine": "openmm", "version": openmm.__version__, "platform": config.platform}
+        engine = {"engine": "openmm", "version": openmm.__version__, "platform": config.platform,
+                  "coulomb_method": self.coulomb_settings(build_topology(job.system)).method}
         options = ProductionOptions(config.checkpoint_frames, config.write_velocities, config.max_energy_per_particle)
         facts = run_production(session, job, context, build_topology(job.system), options, frames_written, engine)
         wall = time.perf_counter() - started
