@@ -1,4 +1,4 @@
-"""The OpenMM PME real-space cutoff (and the grid it implies) that is fastest at a fixed accuracy.
+"""The OpenMM all-particle PME real-space cutoff (and the grid it implies) that is fastest at a fixed accuracy.
 
 For each cutoff, at one ``ewald_tolerance``, builds the model at c = 0.05,
 l_B = 10, times production steps, and measures the Coulomb forces' RMS error
@@ -58,7 +58,8 @@ def main() -> None:
         _, forces = evaluate(build_system(topology, **model, coulomb=coulomb), positions, "CPU", {COULOMB_GROUP},
                              args.threads)
         error = np.sqrt(np.mean(np.sum((forces - reference) ** 2, axis=1))) / scale
-        plugin = OpenMMSimulator(OpenMMConfig(coulomb_cutoff=cutoff, ewald_tolerance=args.tolerance))
+        plugin = OpenMMSimulator(OpenMMConfig(coulomb_method="all-particles", coulomb_cutoff=cutoff,
+                                              ewald_tolerance=args.tolerance))
         timed, _ = plugin.prepare(job, args.threads, equilibrate=False)
         timed.context.setPositions(positions)
         timed.run(50)
