@@ -100,7 +100,12 @@ class ArtifactStore:
             return None
         if not meta_path.is_file():
             raise CorruptArtifactError(f"{final}: no {META_FILE}")
-        meta = json.loads(meta_path.read_text())
+        try:
+            meta = json.loads(meta_path.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+            raise CorruptArtifactError(f"{final}: {META_FILE} is unreadable ({exc})") from exc
+        if not isinstance(meta, dict) or not isinstance(meta.get("files"), dict):
+            raise CorruptArtifactError(f"{final}: {META_FILE} is not an artifact record")
         actual = directory_checksums(final)
         if actual != meta.get("files"):
             changed = sorted(set(actual.items()) ^ set(meta.get("files", {}).items()))

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from core.artifacts import ArtifactStore, CorruptArtifactError
+from core.checkpoints import read_notes
 from core.datatypes import TaskContext
 from core.stages import analyze, featurize, learn, simulate, transport
 from core.threads import limited_threads
@@ -84,6 +85,9 @@ def execute_unit(unit: Unit, upstream: list[TaskOutcome], settings: ExecutionSet
 
     inputs = {o.key: Path(o.path) for o in upstream if o.path}
     scratch = store.scratch_path(unit.step, unit.label, unit.key)
+    if unit.key in settings.force and scratch.exists():
+        shutil.rmtree(scratch)  # --force starts the unit afresh: no checkpoint of an earlier attempt is reused
+        notes.append("forced: the scratch state of an earlier attempt was cleared")
     scratch.mkdir(parents=True, exist_ok=True)
     partial = store.new_partial(final)
     started = time.perf_counter()
@@ -104,8 +108,10 @@ def execute_unit(unit: Unit, upstream: list[TaskOutcome], settings: ExecutionSet
             meta = store.publish(partial, final, meta)
     except Exception as exc:
         shutil.rmtree(partial, ignore_errors=True)
+        notes.extend(read_notes(scratch))
         return _outcome(unit, "failed", wall_time=time.perf_counter() - started,
                         error=f"{type(exc).__name__}: {exc}", traceback=traceback.format_exc(), notes=notes)
+    notes.extend(read_notes(scratch))
     shutil.rmtree(scratch, ignore_errors=True)
     return _outcome(unit, "done", path=str(final), checksum=meta["checksum"], wall_time=wall_time, notes=notes,
                     meta=result)

@@ -18,7 +18,8 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from core.checkpoints import discard_checkpoint, load_checkpoint, save_checkpoint
+from core.checkpoints import (CorruptCheckpointError, add_note, discard_checkpoint, load_checkpoint,
+                              quarantine_checkpoint, save_checkpoint)
 from core.datatypes import SimulationJob, TaskContext
 from core.electrolyte import Topology, frame_schedule, make_frame, trajectory_log
 from core.trajectory import GSDWriter, frame_count, truncate_trajectory
@@ -78,16 +79,26 @@ def resume_point(job: SimulationJob, context: TaskContext) -> tuple[int, bytes |
     discarded; frames written after it are cut off. Without a checkpoint, an
     extension (``job.continue_from``) starts from the state of the run it continues.
     """
-    found = load_checkpoint(context.scratch_dir)
     path = context.scratch_dir / SCRATCH_TRAJECTORY
     fresh = (0, _continued_state(job))
-    if found is None:
+    try:
+        found = load_checkpoint(context.scratch_dir)
+        if found is None:
+            return fresh
+        record, state = found
+        if record.frames_written == 0:
+            discard_checkpoint(context.scratch_dir)
+            return fresh
+        if not path.is_file() or frame_count(path) < record.frames_written:
+            raise CorruptCheckpointError(f"{path}: the partial trajectory is missing or shorter than the "
+                                         f"{record.frames_written} frames its checkpoint records")
+        truncate_trajectory(path, record.frames_written)
+    except (CorruptCheckpointError, OSError, RuntimeError, ValueError) as exc:
+        # a damaged record, state or scratch trajectory: start again, and keep the pieces for inspection
+        moved = quarantine_checkpoint(context.scratch_dir, also=(path,))
+        add_note(context.scratch_dir, f"restarted from the beginning: {exc} (the checkpoint and partial "
+                                      f"trajectory were moved to {moved.name} in the scratch directory)")
         return fresh
-    record, state = found
-    if record.frames_written == 0 or not path.is_file() or frame_count(path) < record.frames_written:
-        discard_checkpoint(context.scratch_dir)
-        return fresh
-    truncate_trajectory(path, record.frames_written)
     return record.frames_written, state
 
 

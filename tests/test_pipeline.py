@@ -11,8 +11,10 @@ import time
 from html.parser import HTMLParser
 from pathlib import Path
 
+import pytest
 
-from core.artifacts import META_FILE, ArtifactStore
+
+from core.artifacts import META_FILE, SCRATCH_SUFFIX, ArtifactStore
 from core.manifest import read_manifest
 from tests.conftest import HERE, cli, small_recipe, write_recipe
 
@@ -133,21 +135,39 @@ def test_sigkill_mid_run_then_resume_recomputes_nothing_finished(plugin_site, tm
     assert not list(workdir.rglob("*.partial-*"))
 
 
-def test_a_corrupted_artifact_is_caught_by_its_checksum_and_recomputed(plugin_site, tmp_path):
-    recipe = write_recipe(tmp_path / "small.yaml", small_recipe())
-    workdir = tmp_path / "run"
-    assert cli("run", str(recipe), "--workdir", str(workdir)).returncode == 0
-    trajectory = sorted(workdir.glob("simulate/*/trajectory.gsd"))[0]
+def _flip_a_trajectory_byte(artifact: Path) -> None:
+    trajectory = artifact / "trajectory.gsd"
     data = bytearray(trajectory.read_bytes())
     data[-100] ^= 0xFF
     trajectory.write_bytes(bytes(data))
+
+
+def _truncate_the_record(artifact: Path) -> None:
+    record = artifact / META_FILE
+    record.write_text(record.read_text()[:40])
+
+
+def _record_a_list(artifact: Path) -> None:
+    (artifact / META_FILE).write_text("[1, 2]")
+
+
+@pytest.mark.parametrize(("corrupt", "note"), [(_flip_a_trajectory_byte, "checksum mismatch"),
+                                               (_truncate_the_record, "unreadable"),
+                                               (_record_a_list, "not an artifact record")])
+def test_a_corrupted_artifact_is_caught_and_recomputed(plugin_site, tmp_path, corrupt, note):
+    recipe = write_recipe(tmp_path / "small.yaml", small_recipe())
+    workdir = tmp_path / "run"
+    assert cli("run", str(recipe), "--workdir", str(workdir)).returncode == 0
+    artifact = sorted(workdir.glob("simulate/*/trajectory.gsd"))[0].parent
+    corrupt(artifact)
     rerun = cli("run", str(recipe), "--workdir", str(workdir))
     assert rerun.returncode == 0, rerun.stderr
     entries = read_manifest(workdir)["artifacts"].values()
     redone = [e for e in entries if e["status"] == "done"]
-    assert [e["path"] for e in redone] == [str(trajectory.parent.relative_to(workdir))]
-    assert "checksum mismatch" in " ".join(redone[0]["notes"])
+    assert [e["path"] for e in redone] == [str(artifact.relative_to(workdir))]
+    assert note in " ".join(redone[0]["notes"])
     assert list(workdir.glob("simulate/*.corrupt-*"))
+    assert all(e["status"] == "cached" for e in entries if e["step"] != "simulate")
 
 
 def test_only_and_force_select_stages(plugin_site, tmp_path):
@@ -164,6 +184,15 @@ def test_only_and_force_select_stages(plugin_site, tmp_path):
     after = statuses(workdir)
     assert set(after["member"]) == {"done"} and set(after["analyze"]) == {"done"}
     assert set(after["simulate"]) == {"cached"}
+    artifact = sorted(workdir.glob("simulate/*/trajectory.gsd"))[0].parent
+    scratch = artifact.with_name(artifact.name + SCRATCH_SUFFIX)
+    scratch.mkdir()
+    (scratch / "checkpoint.json").write_text("{not json")  # a leftover of an earlier, broken attempt
+    forced = cli("run", str(recipe), "--workdir", str(workdir), "--force", "simulate")
+    assert forced.returncode == 0, forced.stderr
+    assert not scratch.exists()
+    entries = read_manifest(workdir)["artifacts"].values()
+    assert any("scratch state of an earlier attempt was cleared" in " ".join(e["notes"]) for e in entries)
 
 
 def test_joining_an_existing_scheduler_by_address(plugin_site, tmp_path):

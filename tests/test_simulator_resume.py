@@ -2,19 +2,23 @@
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import os
+import shutil
 import signal
 import subprocess
 import sys
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
 
-from core.checkpoints import RECORD_FILE, load_checkpoint
+from core.checkpoints import RECORD_FILE, load_checkpoint, read_notes
 from core.datatypes import SimulationSettings
 from core.electrolyte import frame_schedule
+from core.production import SCRATCH_TRAJECTORY
 from core.trajectory import read_frames
 
 RUNNER = """
@@ -58,3 +62,69 @@ def test_killed_run_resumes_with_exactly_the_scheduled_frames(tmp_path: Path, na
     expected = SimulationSettings(steps=6000, equilibration_steps=200, write_period=100, timestep=0.005, kT=1.0,
                                   wca_cutoff=1.0, thermostat_tau=0.5, bond_k=100.0, bond_r0=1.0, min_ions=1)
     assert steps == frame_schedule(expected)
+
+
+HEALING_RUNNER = RUNNER.replace("steps=6000", "steps=3000")
+
+
+def _bad_record(scratch: Path) -> None:
+    (scratch / RECORD_FILE).write_text('{"frames_written": 12, "ste')
+
+
+def _truncated_trajectory(scratch: Path) -> None:
+    path = scratch / SCRATCH_TRAJECTORY
+    path.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
+
+
+def _empty_state(scratch: Path) -> None:
+    next(scratch.glob("state-*.bin")).write_bytes(b"")
+
+
+def _flipped_state(scratch: Path) -> None:
+    state = next(scratch.glob("state-*.bin"))
+    data = bytearray(state.read_bytes())
+    data[len(data) // 2] ^= 0x01
+    state.write_bytes(bytes(data))
+
+
+def test_a_damaged_checkpoint_is_set_aside_and_the_run_starts_again(tmp_path: Path) -> None:
+    """Four damages to a killed run's scratch state (record, partial trajectory, empty or bit-flipped
+    state): each resumed run notices, keeps the pieces, notes it, starts again from the same placement
+    and writes exactly the scheduled frames. (The CPU platform's trajectories are not bit-reproducible
+    from run to run, so later frames are not compared bitwise; issue 16.)"""
+    if importlib.util.find_spec("openmm") is None:
+        pytest.skip("openmm is not installed")
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).parents[1])}
+    reference = tmp_path / "reference.gsd"
+    reference_scratch = tmp_path / "reference-scratch"
+    reference_scratch.mkdir()
+    subprocess.run([sys.executable, "-c", HEALING_RUNNER, str(reference), str(reference_scratch), "openmm"],
+                   env=env, check=True)
+    killed = tmp_path / "killed"
+    killed.mkdir()
+    process = subprocess.Popen([sys.executable, "-c", HEALING_RUNNER, str(tmp_path / "never.gsd"), str(killed),
+                                "openmm"], env=env)
+    deadline = time.time() + 300
+    while time.time() < deadline and process.poll() is None:
+        found = load_checkpoint(killed) if (killed / RECORD_FILE).exists() else None
+        if found is not None and found[0].frames_written >= 10:
+            break
+        time.sleep(0.05)
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    assert not (tmp_path / "never.gsd").exists(), "the run finished before it could be killed; lengthen it"
+    expected = [(frame.step, frame.positions) for frame in read_frames(reference)]
+    for damage in (_bad_record, _truncated_trajectory, _empty_state, _flipped_state):
+        scratch = tmp_path / damage.__name__
+        shutil.copytree(killed, scratch)
+        damage(scratch)
+        with pytest.raises(Exception) if damage is not _truncated_trajectory else contextlib.nullcontext():
+            load_checkpoint(scratch)
+        out = tmp_path / f"{damage.__name__}.gsd"
+        subprocess.run([sys.executable, "-c", HEALING_RUNNER, str(out), str(scratch), "openmm"], env=env, check=True)
+        frames = [(frame.step, frame.positions) for frame in read_frames(out)]
+        assert [step for step, _ in frames] == [step for step, _ in expected]
+        np.testing.assert_allclose(frames[0][1], expected[0][1], atol=1e-3, err_msg=damage.__name__)
+        notes = read_notes(scratch)
+        assert len(notes) == 1 and "restarted from the beginning" in notes[0], (damage.__name__, notes)
+        assert list(scratch.glob("corrupt-*/*")), damage.__name__
