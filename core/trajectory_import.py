@@ -42,6 +42,12 @@ class ImportOptions:
     length_scale: float = 1.0
     time_scale: float = 1.0
 
+    def __post_init__(self) -> None:
+        for name in ("frame_interval", "length_scale", "time_scale"):
+            value = getattr(self, name)
+            if value is not None and not (np.isfinite(value) and value > 0):
+                raise ValueError(f"{name} must be a positive number, got {value!r}")
+
 
 def is_gsd(path: Path) -> bool:
     """Whether ``path`` is a GSD file (by its extension)."""
@@ -77,6 +83,11 @@ def mdanalysis_frames(path: Path, options: ImportOptions) -> Iterator[Frame]:
             raise UserError(f"{path}: bad {label} selection {selection!r}: {exc}") from exc
         if chosen.n_atoms == 0:
             raise UserError(f"{path}: the {label} selection {selection!r} matches no atom")
+        overlap = int(np.count_nonzero(typeid[chosen.indices] != 2))
+        if overlap:
+            raise UserError(f"{path}: the cation selection {options.cation!r} and the anion selection "
+                            f"{options.anion!r} overlap ({overlap} atoms in both); each ion must be one or "
+                            "the other")
         typeid[chosen.indices] = index
     bonds = _ion_bonds(universe, typeid)
     if universe.trajectory.ts.dimensions is None:

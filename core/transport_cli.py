@@ -38,11 +38,11 @@ def add_parser(commands) -> None:
     parser.add_argument("--kT", type=float, default=1.0)
     parser.add_argument("--timestep", type=float, help="τ per step, for GSD files without localcond's log")
     parser.add_argument("--topology", type=Path, help="topology file for MDAnalysis formats (data, PSF, PDB, ...)")
-    parser.add_argument("--cation", default="type cation", help="MDAnalysis selection of the cations")
-    parser.add_argument("--anion", default="type anion", help="MDAnalysis selection of the anions")
+    parser.add_argument("--cation", help="MDAnalysis selection of the cations (default 'type cation')")
+    parser.add_argument("--anion", help="MDAnalysis selection of the anions (default 'type anion')")
     parser.add_argument("--frame-interval", type=float, help="τ between frames (default: the file's times)")
-    parser.add_argument("--length-scale", type=float, default=1.0, help="σ per length unit of the file")
-    parser.add_argument("--time-scale", type=float, default=1.0, help="τ per time unit of the file")
+    parser.add_argument("--length-scale", type=float, help="σ per length unit of the file (default 1)")
+    parser.add_argument("--time-scale", type=float, help="τ per time unit of the file (default 1)")
     parser.add_argument("--mdanalysis", action="store_true", help="read GSD files through MDAnalysis too")
     parser.add_argument("--solvent", action="store_true", help="also L^ss, L^+s, L^-s, L_self^ss and D_s")
     parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
@@ -52,20 +52,25 @@ def run(args: argparse.Namespace, console: Console) -> int:
     """Compute and print; returns the exit status."""
     from core.transport.onsager import replica_curves, replica_row, system_transport
 
-    if not 0 < args.max_window_fraction <= 0.5:
-        raise UserError(f"--max-window-fraction must be in (0, 0.5], got {args.max_window_fraction:g}")
-    options = ImportOptions(args.topology, args.cation, args.anion, args.frame_interval, args.length_scale,
-                            args.time_scale)
+    _check_numbers(args)
+    defaults = ImportOptions()
+    options = ImportOptions(args.topology, args.cation or defaults.cation, args.anion or defaults.anion,
+                            args.frame_interval, args.length_scale or 1.0, args.time_scale or 1.0)
     curves = []
     for path in args.trajectories:
         if not path.is_file():
             raise UserError(f"{path}: no such trajectory file")
         foreign = args.mdanalysis or not is_gsd(path)
+        if not foreign:
+            _refuse_import_options(args, path)
         try:
             curves.append(replica_curves(path, timestep=args.timestep, import_options=options if foreign else None,
                                          include_solvent=args.solvent))
+        except RuntimeError as exc:  # the gsd library's way of saying a file is not (or no longer) a GSD file
+            raise UserError(f"{path}: not a readable GSD file ({exc})") from exc
         except (ValueError, OSError, KeyError) as exc:
-            raise UserError(f"{path}: {exc}") from exc
+            message = str(exc)
+            raise UserError(message if message.startswith(str(path)) else f"{path}: {message}") from exc
     try:
         result = system_transport(curves, kT=args.kT, fit_window=tuple(args.fit) if args.fit else None,
                                   max_window_fraction=args.max_window_fraction)
@@ -98,6 +103,36 @@ def run(args: argparse.Namespace, console: Console) -> int:
                       f"allows (Λ over the next window: {summary['late_molar_conductivity']:.3g} ± "
                       f"{summary['late_molar_conductivity_err']:.2g}); Λ is likely overestimated. Longer runs.")
     return 0
+
+
+#: Options that only apply to files read through MDAnalysis, and their argparse names.
+IMPORT_OPTIONS = (("topology", "--topology"), ("cation", "--cation"), ("anion", "--anion"),
+                  ("frame_interval", "--frame-interval"), ("length_scale", "--length-scale"),
+                  ("time_scale", "--time-scale"))
+
+
+def _check_numbers(args: argparse.Namespace) -> None:
+    """Every numeric option finite and in range, or a :class:`UserError` naming it."""
+    positive = (("--kT", args.kT), ("--timestep", args.timestep), ("--frame-interval", args.frame_interval),
+                ("--length-scale", args.length_scale), ("--time-scale", args.time_scale))
+    for name, value in positive:
+        if value is not None and not (math.isfinite(value) and value > 0):
+            raise UserError(f"{name} must be a positive number, got {value:g}")
+    if not (math.isfinite(args.max_window_fraction) and 0 < args.max_window_fraction <= 0.5):
+        raise UserError(f"--max-window-fraction must be in (0, 0.5], got {args.max_window_fraction:g}")
+    if args.fit is not None:
+        t0, t1 = args.fit
+        if not (math.isfinite(t0) and math.isfinite(t1) and 0 < t0 < t1):
+            raise UserError(f"--fit T0 T1 needs 0 < T0 < T1 (τ), got {t0:g} {t1:g}")
+
+
+def _refuse_import_options(args: argparse.Namespace, path: Path) -> None:
+    """A GSD file is read natively, where the MDAnalysis options would be silently ignored: refuse them."""
+    given = [flag for attribute, flag in IMPORT_OPTIONS if getattr(args, attribute) is not None]
+    if given:
+        raise UserError(f"{path}: {', '.join(given)}: these options apply only to files read through MDAnalysis; "
+                        "a GSD file is read natively (ions from its types and charges, times from its log or --timestep). "
+                        "Add --mdanalysis to read it through MDAnalysis, or drop them")
 
 
 def _value(row: dict, key: str, spec: str) -> str:

@@ -218,8 +218,11 @@ def replica_positions(path: Path | Sequence[Path], *, timestep: float | None = N
     solvent: list[np.ndarray] = []
     times: list[float] = []
     volume = 0.0
-    for frame in itertools.chain.from_iterable(frames_of(p, import_options, timestep) for p in paths):
+    for index, frame in enumerate(itertools.chain.from_iterable(frames_of(p, import_options, timestep)
+                                                                 for p in paths)):
+        _check_frame(path, index, frame.box)
         unwrapped = frame.unwrapped_positions()
+        _check_positions(path, index, unwrapped, frame.box)
         centre = unwrapped.mean(axis=0)
         sign = frame.ion_sign
         cations.append(unwrapped[sign > 0] - centre)
@@ -233,6 +236,10 @@ def replica_positions(path: Path | Sequence[Path], *, timestep: float | None = N
         volume = float(np.prod(frame.box))
     if len(times) < 4:
         raise ValueError(f"{path}: {len(times)} frames; transport needs at least 4")
+    for kind, found in (("cations", cations[0]), ("anions", anions[0])):
+        if found.shape[0] == 0:
+            raise ValueError(f"{path}: no {kind} (particles of type 'cation'/'anion', or with positive/negative "
+                             "charge); transport needs both")
     steps = np.diff(np.asarray(times, dtype=np.float64))
     if not np.all(steps > 0) or np.ptp(steps) > 1e-6 * steps.mean():
         raise ValueError(f"{path}: frames are not equally spaced in time (intervals {steps.min():g} to "
@@ -240,6 +247,25 @@ def replica_positions(path: Path | Sequence[Path], *, timestep: float | None = N
     return ReplicaPositions(str(path), np.stack(cations), np.stack(anions), float(steps.mean()), volume,
                             solvent=np.stack(solvent) if include_solvent and solvent else None,
                             currents=np.stack(currents) if len(currents) == len(times) else None)
+
+
+#: Unwrapped coordinates beyond this many box lengths from the origin are taken as corrupt input.
+ABSURD_BOX_LENGTHS = 1e6
+
+
+def _check_frame(path: Path, index: int, box: np.ndarray) -> None:
+    box = np.asarray(box, dtype=np.float64)
+    if box.shape != (3,) or not np.all(np.isfinite(box)) or not np.all(box > 0):
+        raise ValueError(f"{path}: frame {index} has box edges {box.tolist()}; expected three positive lengths")
+
+
+def _check_positions(path: Path, index: int, unwrapped: np.ndarray, box: np.ndarray) -> None:
+    if not np.all(np.isfinite(unwrapped)):
+        bad = int(np.count_nonzero(~np.isfinite(unwrapped).all(axis=1)))
+        raise ValueError(f"{path}: frame {index} has {bad} particles with NaN or infinite coordinates")
+    if np.abs(unwrapped).max() > ABSURD_BOX_LENGTHS * float(np.max(box)):
+        raise ValueError(f"{path}: frame {index} has coordinates beyond {ABSURD_BOX_LENGTHS:g} box lengths "
+                         f"({np.abs(unwrapped).max():.3g}); the file is corrupt or its images are wrong")
 
 
 def replica_curves(path: Path | Sequence[Path], *, timestep: float | None = None,
@@ -436,6 +462,8 @@ def system_transport(replicas: list[ReplicaCurves], *, kT: float = 1.0, fit_wind
     """
     if not replicas:
         raise ValueError("no replicas")
+    if not (math.isfinite(kT) and kT > 0):
+        raise ValueError(f"kT must be a positive number, got {kT!r}")
     _check_same_system(replicas)
     first = replicas[0]
     shared = min(r.n_frames for r in replicas)

@@ -1,0 +1,134 @@
+"""``python -m core transport`` on bad input: each case exits 2 with a message that names the problem.
+
+Table-driven, in-process (``core.cli.main``): damaged GSD files, impossible numbers, options that do
+not apply to the file, overlapping ion selections, non-finite or absurd coordinates, frames out of order.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from core.cli import main
+from tests.test_transport_core import write_brownian, write_dcd_and_pdb
+
+gsd_hoomd = pytest.importorskip("gsd.hoomd")
+
+
+def rewritten(source: Path, target: Path, edit: Callable[[list], list]) -> Path:
+    with gsd_hoomd.open(str(source), "r") as trajectory:
+        frames = [trajectory[index] for index in range(len(trajectory))]
+    with gsd_hoomd.open(str(target), "w") as out:
+        for frame in edit(frames):
+            out.append(frame)
+    return target
+
+
+def _no_cations(frames):
+    for frame in frames:
+        frame.particles.typeid = np.where(frame.particles.typeid == 0, 2, frame.particles.typeid)
+        frame.particles.charge = np.where(frame.particles.charge > 0, 0.0, frame.particles.charge).astype(np.float32)
+    return frames
+
+
+def _zero_box(frames):
+    for frame in frames:
+        frame.configuration.box = [0, 0, 0, 0, 0, 0]
+    return frames
+
+
+def _one_step(frames):
+    for frame in frames:
+        frame.configuration.step = 0
+    return frames
+
+
+def _nan(frames):
+    frames[5].particles.position[3] = np.nan
+    return frames
+
+
+def _absurd(frames):
+    frames[5].particles.image[3] = [2 ** 30, 0, 0]
+    return frames
+
+
+def _swapped(frames):
+    frames[3], frames[4] = frames[4], frames[3]
+    return frames
+
+
+def _duplicated(frames):
+    return frames[:5] + [frames[4]] + frames[5:]
+
+
+@pytest.fixture(scope="module")
+def files(tmp_path_factory) -> dict[str, Path]:
+    directory = tmp_path_factory.mktemp("bad")
+    good = directory / "good.gsd"
+    length = write_brownian(good, n_pairs=20, n_solvent=20, frames=60, seed=3) ** (1 / 3)
+    made = {"good": good}
+    (directory / "empty.gsd").write_bytes(b"")
+    (directory / "text.gsd").write_text("not a trajectory\n")
+    data = good.read_bytes()
+    (directory / "truncated.gsd").write_bytes(data[: len(data) // 2])
+    for name in ("empty", "text", "truncated"):
+        made[name] = directory / f"{name}.gsd"
+    for name, edit in (("no_cations", _no_cations), ("zero_box", _zero_box), ("one_step", _one_step),
+                       ("nan", _nan), ("absurd", _absurd), ("swapped", _swapped), ("duplicated", _duplicated)):
+        made[name] = rewritten(good, directory / f"{name}.gsd", edit)
+    pytest.importorskip("MDAnalysis")
+    write_dcd_and_pdb(good, directory / "good.dcd", directory / "top.pdb", length)
+    made["dcd"], made["pdb"] = directory / "good.dcd", directory / "top.pdb"
+    return made
+
+
+CASES = [
+    # (file, extra arguments, a substring of the message)
+    ("empty", [], "not a readable GSD file"),
+    ("text", [], "not a readable GSD file"),
+    ("truncated", [], "not a readable GSD file"),
+    ("no_cations", [], "no cations"),
+    ("zero_box", [], "expected three positive lengths"),
+    ("one_step", [], "not equally spaced"),
+    ("nan", [], "NaN or infinite coordinates"),
+    ("absurd", [], "beyond 1e+06 box lengths"),
+    ("swapped", [], "not equally spaced"),
+    ("duplicated", [], "not equally spaced"),
+    ("good", ["--kT", "0"], "--kT must be a positive number"),
+    ("good", ["--kT", "-1"], "--kT must be a positive number"),
+    ("good", ["--kT", "nan"], "--kT must be a positive number"),
+    ("good", ["--timestep", "0"], "--timestep must be a positive number"),
+    ("good", ["--length-scale", "0"], "--length-scale must be a positive number"),
+    ("good", ["--length-scale", "-1"], "--length-scale must be a positive number"),
+    ("good", ["--time-scale", "0"], "--time-scale must be a positive number"),
+    ("good", ["--frame-interval", "-2"], "--frame-interval must be a positive number"),
+    ("good", ["--fit", "5", "1"], "0 < T0 < T1"),
+    ("good", ["--fit", "-1", "5"], "0 < T0 < T1"),
+    ("good", ["--max-window-fraction", "0.9"], "--max-window-fraction"),
+    ("good", ["--frame-interval", "0.5"], "--frame-interval: these options apply only to files read through"),
+    ("good", ["--cation", "type anion"], "--cation: these options apply only"),
+    ("good", ["--length-scale", "2"], "--length-scale: these options apply only"),
+    ("dcd", ["--topology", "{pdb}", "--cation", "name CAT", "--anion", "name CAT"], "overlap"),
+    ("dcd", ["--topology", "{pdb}", "--cation", "all", "--anion", "name ANI"], "overlap"),
+]
+
+
+@pytest.mark.parametrize(("name", "extra", "message"), CASES, ids=[f"{c[0]}{' '.join(c[1])}" for c in CASES])
+def test_bad_input_exits_2_naming_the_problem(files, capsys, name: str, extra: list[str], message: str) -> None:
+    arguments = ["transport", str(files[name]), *[a.replace("{pdb}", str(files.get("pdb", ""))) for a in extra]]
+    status = main(arguments)
+    captured = capsys.readouterr()
+    assert status == 2, captured.out + captured.err
+    assert message in captured.err and "Traceback" not in captured.err
+    if name != "good" or not extra[0].startswith("--"):
+        assert str(files[name]) in captured.err
+
+
+def test_the_good_file_passes_and_gsd_through_mdanalysis_accepts_the_import_options(files, capsys) -> None:
+    assert main(["transport", str(files["good"]), "--json"]) == 0
+    assert main(["transport", str(files["good"]), "--mdanalysis", "--frame-interval", "0.5", "--json"]) == 0
+    capsys.readouterr()
