@@ -23,6 +23,10 @@ TRANSPORT_COLUMNS = ["system", "concentration", "bjerrum_length", "paired_fracti
                      "simulated_time", "fit_t0", "fit_t1", "diffusive", "collective_converged"]
 
 
+TRANSPORT_FILE = "transport.csv"
+TRANSPORT_REPLICAS_FILE = "transport_replicas.csv"
+
+
 def _csv(rows: list[dict[str, Any]], columns: list[str]) -> str:
     buffer = io.StringIO()
     writer = csv.DictWriter(buffer, fieldnames=columns, extrasaction="ignore")
@@ -33,6 +37,8 @@ def _csv(rows: list[dict[str, Any]], columns: list[str]) -> str:
 
 def write_run_outputs(workdir: Path, outcomes: list[TaskOutcome], order: list[str] | None = None) -> dict[str, Path]:
     """Write the run-level tables from the successful artifacts; return what was written.
+
+    A table this run has nothing for is removed, so that no earlier run's table passes for this one's.
 
     ``order``: system names in the recipe's grid order, which the transport tables follow (else the
     order of ``outcomes``, i.e. of completion).
@@ -48,9 +54,12 @@ def write_run_outputs(workdir: Path, outcomes: list[TaskOutcome], order: list[st
                      for i, row in enumerate(result["replicas"])]
     if systems:
         extra = [c for c in systems[0] if c not in TRANSPORT_COLUMNS]
-        atomic_write_text(workdir / "transport.csv", _csv(systems, TRANSPORT_COLUMNS + extra))
-        atomic_write_text(workdir / "transport_replicas.csv", _csv(replicas, list(replicas[0])))
-        written["transport"] = workdir / "transport.csv"
+        atomic_write_text(workdir / TRANSPORT_FILE, _csv(systems, TRANSPORT_COLUMNS + extra))
+        atomic_write_text(workdir / TRANSPORT_REPLICAS_FILE, _csv(replicas, list(replicas[0])))
+        written["transport"] = workdir / TRANSPORT_FILE
+    else:  # tables of an earlier run must not pass for this one's
+        for name in (TRANSPORT_FILE, TRANSPORT_REPLICAS_FILE):
+            (workdir / name).unlink(missing_ok=True)
     ablation = []
     for outcome in outcomes:
         if outcome.step != "predict" or not outcome.ok or not outcome.path:
@@ -68,6 +77,9 @@ def write_run_outputs(workdir: Path, outcomes: list[TaskOutcome], order: list[st
                       "descriptor_options": json.dumps(variant.get("descriptor_options", {})),
                       "model_options": json.dumps(variant.get("model_options", {})), "main": main,
                       "split": split, **scores} for split, scores in metrics.items()]
+    if not any(row["main"] for row in ablation):
+        for name in (learn_stage.PREDICTIONS_FILE, learn_stage.METRICS_FILE):
+            (workdir / name).unlink(missing_ok=True)  # an earlier run's, not this plan's
     if any(not row["main"] for row in ablation):
         atomic_write_text(workdir / ABLATION_FILE, _csv(ablation, list(ablation[0])))
         written["ablation"] = workdir / ABLATION_FILE

@@ -108,7 +108,14 @@ def build_report(workdir: Path, resolved: ResolvedRecipe, outcomes: list[TaskOut
                 "<h2>Status</h2>", _table(status_rows)]
     if problems:
         sections += ['<h2 class="bad">Problems</h2>', _table(problems)]
-    sections += ["<h2>Held-out accuracy</h2>", _table(metric_rows) if metric_rows else "<p>no learn stage</p>"]
+    if metric_rows:
+        held_out = _table(metric_rows)
+    elif resolved.model is None:
+        held_out = "<p>no learn stage in this recipe</p>"
+    else:
+        held_out = ('<p class="bad">no learn results: the main ensemble did not finish in this run '
+                    "(see Problems); nothing from an earlier run is shown</p>")
+    sections += ["<h2>Held-out accuracy</h2>", held_out]
     ablation = [r for r in _read_csv(workdir / "ablation.csv") if r.get("split") in ("test", "cross-validated",
                                                                                       "external")]
     if ablation:
@@ -119,8 +126,13 @@ def build_report(workdir: Path, resolved: ResolvedRecipe, outcomes: list[TaskOut
     if analyses:
         sections.append("<h2>Analyses</h2>")
         sections += [_analysis_section(workdir, o) for o in sorted(analyses, key=lambda o: o.label)]
+    transport_rows = _read_csv(workdir / "transport.csv")
+    missing = [system.name for system in resolved.systems
+               if system.name not in {row.get("system") for row in transport_rows}]
     sections += ['<h2>Transport (<a href="transport.csv">transport.csv</a>)</h2>',
-                 _table(_read_csv(workdir / "transport.csv"),
+                 f'<p class="bad">no transport in this run for {len(missing)} of {len(resolved.systems)} systems: '
+                 f'{html.escape(", ".join(missing[:20]))}{" …" if len(missing) > 20 else ""}</p>' if missing else "",
+                 _table(transport_rows,
                         ["system", "n_replicas", "simulated_time", "kappa", "kappa_green_kubo", "molar_conductivity",
                          "molar_conductivity_err", "molar_conductivity_rel_err", "molar_conductivity_std",
                          "ionicity", "fit_t0", "fit_t1", "diffusive", "collective_converged"]),

@@ -228,3 +228,22 @@ def test_ablation_learns_every_descriptor_model_pair_on_one_set_of_simulations(p
     plain = cli("run", str(write_recipe(tmp_path / "plain.yaml", small_recipe())), "--workdir", str(workdir))
     assert plain.returncode == 0 and not (workdir / "ablation.csv").exists()
     assert set(statuses(workdir)["simulate"]) == {"cached"}
+
+
+def test_outputs_of_an_earlier_run_are_not_shown_as_this_ones(plugin_site, tmp_path):
+    workdir = tmp_path / "run"
+    first = write_recipe(tmp_path / "a.yaml", small_recipe())
+    assert cli("run", str(first), "--workdir", str(workdir)).returncode == 0
+    assert (workdir / "predictions.csv").is_file() and (workdir / "metrics.json").is_file()
+    second = write_recipe(tmp_path / "b.yaml", small_recipe(
+        **{"systems.grid": [{"concentration": [0.03], "bjerrum_length": [2.5, 5.0, 10.0]}]}))
+    result = cli("run", str(second), "--workdir", str(workdir), env={"LOCALCOND_TESTPLUGINS_FAIL_LB": "5"})
+    assert result.returncode == 1
+    assert not (workdir / "predictions.csv").exists() and not (workdir / "metrics.json").exists()
+    with open(workdir / "transport.csv") as handle:
+        systems = [line.split(",")[0] for line in handle.read().splitlines()[1:]]
+    assert systems == ["c0.03_lB2.5_p0_N400_rho0.8", "c0.03_lB10_p0_N400_rho0.8"]
+    report = (workdir / "report.html").read_text()
+    assert "no learn results" in report
+    assert "no transport in this run for 1 of 3 systems: c0.03_lB5_p0_N400_rho0.8" in report
+    assert "c0.02_lB" not in report and "c0.05_lB" not in report
