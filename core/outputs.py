@@ -24,6 +24,8 @@ TRANSPORT_COLUMNS = ["system", "concentration", "bjerrum_length", "paired_fracti
 
 
 TRANSPORT_FILE = "transport.csv"
+#: The key of ``metrics.json`` (beside the splits) naming the systems learning went on without.
+LEFT_OUT_KEY = "left_out_systems"
 TRANSPORT_REPLICAS_FILE = "transport_replicas.csv"
 
 
@@ -35,13 +37,15 @@ def _csv(rows: list[dict[str, Any]], columns: list[str]) -> str:
     return buffer.getvalue()
 
 
-def write_run_outputs(workdir: Path, outcomes: list[TaskOutcome], order: list[str] | None = None) -> dict[str, Path]:
+def write_run_outputs(workdir: Path, outcomes: list[TaskOutcome], order: list[str] | None = None, *,
+                      left_out_systems: list[str] | None = None) -> dict[str, Path]:
     """Write the run-level tables from the successful artifacts; return what was written.
 
     A table this run has nothing for is removed, so that no earlier run's table passes for this one's.
 
     ``order``: system names in the recipe's grid order, which the transport tables follow (else the
-    order of ``outcomes``, i.e. of completion).
+    order of ``outcomes``, i.e. of completion). ``left_out_systems``: systems learning went on without
+    (``model.on_failed_systems: skip``), recorded in ``metrics.json`` under ``left_out_systems``.
     """
     written: dict[str, Path] = {}
     systems, replicas = [], []
@@ -67,9 +71,14 @@ def write_run_outputs(workdir: Path, outcomes: list[TaskOutcome], order: list[st
         artifact = Path(outcome.path)
         main = outcome.label == learn_stage.MAIN_PREDICTION
         if main:
-            for name in (learn_stage.PREDICTIONS_FILE, learn_stage.METRICS_FILE):
-                atomic_write_text(workdir / name, (artifact / name).read_text())
-                written[name] = workdir / name
+            atomic_write_text(workdir / learn_stage.PREDICTIONS_FILE,
+                              (artifact / learn_stage.PREDICTIONS_FILE).read_text())
+            run_metrics = json.loads((artifact / learn_stage.METRICS_FILE).read_text())
+            if left_out_systems:
+                run_metrics[LEFT_OUT_KEY] = list(left_out_systems)
+            atomic_write_text(workdir / learn_stage.METRICS_FILE, json.dumps(run_metrics, indent=1))
+            written[learn_stage.PREDICTIONS_FILE] = workdir / learn_stage.PREDICTIONS_FILE
+            written[learn_stage.METRICS_FILE] = workdir / learn_stage.METRICS_FILE
         variant_path = artifact / learn_stage.VARIANT_FILE
         variant = {**(json.loads(variant_path.read_text()) if variant_path.is_file() else {}), "main": main}
         metrics = json.loads((artifact / learn_stage.METRICS_FILE).read_text())
@@ -89,7 +98,9 @@ def write_run_outputs(workdir: Path, outcomes: list[TaskOutcome], order: list[st
 
 
 def read_metrics(workdir: Path) -> dict[str, Any]:
+    """The run's scores by split (``metrics.json`` without :data:`LEFT_OUT_KEY`)."""
     path = workdir / learn_stage.METRICS_FILE
-    return json.loads(path.read_text()) if path.is_file() else {}
+    metrics = json.loads(path.read_text()) if path.is_file() else {}
+    return {split: values for split, values in metrics.items() if isinstance(values, dict)}
 
 

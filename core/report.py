@@ -19,6 +19,7 @@ from typing import Any
 import yaml
 
 from core.artifacts import atomic_write_text
+from core.outputs import read_metrics
 from core.recipe.loader import ResolvedRecipe
 from core.stages import analyze as analyze_stage
 from core.stages import transport as transport_stage
@@ -88,7 +89,8 @@ def _analysis_section(workdir: Path, outcome: TaskOutcome) -> str:
     return "\n".join(parts)
 
 
-def build_report(workdir: Path, resolved: ResolvedRecipe, outcomes: list[TaskOutcome]) -> str:
+def build_report(workdir: Path, resolved: ResolvedRecipe, outcomes: list[TaskOutcome],
+                 left_out_systems: list[str] | None = None) -> str:
     """The report's HTML text."""
     workdir = Path(workdir)
     counts: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
@@ -100,9 +102,7 @@ def build_report(workdir: Path, resolved: ResolvedRecipe, outcomes: list[TaskOut
                     "task seconds": seconds[s]} for s in STAGES if s in counts]
     problems = [{"stage": o.step, "unit": o.label, "system": o.system or "", "status": o.status,
                  "error": o.error or ""} for o in outcomes if not o.ok]
-    metrics_path = workdir / "metrics.json"
-    metrics = json.loads(metrics_path.read_text()) if metrics_path.is_file() else {}
-    metric_rows = [{"split": split, **values} for split, values in metrics.items()]
+    metric_rows = [{"split": split, **values} for split, values in read_metrics(workdir).items()]
     sections = [f"<h1>localcond run: {html.escape(resolved.name)}</h1>",
                 f"<p>{len(resolved.systems)} systems; work directory <code>{html.escape(str(workdir))}</code>.</p>",
                 "<h2>Status</h2>", _table(status_rows)]
@@ -116,6 +116,10 @@ def build_report(workdir: Path, resolved: ResolvedRecipe, outcomes: list[TaskOut
         held_out = ('<p class="bad">no learn results: the main ensemble did not finish in this run '
                     "(see Problems); nothing from an earlier run is shown</p>")
     sections += ["<h2>Held-out accuracy</h2>", held_out]
+    if left_out_systems:
+        sections.append(f'<p class="bad">learned without {len(left_out_systems)} system(s) that have no transport '
+                        f"or features (<code>model.on_failed_systems: skip</code>): "
+                        f'{html.escape(", ".join(left_out_systems))}; the split was made over the others</p>')
     ablation = [r for r in _read_csv(workdir / "ablation.csv") if r.get("split") in ("test", "cross-validated",
                                                                                       "external")]
     if ablation:
@@ -163,7 +167,8 @@ def build_report(workdir: Path, resolved: ResolvedRecipe, outcomes: list[TaskOut
             + "\n".join(sections) + "\n</body></html>\n")
 
 
-def write_report(workdir: Path, resolved: ResolvedRecipe, outcomes: list[TaskOutcome]) -> Path:
+def write_report(workdir: Path, resolved: ResolvedRecipe, outcomes: list[TaskOutcome], *,
+                 left_out_systems: list[str] | None = None) -> Path:
     path = Path(workdir) / REPORT_FILE
-    atomic_write_text(path, build_report(workdir, resolved, outcomes))
+    atomic_write_text(path, build_report(workdir, resolved, outcomes, left_out_systems))
     return path

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import fcntl
 import json
 import os
@@ -35,6 +36,8 @@ class RunSummary:
 
     workdir: Path
     outcomes: list[TaskOutcome] = field(default_factory=list)
+    #: Systems learning went on without (``model.on_failed_systems: skip``), in grid order.
+    left_out_systems: list[str] = field(default_factory=list)
 
     @property
     def failed(self) -> list[TaskOutcome]:
@@ -190,6 +193,7 @@ def run_recipe(resolved: ResolvedRecipe, workdir: Path, *, only: str | None = No
                 bars.append(bar)
                 backend.run(chosen, settings, callback)
 
+        extensions: dict[str, list[int]] = {}
         with open_backend(resolved.recipe.executor) as (backend, threads):
             if resolved.recipe.simulation.precision is not None and only in (None, "simulate", "transport"):
                 extensions, recomputed = _precision_rounds(resolved, workdir, threads, only, force, execute, note,
@@ -200,6 +204,45 @@ def run_recipe(resolved: ResolvedRecipe, workdir: Path, *, only: str | None = No
                     manifest.plan(units)
                 forced -= recomputed
             execute(units, ExecutionSettings(str(workdir), threads, frozenset(forced), frozenset(check_only)), record)
-        write_run_outputs(workdir, summary.outcomes, [system.name for system in resolved.systems])
-        write_report(workdir, resolved, summary.outcomes)
+            left_out = _systems_without_inputs(resolved, summary.outcomes)
+            if left_out and resolved.model is not None and resolved.recipe.model.on_failed_systems == "skip" \
+                    and only in (None, "learn", "analyze"):
+                summary.left_out_systems = left_out
+                # the first plan's learn and analyze units were skipped for want of these systems
+                summary.outcomes = [o for o in summary.outcomes
+                                    if not (o.stage in ("learn", "analyze") and o.status == "skipped")]
+                _learn_without(resolved, left_out, extensions or None,
+                               workdir, threads, only, force, execute, record, manifest, console)
+        write_run_outputs(workdir, summary.outcomes, [system.name for system in resolved.systems],
+                          left_out_systems=summary.left_out_systems)
+        write_report(workdir, resolved, summary.outcomes, left_out_systems=summary.left_out_systems)
     return summary
+
+
+def _systems_without_inputs(resolved: ResolvedRecipe, outcomes: list[TaskOutcome]) -> list[str]:
+    """Systems whose transport or features did not come out (in grid order)."""
+    missing = {o.system for o in outcomes if o.step in ("transport", "featurize") and not o.ok and o.system}
+    return [system.name for system in resolved.systems if system.name in missing]
+
+
+def _learn_without(resolved: ResolvedRecipe, left_out: list[str], extensions: dict[str, list[int]] | None,
+                   workdir: Path, threads: int, only: str | None, force: str | None, execute, record,
+                   manifest: Manifest, console: Console) -> None:
+    """Learn and analyse again on the systems that have all their inputs (``model.on_failed_systems: skip``).
+
+    The split is made again over them; their simulate, transport and featurize units are the cached ones.
+    """
+    survivors = [system for system in resolved.systems if system.name not in left_out]
+    console.print(f"note: learning without {len(left_out)} system(s) that have no transport or features "
+                  f"({', '.join(left_out[:5])}{' …' if len(left_out) > 5 else ''}); model.on_failed_systems: skip")
+    reduced = dataclasses.replace(resolved, systems=survivors)
+    try:
+        plan = build_plan(reduced, extensions)
+    except ValueError as exc:  # e.g. too few systems left for the split
+        console.print(f"[red]cannot learn without them[/red]: {exc}")
+        return
+    units, forced, check_only = select_units(plan, only, force)
+    manifest.plan(units)
+    for note in plan.split.notes if plan.split else ():
+        console.print(f"note: {note}")
+    execute(units, ExecutionSettings(str(workdir), threads, frozenset(forced), frozenset(check_only)), record)

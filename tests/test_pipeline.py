@@ -247,3 +247,33 @@ def test_outputs_of_an_earlier_run_are_not_shown_as_this_ones(plugin_site, tmp_p
     assert "no learn results" in report
     assert "no transport in this run for 1 of 3 systems: c0.03_lB5_p0_N400_rho0.8" in report
     assert "c0.02_lB" not in report and "c0.05_lB" not in report
+
+
+def test_learning_goes_on_without_failed_systems_when_asked(plugin_site, tmp_path):
+    workdir = tmp_path / "run"
+    recipe = write_recipe(tmp_path / "skip.yaml", small_recipe(**{"model.on_failed_systems": "skip"}))
+    result = cli("run", str(recipe), "--workdir", str(workdir), env={"LOCALCOND_TESTPLUGINS_FAIL_LB": "5"})
+    assert result.returncode == 1, result.stderr  # the failed simulations are still failures
+    assert "learning without 2 system(s)" in result.stderr + result.stdout
+    metrics = json.loads((workdir / "metrics.json").read_text())
+    assert metrics["left_out_systems"] == ["c0.02_lB5_p0_N400_rho0.8", "c0.05_lB5_p0_N400_rho0.8"]
+    with open(workdir / "predictions.csv") as handle:
+        predicted = {line.split(",")[0] for line in handle.read().splitlines()[1:]}
+    assert predicted == {f"c{c}_lB{lb}_p0_N400_rho0.8" for c in ("0.02", "0.05") for lb in ("2.5", "10")}
+    report = (workdir / "report.html").read_text()
+    assert "learned without 2 system(s)" in report and "c0.05_lB5_p0_N400_rho0.8" in report
+    entries = read_manifest(workdir)["artifacts"].values()
+    assert any(e["step"] == "predict" and e["status"] == "done" for e in entries)
+    assert any(e["step"] == "analyze" and e["status"] == "done" for e in entries)
+    show = cli("show", str(workdir))
+    assert "Traceback" not in show.stderr
+
+
+def test_by_default_a_failed_system_stops_learning(plugin_site, tmp_path):
+    workdir = tmp_path / "run"
+    recipe = write_recipe(tmp_path / "stop.yaml", small_recipe())
+    result = cli("run", str(recipe), "--workdir", str(workdir), env={"LOCALCOND_TESTPLUGINS_FAIL_LB": "5"})
+    assert result.returncode == 1
+    assert not (workdir / "metrics.json").exists()
+    entries = read_manifest(workdir)["artifacts"].values()
+    assert all(e["status"] == "skipped" for e in entries if e["step"] in ("member", "predict", "analyze"))

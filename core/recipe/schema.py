@@ -192,6 +192,11 @@ class ModelConfig(PluginChoice):
 
     bonded_ions: Literal["zero", "exclude"] = "zero"
     min_relative_std: float = Field(default=0.01, ge=0)
+    on_failed_systems: Literal["stop", "skip"] = Field(
+        default="stop", description="when a system has no transport or features (its simulation failed): 'stop' "
+                                    "skips learning and the analyses; 'skip' learns on the other systems (the "
+                                    "split is made again over them) and names the left-out systems in the "
+                                    "report and metrics.json")
 
 
 class AblationConfig(StrictModel):
