@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -277,3 +278,44 @@ def test_by_default_a_failed_system_stops_learning(plugin_site, tmp_path):
     assert not (workdir / "metrics.json").exists()
     entries = read_manifest(workdir)["artifacts"].values()
     assert all(e["status"] == "skipped" for e in entries if e["step"] in ("member", "predict", "analyze"))
+
+
+def _start(arguments: list[str], env: dict[str, str]) -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, "-m", *arguments], env=env, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL, start_new_session=True)
+
+
+def test_a_cluster_of_separate_processes_survives_losing_a_worker(plugin_site, tmp_path):
+    """A scheduler and two workers as separate processes on loopback (as on a cluster): one worker is
+    killed mid-run; the run finishes on the other with the numbers of a serial run."""
+    env = {**os.environ, "PYTHONPATH": os.environ["PYTHONPATH"] + os.pathsep + str(HERE.parent)}
+    scheduler_file = tmp_path / "scheduler.json"
+    processes = [_start(["distributed.cli.dask_scheduler", "--host", "127.0.0.1", "--port", "0", "--no-dashboard",
+                         "--scheduler-file", str(scheduler_file)], env)]
+    try:
+        deadline = time.time() + 60
+        while time.time() < deadline and not scheduler_file.is_file():
+            time.sleep(0.1)
+        address = json.loads(scheduler_file.read_text())["address"]
+        workers = [_start(["distributed.cli.dask_worker", "--scheduler-file", str(scheduler_file), "--nthreads", "1",
+                           "--no-dashboard", "--name", f"worker{index}"], env) for index in range(2)]
+        processes += workers
+        slow = {"simulation.options": {"seconds_per_frame": 0.01}}
+        recipe = write_recipe(tmp_path / "cluster.yaml", small_recipe(executor={"address": address}, **slow))
+        workdir = tmp_path / "cluster"
+        run = subprocess.Popen([sys.executable, "-m", "core", "run", str(recipe), "--workdir", str(workdir)],
+                               env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        while time.time() < deadline + 120 and len(list(workdir.glob("simulate/*/" + META_FILE))) < 2:
+            time.sleep(0.05)
+        os.killpg(workers[0].pid, signal.SIGKILL)
+        _, errors = run.communicate(timeout=300)
+        assert run.returncode == 0, errors
+        serial = write_recipe(tmp_path / "serial.yaml", small_recipe(**slow))
+        assert cli("run", str(serial), "--workdir", str(tmp_path / "serial")).returncode == 0
+        assert (workdir / "transport.csv").read_text() == (tmp_path / "serial" / "transport.csv").read_text()
+        assert (workdir / "predictions.csv").read_text() == (tmp_path / "serial" / "predictions.csv").read_text()
+    finally:
+        for process in processes:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
