@@ -80,23 +80,37 @@ class DaskBackend:
             on_outcome(outcome)
 
 
+def _slurm_options(config: SlurmConfig, threads: int) -> dict[str, Any]:
+    """The dask-jobqueue options of a SLURM job for ``config`` (each task capped at ``threads``)."""
+    prologue = [f"export {k}={v}" for k, v in thread_environment(threads).items()]
+    return dict(cores=config.cores, processes=config.processes, memory=config.memory, walltime=config.walltime,
+                queue=config.queue, account=config.account, job_extra_directives=config.job_extra_directives,
+                job_script_prologue=prologue + config.job_script_prologue, local_directory=config.local_directory,
+                log_directory=config.log_directory)
+
+
 def slurm_cluster(config: SlurmConfig, threads: int) -> Any:
     """A ``dask_jobqueue.SLURMCluster`` for ``config`` (not yet scaled)."""
     from dask_jobqueue import SLURMCluster
 
-    prologue = [f"export {k}={v}" for k, v in thread_environment(threads).items()]
-    return SLURMCluster(
-        cores=config.cores, processes=config.processes, memory=config.memory, walltime=config.walltime,
-        queue=config.queue, account=config.account, job_extra_directives=config.job_extra_directives,
-        job_script_prologue=prologue + config.job_script_prologue, local_directory=config.local_directory,
-        log_directory=config.log_directory)
+    return SLURMCluster(**_slurm_options(config, threads))
+
+
+#: Stands for the scheduler's address in a job script printed before any scheduler exists.
+SCHEDULER_PLACEHOLDER = "tcp://SCHEDULER-ADDRESS:8786"
 
 
 def slurm_job_script(config: SlurmConfig) -> str:
-    """The batch script each SLURM job would run (no SLURM needed to see it)."""
+    """The batch script each SLURM job would run, from dask-jobqueue's own ``SLURMJob``.
+
+    No SLURM and no scheduler are needed (nothing binds a port); the scheduler's address, known only
+    when a run starts, appears as :data:`SCHEDULER_PLACEHOLDER`.
+    """
+    from dask_jobqueue.slurm import SLURMJob
+
     threads = max(1, config.cores // config.processes)
-    with slurm_cluster(config, threads) as cluster:
-        return cluster.job_script()
+    return SLURMJob(scheduler=SCHEDULER_PLACEHOLDER, name="localcond-worker",
+                    **_slurm_options(config, threads)).job_script()
 
 
 @contextlib.contextmanager

@@ -18,6 +18,39 @@ def test_slurm_job_script_carries_the_requested_resources():
     assert "--nworkers 2" in script and "--nthreads 4" in script
 
 
+def test_the_job_script_needs_no_scheduler_and_matches_the_clusters_own():
+    """Printing the script binds no port (8787 held here, no warning) and equals, but for the scheduler's
+    address, the script a real ``SLURMCluster`` would submit."""
+    import socket
+    import warnings
+
+    from core.executor import SCHEDULER_PLACEHOLDER, slurm_cluster
+
+    config = SlurmConfig(cores=4, processes=2, memory="8GB", walltime="01:00:00", queue="cpu")
+    holder = socket.socket()
+    try:
+        holder.bind(("127.0.0.1", 8787))
+        holder.listen()
+    except OSError:
+        holder.close()
+        holder = None  # something else holds the port: still no warning from us is expected
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            script = slurm_job_script(config)
+    finally:
+        if holder is not None:
+            holder.close()
+    assert SCHEDULER_PLACEHOLDER in script and "#SBATCH -p cpu" in script and "--nworkers 2" in script
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the real path binds ports (and says so when 8787 is busy)
+        with slurm_cluster(config, 2) as cluster:  # no jobs are submitted
+            real = cluster.job_script()
+            address = cluster.scheduler_address
+    assert script.replace(SCHEDULER_PLACEHOLDER, address).replace("localcond-worker", "NAME") == \
+        real.replace(real.split("--name ")[1].split()[0], "NAME")
+
+
 def test_executor_kind_is_inferred_and_layout_follows_cores():
     assert ExecutorConfig.model_validate({"address": "tcp://h:8786"}).kind == "address"
     assert ExecutorConfig.model_validate({"slurm": {"cores": 4}}).kind == "slurm"
