@@ -7,6 +7,7 @@ exit with status 2, never a traceback. A run with failed units exits 1.
 from __future__ import annotations
 
 import argparse
+import os
 import signal
 import sys
 import threading
@@ -51,10 +52,30 @@ def _parser() -> argparse.ArgumentParser:
 
 def _workdir(args: argparse.Namespace, resolved) -> Path:
     if args.workdir is not None:
-        return args.workdir
+        return usable_workdir(Path(args.workdir), "--workdir")
     if resolved.recipe.workdir:
-        return Path(resolved.recipe.workdir)
-    return Path("runs") / resolved.name
+        return usable_workdir(Path(resolved.recipe.workdir), f"{resolved.source}: workdir")
+    return usable_workdir(Path("runs") / resolved.name, "the default work directory")
+
+
+#: Kernel and device file systems, never a place for a run's files.
+VIRTUAL_ROOTS = (Path("/proc"), Path("/sys"), Path("/dev"))
+
+
+def usable_workdir(path: Path, what: str) -> Path:
+    """``path``, created if needed, once it is known to be a writable directory; else a :class:`UserError`."""
+    resolved = path.expanduser().resolve()
+    if any(resolved == root or root in resolved.parents for root in VIRTUAL_ROOTS):
+        raise UserError(f"{what} {path}: a kernel or device file system; expected a writable directory")
+    try:
+        resolved.mkdir(parents=True, exist_ok=True)
+        probe = resolved / f".localcond-write-test-{os.getpid()}"
+        probe.write_bytes(b"")
+        probe.unlink()
+    except OSError as exc:
+        raise UserError(f"{what} {path}: cannot be used as a work directory ({exc.strerror or exc}); "
+                        "expected a writable directory") from exc
+    return path
 
 
 def _run(args: argparse.Namespace, console: Console) -> int:

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from core.artifacts import atomic_write_text
+from core.errors import UserError
 from core.units import TaskOutcome, Unit
 
 MANIFEST_FILE = "manifest.json"
@@ -46,4 +47,13 @@ class Manifest:
 
 
 def read_manifest(workdir: Path) -> dict[str, Any]:
-    return json.loads((Path(workdir) / MANIFEST_FILE).read_text())
+    """The work directory's manifest; a :class:`UserError` if it is unreadable or not a manifest."""
+    path = Path(workdir) / MANIFEST_FILE
+    try:
+        manifest = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise UserError(f"{path}: unreadable ({exc}); expected the manifest localcond writes") from exc
+    if not isinstance(manifest, dict) or not isinstance(manifest.get("artifacts"), dict) \
+            or not all(isinstance(entry, dict) for entry in manifest["artifacts"].values()):
+        raise UserError(f"{path}: not a localcond manifest (expected an object with an 'artifacts' object)")
+    return manifest

@@ -112,3 +112,23 @@ def test_hostile_yaml_is_refused_quickly(plugin_site, tmp_path):
     path = tmp_path / "binary.yaml"
     path.write_bytes(b"name: \xff\xfe\n")
     check(cli("validate", str(path)), "not UTF-8")
+
+
+@pytest.mark.parametrize(("workdir", "fragment"), [("/proc/localcond-run", "kernel or device file system"),
+                                                   ("/sys/localcond-run", "kernel or device file system"),
+                                                   ("/dev/null", "kernel or device file system"),
+                                                   ("{file}/run", "cannot be used as a work directory")])
+def test_unusable_work_directories_are_refused(plugin_site, tmp_path, workdir, fragment):
+    recipe = write_recipe(tmp_path / "small.yaml", small_recipe())
+    a_file = tmp_path / "a-file"
+    a_file.write_text("")
+    result = cli("run", str(recipe), "--workdir", workdir.replace("{file}", str(a_file)))
+    check(result, "--workdir", fragment)
+
+
+@pytest.mark.parametrize(("text", "fragment"), [("garbage{", "unreadable"), ("[1, 2]", "not a localcond manifest"),
+                                                ('{"artifacts": [1]}', "not a localcond manifest"),
+                                                ('{"artifacts": {"k": 3}}', "not a localcond manifest")])
+def test_show_on_a_damaged_manifest(tmp_path, text, fragment):
+    (tmp_path / "manifest.json").write_text(text)
+    check(cli("show", str(tmp_path)), "manifest.json", fragment)
