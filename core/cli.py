@@ -7,6 +7,7 @@ exit with status 2, never a traceback. A run with failed units exits 1.
 from __future__ import annotations
 
 import argparse
+import errno
 import os
 import signal
 import sys
@@ -172,3 +173,10 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted: finished work is kept; run the same command again to resume", file=sys.stderr)
         return 130
+    except OSError as exc:
+        if exc.errno not in (errno.ENOSPC, errno.EDQUOT):
+            raise
+        where = f" writing {exc.filename}" if exc.filename else ""
+        print(f"error: no space left on device{where} ({exc.strerror}); free some space and run the same command "
+              "again: finished work is kept and the run resumes", file=sys.stderr)
+        return 1

@@ -7,6 +7,7 @@ other units go on; units downstream of a failure are skipped.
 
 from __future__ import annotations
 
+import errno
 import os
 import shutil
 import time
@@ -109,8 +110,12 @@ def execute_unit(unit: Unit, upstream: list[TaskOutcome], settings: ExecutionSet
     except Exception as exc:
         shutil.rmtree(partial, ignore_errors=True)
         notes.extend(read_notes(scratch))
-        return _outcome(unit, "failed", wall_time=time.perf_counter() - started,
-                        error=f"{type(exc).__name__}: {exc}", traceback=traceback.format_exc(), notes=notes)
+        error = f"{type(exc).__name__}: {exc}"
+        if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT):
+            error = (f"no space left on device writing {exc.filename or partial} ({exc.strerror}); free some "
+                     "space and run again")
+        return _outcome(unit, "failed", wall_time=time.perf_counter() - started, error=error,
+                        traceback=traceback.format_exc(), notes=notes)
     notes.extend(read_notes(scratch))
     shutil.rmtree(scratch, ignore_errors=True)
     return _outcome(unit, "done", path=str(final), checksum=meta["checksum"], wall_time=wall_time, notes=notes,
