@@ -52,7 +52,10 @@ class EngineSession(Protocol):
     def save_state(self) -> bytes:
         """Everything needed to continue the run (as exactly as the engine allows).
 
-        The plugin restores it when it prepares the engine again for a resumed run.
+        The plugin restores it when it prepares the engine again for a resumed run. A session whose
+        ``reload_at_checkpoints`` attribute is true also gets its own ``load_state(state)`` called right
+        after each checkpoint, so that an uninterrupted run continues from the same restored state as a
+        resumed one (bit-identical segments, where the engine is deterministic).
         """
 
 
@@ -142,6 +145,9 @@ def run_production(session: EngineSession, job: SimulationJob, context: TaskCont
                 writer.flush()
                 final_state = session.save_state()
                 save_checkpoint(context.scratch_dir, written, step, final_state, engine)
+                if getattr(session, "reload_at_checkpoints", False):
+                    # continue from the saved state exactly as a resumed run would: both follow one path
+                    session.load_state(final_state)
             if on_frame is not None:
                 on_frame(written, len(schedule))
     if frames_written == len(schedule):   # resumed after the last frame: its checkpoint holds the end state

@@ -183,6 +183,8 @@ def make_platform(name: str, threads: int, precision: str):
     properties: dict[str, str] = {}
     if name == "CPU":
         properties["Threads"] = str(max(1, threads))
+        # Forces summed in a fixed order: a run is reproducible bit for bit, whatever the thread timing.
+        properties["DeterministicForces"] = "true"
     elif name in ("CUDA", "OpenCL", "HIP"):
         properties["Precision"] = precision
     return platform, properties

@@ -49,7 +49,14 @@ class OpenMMConfig(PluginConfig):
 
 
 class OpenMMSession:
-    """An OpenMM context behind :class:`core.production.EngineSession`, in reduced units."""
+    """An OpenMM context behind :class:`core.production.EngineSession`, in reduced units.
+
+    Checkpoints are reloaded in place (``reload_at_checkpoints``): :meth:`load_state` reinitialises the
+    context before loading, so a running context continues exactly as a fresh one that loads the same
+    checkpoint (with the CPU platform's ``DeterministicForces``, bit for bit).
+    """
+
+    reload_at_checkpoints = True
 
     def __init__(self, context, integrator) -> None:
         self.context = context
@@ -88,6 +95,8 @@ class OpenMMSession:
         return bytes(self.context.createCheckpoint())
 
     def load_state(self, state: bytes) -> None:
+        """Restore ``state`` as a fresh context would: no neighbour list or forces kept from before."""
+        self.context.reinitialize(preserveState=False)
         self.context.loadCheckpoint(state)
 
 
