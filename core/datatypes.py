@@ -176,6 +176,7 @@ class Frame:
     step: the time step of this frame.
     time: the simulated time of this frame, τ.
     velocities: (N, 3) float64, σ/τ, where the trajectory stores them; else None.
+    masses: (N,) float64 particle masses (for the centre of mass), where known; None means all equal.
     """
 
     positions: np.ndarray
@@ -187,6 +188,7 @@ class Frame:
     step: int
     time: float
     velocities: np.ndarray | None = None
+    masses: np.ndarray | None = None
 
     @property
     def n_particles(self) -> int:

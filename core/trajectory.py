@@ -93,7 +93,14 @@ def _to_frame(snapshot, timestep: float) -> Frame:
         step=step,
         time=step * timestep,
         velocities=_stored_velocities(particles),
+        masses=_stored_masses(particles),
     )
+
+
+def _stored_masses(particles) -> np.ndarray | None:
+    """The frame's masses, or None where they are all equal (GSD's default is 1 for every particle)."""
+    mass = np.asarray(particles.mass, dtype=np.float64) if particles.mass is not None else np.zeros(0)
+    return mass if mass.size and np.ptp(mass) > 0 else None
 
 
 def _stored_velocities(particles) -> np.ndarray | None:
@@ -142,6 +149,8 @@ class GSDWriter:
             snapshot.particles.charge = np.asarray(charge, dtype=np.float32)
         if velocities is not None:
             snapshot.particles.velocity = np.asarray(velocities, dtype=np.float32)
+        if frame.masses is not None:
+            snapshot.particles.mass = np.asarray(frame.masses, dtype=np.float32)
         if frame.bonds.size:
             snapshot.bonds.N = len(frame.bonds)
             snapshot.bonds.types = ["pair"]

@@ -5,8 +5,9 @@ data file, PSF or PDB), or GSD files written by other programs. Ions are
 chosen by MDAnalysis selection strings (``"type 1"``, ``"name NA"``);
 every other atom is solvent. Positions are unwrapped with MDAnalysis'
 ``NoJump`` (no atom moves more than half a box between frames, so frames must
-be close enough in time) and stored as wrapped positions plus image counters,
-as in localcond's own GSD files. Lengths are taken as σ; ``length_scale``
+be close enough in time), unless the file's coordinates are already unwrapped
+(``unwrapped``), and stored as wrapped positions plus image counters, as in
+localcond's own GSD files, with the topology's masses (for the centre of mass). Lengths are taken as σ; ``length_scale``
 and ``time_scale`` convert from the file's units (e.g. Å → σ, ps → τ).
 """
 
@@ -31,8 +32,13 @@ class ImportOptions:
 
     topology: file with atom names/types (None when the trajectory carries them).
     cation, anion: MDAnalysis selections of the ions.
-    frame_interval: τ between frames; None: the file's times × ``time_scale``.
+    frame_interval: τ between frames; None: the file's times × ``time_scale`` (for a GSD file, its steps
+    × its ``localcond/timestep`` log value or the ``timestep`` given to :func:`frames_of`).
     length_scale: σ per file length unit. time_scale: τ per file time unit.
+    format: MDAnalysis' name of the trajectory format (``"LAMMPSDUMP"``, ``"XTC"``, ...), where the file
+    extension does not say it; None: guessed from the extension.
+    unwrapped: the file's coordinates are already unwrapped (LAMMPS ``xu``, or unwrapped from image flags
+    by the reader): they are taken as they are; False: unwrapped here with ``NoJump``.
     """
 
     topology: Path | None = None
@@ -41,6 +47,8 @@ class ImportOptions:
     frame_interval: float | None = None
     length_scale: float = 1.0
     time_scale: float = 1.0
+    format: str | None = None
+    unwrapped: bool = False
 
     def __post_init__(self) -> None:
         for name in ("frame_interval", "length_scale", "time_scale"):
@@ -58,11 +66,34 @@ def frames_of(path: Path, options: ImportOptions | None = None, timestep: float 
     """Frames of a localcond GSD file (``options`` ignored) or of any MDAnalysis-readable trajectory."""
     if is_gsd(path) and options is None:
         return read_frames(path, timestep=timestep)
-    return mdanalysis_frames(path, options or ImportOptions())
+    return mdanalysis_frames(path, options or ImportOptions(), timestep)
 
 
-def mdanalysis_frames(path: Path, options: ImportOptions) -> Iterator[Frame]:
-    """Read ``path`` through MDAnalysis, one frame at a time; a :class:`UserError` names what is wrong."""
+def _gsd_times(path: Path, timestep: float | None) -> np.ndarray:
+    """Frame times of a GSD file, τ: its steps × ``timestep`` or × its ``localcond/timestep`` log value."""
+    import gsd.hoomd
+
+    from core.trajectory import LOG_TIMESTEP
+
+    with gsd.hoomd.open(str(path), "r") as trajectory:
+        if timestep is None:
+            log = trajectory[0].log
+            if LOG_TIMESTEP not in log:
+                raise UserError(f"{path}: a GSD file without {LOG_TIMESTEP!r} in its log; give --timestep (τ per "
+                                "step) or --frame-interval")
+            timestep = float(np.asarray(log[LOG_TIMESTEP]).ravel()[0])
+        return np.array([trajectory[i].configuration.step for i in range(len(trajectory))], dtype=np.float64) \
+            * timestep
+
+
+def mdanalysis_frames(path: Path, options: ImportOptions, timestep: float | None = None) -> Iterator[Frame]:
+    """Read ``path`` through MDAnalysis, one frame at a time; a :class:`UserError` names what is wrong.
+
+    Times: ``options.frame_interval`` if given; for a GSD file its own steps × time step (MDAnalysis
+    reads a GSD file's frame times as 0, 1, 2, ...); else the reader's times × ``options.time_scale``.
+    Masses (for the centre of mass) are the topology's own (never guessed from names), where every atom
+    has a positive one; otherwise every atom weighs the same.
+    """
     try:
         import MDAnalysis as mda
         from MDAnalysis.transformations import NoJump
@@ -71,10 +102,18 @@ def mdanalysis_frames(path: Path, options: ImportOptions) -> Iterator[Frame]:
                         f"(pip install 'localcond[mdanalysis]'): {exc}") from exc
     files = [str(options.topology), str(path)] if options.topology else [str(path)]
     try:
-        universe = mda.Universe(*files)
+        named = {}
+        if options.format:  # the trajectory's format; without a topology file the topology comes from it too
+            named = {"format": options.format} if options.topology else {"format": options.format,
+                                                                         "topology_format": options.format}
+        # Types may be guessed (for selections such as "type NA"); masses never: a mass guessed from a
+        # coarse-grained name ("CAT" taken as carbon) would silently weigh the centre of mass wrongly.
+        universe = mda.Universe(*files, to_guess=("types",), **named)
     except Exception as exc:  # MDAnalysis raises many kinds for unreadable input
         with_topology = f" with {options.topology}" if options.topology else ""
-        raise UserError(f"{path}: MDAnalysis cannot read it{with_topology}: {exc}") from exc
+        hint = ("; name the format with --format (e.g. LAMMPSDUMP, XTC, DCD)"
+                if options.format is None and ("format" in str(exc).lower() or "guess" in str(exc).lower()) else "")
+        raise UserError(f"{path}: MDAnalysis cannot read it{with_topology}: {exc}{hint}") from exc
     typeid = np.full(universe.atoms.n_atoms, 2, dtype=np.int32)
     for index, (label, selection) in enumerate((("cation", options.cation), ("anion", options.anion))):
         try:
@@ -92,11 +131,24 @@ def mdanalysis_frames(path: Path, options: ImportOptions) -> Iterator[Frame]:
     bonds = _ion_bonds(universe, typeid)
     if universe.trajectory.ts.dimensions is None:
         raise UserError(f"{path}: the trajectory has no periodic box")
-    universe.trajectory.add_transformations(NoJump())
-    return _frames(universe, typeid, bonds, options, path)
+    if not options.unwrapped:
+        universe.trajectory.add_transformations(NoJump())
+    times = _gsd_times(path, timestep) if is_gsd(path) and options.frame_interval is None else None
+    return _frames(universe, typeid, bonds, options, path, times, _masses(universe))
 
 
-def _frames(universe, typeid: np.ndarray, bonds: np.ndarray, options: ImportOptions, path: Path) -> Iterator[Frame]:
+def _masses(universe) -> np.ndarray | None:
+    """The atoms' masses where the topology gives every atom a positive one, else None (equal weights)."""
+    try:
+        masses = np.asarray(universe.atoms.masses, dtype=np.float64)
+    except Exception:  # a topology without masses
+        return None
+    usable = masses.size and np.all(np.isfinite(masses)) and np.all(masses > 0) and np.ptp(masses) > 0
+    return masses if usable else None
+
+
+def _frames(universe, typeid: np.ndarray, bonds: np.ndarray, options: ImportOptions, path: Path,
+            times: np.ndarray | None, masses: np.ndarray | None) -> Iterator[Frame]:
     for index, ts in enumerate(universe.trajectory):
         dimensions = np.asarray(ts.dimensions, dtype=np.float64)
         if not np.allclose(dimensions[3:], 90.0):
@@ -104,8 +156,14 @@ def _frames(universe, typeid: np.ndarray, bonds: np.ndarray, options: ImportOpti
         box = dimensions[:3] * options.length_scale
         unwrapped = np.asarray(universe.atoms.positions, dtype=np.float64) * options.length_scale
         image = np.floor((unwrapped + box / 2) / box).astype(np.int32)
-        time = index * options.frame_interval if options.frame_interval is not None else ts.time * options.time_scale
-        yield Frame(unwrapped - image * box, box, typeid, TYPES, image, bonds, step=index, time=float(time))
+        if options.frame_interval is not None:
+            time = index * options.frame_interval
+        elif times is not None:
+            time = times[index]
+        else:
+            time = ts.time * options.time_scale
+        yield Frame(unwrapped - image * box, box, typeid, TYPES, image, bonds, step=index, time=float(time),
+                    masses=masses)
 
 
 def _ion_bonds(universe, typeid: np.ndarray) -> np.ndarray:

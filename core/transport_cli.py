@@ -43,6 +43,10 @@ def add_parser(commands) -> None:
     parser.add_argument("--frame-interval", type=float, help="τ between frames (default: the file's times)")
     parser.add_argument("--length-scale", type=float, help="σ per length unit of the file (default 1)")
     parser.add_argument("--time-scale", type=float, help="τ per time unit of the file (default 1)")
+    parser.add_argument("--format", help="MDAnalysis trajectory format (LAMMPSDUMP, XTC, ...) where the extension "
+                                         "does not say it")
+    parser.add_argument("--unwrapped", action="store_true", default=None,
+                        help="the file's coordinates are already unwrapped (LAMMPS xu, ...): no NoJump")
     parser.add_argument("--mdanalysis", action="store_true", help="read GSD files through MDAnalysis too")
     parser.add_argument("--solvent", action="store_true", help="also L^ss, L^+s, L^-s, L_self^ss and D_s")
     parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
@@ -55,7 +59,8 @@ def run(args: argparse.Namespace, console: Console) -> int:
     _check_numbers(args)
     defaults = ImportOptions()
     options = ImportOptions(args.topology, args.cation or defaults.cation, args.anion or defaults.anion,
-                            args.frame_interval, args.length_scale or 1.0, args.time_scale or 1.0)
+                            args.frame_interval, args.length_scale or 1.0, args.time_scale or 1.0, args.format,
+                            bool(args.unwrapped))
     curves = []
     for path in args.trajectories:
         if not path.is_file():
@@ -108,7 +113,7 @@ def run(args: argparse.Namespace, console: Console) -> int:
 #: Options that only apply to files read through MDAnalysis, and their argparse names.
 IMPORT_OPTIONS = (("topology", "--topology"), ("cation", "--cation"), ("anion", "--anion"),
                   ("frame_interval", "--frame-interval"), ("length_scale", "--length-scale"),
-                  ("time_scale", "--time-scale"))
+                  ("time_scale", "--time-scale"), ("format", "--format"), ("unwrapped", "--unwrapped"))
 
 
 def _check_numbers(args: argparse.Namespace) -> None:

@@ -207,8 +207,8 @@ def replica_positions(path: Path | Sequence[Path], *, timestep: float | None = N
     ``path`` is a localcond GSD file, or with ``import_options`` any trajectory MDAnalysis reads
     (:mod:`core.trajectory_import`), or a sequence of files that continue each other (the segments of
     an extended run, read in order; their frames must stay equally spaced). ``include_solvent`` keeps
-    the solvent's positions too. Memory grows with ions × frames: the centre of mass of all beads is
-    computed per frame and discarded.
+    the solvent's positions too. Memory grows with ions × frames: the centre of mass of all beads
+    (weighted by the frames' masses where the file has them) is computed per frame and discarded.
     """
     paths = [Path(path)] if isinstance(path, (str, Path)) else [Path(p) for p in path]
     path = paths[0] if len(paths) == 1 else Path(f"{paths[0]} (+{len(paths) - 1} continuations)")
@@ -223,14 +223,14 @@ def replica_positions(path: Path | Sequence[Path], *, timestep: float | None = N
         _check_frame(path, index, frame.box)
         unwrapped = frame.unwrapped_positions()
         _check_positions(path, index, unwrapped, frame.box)
-        centre = unwrapped.mean(axis=0)
+        centre = np.average(unwrapped, axis=0, weights=frame.masses)  # the centre of mass
         sign = frame.ion_sign
         cations.append(unwrapped[sign > 0] - centre)
         anions.append(unwrapped[sign < 0] - centre)
         if include_solvent:
             solvent.append(unwrapped[sign == 0] - centre)
         if frame.velocities is not None:
-            relative = frame.velocities - frame.velocities.mean(axis=0)
+            relative = frame.velocities - np.average(frame.velocities, axis=0, weights=frame.masses)
             currents.append(relative[sign > 0].sum(axis=0) - relative[sign < 0].sum(axis=0))
         times.append(frame.time)
         volume = float(np.prod(frame.box))

@@ -37,11 +37,15 @@ class TrajectoriesConfig(PluginConfig):
     frame_interval: float | None = Field(default=None, gt=0, description="τ between frames; null: the file's")
     length_scale: float = Field(default=1.0, gt=0, description="σ per length unit of the files")
     time_scale: float = Field(default=1.0, gt=0, description="τ per time unit of the files")
+    format: str | None = Field(default=None, description="MDAnalysis trajectory format (LAMMPSDUMP, XTC, ...) "
+                                                         "where the extension does not say it")
+    unwrapped: bool = Field(default=False, description="the files' coordinates are already unwrapped (LAMMPS xu, "
+                                                       "...): taken as they are, no NoJump")
 
 
 class ImportedTrajectories(SimulatorPlugin):
     name = "trajectories"
-    version = "1.0"
+    version = "1.1"
     Config = TrajectoriesConfig
     description = "imports existing trajectories (GSD, or any format MDAnalysis reads) instead of simulating"
 
@@ -65,8 +69,9 @@ class ImportedTrajectories(SimulatorPlugin):
     def simulate(self, job: SimulationJob, context: TaskContext) -> dict[str, Any]:
         config: TrajectoriesConfig = self.config
         path, topology = self.source(job)
-        options = None if is_gsd(path) and topology is None else ImportOptions(
-            topology, config.cation, config.anion, config.frame_interval, config.length_scale, config.time_scale)
+        options = None if is_gsd(path) and topology is None and config.format is None else ImportOptions(
+            topology, config.cation, config.anion, config.frame_interval, config.length_scale, config.time_scale,
+            config.format, config.unwrapped)
         frames = frames_of(path, options)
         first = next(frames, None)
         if first is None:
