@@ -177,6 +177,7 @@ class Frame:
     time: the simulated time of this frame, τ.
     velocities: (N, 3) float64, σ/τ, where the trajectory stores them; else None.
     masses: (N,) float64 particle masses (for the centre of mass), where known; None means all equal.
+    valence: (N,) float64 valences z (0 for solvent), where the file gives them; None means ions are ±1.
     """
 
     positions: np.ndarray
@@ -189,6 +190,7 @@ class Frame:
     time: float
     velocities: np.ndarray | None = None
     masses: np.ndarray | None = None
+    valence: np.ndarray | None = None
 
     @property
     def n_particles(self) -> int:

@@ -94,7 +94,14 @@ def _to_frame(snapshot, timestep: float) -> Frame:
         time=step * timestep,
         velocities=_stored_velocities(particles),
         masses=_stored_masses(particles),
+        valence=_stored_valence(particles),
     )
+
+
+def _stored_valence(particles) -> np.ndarray | None:
+    """``particles.charge`` (localcond's convention: the valence z), or None where it is all zero."""
+    charge = np.asarray(particles.charge, dtype=np.float64) if particles.charge is not None else np.zeros(0)
+    return charge if charge.size and np.any(charge != 0) else None
 
 
 def _stored_masses(particles) -> np.ndarray | None:
@@ -135,7 +142,8 @@ class GSDWriter:
         """Write one frame.
 
         ``velocities``: optional (N, 3), σ/τ. ``charge``: optional (N,) ion
-        valences z (not an engine's scaled charge), written to ``particles.charge``.
+        valences z (not an engine's scaled charge), written to ``particles.charge``
+        (default: the frame's ``valence``).
         """
         snapshot = _gsd().Frame()
         snapshot.configuration.step = frame.step
@@ -145,6 +153,8 @@ class GSDWriter:
         snapshot.particles.typeid = frame.typeid.astype(np.uint32)
         snapshot.particles.position = frame.positions.astype(np.float32)
         snapshot.particles.image = frame.image.astype(np.int32)
+        if charge is None:
+            charge = frame.valence
         if charge is not None:
             snapshot.particles.charge = np.asarray(charge, dtype=np.float32)
         if velocities is not None:

@@ -25,6 +25,9 @@ from core.trajectory import read_frames
 
 TYPES = (CATION_TYPE, ANION_TYPE, SOLVENT_TYPE)
 
+#: A topology charge counts as the valence z when it is within this of an integer (e).
+VALENCE_TOLERANCE = 0.05
+
 
 @dataclass(frozen=True)
 class ImportOptions:
@@ -39,6 +42,8 @@ class ImportOptions:
     extension does not say it; None: guessed from the extension.
     unwrapped: the file's coordinates are already unwrapped (LAMMPS ``xu``, or unwrapped from image flags
     by the reader): they are taken as they are; False: unwrapped here with ``NoJump``.
+    cation_valence, anion_valence: the ions' valences z; None: the topology's charges, rounded (they must
+    be integers within :data:`VALENCE_TOLERANCE`), or ±1 where the topology has no charges.
     """
 
     topology: Path | None = None
@@ -49,6 +54,8 @@ class ImportOptions:
     time_scale: float = 1.0
     format: str | None = None
     unwrapped: bool = False
+    cation_valence: float | None = None
+    anion_valence: float | None = None
 
     def __post_init__(self) -> None:
         for name in ("frame_interval", "length_scale", "time_scale"):
@@ -134,7 +141,32 @@ def mdanalysis_frames(path: Path, options: ImportOptions, timestep: float | None
     if not options.unwrapped:
         universe.trajectory.add_transformations(NoJump())
     times = _gsd_times(path, timestep) if is_gsd(path) and options.frame_interval is None else None
-    return _frames(universe, typeid, bonds, options, path, times, _masses(universe))
+    return _frames(universe, typeid, bonds, options, path, times, _masses(universe),
+                   _valences(universe, typeid, options, path))
+
+
+def _valences(universe, typeid: np.ndarray, options: ImportOptions, path: Path) -> np.ndarray | None:
+    """(N,) valences of the ions (0 elsewhere) from the options or the topology's charges; None: ±1."""
+    valence = np.zeros(len(typeid))
+    try:
+        charges = np.asarray(universe.atoms.charges, dtype=np.float64)
+    except Exception:  # a topology without charges
+        charges = None
+    for index, label, given in ((0, "cation", options.cation_valence), (1, "anion", options.anion_valence)):
+        chosen = typeid == index
+        if given is not None:
+            valence[chosen] = given
+        elif charges is not None and np.any(charges != 0):
+            rounded = np.round(charges[chosen])
+            worst = float(np.max(np.abs(charges[chosen] - rounded))) if chosen.any() else 0.0
+            if worst > VALENCE_TOLERANCE:
+                raise UserError(f"{path}: the {label} selection has non-integer charges (off by up to {worst:.3g} e): "
+                                "partial charges of a molecular ion? Molecular ions are not supported yet; "
+                                f"give --{label}-valence")
+            valence[chosen] = rounded
+        else:
+            valence[chosen] = 1.0 if index == 0 else -1.0
+    return valence if np.any(valence[typeid == 0] != 1.0) or np.any(valence[typeid == 1] != -1.0) else None
 
 
 def _masses(universe) -> np.ndarray | None:
@@ -148,7 +180,7 @@ def _masses(universe) -> np.ndarray | None:
 
 
 def _frames(universe, typeid: np.ndarray, bonds: np.ndarray, options: ImportOptions, path: Path,
-            times: np.ndarray | None, masses: np.ndarray | None) -> Iterator[Frame]:
+            times: np.ndarray | None, masses: np.ndarray | None, valence: np.ndarray | None) -> Iterator[Frame]:
     for index, ts in enumerate(universe.trajectory):
         dimensions = np.asarray(ts.dimensions, dtype=np.float64)
         if not np.allclose(dimensions[3:], 90.0):
@@ -163,7 +195,7 @@ def _frames(universe, typeid: np.ndarray, bonds: np.ndarray, options: ImportOpti
         else:
             time = ts.time * options.time_scale
         yield Frame(unwrapped - image * box, box, typeid, TYPES, image, bonds, step=index, time=float(time),
-                    masses=masses)
+                    masses=masses, valence=valence)
 
 
 def _ion_bonds(universe, typeid: np.ndarray) -> np.ndarray:

@@ -3,7 +3,8 @@
 Each file is one replica of one system; the table gives every replica's
 numbers ± their standard errors from the trajectory itself, and the system's
 pooled values ± the pooled errors, in reduced units (σ, τ, kT = 1, e = 1):
-D in σ²/τ, κ in e²/(σ τ kT), Λ = κ / c with c the cation number density (σ⁻³).
+D in σ²/τ, κ in e²/(σ τ kT), Λ = κ / c per formula unit (c the concentration of formula units
+M_ν₊X_ν₋, σ⁻³), Λ_eq = κ / (z₊ c₊) per equivalent; for a 1:1 salt both are κ over the cation density.
 """
 
 from __future__ import annotations
@@ -22,7 +23,8 @@ from core.trajectory_import import ImportOptions, is_gsd
 
 COLUMNS = (("n_frames", "frames", "d"), ("n_cations", "N₊", "d"), ("D_p", "D₊", ".4g"), ("D_m", "D₋", ".4g"),
            ("kappa", "κ", ".4g"), ("kappa_green_kubo", "κ (Green–Kubo)", ".4g"),
-           ("molar_conductivity", "Λ", ".4g"), ("molar_conductivity_ne", "Λ_NE", ".4g"),
+           ("molar_conductivity", "Λ", ".4g"), ("molar_conductivity_equivalent", "Λ_eq", ".4g"),
+           ("molar_conductivity_ne", "Λ_NE", ".4g"),
            ("ionicity", "Λ/Λ_NE", ".3f"), ("fit_t0", "fit from (τ)", ".3g"), ("fit_t1", "fit to (τ)", ".3g"),
            ("run_length", "run (τ)", ".4g"))
 
@@ -47,6 +49,10 @@ def add_parser(commands) -> None:
                                          "does not say it")
     parser.add_argument("--unwrapped", action="store_true", default=None,
                         help="the file's coordinates are already unwrapped (LAMMPS xu, ...): no NoJump")
+    parser.add_argument("--cation-valence", type=float, help="cation valence z (default: the topology's charges, "
+                                                                 "or +1)")
+    parser.add_argument("--anion-valence", type=float, help="anion valence z (default: the topology's charges, "
+                                                                "or -1)")
     parser.add_argument("--mdanalysis", action="store_true", help="read GSD files through MDAnalysis too")
     parser.add_argument("--solvent", action="store_true", help="also L^ss, L^+s, L^-s, L_self^ss and D_s")
     parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
@@ -60,7 +66,7 @@ def run(args: argparse.Namespace, console: Console) -> int:
     defaults = ImportOptions()
     options = ImportOptions(args.topology, args.cation or defaults.cation, args.anion or defaults.anion,
                             args.frame_interval, args.length_scale or 1.0, args.time_scale or 1.0, args.format,
-                            bool(args.unwrapped))
+                            bool(args.unwrapped), args.cation_valence, args.anion_valence)
     curves = []
     for path in args.trajectories:
         if not path.is_file():
@@ -113,7 +119,8 @@ def run(args: argparse.Namespace, console: Console) -> int:
 #: Options that only apply to files read through MDAnalysis, and their argparse names.
 IMPORT_OPTIONS = (("topology", "--topology"), ("cation", "--cation"), ("anion", "--anion"),
                   ("frame_interval", "--frame-interval"), ("length_scale", "--length-scale"),
-                  ("time_scale", "--time-scale"), ("format", "--format"), ("unwrapped", "--unwrapped"))
+                  ("time_scale", "--time-scale"), ("format", "--format"), ("unwrapped", "--unwrapped"),
+                  ("cation_valence", "--cation-valence"), ("anion_valence", "--anion-valence"))
 
 
 def _check_numbers(args: argparse.Namespace) -> None:
@@ -123,6 +130,9 @@ def _check_numbers(args: argparse.Namespace) -> None:
     for name, value in positive:
         if value is not None and not (math.isfinite(value) and value > 0):
             raise UserError(f"{name} must be a positive number, got {value:g}")
+    for name, value, sign in (("--cation-valence", args.cation_valence, 1), ("--anion-valence", args.anion_valence, -1)):
+        if value is not None and not (math.isfinite(value) and value * sign > 0):
+            raise UserError(f"{name} must be a {'positive' if sign > 0 else 'negative'} number, got {value:g}")
     if not (math.isfinite(args.max_window_fraction) and 0 < args.max_window_fraction <= 0.5):
         raise UserError(f"--max-window-fraction must be in (0, 0.5], got {args.max_window_fraction:g}")
     if args.fit is not None:

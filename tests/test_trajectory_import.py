@@ -123,3 +123,96 @@ def test_the_centre_of_mass_is_weighted_by_the_files_masses(tmp_path):
     expected = np.stack([(start + velocity * index)[:n_ions // 2] - centre for index in range(6)])
     np.testing.assert_allclose(read.cations, expected, atol=1e-5)
     assert next(read_frames(path)).masses is not None
+
+
+def write_salt(path: Path, *, z_plus: int, z_minus: int, n_formula: int, n_solvent: int, frames: int = 300,
+               D=(0.5, 1.0), seed: int = 0) -> float:
+    """Independent Brownian ions of a z₊:z₋ salt (charges in particles.charge); returns the volume."""
+    rng = np.random.default_rng(seed)
+    g = np.gcd(z_plus, -z_minus)
+    n_plus, n_minus = n_formula * (-z_minus // g), n_formula * (z_plus // g)
+    typeid = np.array([0] * n_plus + [1] * n_minus + [2] * n_solvent, dtype=np.int32)
+    valence = np.where(typeid == 0, z_plus, np.where(typeid == 1, z_minus, 0)).astype(float)
+    diffusion = np.array([D[0], D[1], 1.0])[typeid]
+    length = 20.0
+    position = rng.uniform(-length / 2, length / 2, (len(typeid), 3))
+    with GSDWriter(path, {LOG_TIMESTEP: 0.005}) as writer:
+        for index in range(frames):
+            image = np.floor((position + length / 2) / length).astype(np.int32)
+            writer.append(Frame(position - image * length, np.full(3, length), typeid, ("cation", "anion", "solvent"),
+                                image, np.zeros((0, 2), np.int64), step=index * 100, time=index * 0.5,
+                                valence=valence))
+            position = position + rng.normal(size=position.shape) * np.sqrt(2 * diffusion * 0.5)[:, None]
+    return length ** 3
+
+
+def test_a_two_to_one_salt_weighs_each_ion_by_its_valence(tmp_path, capsys):
+    """Independent ions: κ = z₊² c₊ D₊ + z₋² c₋ D₋; Λ per formula unit MX₂ is κ / c₊, per equivalent κ / (2c₊)."""
+    path = tmp_path / "mx2.gsd"
+    volume = write_salt(path, z_plus=2, z_minus=-1, n_formula=60, n_solvent=60)
+    result = transport_json(capsys, str(path), "--fit", "2.5", "25")
+    c_plus, c_minus = 60 / volume, 120 / volume
+    expected = 4 * c_plus * result["D_p"] + c_minus * result["D_m"]
+    assert result["z_plus"] == 2 and result["z_minus"] == -1
+    assert result["kappa"] == pytest.approx(expected, abs=3 * result["kappa_err"])
+    assert result["molar_conductivity"] == pytest.approx(result["kappa"] / c_plus, rel=1e-9)
+    assert result["molar_conductivity_equivalent"] == pytest.approx(result["kappa"] / (2 * c_plus), rel=1e-9)
+    assert result["molar_conductivity_ne"] == pytest.approx(expected / c_plus, rel=1e-9)
+    assert result["D_p"] == pytest.approx(0.5, rel=0.1) and result["D_m"] == pytest.approx(1.0, rel=0.1)
+
+
+def test_mixed_valences_and_net_charge_are_refused(tmp_path, capsys):
+    neutral = tmp_path / "mixed.gsd"
+    write_salt(neutral, z_plus=1, z_minus=-1, n_formula=20, n_solvent=10, frames=10)
+
+    def edit(frames):
+        for frame in frames:
+            charge = np.asarray(frame.particles.charge).copy()
+            charge[0] = 2.0  # one divalent cation among monovalent ones
+            frame.particles.charge = charge
+        return frames
+
+    from tests.test_transport_bad_inputs import rewritten
+    assert main(["transport", str(rewritten(neutral, tmp_path / "m.gsd", edit))]) == 2
+    assert "more than one valence" in capsys.readouterr().err
+    charged = tmp_path / "charged.gsd"
+    with GSDWriter(charged, {LOG_TIMESTEP: 0.005}) as writer:
+        for index in range(6):
+            writer.append(Frame(np.zeros((3, 3)) + index * 0.01, np.full(3, 10.0), np.array([0, 0, 1], np.int32),
+                                ("cation", "anion", "solvent"), np.zeros((3, 3), np.int32), np.zeros((0, 2), np.int64),
+                                step=index, time=index * 0.005, valence=np.array([1.0, 1.0, -1.0])))
+    assert main(["transport", str(charged)]) == 2
+    assert "not electroneutral" in capsys.readouterr().err
+
+
+def test_valences_come_from_a_topologys_charges_or_the_command_line(tmp_path, capsys):
+    """A LAMMPS data file with charges +2/−1 gives the 2:1 numbers of the GSD file; partial charges are
+    refused with the option that fixes them named; --cation-valence overrides."""
+    gsd = tmp_path / "mx2.gsd"
+    write_salt(gsd, z_plus=2, z_minus=-1, n_formula=30, n_solvent=30, frames=120, seed=3)
+    frames = list(read_frames(gsd))
+    dump = tmp_path / "mx2.lammpstrj"
+    write_lammps_dump(gsd, dump, unwrapped=True)
+    n = frames[0].n_particles
+
+    def data_file(charges: np.ndarray) -> Path:
+        path = tmp_path / f"mx2-{abs(hash(charges.tobytes()))}.data"
+        atoms = [f"{i + 1} 1 {t + 1} {q:.4f} 0.0 0.0 0.0" for i, (t, q) in enumerate(zip(frames[0].typeid, charges))]
+        path.write_text("\n".join(["LAMMPS data", "", f"{n} atoms", "3 atom types", "", "0.0 20.0 xlo xhi",
+                                   "0.0 20.0 ylo yhi", "0.0 20.0 zlo zhi", "", "Masses", "", "1 1.0", "2 1.0",
+                                   "3 1.0", "", "Atoms # full", "", *atoms, ""]))
+        return path
+
+    native = transport_json(capsys, str(gsd), "--fit", "2.5", "25")
+    common = ["--format", "LAMMPSDUMP", "--unwrapped", "--cation", "type 1", "--anion", "type 2",
+              "--frame-interval", "0.5", "--fit", "2.5", "25"]
+    exact = data_file(frames[0].valence)
+    imported = transport_json(capsys, str(dump), "--topology", str(exact), *common)
+    for key in ("kappa", "molar_conductivity", "molar_conductivity_equivalent", "z_plus"):
+        assert imported[key] == pytest.approx(native[key], rel=1e-5), key
+    partial = data_file(frames[0].valence * 0.8)
+    assert main(["transport", str(dump), "--topology", str(partial), *common]) == 2
+    assert "--cation-valence" in capsys.readouterr().err
+    given = transport_json(capsys, str(dump), "--topology", str(partial), *common, "--cation-valence", "2",
+                           "--anion-valence", "-1")
+    assert given["kappa"] == pytest.approx(native["kappa"], rel=1e-5)

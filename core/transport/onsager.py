@@ -2,10 +2,15 @@
 
     L^{ij} = 1/(6 kT V) d/dt < Σ_α Δr_i^α(t) · Σ_β Δr_j^β(t) >        (eq. 6)
     L_self^{ii} = 1/(6 kT V) d/dt Σ_α < [Δr_i^α(t)]² >                  (eq. 7)
-    κ = Σ_ij z_i z_j L^{ij},  Λ = κ / c,  Λ_NE = (L_self^{++} + L_self^{--}) / c
+    κ = Σ_ij z_i z_j L^{ij},  Λ = κ / c,  Λ_NE = (z₊² L_self^{++} + z₋² L_self^{--}) / c
 
-with positions relative to the centre of mass of the whole system (all
-beads have unit mass), e = 1 and reduced units throughout.
+with positions relative to the centre of mass of the whole system (weighted by
+the file's masses where it has them, else equal), e = 1 and reduced units
+throughout. One cation species of valence z₊ and one anion species of valence
+z₋ (from the file's charges; ±1 without them), electroneutral: z₊N₊ + z₋N₋ = 0.
+c is the concentration of formula units M_ν₊X_ν₋ (ν₊ = |z₋|/g, ν₋ = z₊/g,
+g = gcd(z₊, |z₋|)), so Λ is per formula unit; Λ_eq = κ / (z₊ c₊) is per
+equivalent. For a 1:1 salt both are κ / c₊.
 
 Estimation (see docs/transport.md): one fit window per system, the earliest
 diffusive decade of the ions' self MSD pooled over the replicas, ending at most
@@ -44,7 +49,7 @@ from core.transport.gls import LineParameters, fit_lags, gls_weights, lag_kernel
 from core.transport.window import FitWindow, choose_window
 
 #: Bumped whenever the numbers this module produces change; part of cache keys.
-TRANSPORT_VERSION = "3"
+TRANSPORT_VERSION = "4"
 
 #: A collective auto-slope enters the covariance floored at this fraction of its value for uncorrelated
 #: ions (e.g. b_QQ >= 0.05 (b_self++ + b_self−−)): a slope estimated near zero by chance would otherwise
@@ -80,6 +85,13 @@ class ReplicaCurves:
     volume: float
     correlations: dict[str, np.ndarray] = field(repr=False)
     current: np.ndarray = field(repr=False)
+    z_plus: float = 1.0
+    z_minus: float = -1.0
+
+    @property
+    def formula_units(self) -> float:
+        """Formula units M_ν₊X_ν₋ in the box: N₊ / ν₊ with ν₊ = |z₋| / gcd(z₊, |z₋|)."""
+        return self.n_cations / _stoichiometry(self.z_plus, self.z_minus)[0]
 
     @property
     def lag_times(self) -> np.ndarray:
@@ -137,6 +149,10 @@ class ReplicaTransport:
     msd_loglog_slope: float
     diffusive: bool
     kappa_green_kubo: float = float("nan")
+    z_plus: float = 1.0
+    z_minus: float = -1.0
+    molar_conductivity_equivalent: float = float("nan")
+    molar_conductivity_equivalent_err: float = float("nan")
     L_ss: float = float("nan")
     L_ps: float = float("nan")
     L_ms: float = float("nan")
@@ -190,6 +206,8 @@ class ReplicaPositions:
     volume: float
     solvent: np.ndarray | None = field(default=None, repr=False)
     currents: np.ndarray | None = field(default=None, repr=False)
+    z_plus: float = 1.0
+    z_minus: float = -1.0
 
     def curves(self, frames: int | None = None) -> ReplicaCurves:
         """The displacement correlations of the first ``frames`` frames (all by default)."""
@@ -197,7 +215,7 @@ class ReplicaPositions:
         return curves_from_positions(self.cations[cut], self.anions[cut], self.frame_interval, self.volume,
                                      solvent=None if self.solvent is None else self.solvent[cut],
                                      currents=None if self.currents is None else self.currents[cut],
-                                     source=self.source)
+                                     source=self.source, valences=(self.z_plus, self.z_minus))
 
 
 def replica_positions(path: Path | Sequence[Path], *, timestep: float | None = None,
@@ -218,6 +236,7 @@ def replica_positions(path: Path | Sequence[Path], *, timestep: float | None = N
     solvent: list[np.ndarray] = []
     times: list[float] = []
     volume = 0.0
+    valences: tuple[float, float] | None = None
     for index, frame in enumerate(itertools.chain.from_iterable(frames_of(p, import_options, timestep)
                                                                  for p in paths)):
         _check_frame(path, index, frame.box)
@@ -225,13 +244,15 @@ def replica_positions(path: Path | Sequence[Path], *, timestep: float | None = N
         _check_positions(path, index, unwrapped, frame.box)
         centre = np.average(unwrapped, axis=0, weights=frame.masses)  # the centre of mass
         sign = frame.ion_sign
+        if valences is None:
+            valences = ion_valences(path, frame)
         cations.append(unwrapped[sign > 0] - centre)
         anions.append(unwrapped[sign < 0] - centre)
         if include_solvent:
             solvent.append(unwrapped[sign == 0] - centre)
         if frame.velocities is not None:
             relative = frame.velocities - np.average(frame.velocities, axis=0, weights=frame.masses)
-            currents.append(relative[sign > 0].sum(axis=0) - relative[sign < 0].sum(axis=0))
+            currents.append(valences[0] * relative[sign > 0].sum(axis=0) + valences[1] * relative[sign < 0].sum(axis=0))
         times.append(frame.time)
         volume = float(np.prod(frame.box))
     if len(times) < 4:
@@ -246,7 +267,45 @@ def replica_positions(path: Path | Sequence[Path], *, timestep: float | None = N
                          f"{steps.max():g} τ); transport needs a uniform frame interval")
     return ReplicaPositions(str(path), np.stack(cations), np.stack(anions), float(steps.mean()), volume,
                             solvent=np.stack(solvent) if include_solvent and solvent else None,
-                            currents=np.stack(currents) if len(currents) == len(times) else None)
+                            currents=np.stack(currents) if len(currents) == len(times) else None,
+                            z_plus=valences[0], z_minus=valences[1])
+
+
+def ion_valences(path: Path, frame) -> tuple[float, float]:
+    """(z₊, z₋) of ``frame``'s ions: one valence per species from the file's charges (±1 without them).
+
+    Raises ``ValueError`` for cations or anions of mixed valence, a valence of the wrong sign, or a
+    frame that is not electroneutral (z₊N₊ + z₋N₋ ≠ 0).
+    """
+    sign = frame.ion_sign
+    n_plus, n_minus = int(np.count_nonzero(sign > 0)), int(np.count_nonzero(sign < 0))
+    if frame.valence is None:
+        z_plus, z_minus = 1.0, -1.0
+    else:
+        valence = np.asarray(frame.valence, dtype=np.float64)
+        found = []
+        for kind, chosen, wanted in (("cation", valence[sign > 0], 1), ("anion", valence[sign < 0], -1)):
+            values = np.unique(chosen)
+            if values.size > 1:
+                raise ValueError(f"{path}: {kind}s of more than one valence ({', '.join(f'{v:+g}' for v in values)}); "
+                                 "one valence per ion species is supported")
+            if values.size and np.sign(values[0]) != wanted:
+                raise ValueError(f"{path}: {kind}s with valence {values[0]:+g}; expected a "
+                                 f"{'positive' if wanted > 0 else 'negative'} one")
+            found.append(float(values[0]) if values.size else float(wanted))
+        z_plus, z_minus = found
+    if n_plus and n_minus and abs(z_plus * n_plus + z_minus * n_minus) > 1e-6 * max(1.0, abs(z_plus) * n_plus):
+        raise ValueError(f"{path}: not electroneutral: {n_plus} cations × {z_plus:+g} and {n_minus} anions × "
+                         f"{z_minus:+g} give a net charge {z_plus * n_plus + z_minus * n_minus:+g} e")
+    return z_plus, z_minus
+
+
+def _stoichiometry(z_plus: float, z_minus: float) -> tuple[float, float]:
+    """(ν₊, ν₋) of the formula unit: the smallest integers with ν₊ z₊ + ν₋ z₋ = 0 (valences integer)."""
+    if float(z_plus).is_integer() and float(z_minus).is_integer():
+        common = math.gcd(int(z_plus), int(-z_minus))
+        return -z_minus / common, z_plus / common
+    return 1.0, -z_plus / z_minus  # non-integer valences: one cation per formula unit
 
 
 #: Unwrapped coordinates beyond this many box lengths from the origin are taken as corrupt input.
@@ -277,17 +336,19 @@ def replica_curves(path: Path | Sequence[Path], *, timestep: float | None = None
 
 def curves_from_positions(cations: np.ndarray, anions: np.ndarray, frame_interval: float, volume: float, *,
                           solvent: np.ndarray | None = None, currents: np.ndarray | None = None,
-                          source: str = "arrays") -> ReplicaCurves:
+                          source: str = "arrays", valences: tuple[float, float] = (1.0, -1.0)) -> ReplicaCurves:
     """The displacement correlations of unwrapped positions relative to the system's centre of mass.
 
     ``cations`` (T, N₊, 3), ``anions`` (T, N₋, 3), ``solvent`` (T, N_s, 3) or None, σ; ``currents`` (T, 3)
-    the charge current J(t) or None; ``frame_interval`` τ; ``volume`` σ³.
+    the charge current J(t) or None; ``frame_interval`` τ; ``volume`` σ³; ``valences`` (z₊, z₋).
     """
     total_p, total_m = cations.sum(axis=1), anions.sum(axis=1)
     correlations = {"self_pp": displacement_correlation(cations), "self_mm": displacement_correlation(anions),
                     "pp": displacement_correlation(total_p), "mm": displacement_correlation(total_m),
                     "pm": displacement_correlation(total_p, total_m)}
-    correlations["charge"] = correlations["pp"] + correlations["mm"] - 2.0 * correlations["pm"]
+    z_plus, z_minus = valences
+    correlations["charge"] = (z_plus ** 2 * correlations["pp"] + z_minus ** 2 * correlations["mm"]
+                              + 2.0 * z_plus * z_minus * correlations["pm"])
     n_solvent = 0
     if solvent is not None and solvent.shape[1]:
         n_solvent = solvent.shape[1]
@@ -296,7 +357,7 @@ def curves_from_positions(cations: np.ndarray, anions: np.ndarray, frame_interva
                             ms=displacement_correlation(total_m, total_s), self_ss=displacement_correlation(solvent))
     current = time_correlation(currents) if currents is not None else np.zeros(0)
     return ReplicaCurves(source, cations.shape[0], frame_interval, cations.shape[1], anions.shape[1], n_solvent,
-                         volume, correlations, current)
+                         volume, correlations, current, float(z_plus), float(z_minus))
 
 
 def replica_transport(path: Path, *, kT: float = 1.0, timestep: float | None = None,
@@ -317,6 +378,9 @@ def _check_same_system(replicas: list[ReplicaCurves]) -> None:
             if abs(a - b) > 1e-6 * abs(a):
                 raise ValueError(f"{other.source}: {what} {b:g} differs from {first.source}'s {a:g}; "
                                  "replicas of one system must share it")
+        if (first.z_plus, first.z_minus) != (other.z_plus, other.z_minus):
+            raise ValueError(f"{other.source}: valences {other.z_plus:+g}/{other.z_minus:+g}, but {first.source} has "
+                             f"{first.z_plus:+g}/{first.z_minus:+g}; replicas of one system must have the same ions")
         if (first.n_cations, first.n_anions) != (other.n_cations, other.n_anions):
             raise ValueError(f"{other.source}: {other.n_cations} cations and {other.n_anions} anions, but "
                              f"{first.source} has {first.n_cations} and {first.n_anions}; replicas of one "
@@ -336,7 +400,8 @@ def _walker_counts(curves: ReplicaCurves) -> dict[str, int]:
     return {"p": curves.n_cations, "m": curves.n_anions, "s": curves.n_solvent}
 
 
-def _pooled_line(lines: list[dict[str, tuple[float, float]]], weights: np.ndarray) -> LineParameters:
+def _pooled_line(lines: list[dict[str, tuple[float, float]]], weights: np.ndarray,
+                 valences: tuple[float, float] = (1.0, -1.0)) -> LineParameters:
     """Replica lines (name -> (slope per frame, intercept)) averaged with ``weights``, then made admissible."""
     mean = {name: (float(np.average([l[name][0] for l in lines], weights=weights)),
                    float(np.average([l[name][1] for l in lines], weights=weights))) for name in lines[0]}
@@ -351,7 +416,7 @@ def _pooled_line(lines: list[dict[str, tuple[float, float]]], weights: np.ndarra
         if (single, single) in b:
             b[(single, single)] = max(b[(single, single)], tiny)
     uncorrelated = {"P": b.get(("p", "p"), tiny), "M": b.get(("m", "m"), tiny), "S": b.get(("s", "s"), tiny),
-                    "Q": b.get(("p", "p"), tiny) + b.get(("m", "m"), tiny)}
+                    "Q": valences[0] ** 2 * b.get(("p", "p"), tiny) + valences[1] ** 2 * b.get(("m", "m"), tiny)}
     for walker, free in uncorrelated.items():
         if (walker, walker) in b:
             b[(walker, walker)] = max(b[(walker, walker)], COLLECTIVE_SLOPE_FLOOR * free, tiny)
@@ -402,8 +467,9 @@ def _fit(replicas: list[ReplicaCurves], window: FitWindow
     lags = [_window_lags(window, r.frame_interval, r.n_frames) for r in replicas]
     ols = [{name: ols_line(chosen, values[chosen]) for name, values in r.correlations.items()}
            for r, chosen in zip(replicas, lags)]
-    fitted, _ = _gls_fits(replicas, lags, _pooled_line(ols, lengths))
-    return _gls_fits(replicas, lags, _pooled_line(fitted, lengths))
+    valences = (replicas[0].z_plus, replicas[0].z_minus)
+    fitted, _ = _gls_fits(replicas, lags, _pooled_line(ols, lengths, valences))
+    return _gls_fits(replicas, lags, _pooled_line(fitted, lengths, valences))
 
 
 def _pooled_slope(replicas: list[ReplicaCurves], window: FitWindow, name: str = "charge") -> tuple[float, float]:
@@ -479,7 +545,7 @@ def system_transport(replicas: list[ReplicaCurves], *, kT: float = 1.0, fit_wind
 
     volume = first.volume
     scale = 1.0 / (6.0 * kT * volume)
-    concentration = first.n_cations / volume
+    concentration = first.formula_units / volume
     results = [_replica_result(r, lines, variance, window, scale, concentration, kT)
                for r, lines, variance in zip(replicas, fitted, variances)]
     row = _pooled_row(results, replicas)
@@ -498,7 +564,9 @@ def _replica_result(curves: ReplicaCurves, lines: dict[str, tuple[float, float]]
     error = {name: math.sqrt(max(variance[name], 0.0)) / dt for name in variance}
     n_p, n_m = curves.n_cations, curves.n_anions
     kappa = slope["charge"] * scale
-    lambda_ne = (slope["self_pp"] + slope["self_mm"]) * scale / concentration
+    z_p, z_m = curves.z_plus, curves.z_minus
+    lambda_ne = (z_p ** 2 * slope["self_pp"] + z_m ** 2 * slope["self_mm"]) * scale / concentration
+    equivalents = z_p * n_p / curves.volume  # concentration of positive charge, e σ⁻³
     kappa_gk = green_kubo(curves.current, dt * np.arange(len(curves.current)), window.t0, kT, curves.volume)
     values: dict[str, Any] = dict(
         n_frames=curves.n_frames, n_cations=n_p, n_anions=n_m, volume=curves.volume, concentration=concentration,
@@ -512,7 +580,10 @@ def _replica_result(curves: ReplicaCurves, lines: dict[str, tuple[float, float]]
         L_self_pp_err=error["self_pp"] * scale, L_self_mm_err=error["self_mm"] * scale,
         D_p_err=error["self_pp"] / (6.0 * n_p), D_m_err=error["self_mm"] / (6.0 * n_m),
         kappa_err=error["charge"] * scale, molar_conductivity_err=error["charge"] * scale / concentration,
-        molar_conductivity_ne_err=math.hypot(error["self_pp"], error["self_mm"]) * scale / concentration,
+        molar_conductivity_ne_err=math.hypot(z_p ** 2 * error["self_pp"], z_m ** 2 * error["self_mm"]) * scale
+        / concentration,
+        z_plus=z_p, z_minus=z_m, molar_conductivity_equivalent=kappa / equivalents,
+        molar_conductivity_equivalent_err=error["charge"] * scale / equivalents,
         fit_t0=window.t0, fit_t1=window.t1, msd_loglog_slope=window.loglog_slope, diffusive=window.diffusive,
         kappa_green_kubo=kappa_gk)
     if curves.n_solvent:
@@ -537,14 +608,14 @@ def green_kubo(current: np.ndarray, times: np.ndarray, upper: float, kT: float, 
 
 #: Quantities with a trajectory-based error: pooled over replicas by inverse variance.
 ESTIMATED = ("L_pp", "L_mm", "L_pm", "L_self_pp", "L_self_mm", "D_p", "D_m", "kappa", "molar_conductivity",
-             "molar_conductivity_ne", "L_ss", "L_ps", "L_ms", "L_self_ss", "D_s")
+             "molar_conductivity_ne", "molar_conductivity_equivalent", "L_ss", "L_ps", "L_ms", "L_self_ss", "D_s")
 #: Quantities averaged over replicas without an error model.
 AVERAGED = ("kappa_green_kubo",)
 
 
 def _pooled_row(results: list[ReplicaTransport], replicas: list[ReplicaCurves]) -> dict[str, Any]:
     """The system row: inverse-variance pooled values and errors, replica scatter and the window."""
-    row: dict[str, Any] = {"n_replicas": len(results)}
+    row: dict[str, Any] = {"n_replicas": len(results), "z_plus": results[0].z_plus, "z_minus": results[0].z_minus}
     for name in ESTIMATED:
         values = np.array([getattr(r, name) for r in results], dtype=np.float64)
         errors = np.array([getattr(r, f"{name}_err") for r in results], dtype=np.float64)
