@@ -27,6 +27,8 @@ TYPES = (CATION_TYPE, ANION_TYPE, SOLVENT_TYPE)
 
 #: A topology charge counts as the valence z when it is within this of an integer (e).
 VALENCE_TOLERANCE = 0.05
+#: Ways to group selected atoms into ions (``ImportOptions.group``).
+GROUPS = ("atom", "residue", "molecule", "fragment")
 
 
 @dataclass(frozen=True)
@@ -44,6 +46,9 @@ class ImportOptions:
     by the reader): they are taken as they are; False: unwrapped here with ``NoJump``.
     cation_valence, anion_valence: the ions' valences z; None: the topology's charges, rounded (they must
     be integers within :data:`VALENCE_TOLERANCE`), or ±1 where the topology has no charges.
+    group: what one ion is: ``atom`` (every selected atom), or a molecular ion made of the selected atoms
+    of one ``residue``, ``molecule`` (the topology's molecule numbers) or ``fragment`` (bond graph), at its
+    centre of mass, with the sum of its atoms' charges as its valence.
     """
 
     topology: Path | None = None
@@ -56,6 +61,7 @@ class ImportOptions:
     unwrapped: bool = False
     cation_valence: float | None = None
     anion_valence: float | None = None
+    group: str = "atom"
 
     def __post_init__(self) -> None:
         for name in ("frame_interval", "length_scale", "time_scale"):
@@ -122,6 +128,8 @@ def mdanalysis_frames(path: Path, options: ImportOptions, timestep: float | None
                 if options.format is None and ("format" in str(exc).lower() or "guess" in str(exc).lower()) else "")
         raise UserError(f"{path}: MDAnalysis cannot read it{with_topology}: {exc}{hint}") from exc
     typeid = np.full(universe.atoms.n_atoms, 2, dtype=np.int32)
+    carriers: list[np.ndarray] = []  # per ion: its atoms' indices
+    species: list[int] = []          # per ion: 0 cation, 1 anion
     for index, (label, selection) in enumerate((("cation", options.cation), ("anion", options.anion))):
         try:
             chosen = universe.select_atoms(selection)
@@ -135,38 +143,131 @@ def mdanalysis_frames(path: Path, options: ImportOptions, timestep: float | None
                             f"{options.anion!r} overlap ({overlap} atoms in both); each ion must be one or "
                             "the other")
         typeid[chosen.indices] = index
-    bonds = _ion_bonds(universe, typeid)
+        groups = _ion_groups(universe, chosen, options.group, label, selection, path)
+        carriers += groups
+        species += [index] * len(groups)
     if universe.trajectory.ts.dimensions is None:
         raise UserError(f"{path}: the trajectory has no periodic box")
     if not options.unwrapped:
         universe.trajectory.add_transformations(NoJump())
     times = _gsd_times(path, timestep) if is_gsd(path) and options.frame_interval is None else None
-    return _frames(universe, typeid, bonds, options, path, times, _masses(universe),
-                   _valences(universe, typeid, options, path))
+    layout = _CarrierLayout.build(carriers, np.array(species, dtype=np.int32), typeid, _masses(universe))
+    bonds = _ion_bonds(universe, typeid) if options.group == "atom" else np.zeros((0, 2), dtype=np.int64)
+    bonds = layout.renumber(bonds)
+    valence = _valences(universe, layout, options, path)
+    return _frames(universe, layout, bonds, options, path, times, valence)
 
 
-def _valences(universe, typeid: np.ndarray, options: ImportOptions, path: Path) -> np.ndarray | None:
-    """(N,) valences of the ions (0 elsewhere) from the options or the topology's charges; None: ±1."""
-    valence = np.zeros(len(typeid))
+def _ion_groups(universe, chosen, group: str, label: str, selection: str, path: Path) -> list[np.ndarray]:
+    """The atom indices of each ion in ``chosen``: one atom each, or whole residues, molecules or fragments.
+
+    A group whose atoms are not all selected (a molecule split between species or left partly out) is
+    refused, since its centre of mass would not be the ion's.
+    """
+    if group == "atom":
+        return [np.array([i]) for i in chosen.indices]
+    if group not in GROUPS:
+        raise UserError(f"{path}: --group {group!r}; expected one of {', '.join(GROUPS)}")
+    try:
+        if group == "residue":
+            wholes = [residue.atoms for residue in chosen.residues]
+        elif group == "molecule":
+            molnums = np.asarray(universe.atoms.molnums)
+            wholes = [universe.atoms[molnums == m] for m in np.unique(molnums[chosen.indices])]
+        else:
+            wholes = list(chosen.fragments)
+    except Exception as exc:  # the topology lacks residues, molecule numbers or bonds
+        raise UserError(f"{path}: cannot group the {label}s by {group}: {exc}") from exc
+    selected = set(chosen.indices.tolist())
+    groups = []
+    for whole in wholes:
+        atoms = np.asarray(whole.indices)
+        inside = sum(1 for i in atoms.tolist() if i in selected)
+        if inside != len(atoms):
+            raise UserError(f"{path}: the {label} selection {selection!r} takes {inside} of the {len(atoms)} atoms "
+                            f"of one {group} (atoms {atoms[:6].tolist()}…); select whole {group}s, or another "
+                            "--group")
+        groups.append(atoms)
+    return groups
+
+
+@dataclass(frozen=True)
+class _CarrierLayout:
+    """How atoms become the particles of a localcond frame: ions (carriers) first, then every other atom.
+
+    carrier_of: (N_atoms,) carrier index of each ion atom, −1 elsewhere. others: (N_other,) atom indices.
+    weights: (N_atoms,) atom masses (1 where the topology has none). typeid: (N_particles,) of the frame.
+    masses: (N_particles,) carrier masses (sums) and other atoms' masses, or None when all are equal.
+    """
+
+    carrier_of: np.ndarray
+    n_carriers: int
+    others: np.ndarray
+    weights: np.ndarray
+    typeid: np.ndarray
+    masses: np.ndarray | None
+
+    @staticmethod
+    def build(carriers: list[np.ndarray], species: np.ndarray, atom_typeid: np.ndarray,
+              masses: np.ndarray | None) -> _CarrierLayout:
+        carrier_of = np.full(len(atom_typeid), -1, dtype=np.int64)
+        for index, atoms in enumerate(carriers):
+            carrier_of[atoms] = index
+        others = np.flatnonzero(carrier_of < 0)
+        weights = masses if masses is not None else np.ones(len(atom_typeid))
+        carrier_mass = np.bincount(carrier_of[carrier_of >= 0], weights=weights[carrier_of >= 0],
+                                   minlength=len(carriers))
+        particle_mass = np.concatenate([carrier_mass, weights[others]])
+        typeid = np.concatenate([species, atom_typeid[others]]).astype(np.int32)
+        equal = np.ptp(particle_mass) == 0
+        return _CarrierLayout(carrier_of, len(carriers), others, weights, typeid, None if equal else particle_mass)
+
+    def positions(self, atoms: np.ndarray) -> np.ndarray:
+        """(N_particles, 3) carrier centres of mass, then the other atoms, from (N_atoms, 3) positions."""
+        inside = self.carrier_of >= 0
+        labels, mass = self.carrier_of[inside], self.weights[inside]
+        total = np.bincount(labels, weights=mass, minlength=self.n_carriers)
+        centres = np.stack([np.bincount(labels, weights=mass * atoms[inside, k], minlength=self.n_carriers)
+                            for k in range(3)], axis=1) / total[:, None]
+        return np.concatenate([centres, atoms[self.others]])
+
+    def renumber(self, bonds: np.ndarray) -> np.ndarray:
+        """Atom-index bonds between single-atom ions as particle indices of the frame."""
+        if not bonds.size:
+            return bonds
+        return self.carrier_of[bonds]
+
+
+def _valences(universe, layout: _CarrierLayout, options: ImportOptions, path: Path) -> np.ndarray | None:
+    """(N_particles,) valences of the ions (0 elsewhere): the options', or each ion's summed topology
+    charges, rounded; None: the ions are ±1."""
+    n_particles = len(layout.typeid)
+    valence = np.zeros(n_particles)
     try:
         charges = np.asarray(universe.atoms.charges, dtype=np.float64)
     except Exception:  # a topology without charges
         charges = None
+    inside = layout.carrier_of >= 0
+    carrier_charge = (np.bincount(layout.carrier_of[inside], weights=charges[inside], minlength=layout.n_carriers)
+                      if charges is not None else None)
     for index, label, given in ((0, "cation", options.cation_valence), (1, "anion", options.anion_valence)):
-        chosen = typeid == index
+        chosen = np.flatnonzero(layout.typeid[:layout.n_carriers] == index)
         if given is not None:
             valence[chosen] = given
-        elif charges is not None and np.any(charges != 0):
-            rounded = np.round(charges[chosen])
-            worst = float(np.max(np.abs(charges[chosen] - rounded))) if chosen.any() else 0.0
+        elif carrier_charge is not None and np.any(charges != 0):
+            rounded = np.round(carrier_charge[chosen])
+            worst = float(np.max(np.abs(carrier_charge[chosen] - rounded))) if chosen.size else 0.0
             if worst > VALENCE_TOLERANCE:
-                raise UserError(f"{path}: the {label} selection has non-integer charges (off by up to {worst:.3g} e): "
-                                "partial charges of a molecular ion? Molecular ions are not supported yet; "
-                                f"give --{label}-valence")
+                hint = ("group the atoms of molecular ions with --group residue, molecule or fragment, or "
+                        if options.group == "atom" else "")
+                raise UserError(f"{path}: the {label}s' charges are not integers (off by up to {worst:.3g} e); "
+                                f"{hint}give --{label}-valence")
             valence[chosen] = rounded
         else:
             valence[chosen] = 1.0 if index == 0 else -1.0
-    return valence if np.any(valence[typeid == 0] != 1.0) or np.any(valence[typeid == 1] != -1.0) else None
+    ions = layout.typeid[:layout.n_carriers]
+    plain = np.all(valence[:layout.n_carriers][ions == 0] == 1.0) and np.all(valence[:layout.n_carriers][ions == 1] == -1.0)
+    return None if plain else valence
 
 
 def _masses(universe) -> np.ndarray | None:
@@ -179,14 +280,14 @@ def _masses(universe) -> np.ndarray | None:
     return masses if usable else None
 
 
-def _frames(universe, typeid: np.ndarray, bonds: np.ndarray, options: ImportOptions, path: Path,
-            times: np.ndarray | None, masses: np.ndarray | None, valence: np.ndarray | None) -> Iterator[Frame]:
+def _frames(universe, layout: _CarrierLayout, bonds: np.ndarray, options: ImportOptions, path: Path,
+            times: np.ndarray | None, valence: np.ndarray | None) -> Iterator[Frame]:
     for index, ts in enumerate(universe.trajectory):
         dimensions = np.asarray(ts.dimensions, dtype=np.float64)
         if not np.allclose(dimensions[3:], 90.0):
             raise UserError(f"{path}: frame {index} has a triclinic box; only orthorhombic boxes are supported")
         box = dimensions[:3] * options.length_scale
-        unwrapped = np.asarray(universe.atoms.positions, dtype=np.float64) * options.length_scale
+        unwrapped = layout.positions(np.asarray(universe.atoms.positions, dtype=np.float64) * options.length_scale)
         image = np.floor((unwrapped + box / 2) / box).astype(np.int32)
         if options.frame_interval is not None:
             time = index * options.frame_interval
@@ -194,8 +295,8 @@ def _frames(universe, typeid: np.ndarray, bonds: np.ndarray, options: ImportOpti
             time = times[index]
         else:
             time = ts.time * options.time_scale
-        yield Frame(unwrapped - image * box, box, typeid, TYPES, image, bonds, step=index, time=float(time),
-                    masses=masses, valence=valence)
+        yield Frame(unwrapped - image * box, box, layout.typeid, TYPES, image, bonds, step=index, time=float(time),
+                    masses=layout.masses, valence=valence)
 
 
 def _ion_bonds(universe, typeid: np.ndarray) -> np.ndarray:

@@ -53,6 +53,9 @@ def add_parser(commands) -> None:
                                                                  "or +1)")
     parser.add_argument("--anion-valence", type=float, help="anion valence z (default: the topology's charges, "
                                                                 "or -1)")
+    parser.add_argument("--group", choices=("atom", "residue", "molecule", "fragment"),
+                        help="one ion is one selected atom (default), or the selected atoms of one residue, "
+                             "molecule or fragment (bond graph), at its centre of mass")
     parser.add_argument("--mdanalysis", action="store_true", help="read GSD files through MDAnalysis too")
     parser.add_argument("--solvent", action="store_true", help="also L^ss, L^+s, L^-s, L_self^ss and D_s")
     parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
@@ -66,7 +69,7 @@ def run(args: argparse.Namespace, console: Console) -> int:
     defaults = ImportOptions()
     options = ImportOptions(args.topology, args.cation or defaults.cation, args.anion or defaults.anion,
                             args.frame_interval, args.length_scale or 1.0, args.time_scale or 1.0, args.format,
-                            bool(args.unwrapped), args.cation_valence, args.anion_valence)
+                            bool(args.unwrapped), args.cation_valence, args.anion_valence, args.group or "atom")
     curves = []
     for path in args.trajectories:
         if not path.is_file():
@@ -120,7 +123,8 @@ def run(args: argparse.Namespace, console: Console) -> int:
 IMPORT_OPTIONS = (("topology", "--topology"), ("cation", "--cation"), ("anion", "--anion"),
                   ("frame_interval", "--frame-interval"), ("length_scale", "--length-scale"),
                   ("time_scale", "--time-scale"), ("format", "--format"), ("unwrapped", "--unwrapped"),
-                  ("cation_valence", "--cation-valence"), ("anion_valence", "--anion-valence"))
+                  ("cation_valence", "--cation-valence"), ("anion_valence", "--anion-valence"),
+                  ("group", "--group"))
 
 
 def _check_numbers(args: argparse.Namespace) -> None:

@@ -216,3 +216,85 @@ def test_valences_come_from_a_topologys_charges_or_the_command_line(tmp_path, ca
     given = transport_json(capsys, str(dump), "--topology", str(partial), *common, "--cation-valence", "2",
                            "--anion-valence", "-1")
     assert given["kappa"] == pytest.approx(native["kappa"], rel=1e-5)
+
+
+def write_molecular_salt(directory: Path, *, n_pairs: int = 24, n_solvent: int = 40, frames: int = 120,
+                         seed: int = 4) -> tuple[Path, Path, Path]:
+    """Li⁺-like point cations and rigid 3-atom anions (masses 10/20/30, charges −0.4/−0.3/−0.3) whose
+    centres of mass follow random walks, in solvent, as a LAMMPS data file (molecule ids, bonds, masses,
+    charges) and an unwrapped dump; and, as the known answer, a GSD file of the carriers themselves (each
+    anion at its centre of mass with mass 60 and valence −1)."""
+    rng = np.random.default_rng(seed)
+    length, dt = 20.0, 0.5
+    shape = np.array([[0.0, 0, 0], [1.0, 0, 0], [0, 1.0, 0]])
+    masses, charges = np.array([10.0, 20.0, 30.0]), np.array([-0.4, -0.3, -0.3])
+    shape = shape - (masses[:, None] * shape).sum(axis=0) / masses.sum()  # centre of mass at the origin
+    carriers = rng.uniform(-length / 2, length / 2, (2 * n_pairs + n_solvent, 3))
+    diffusion = np.repeat([0.8, 0.3, 1.0], [n_pairs, n_pairs, n_solvent])
+    carrier_type = np.repeat([0, 1, 2], [n_pairs, n_pairs, n_solvent]).astype(np.int32)
+    carrier_mass = np.repeat([7.0, 60.0, 18.0], [n_pairs, n_pairs, n_solvent])
+    truth = directory / "carriers.gsd"
+    dump_lines: list[str] = []
+    with GSDWriter(truth, {LOG_TIMESTEP: 0.005}) as writer:
+        for index in range(frames):
+            image = np.floor((carriers + length / 2) / length).astype(np.int32)
+            writer.append(Frame(carriers - image * length, np.full(3, length), carrier_type,
+                                ("cation", "anion", "solvent"), image, np.zeros((0, 2), np.int64), step=index * 100,
+                                time=index * dt, masses=carrier_mass,
+                                valence=np.repeat([1.0, -1.0, 0.0], [n_pairs, n_pairs, n_solvent])))
+            atoms, types = [], []
+            for i in range(n_pairs):
+                atoms.append(carriers[i])
+                types.append(1)
+            for i in range(n_pairs, 2 * n_pairs):
+                rotation, _ = np.linalg.qr(rng.normal(size=(3, 3)))  # a fresh orientation every frame
+                atoms += list(carriers[i] + shape @ rotation.T)
+                types += [2, 3, 4]
+            for i in range(2 * n_pairs, len(carriers)):
+                atoms.append(carriers[i])
+                types.append(5)
+            atoms = np.array(atoms) + length / 2
+            dump_lines += ["ITEM: TIMESTEP", str(index * 100), "ITEM: NUMBER OF ATOMS", str(len(atoms)),
+                           "ITEM: BOX BOUNDS pp pp pp", *["0.0 20.0"] * 3, "ITEM: ATOMS id type xu yu zu"]
+            dump_lines += [f"{k + 1} {t} {x:.9f} {y:.9f} {z:.9f}" for k, (t, (x, y, z))
+                           in enumerate(zip(types, atoms.tolist()))]
+            carriers = carriers + rng.normal(size=carriers.shape) * np.sqrt(2 * diffusion * dt)[:, None]
+    dump = directory / "salt.lammpstrj"
+    dump.write_text("\n".join(dump_lines) + "\n")
+    atom_lines, bond_lines, atom_id = [], [], 0
+    for i in range(n_pairs):
+        atom_id += 1
+        atom_lines.append(f"{atom_id} {i + 1} 1 1.0 0 0 0")
+    for m in range(n_pairs):
+        first = atom_id + 1
+        for k in range(3):
+            atom_id += 1
+            atom_lines.append(f"{atom_id} {n_pairs + m + 1} {k + 2} {charges[k]} 0 0 0")
+        bond_lines += [f"{2 * m + 1} 1 {first} {first + 1}", f"{2 * m + 2} 1 {first} {first + 2}"]
+    for s in range(n_solvent):
+        atom_id += 1
+        atom_lines.append(f"{atom_id} {2 * n_pairs + s + 1} 5 0.0 0 0 0")
+    data = directory / "salt.data"
+    data.write_text("\n".join(["LAMMPS data", "", f"{atom_id} atoms", f"{len(bond_lines)} bonds", "5 atom types",
+                               "1 bond types", "", "0.0 20.0 xlo xhi", "0.0 20.0 ylo yhi", "0.0 20.0 zlo zhi", "",
+                               "Masses", "", "1 7.0", "2 10.0", "3 20.0", "4 30.0", "5 18.0", "",
+                               "Atoms # full", "", *atom_lines, "", "Bonds", "", *bond_lines, ""]))
+    return truth, dump, data
+
+
+@pytest.mark.parametrize("group", ["residue", "fragment"])
+def test_molecular_ions_are_carried_at_their_centres_of_mass(tmp_path, capsys, group):
+    truth, dump, data = write_molecular_salt(tmp_path)
+    native = transport_json(capsys, str(truth), "--fit", "2.5", "25")
+    common = ["--topology", str(data), "--format", "LAMMPSDUMP", "--unwrapped", "--cation", "type 1",
+              "--anion", "type 2 3 4", "--frame-interval", "0.5", "--fit", "2.5", "25"]
+    grouped = transport_json(capsys, str(dump), *common, "--group", group)
+    assert grouped["z_minus"] == -1 and grouped["n_replicas"] == 1
+    for key in ("D_p", "D_m", "kappa", "molar_conductivity", "L_pm"):
+        assert grouped[key] == pytest.approx(native[key], rel=1e-4, abs=1e-9), key
+    assert main(["transport", str(dump), *common]) == 2  # atom by atom: partial charges, and the hint
+    assert "--group" in capsys.readouterr().err
+    split = ["--topology", str(data), "--format", "LAMMPSDUMP", "--unwrapped", "--cation", "type 1",
+             "--anion", "type 2 3", "--frame-interval", "0.5", "--group", group]
+    assert main(["transport", str(dump), *split]) == 2
+    assert "takes 2 of the 3 atoms" in capsys.readouterr().err

@@ -14,7 +14,7 @@ trajectory, so the rest of the pipeline cannot tell it from a simulation.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 from pydantic import Field
@@ -41,6 +41,11 @@ class TrajectoriesConfig(PluginConfig):
                                                          "where the extension does not say it")
     unwrapped: bool = Field(default=False, description="the files' coordinates are already unwrapped (LAMMPS xu, "
                                                        "...): taken as they are, no NoJump")
+    cation_valence: float | None = Field(default=None, gt=0, description="default: the topology's charges, or +1")
+    anion_valence: float | None = Field(default=None, lt=0, description="default: the topology's charges, or -1")
+    group: Literal["atom", "residue", "molecule", "fragment"] = Field(
+        default="atom", description="one ion is a selected atom, or the selected atoms of one residue, molecule or "
+                                    "fragment (bond graph), at its centre of mass")
 
 
 class ImportedTrajectories(SimulatorPlugin):
@@ -71,7 +76,7 @@ class ImportedTrajectories(SimulatorPlugin):
         path, topology = self.source(job)
         options = None if is_gsd(path) and topology is None and config.format is None else ImportOptions(
             topology, config.cation, config.anion, config.frame_interval, config.length_scale, config.time_scale,
-            config.format, config.unwrapped)
+            config.format, config.unwrapped, config.cation_valence, config.anion_valence, config.group)
         frames = frames_of(path, options)
         first = next(frames, None)
         if first is None:
