@@ -13,6 +13,7 @@ and ``time_scale`` convert from the file's units (e.g. Å → σ, ps → τ).
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,6 +28,9 @@ TYPES = (CATION_TYPE, ANION_TYPE, SOLVENT_TYPE)
 
 #: A topology charge counts as the valence z when it is within this of an integer (e).
 VALENCE_TOLERANCE = 0.05
+#: Unwrapping by NoJump is refused when an atom moves more than this fraction of the box between frames:
+#: its unwrapped step is at most half a box by construction, so steps near that bound are likely folded.
+SPARSE_FRAME_FRACTION = 0.35
 #: Ways to group selected atoms into ions (``ImportOptions.group``).
 GROUPS = ("atom", "residue", "molecule", "fragment")
 
@@ -49,6 +53,8 @@ class ImportOptions:
     group: what one ion is: ``atom`` (every selected atom), or a molecular ion made of the selected atoms
     of one ``residue``, ``molecule`` (the topology's molecule numbers) or ``fragment`` (bond graph), at its
     centre of mass, with the sum of its atoms' charges as its valence.
+    equal_masses: every atom weighs the same in the centre of mass by intent (no warning when the topology
+    has no masses).
     """
 
     topology: Path | None = None
@@ -62,6 +68,7 @@ class ImportOptions:
     cation_valence: float | None = None
     anion_valence: float | None = None
     group: str = "atom"
+    equal_masses: bool = False
 
     def __post_init__(self) -> None:
         for name in ("frame_interval", "length_scale", "time_scale"):
@@ -151,7 +158,12 @@ def mdanalysis_frames(path: Path, options: ImportOptions, timestep: float | None
     if not options.unwrapped:
         universe.trajectory.add_transformations(NoJump())
     times = _gsd_times(path, timestep) if is_gsd(path) and options.frame_interval is None else None
-    layout = _CarrierLayout.build(carriers, np.array(species, dtype=np.int32), typeid, _masses(universe))
+    masses = _masses(universe)
+    if masses is None and not options.equal_masses:
+        warnings.warn(f"{path}: the topology gives no masses, so every atom weighs the same in the centre of mass "
+                      "(exact for beads of one mass; for an atomistic file it shifts every L^ij); give a topology "
+                      "with masses, or --equal-masses to say this is intended", UserWarning, stacklevel=2)
+    layout = _CarrierLayout.build(carriers, np.array(species, dtype=np.int32), typeid, masses)
     bonds = _ion_bonds(universe, typeid) if options.group == "atom" else np.zeros((0, 2), dtype=np.int64)
     bonds = layout.renumber(bonds)
     valence = _valences(universe, layout, options, path)
@@ -282,12 +294,23 @@ def _masses(universe) -> np.ndarray | None:
 
 def _frames(universe, layout: _CarrierLayout, bonds: np.ndarray, options: ImportOptions, path: Path,
             times: np.ndarray | None, valence: np.ndarray | None) -> Iterator[Frame]:
+    previous = None
     for index, ts in enumerate(universe.trajectory):
         dimensions = np.asarray(ts.dimensions, dtype=np.float64)
         if not np.allclose(dimensions[3:], 90.0):
             raise UserError(f"{path}: frame {index} has a triclinic box; only orthorhombic boxes are supported")
         box = dimensions[:3] * options.length_scale
-        unwrapped = layout.positions(np.asarray(universe.atoms.positions, dtype=np.float64) * options.length_scale)
+        atoms = np.asarray(universe.atoms.positions, dtype=np.float64) * options.length_scale
+        if not options.unwrapped and previous is not None:
+            jump = np.abs(atoms - previous) / box
+            if jump.max() > SPARSE_FRAME_FRACTION:
+                atom = int(np.unravel_index(np.argmax(jump), jump.shape)[0])
+                raise UserError(f"{path}: between frames {index - 1} and {index} atom {atom} moves "
+                                f"{jump.max():.2f} of the box: frames too far apart to unwrap (NoJump assumes less "
+                                "than half a box); use denser frames, or --unwrapped if the file's coordinates "
+                                "are already unwrapped")
+        previous = atoms
+        unwrapped = layout.positions(atoms)
         image = np.floor((unwrapped + box / 2) / box).astype(np.int32)
         if options.frame_interval is not None:
             time = index * options.frame_interval

@@ -56,6 +56,8 @@ def add_parser(commands) -> None:
     parser.add_argument("--group", choices=("atom", "residue", "molecule", "fragment"),
                         help="one ion is one selected atom (default), or the selected atoms of one residue, "
                              "molecule or fragment (bond graph), at its centre of mass")
+    parser.add_argument("--equal-masses", action="store_true", default=None,
+                        help="every atom weighs the same in the centre of mass (no warning without topology masses)")
     parser.add_argument("--mdanalysis", action="store_true", help="read GSD files through MDAnalysis too")
     parser.add_argument("--solvent", action="store_true", help="also L^ss, L^+s, L^-s, L_self^ss and D_s")
     parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
@@ -69,7 +71,8 @@ def run(args: argparse.Namespace, console: Console) -> int:
     defaults = ImportOptions()
     options = ImportOptions(args.topology, args.cation or defaults.cation, args.anion or defaults.anion,
                             args.frame_interval, args.length_scale or 1.0, args.time_scale or 1.0, args.format,
-                            bool(args.unwrapped), args.cation_valence, args.anion_valence, args.group or "atom")
+                            bool(args.unwrapped), args.cation_valence, args.anion_valence, args.group or "atom",
+                            bool(args.equal_masses))
     curves = []
     for path in args.trajectories:
         if not path.is_file():
@@ -124,7 +127,7 @@ IMPORT_OPTIONS = (("topology", "--topology"), ("cation", "--cation"), ("anion", 
                   ("frame_interval", "--frame-interval"), ("length_scale", "--length-scale"),
                   ("time_scale", "--time-scale"), ("format", "--format"), ("unwrapped", "--unwrapped"),
                   ("cation_valence", "--cation-valence"), ("anion_valence", "--anion-valence"),
-                  ("group", "--group"))
+                  ("group", "--group"), ("equal_masses", "--equal-masses"))
 
 
 def _check_numbers(args: argparse.Namespace) -> None:

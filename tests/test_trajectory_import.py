@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 from core.cli import main
+from core.errors import UserError
 from core.datatypes import Frame
 from core.trajectory import LOG_TIMESTEP, GSDWriter, read_frames
 from core.transport.onsager import replica_positions
@@ -73,7 +74,7 @@ def test_a_lammps_dump_named_by_format_gives_the_native_numbers(brownian, tmp_pa
 def test_unwrapped_coordinates_are_not_unwrapped_again(tmp_path):
     """Sparse frames: a cation jumps 0.6 L per frame in the file's unwrapped coordinates. Taken as they are
     (``unwrapped``) its displacement is 0.6 L; NoJump, which assumes no atom moves more than L/2 between
-    frames, would make it −0.4 L."""
+    frames, would make it −0.4 L, so without ``unwrapped`` the frames are refused as too sparse."""
     from core.trajectory_import import ImportOptions
 
     length = 20.0
@@ -90,13 +91,13 @@ def test_unwrapped_coordinates_are_not_unwrapped_again(tmp_path):
     write_lammps_dump(path, dump, unwrapped=True)
     common = dict(cation="type 1", anion="type 2", frame_interval=1.0, format="LAMMPSDUMP")
     taken = replica_positions(dump, import_options=ImportOptions(**common, unwrapped=True))
-    rejumped = replica_positions(dump, import_options=ImportOptions(**common))
+    with pytest.raises(UserError, match="frames too far apart to unwrap"):
+        replica_positions(dump, import_options=ImportOptions(**common))
 
     def moved(read) -> float:  # the cation's x displacement relative to the anion's, first frame to second
         return read.cations[1, 0, 0] - read.cations[0, 0, 0] - (read.anions[1, 0, 0] - read.anions[0, 0, 0])
 
     assert moved(taken) == pytest.approx(0.6 * length, abs=1e-4)  # the anion stays: relative motion is the jump
-    assert moved(rejumped) == pytest.approx(-0.4 * length, abs=1e-4)
 
 
 def test_the_centre_of_mass_is_weighted_by_the_files_masses(tmp_path):
@@ -298,3 +299,20 @@ def test_molecular_ions_are_carried_at_their_centres_of_mass(tmp_path, capsys, g
              "--anion", "type 2 3", "--frame-interval", "0.5", "--group", group]
     assert main(["transport", str(dump), *split]) == 2
     assert "takes 2 of the 3 atoms" in capsys.readouterr().err
+
+
+def test_a_topology_without_masses_is_named_unless_equal_masses_is_said(tmp_path, capsys):
+    gsd = tmp_path / "b.gsd"
+    write_brownian(gsd, n_pairs=10, n_solvent=10, frames=20, seed=1)
+    dump = tmp_path / "b.lammpstrj"
+    write_lammps_dump(gsd, dump, unwrapped=True)
+    common = [str(dump), "--format", "LAMMPSDUMP", "--unwrapped", "--cation", "type 1", "--anion", "type 2",
+              "--frame-interval", "0.5", "--json"]
+    with pytest.warns(UserWarning, match="no masses"):
+        assert main(["transport", *common]) == 0
+    import warnings
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        assert main(["transport", *common, "--equal-masses"]) == 0
+    assert not [w for w in caught if "no masses" in str(w.message)]
+    capsys.readouterr()

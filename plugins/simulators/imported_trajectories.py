@@ -43,6 +43,8 @@ class TrajectoriesConfig(PluginConfig):
                                                        "...): taken as they are, no NoJump")
     cation_valence: float | None = Field(default=None, gt=0, description="default: the topology's charges, or +1")
     anion_valence: float | None = Field(default=None, lt=0, description="default: the topology's charges, or -1")
+    equal_masses: bool = Field(default=False, description="every atom weighs the same in the centre of mass, by "
+                                                          "intent (no warning without topology masses)")
     group: Literal["atom", "residue", "molecule", "fragment"] = Field(
         default="atom", description="one ion is a selected atom, or the selected atoms of one residue, molecule or "
                                     "fragment (bond graph), at its centre of mass")
@@ -76,7 +78,8 @@ class ImportedTrajectories(SimulatorPlugin):
         path, topology = self.source(job)
         options = None if is_gsd(path) and topology is None and config.format is None else ImportOptions(
             topology, config.cation, config.anion, config.frame_interval, config.length_scale, config.time_scale,
-            config.format, config.unwrapped, config.cation_valence, config.anion_valence, config.group)
+            config.format, config.unwrapped, config.cation_valence, config.anion_valence, config.group,
+            config.equal_masses)
         frames = frames_of(path, options)
         first = next(frames, None)
         if first is None:
