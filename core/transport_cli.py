@@ -60,6 +60,15 @@ def add_parser(commands) -> None:
                         help="every atom weighs the same in the centre of mass (no warning without topology masses)")
     parser.add_argument("--mdanalysis", action="store_true", help="read GSD files through MDAnalysis too")
     parser.add_argument("--solvent", action="store_true", help="also L^ss, L^+s, L^-s, L_self^ss and D_s")
+    parser.add_argument("--units", choices=("reduced", "real"), default="reduced",
+                        help="real: D in m²/s, κ in S/m, Λ in S m²/mol from the file's own units and --temperature "
+                             "(--length-scale and --time-scale then do not apply)")
+    parser.add_argument("--temperature", type=float, help="K, for --units real")
+    parser.add_argument("--length-unit", choices=("angstrom", "nm", "bohr", "m"), default="angstrom",
+                        help="the file's length unit, for --units real (default angstrom)")
+    parser.add_argument("--time-unit", choices=("fs", "ps", "ns", "s"), default="ps",
+                        help="the file's time unit (of its frame times or --frame-interval), for --units real "
+                             "(default ps)")
     parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
 
 
@@ -95,10 +104,16 @@ def run(args: argparse.Namespace, console: Console) -> int:
         raise UserError(str(exc)) from exc
     rows = [replica_row(r) for r in result.replicas]
     summary = result.row
+    if args.units == "real":
+        from core.transport.real_units import to_si
+
+        rows = [to_si(row, args.temperature, args.length_unit, args.time_unit) for row in rows]
+        summary = to_si(summary, args.temperature, args.length_unit, args.time_unit)
     if args.json:
         print(json.dumps({"replicas": finite(rows), "pooled": finite(summary)}, indent=1))
         return 0
-    table = Table(title="Transport (reduced units; ± standard error from the trajectory)")
+    units = ("SI: D m²/s, κ S/m, Λ S m²/mol" if args.units == "real" else "reduced units")
+    table = Table(title=f"Transport ({units}; ± standard error from the trajectory)")
     table.add_column("trajectory")
     for _, label, _ in COLUMNS:
         table.add_column(label, justify="right")
@@ -140,6 +155,16 @@ def _check_numbers(args: argparse.Namespace) -> None:
     for name, value, sign in (("--cation-valence", args.cation_valence, 1), ("--anion-valence", args.anion_valence, -1)):
         if value is not None and not (math.isfinite(value) and value * sign > 0):
             raise UserError(f"{name} must be a {'positive' if sign > 0 else 'negative'} number, got {value:g}")
+    if args.units == "real":
+        if args.temperature is None or not (math.isfinite(args.temperature) and args.temperature > 0):
+            raise UserError("--units real needs --temperature in K (a positive number)")
+        for flag, value in (("--length-scale", args.length_scale), ("--time-scale", args.time_scale),
+                            ("--kT", None if args.kT == 1.0 else args.kT)):
+            if value is not None:
+                raise UserError(f"{flag} does not apply with --units real: numbers are converted from the file's "
+                                "own units with --length-unit, --time-unit and --temperature")
+    elif args.temperature is not None:
+        raise UserError("--temperature applies only with --units real")
     if not (math.isfinite(args.max_window_fraction) and 0 < args.max_window_fraction <= 0.5):
         raise UserError(f"--max-window-fraction must be in (0, 0.5], got {args.max_window_fraction:g}")
     if args.fit is not None:

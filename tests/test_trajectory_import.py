@@ -316,3 +316,25 @@ def test_a_topology_without_masses_is_named_unless_equal_masses_is_said(tmp_path
         assert main(["transport", *common, "--equal-masses"]) == 0
     assert not [w for w in caught if "no masses" in str(w.message)]
     capsys.readouterr()
+
+
+def test_real_units_follow_from_the_files_units_and_the_temperature(tmp_path, capsys):
+    """Independent ions in a 20 Å box, D₊ = 1 and D₋ = 0.25 Å²/ps at 300 K: D in m²/s is D·10⁻⁸, and κ in S/m
+    is the Nernst–Einstein value e²(N₊D₊ + N₋D₋)/(k_B T V) within its error."""
+    path = tmp_path / "angstrom.gsd"
+    write_brownian(path, n_pairs=100, n_solvent=50, frames=300, seed=8)
+    reduced = transport_json(capsys, str(path), "--fit", "2.5", "25")
+    real = transport_json(capsys, str(path), "--fit", "2.5", "25", "--units", "real", "--temperature", "300",
+                          "--length-unit", "angstrom", "--time-unit", "ps")
+    assert real["D_p"] == pytest.approx(reduced["D_p"] * 1e-8, rel=1e-12)
+    e, k_b, n_a = 1.602176634e-19, 1.380649e-23, 6.02214076e23
+    volume = (20e-10) ** 3
+    nernst_einstein = e ** 2 * 100 * (real["D_p"] + real["D_m"]) / (k_b * 300 * volume)
+    assert real["kappa"] == pytest.approx(nernst_einstein, abs=3 * real["kappa_err"])
+    concentration = 100 / volume / n_a  # mol/m³
+    assert real["molar_conductivity"] == pytest.approx(real["kappa"] / concentration, rel=1e-9)
+    assert real["units"]["kappa"] == "S/m"
+    assert main(["transport", str(path), "--units", "real"]) == 2
+    assert "--temperature" in capsys.readouterr().err
+    assert main(["transport", str(path), "--temperature", "300"]) == 2
+    assert "only with --units real" in capsys.readouterr().err
