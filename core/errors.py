@@ -60,5 +60,10 @@ class DuplicatePluginError(Exception):
     """Two packages registered plugins of one kind under one name."""
 
 
+class InvalidPluginError(Exception):
+    """A registered plugin class that cannot be used: not a subclass of its kind's base, no name, or a
+    Config that is not a pydantic model. The registry lists it as broken instead of failing."""
+
+
 class PluginUnavailableError(UserError):
     """A recipe names a plugin whose optional engine is not installed."""

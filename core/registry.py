@@ -18,7 +18,7 @@ import pluggy
 from pydantic import BaseModel
 
 from core import hookspecs
-from core.errors import DuplicatePluginError, PluginUnavailableError, UserError
+from core.errors import DuplicatePluginError, InvalidPluginError, PluginUnavailableError, UserError
 from core.plugin_api import PLUGIN_KINDS, Plugin
 
 ENTRY_POINT_GROUP = hookspecs.PROJECT_NAME
@@ -96,21 +96,30 @@ class PluginRegistry:
             hook = getattr(self._manager.hook, hook_name)
             for impl in hook.get_hookimpls():
                 package, package_version = self._packages.get(impl.plugin_name, (impl.plugin_name, ""))
-                classes = impl.function(registry=self) or []
+                try:
+                    classes = list(impl.function(registry=self) or [])
+                except Exception as exc:  # one package's failing hook must not hide the others' plugins
+                    self.broken.append(PluginInfo(kind, "?", None, package, package_version,
+                                                  f"{hook_name} failed: {type(exc).__name__}: {exc}"))
+                    continue
                 for plugin_class in classes:
-                    self._add(kind, plugin_class, package, package_version)
+                    try:
+                        self._add(kind, plugin_class, package, package_version)
+                    except InvalidPluginError as exc:
+                        name = getattr(plugin_class, "name", None) or getattr(plugin_class, "__name__", "?")
+                        self.broken.append(PluginInfo(kind, str(name), None, package, package_version, str(exc)))
         return self
 
     def _add(self, kind: str, plugin_class: Any, package: str, package_version: str) -> None:
         base = PLUGIN_KINDS[kind]
         if not (isinstance(plugin_class, type) and issubclass(plugin_class, base)):
-            raise DuplicatePluginError(
+            raise InvalidPluginError(
                 f"package {package!r} registered {plugin_class!r} as a {kind} plugin, "
                 f"but it is not a subclass of core.plugin_api.{base.__name__}")
         if not plugin_class.name:
-            raise DuplicatePluginError(f"package {package!r}: {kind} plugin {plugin_class.__name__} has no name")
+            raise InvalidPluginError(f"package {package!r}: {kind} plugin {plugin_class.__name__} has no name")
         if not (isinstance(plugin_class.Config, type) and issubclass(plugin_class.Config, BaseModel)):
-            raise DuplicatePluginError(
+            raise InvalidPluginError(
                 f"package {package!r}: {kind} plugin {plugin_class.name!r} has a Config that is not a pydantic model")
         existing = self._plugins[kind].get(plugin_class.name)
         if existing is not None:

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from core.datatypes import Frame
+from core.datatypes import PAIR_BOND_TYPE, Frame
 
 #: GSD log keys written by simulators; values are 1-element float64 arrays.
 LOG_TIMESTEP = "localcond/timestep"
@@ -163,7 +163,7 @@ class GSDWriter:
             snapshot.particles.mass = np.asarray(frame.masses, dtype=np.float32)
         if frame.bonds.size:
             snapshot.bonds.N = len(frame.bonds)
-            snapshot.bonds.types = ["pair"]
+            snapshot.bonds.types = [PAIR_BOND_TYPE]
             snapshot.bonds.typeid = np.zeros(len(frame.bonds), dtype=np.uint32)
             snapshot.bonds.group = frame.bonds.astype(np.uint32)
         snapshot.log = dict(self._log)

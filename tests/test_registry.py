@@ -49,11 +49,41 @@ def test_two_plugins_with_one_name_is_an_error_naming_both_packages():
         registry.collect()
 
 
-def test_a_class_of_the_wrong_kind_is_rejected():
+def _module_returning(classes) -> types.SimpleNamespace:
+    @hookimpl
+    def localcond_register_descriptors(registry):
+        return classes
+
+    return types.SimpleNamespace(localcond_register_descriptors=localcond_register_descriptors)
+
+
+def test_malformed_plugin_classes_are_listed_as_broken_and_the_others_still_load():
+    good = type("Good", (DescriptorPlugin,), {"name": "good-one", "version": "1"})
+    nameless = type("Nameless", (DescriptorPlugin,), {"name": "", "version": "1"})
+    bad_config = type("BadConfig", (DescriptorPlugin,), {"name": "bad-config", "version": "1", "Config": dict})
     registry = PluginRegistry()
-    registry.register_module(_module_with("a", int), package="bad-package")
-    with pytest.raises(DuplicatePluginError, match="bad-package.*not a subclass"):
-        registry.collect()
+    registry.register_module(_module_returning([int, nameless, good, bad_config]), package="mixed-package")
+    registry.collect()
+    assert registry.info("descriptor", "good-one").plugin_class is good
+    reasons = {info.name: info.unavailable_reason for info in registry.broken}
+    assert "not a subclass" in reasons["int"] and "has no name" in reasons["Nameless"]
+    assert "not a pydantic model" in reasons["bad-config"]
+    assert all(info.package == "mixed-package" for info in registry.broken)
+
+
+def test_a_failing_registration_hook_is_listed_as_broken():
+    @hookimpl
+    def localcond_register_descriptors(registry):
+        raise RuntimeError("engine missing at import")
+
+    good = type("Fine", (DescriptorPlugin,), {"name": "fine", "version": "1"})
+    registry = PluginRegistry()
+    registry.register_module(types.SimpleNamespace(localcond_register_descriptors=localcond_register_descriptors),
+                             package="failing-package")
+    registry.register_module(_module_with("b", good), package="fine-package")
+    registry.collect()
+    assert registry.info("descriptor", "fine").plugin_class is good
+    assert any("engine missing at import" in info.unavailable_reason for info in registry.broken)
 
 
 def test_requiring_an_unavailable_plugin_gives_the_install_hint(plugin_site):

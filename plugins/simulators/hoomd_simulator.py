@@ -22,7 +22,7 @@ from typing import Any, Literal
 import numpy as np
 from pydantic import Field
 
-from core.datatypes import SimulationJob, SimulationSettings, TaskContext
+from core.datatypes import PAIR_BOND_TYPE, SimulationJob, SimulationSettings, TaskContext
 from core.electrolyte import TYPES, Topology, build_topology, initial_positions
 from core.ewald import ewald_parameters
 from core.plugin_api import PluginConfig, SimulatorPlugin
@@ -72,7 +72,7 @@ def make_forces(topology: Topology, *, bjerrum_length: float, kT: float, setting
         forces["coulomb"] = list(compat.pppm_forces(nlist, grid, config.pppm_order, config.coulomb_cutoff))
     if topology.bonds.size:
         bond = hoomd.md.bond.Harmonic()
-        bond.params["pair"] = dict(k=settings.bond_k, r0=settings.bond_r0)
+        bond.params[PAIR_BOND_TYPE] = dict(k=settings.bond_k, r0=settings.bond_r0)
         forces["bond"].append(bond)
     return forces
 
@@ -106,7 +106,7 @@ def make_snapshot(topology: Topology, positions: np.ndarray, bjerrum_length: flo
     snapshot.particles.charge[:] = topology.valence * np.sqrt(kT * bjerrum_length)
     if topology.bonds.size:
         snapshot.bonds.N = len(topology.bonds)
-        snapshot.bonds.types = ["pair"]
+        snapshot.bonds.types = [PAIR_BOND_TYPE]
         snapshot.bonds.typeid[:] = 0
         snapshot.bonds.group[:] = topology.bonds
     return snapshot
