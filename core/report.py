@@ -77,15 +77,44 @@ def _analysis_section(workdir: Path, outcome: TaskOutcome) -> str:
         parts.append(f"<p>Reproduces the paper's {html.escape(result.paper_figure)}.</p>")
     for note in result.notes:
         parts.append(f"<p><em>{html.escape(note)}</em></p>")
-    for figure in result.figures:
-        src = html.escape(str(relative / figure))
-        parts.append(f'<figure><img src="{src}" alt="{html.escape(figure)}"><figcaption>'
-                     f'<a href="{src}">{html.escape(figure)}</a></figcaption></figure>')
+    for stem, files in _figures_by_stem(result.figures).items():
+        shown = next((f for f in files if f.lower().endswith(".png")), files[0])
+        src = html.escape(str(relative / shown))
+        links = ", ".join(f'<a href="{html.escape(str(relative / f))}">{html.escape(Path(f).suffix.lstrip(".") or f)}'
+                          "</a>" for f in files)
+        parts.append(f'<figure><img src="{src}" alt="{html.escape(stem)}"><figcaption>{html.escape(stem)} '
+                     f"({links})</figcaption></figure>")
     for table in result.tables:
         href = html.escape(str(relative / table))
         parts.append(f'<p>Table: <a href="{href}">{html.escape(table)}</a></p>')
     if result.numbers:
-        parts.append(f"<pre>{html.escape(json.dumps(result.numbers, indent=1))}</pre>")
+        parts.append(numbers_html(result.numbers))
+    return "\n".join(parts)
+
+
+def _figures_by_stem(figures: list[str]) -> dict[str, list[str]]:
+    """Figure files grouped by name without extension (a PNG and an SVG of one figure are shown once)."""
+    grouped: dict[str, list[str]] = {}
+    for figure in figures:
+        grouped.setdefault(str(Path(figure).with_suffix("")), []).append(figure)
+    return grouped
+
+
+def numbers_html(numbers: dict[str, Any]) -> str:
+    """An analysis' numbers as tables: scalars as (quantity, value) rows; a mapping of mappings (per system,
+    per split) as one row per key with a column per inner quantity; anything else as JSON."""
+    scalars = {k: v for k, v in numbers.items() if not isinstance(v, (dict, list))}
+    nested = {k: v for k, v in numbers.items() if isinstance(v, dict)
+              and all(not isinstance(x, (dict, list)) for x in v.values())}
+    rest = {k: v for k, v in numbers.items() if k not in scalars and k not in nested}
+    parts = []
+    if scalars:
+        parts.append(_table([{"quantity": k, "value": v} for k, v in scalars.items()], ["quantity", "value"]))
+    if nested:
+        columns = list(dict.fromkeys(c for inner in nested.values() for c in inner))
+        parts.append(_table([{"": key, **inner} for key, inner in nested.items()], ["", *columns]))
+    if rest:
+        parts.append(f"<pre>{html.escape(json.dumps(rest, indent=1))}</pre>")
     return "\n".join(parts)
 
 

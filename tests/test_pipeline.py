@@ -80,6 +80,9 @@ def test_report_links_every_file_it_names(plugin_site, tmp_path):
     assert any(t.endswith("parity.png") for t in links.targets)
     for target in links.targets:
         assert (workdir / target).is_file(), target
+    images = [line for line in text.split("<img ")[1:]]
+    sources = [image.split('src="')[1].split('"')[0] for image in images]
+    assert len(sources) == len(set(sources)) and not any(s.endswith(".svg") for s in sources)
 
 
 def test_a_failing_task_lets_the_others_finish_and_a_rerun_retries_only_it(plugin_site, tmp_path):

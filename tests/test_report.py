@@ -1,0 +1,27 @@
+"""The report as a reader sees it: numbers as tables, each figure once (with links to its formats)."""
+
+from __future__ import annotations
+
+from core.report import _figures_by_stem, numbers_html
+
+
+def test_scalar_numbers_are_a_quantity_value_table():
+    text = numbers_html({"pearson_r": -0.2298, "n_systems": 9})
+    assert "<table>" in text and "<pre>" not in text
+    assert "<td>pearson_r</td><td>-0.2298</td>" in text and "<td>n_systems</td><td>9</td>" in text
+
+
+def test_numbers_per_system_are_one_row_per_system():
+    text = numbers_html({"sys-a": {"n_near": 24, "bimodality": 0.49}, "sys-b": {"n_near": 67, "bimodality": 0.3}})
+    assert text.count("<tr>") == 3 and "<th>n_near</th>" in text and "<td>sys-b</td><td>67</td>" in text
+    assert "<pre>" not in text
+
+
+def test_deeper_structures_fall_back_to_json():
+    text = numbers_html({"curves": {"a": [1, 2]}, "r": 0.5})
+    assert "<pre>" in text and "<td>r</td>" in text
+
+
+def test_a_png_and_an_svg_of_one_figure_are_shown_once():
+    assert _figures_by_stem(["parity.png", "parity.svg", "other.png"]) == {
+        "parity": ["parity.png", "parity.svg"], "other": ["other.png"]}
