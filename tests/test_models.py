@@ -137,3 +137,74 @@ def test_nn_starts_from_the_best_constant() -> None:
     member = model_plugin("nn-ensemble", hidden=[8], max_epochs=1, learning_rate=1e-9).create(seed=0, threads=1)
     np.testing.assert_allclose(data.system_means(member.fit(data).predict_local(data.features)), data.target,
                                rtol=0.05)
+
+
+def test_nn_subsampled_loss_is_unbiased_and_its_correction_is_needed() -> None:
+    """Over many draws of m environments per system, the corrected subsampled loss averages to the
+    full-batch loss (within its Monte Carlo error); the uncorrected one is biased high by the
+    subsample variance."""
+    torch = pytest.importorskip("torch")
+    from plugins.models.nn_ensemble import NNEnsembleConfig, NNMember, SystemBatch, _network
+
+    data = synthetic(lambda x: np.tanh(x[:, 0]), n_systems=6, per_system=80, bonded_fraction=0.25)
+    batch = SystemBatch(data, data.features.mean(axis=0), data.features.std(axis=0), 1.0, torch.device("cpu"))
+    torch.manual_seed(0)
+    network = _network(data.features.shape[1], [8])
+    member = NNMember(NNEnsembleConfig(environments_per_step=5), seed=0, threads=1)
+    chosen = torch.arange(data.n_systems)
+    generator = torch.Generator().manual_seed(1)
+    with torch.no_grad():
+        full = float(NNMember(NNEnsembleConfig(), seed=0, threads=1)._loss(network, batch, chosen, generator))
+        corrected, raw = [], []
+        for _ in range(4000):
+            estimate, variance = batch.sampled_means(network, chosen, 5, generator)
+            squared = (batch.target - estimate) ** 2
+            weight = batch.inverse_variance
+            raw.append(float(torch.sum(weight * squared) / torch.sum(weight)))
+            corrected.append(float(torch.sum(weight * (squared - variance)) / torch.sum(weight)))
+        assert float(member._loss(network, batch, chosen, generator)) == pytest.approx(
+            corrected[-1], rel=1.0, abs=10 * np.std(corrected))  # the plugin's loss is this estimate
+    error = np.std(corrected) / np.sqrt(len(corrected))
+    assert np.mean(corrected) == pytest.approx(full, abs=4 * error)
+    assert np.mean(raw) - full > 10 * np.std(raw) / np.sqrt(len(raw))
+
+
+def test_nn_environment_subsampling_learns_as_full_batch_does() -> None:
+    pytest.importorskip("torch")
+    data = synthetic(lambda x: np.tanh(2 * x[:, 0]) + 0.5 * np.maximum(x[:, 1], 0), n_systems=60, per_system=200)
+    train, valid, test = subset(data, np.arange(40)), subset(data, np.arange(40, 50)), subset(data, np.arange(50, 60))
+    scores = {}
+    for per_step in (None, 16):
+        plugin = model_plugin("nn-ensemble", hidden=[32, 32], learning_rate=5e-3, max_epochs=150, patience=40,
+                              environments_per_step=per_step)
+        member = plugin.create(seed=0, threads=1).fit(train, valid)
+        scores[per_step] = r2(test.target, test.system_means(member.predict_local(test.features)))
+    assert scores[16] > 0.9 and scores[None] > 0.9, scores
+
+
+def test_retained_heap_keeps_large_blocks_and_gives_them_back() -> None:
+    import ctypes
+    import resource
+
+    from core.memory import _glibc, retained_heap
+
+    libc = _glibc()
+    if libc is None:
+        pytest.skip("not glibc")
+    libc.malloc.restype = ctypes.c_void_p
+    libc.free.argtypes = [ctypes.c_void_p]
+
+    def faults_of_reallocating() -> int:
+        """Minor page faults of 20 × (malloc 48 MiB, write it, free): above glibc's largest dynamic threshold."""
+        before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+        for _ in range(20):
+            block = libc.malloc(48 << 20)
+            ctypes.memset(block, 1, 48 << 20)
+            libc.free(block)
+        return resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before
+
+    with retained_heap() as arranged:
+        held = faults_of_reallocating()
+    if not arranged:
+        pytest.skip("not glibc")
+    assert held < faults_of_reallocating() / 4
