@@ -16,6 +16,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import yaml
 
 from core.artifacts import atomic_write_text
@@ -118,6 +119,38 @@ def numbers_html(numbers: dict[str, Any]) -> str:
     return "\n".join(parts)
 
 
+def _local_confidence_section(predictions: list[dict[str, Any]]) -> list[str]:
+    """How well the local k are pinned down: per split, the median over systems of each system's median
+    member spread and posterior std of k (local prediction rigidity), relative to its mean |k|."""
+    rows = []
+    for split in sorted({row.get("split", "") for row in predictions}):
+        chosen = [row for row in predictions if row.get("split") == split and _number(row.get("k_mean_abs")) > 0]
+        if not chosen:
+            continue
+        spread = [_number(r.get("k_std_median")) / _number(r["k_mean_abs"]) for r in chosen]
+        posterior = [_number(r.get("k_posterior_std_median")) / _number(r["k_mean_abs"]) for r in chosen]
+        rows.append({"split": split, "n_systems": len(chosen),
+                     "member spread of k / mean |k| (median)": float(np.nanmedian(spread)),
+                     "posterior std of k / mean |k| (median)": (float(np.nanmedian(posterior))
+                                                                if np.isfinite(posterior).any() else float("nan"))})
+    if not rows:
+        return []
+    return ["<h2>How well the local k are pinned down</h2>", _table(rows),
+            "<p>The labels fix only the system means of k. <em>Member spread</em> is how much the ensemble's "
+            "members disagree on an environment's k; <em>posterior std</em> is the uncertainty of k left by the "
+            "labels' errors under the model's last (linear) layer, from its local prediction rigidity "
+            "(<code>k_posterior_std</code> in the local files; docs/learn.md). Values near or above 1 mean the "
+            "individual k, and the Fig. 4–8 analyses built on them, say more about the model than about the "
+            "data.</p>"]
+
+
+def _number(value: Any) -> float:
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return float("nan")
+
+
 def build_report(workdir: Path, resolved: ResolvedRecipe, outcomes: list[TaskOutcome],
                  left_out_systems: list[str] | None = None) -> str:
     """The report's HTML text."""
@@ -149,6 +182,7 @@ def build_report(workdir: Path, resolved: ResolvedRecipe, outcomes: list[TaskOut
         sections.append(f'<p class="bad">learned without {len(left_out_systems)} system(s) that have no transport '
                         f"or features (<code>model.on_failed_systems: skip</code>): "
                         f'{html.escape(", ".join(left_out_systems))}; the split was made over the others</p>')
+    sections += _local_confidence_section(_read_csv(workdir / "predictions.csv"))
     ablation = [r for r in _read_csv(workdir / "ablation.csv") if r.get("split") in ("test", "cross-validated",
                                                                                       "external")]
     if ablation:

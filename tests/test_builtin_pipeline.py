@@ -8,6 +8,7 @@ import math
 from pathlib import Path
 
 import h5py
+import numpy as np
 import pytest
 import yaml
 
@@ -66,10 +67,15 @@ def test_shrunken_quickstart_runs_every_stage(engines, tmp_path: Path) -> None:
         predictions = list(csv.DictReader(handle))
     assert {r["split"] for r in predictions} == {"train", "test"} and len(predictions) == 4
     assert all(math.isfinite(float(r["cross_predicted"])) for r in predictions)  # 4 systems: outer 4-fold
+    for row in predictions:   # per-ion confidence, summarised per system
+        assert float(row["k_std_median"]) > 0 and float(row["k_posterior_std_median"]) > 0
+    local = np.load(next((workdir / "predict").rglob("local/*.npz")))
+    kept = np.isfinite(local["k_mean"])
+    assert np.all(local["k_posterior_std"][kept] > 0) and np.all(np.isnan(local["k_posterior_std"][~kept]))
     metrics = json.loads((workdir / "metrics.json").read_text())
     assert metrics["test"]["n_systems"] == 1 and metrics["cross-validated"]["n_systems"] == 4
     report = (workdir / "report.html").read_text()
-    assert "parity.png" in report
+    assert "parity.png" in report and "How well the local k are pinned down" in report
     assert list((workdir / "analyze").rglob("parity.svg"))
     for figure in ("heterogeneity", "local_distribution", "spatial_correlation", "onsager_relations",
                    "cluster_nernst_einstein"):

@@ -32,9 +32,13 @@ LOCAL_DIR = "local"
 #: the mean of the outer-fold members that never saw the system (NaN without outer folds, and for external
 #: systems); ``true_std`` is the standard error of the label Λ (``molar_conductivity_err`` of the transport
 #: stage, from the trajectories themselves); the other ``_std`` columns are the spread over the members.
+#: The last three summarise how well the system's local k are pinned down: the mean |k| over its
+#: environments, the median spread of k over the members (``k_std`` of the local file) and the median
+#: posterior standard deviation of k from the local prediction rigidity (``k_posterior_std``; NaN for a
+#: model without ``local_variance``).
 PREDICTION_COLUMNS = ("system", "split", "concentration", "bjerrum_length", "paired_fraction",
                       "true", "true_std", "predicted", "predicted_std", "cross_predicted", "cross_predicted_std",
-                      "n_environments")
+                      "n_environments", "k_mean_abs", "k_std_median", "k_posterior_std_median")
 #: The pseudo-split of ``metrics.json`` scoring the outer-fold predictions of every trainable system.
 CROSS_VALIDATED = "cross-validated"
 
@@ -89,10 +93,11 @@ def run_predict(unit: Unit, inputs: dict[str, Path], output_dir: Path, context: 
         features = store.features[keep]
         local = np.stack([m.predict_local(features) for m in models])  # (members, n_kept)
         system_predictions = local @ weight                             # (members,)
-        k_mean = np.full(len(keep), np.nan)
-        k_std = np.full(len(keep), np.nan)
+        k_mean, k_std, k_posterior_std = (np.full(len(keep), np.nan) for _ in range(3))
         k_mean[keep], k_std[keep] = local.mean(axis=0), local.std(axis=0)
-        np.savez(output_dir / LOCAL_DIR / f"{name}.npz", k_mean=k_mean, k_std=k_std)
+        if all(hasattr(m, "local_variance") for m in models):
+            k_posterior_std[keep] = np.sqrt(np.mean([m.local_variance(features) for m in models], axis=0))
+        np.savez(output_dir / LOCAL_DIR / f"{name}.npz", k_mean=k_mean, k_std=k_std, k_posterior_std=k_posterior_std)
         cross = np.array([m.predict_local(features) @ weight for m in outer_models.get(name, [])])
         row = transport[name]
         rows.append({"system": name, "split": payload["roles"][name], "concentration": row["concentration"],
@@ -103,7 +108,8 @@ def run_predict(unit: Unit, inputs: dict[str, Path], output_dir: Path, context: 
                      "predicted_std": float(system_predictions.std()),
                      "cross_predicted": float(cross.mean()) if len(cross) else float("nan"),
                      "cross_predicted_std": float(cross.std()) if len(cross) else float("nan"),
-                     "n_environments": int(len(keep))})
+                     "n_environments": int(len(keep)),
+                     **local_confidence(k_mean[keep], k_std[keep], k_posterior_std[keep])})
     buffer = io.StringIO()
     writer = csv.DictWriter(buffer, fieldnames=PREDICTION_COLUMNS)
     writer.writeheader()
@@ -114,6 +120,14 @@ def run_predict(unit: Unit, inputs: dict[str, Path], output_dir: Path, context: 
     if "variant" in payload:
         (output_dir / VARIANT_FILE).write_text(json.dumps(payload["variant"], indent=1))
     return {"metrics": metrics}
+
+
+def local_confidence(k_mean: np.ndarray, k_std: np.ndarray, k_posterior_std: np.ndarray) -> dict[str, float]:
+    """One system's summary of its kept environments' k: mean |k|, median member spread, median posterior std."""
+    if not len(k_mean):
+        return {"k_mean_abs": float("nan"), "k_std_median": float("nan"), "k_posterior_std_median": float("nan")}
+    return {"k_mean_abs": float(np.mean(np.abs(k_mean))), "k_std_median": float(np.median(k_std)),
+            "k_posterior_std_median": float(np.median(k_posterior_std))}
 
 
 def split_metrics(rows: list[dict[str, Any]]) -> dict[str, dict[str, float]]:

@@ -20,6 +20,13 @@ subsample variance would add a penalty on the spread of k within a system).
 An epoch is then ⌈n̄/m⌉ steps, n̄ the mean environments per system, so that
 it still visits about as many environments as a full-batch epoch.
 
+Per-environment confidence (``local_variance``): the network is linear in
+its last hidden layer h, so with the labels' errors Δ_s and a Gaussian prior
+of standard deviation ``rigidity_prior_std`` (in units of the target scale) on
+the output weights, the posterior variance of k_i is r_iᵀA⁻¹r_i, r = (h, 1)
+(:mod:`core.learn.rigidity`), computed once after training on the training
+systems and stored with the weights.
+
 Training runs inside :func:`core.memory.retained_heap`: without it, glibc
 returns each step's large activations to the kernel and page-faults them
 back, which took half the CPU time of a full-batch run.
@@ -35,6 +42,7 @@ import numpy as np
 from pydantic import Field
 
 from core.datatypes import LearningData
+from core.learn.rigidity import local_variance, posterior_covariance, system_means
 from core.memory import retained_heap
 from core.plugin_api import ModelPlugin, PluginConfig
 
@@ -55,6 +63,9 @@ class NNEnsembleConfig(PluginConfig):
                                         "variance-corrected); null: every environment (full batch)")
     device: Literal["auto", "cpu", "cuda"] = "auto"
     weight_decay: float = Field(default=0.0, ge=0)
+    rigidity_prior_std: float = Field(
+        default=1.0, gt=0, description="prior std of the output-layer weights (target-scale units) for the "
+                                       "per-environment posterior variance of k")
 
 
 def _network(dim: int, hidden: list[int]):
@@ -185,6 +196,10 @@ class NNMember:
                     break
         network.load_state_dict(best[2])
         self.network_ = network.cpu().eval()
+        representation = self._representation(train.features)
+        self.covariance_ = posterior_covariance(system_means(representation, train),
+                                                train.variance / self.target_scale_ ** 2,
+                                                1.0 / self.config.rigidity_prior_std ** 2)
         self.best_epoch_ = best[1]
         self.validation_rmse_ = best[0] * self.target_scale_
         self.history_ = [h * self.target_scale_ for h in history]
@@ -222,10 +237,28 @@ class NNMember:
                 out[start:start + chunk] = self.network_(block).squeeze(-1).double().numpy()
         return out * self.target_scale_
 
+    def _representation(self, features: np.ndarray, chunk: int = 65536) -> np.ndarray:
+        """r_i = (h_i, 1), (n, width + 1): the last hidden layer, whose product with the output layer is k_i."""
+        import torch
+
+        standardised = (np.asarray(features, dtype=np.float32) - self.feature_mean_) / self.feature_std_
+        hidden = self.network_[:-1]
+        width = self.network_[-1].in_features
+        out = np.ones((len(standardised), width + 1), dtype=np.float64)
+        with torch.no_grad():
+            for start in range(0, len(standardised), chunk):
+                out[start:start + chunk, :width] = hidden(torch.as_tensor(standardised[start:start + chunk])).numpy()
+        return out
+
+    def local_variance(self, features: np.ndarray) -> np.ndarray:
+        """Posterior variance of k for each row of ``features`` ((n, dim) -> (n,)), units of Λ²."""
+        return local_variance(self._representation(features), self.covariance_) * self.target_scale_ ** 2
+
     def save(self, directory: Path) -> None:
         import torch
 
         torch.save({"state_dict": self.network_.state_dict(), "hidden": list(self.config.hidden), "dim": self.dim_,
+                    "covariance": torch.as_tensor(self.covariance_),
                     "feature_mean": torch.as_tensor(self.feature_mean_),
                     "feature_std": torch.as_tensor(self.feature_std_), "target_scale": self.target_scale_,
                     "best_epoch": self.best_epoch_, "validation_rmse": self.validation_rmse_},
@@ -241,6 +274,7 @@ class NNMember:
         member.network_ = _network(member.dim_, list(saved["hidden"]))
         member.network_.load_state_dict(saved["state_dict"])
         member.network_.eval()
+        member.covariance_ = saved["covariance"].numpy()
         member.feature_mean_ = saved["feature_mean"].numpy()
         member.feature_std_ = saved["feature_std"].numpy()
         member.target_scale_ = float(saved["target_scale"])

@@ -10,6 +10,11 @@ regression of Λ_s on (m̃_s, W_s) with sample weights 1/Δ_s (scikit-learn
 ``RidgeCV``, its efficient leave-one-system-out cross-validation choosing the
 penalty among ``alphas``) gives a and b; b is (almost) unpenalised by
 scaling its column by ``INTERCEPT_SCALE``. Deterministic: one member per fold.
+
+Per-environment confidence: with prior precision α (the chosen penalty) and
+noise Δ_s, the posterior covariance of (a, b) is (DᵀΔ⁻¹D + αI)⁻¹ for the design D
+above, and ``local_variance`` is each environment's r_iᵀ(…)⁻¹r_i with
+r_i = (x̃_i, INTERCEPT_SCALE) (:mod:`core.learn.rigidity`).
 """
 
 from __future__ import annotations
@@ -21,6 +26,7 @@ import numpy as np
 from pydantic import Field
 
 from core.datatypes import LearningData
+from core.learn.rigidity import local_variance, posterior_covariance
 from core.plugin_api import ModelPlugin, PluginConfig
 
 COEFFICIENTS_FILE = "ridge.npz"
@@ -58,7 +64,17 @@ class RidgeMember:
         self.coef_ = regression.coef_[:-1] / self.feature_std_
         self.intercept_ = float(regression.coef_[-1] * INTERCEPT_SCALE - self.coef_ @ self.feature_mean_)
         self.alpha_ = float(getattr(regression, "alpha_", self.config.alphas[0]))
+        self.covariance_ = posterior_covariance(design, train.variance, self.alpha_)
         return self
+
+    def _representation(self, features: np.ndarray) -> np.ndarray:
+        """r_i = (x̃_i, INTERCEPT_SCALE): the vector whose product with the ridge coefficients is k_i."""
+        standardised = (np.asarray(features, dtype=np.float64) - self.feature_mean_) / self.feature_std_
+        return np.hstack([standardised, np.full((len(standardised), 1), INTERCEPT_SCALE)])
+
+    def local_variance(self, features: np.ndarray) -> np.ndarray:
+        """Posterior variance of k for each row of ``features`` ((n, dim) -> (n,)), units of Λ²."""
+        return local_variance(self._representation(features), self.covariance_)
 
     def _design(self, data: LearningData) -> np.ndarray:
         standardised = (np.asarray(data.features, dtype=np.float64) - self.feature_mean_) / self.feature_std_
@@ -71,7 +87,8 @@ class RidgeMember:
         return np.asarray(features, dtype=np.float64) @ self.coef_ + self.intercept_
 
     def save(self, directory: Path) -> None:
-        np.savez(directory / COEFFICIENTS_FILE, coef=self.coef_, intercept=self.intercept_)
+        np.savez(directory / COEFFICIENTS_FILE, coef=self.coef_, intercept=self.intercept_,
+                 feature_mean=self.feature_mean_, feature_std=self.feature_std_, covariance=self.covariance_)
         (directory / "ridge.json").write_text(json.dumps({"alpha": self.alpha_}))
 
     @classmethod
@@ -80,13 +97,16 @@ class RidgeMember:
         with np.load(directory / COEFFICIENTS_FILE) as saved:
             member.coef_ = saved["coef"]
             member.intercept_ = float(saved["intercept"])
+            member.feature_mean_ = saved["feature_mean"]
+            member.feature_std_ = saved["feature_std"]
+            member.covariance_ = saved["covariance"]
         member.alpha_ = json.loads((directory / "ridge.json").read_text())["alpha"]
         return member
 
 
 class RidgeModel(ModelPlugin):
     name = "ridge"
-    version = "1.0"
+    version = "1.1"
     Config = RidgeConfig
     stochastic = False
     requires = ("sklearn",)
