@@ -145,3 +145,67 @@ def test_hoomd_and_openmm_agree_on_structure_and_diffusion(tmp_path: Path) -> No
     # One short replica each: statistical agreement within 25 % (measured: 4–15 % and 6 %).
     assert hoomd_contacts == pytest.approx(openmm_contacts, rel=0.25)
     assert hoomd_msd == pytest.approx(openmm_msd, rel=0.25)
+
+
+def divalent_liquid(tmp_path: Path):
+    """(topology, positions) of an equilibrated liquid with bonded pairs, divalent cations and extra anions."""
+    from core.electrolyte import TYPES, Topology, build_topology
+
+    system = SystemSpec("paired", 0.05, 7.0, 0.3, 500, 0.8, 1, 5)
+    session = HOOMDSimulator(HOOMDConfig(device="CPU")).prepare(job_for(tmp_path, system, equilibration_steps=300),
+                                                                threads=1)
+    positions = session.unwrapped_positions()
+    topology = build_topology(system)
+    valence, typeid = topology.valence.copy(), topology.typeid.copy()
+    cations = np.flatnonzero(valence > 0)
+    valence[cations[: len(cations) // 3]] = 2.0   # some divalent cations, balanced by solvent turned anion
+    solvent = np.flatnonzero(valence == 0)[: len(cations) // 3]
+    valence[solvent], typeid[solvent] = -1.0, TYPES.index("anion")
+    assert valence.sum() == 0 and len(topology.bonds) > 0
+    return Topology(typeid, valence, topology.bonds, topology.box_length), positions, system.bjerrum_length
+
+
+@pytest.mark.parametrize("accuracy", [5e-4, 1e-5])
+def test_ion_pair_coulomb_equals_stock_pppm_and_a_full_ewald_sum(tmp_path: Path, accuracy: float) -> None:
+    """Ions only on the mesh and in the real-space list: the stock all-particle forces to rounding, and a
+    plain Ewald sum (OpenMM Reference, 10⁻⁸) within the configured accuracy."""
+    pytest.importorskip("openmm", reason="OpenMM is not installed")
+    from tests.test_openmm_simulator import full_ewald_forces
+
+    topology, positions, lb = divalent_liquid(tmp_path)
+    centred = positions - topology.box_length * np.round(positions / topology.box_length)
+    forces = {}
+    for method in ("ion-pairs", "all-particles"):
+        forces[method] = evaluate(topology, centred, bjerrum_length=lb, settings=settings(), which=("coulomb",),
+                                  config=HOOMDConfig(pppm_accuracy=accuracy, coulomb_method=method))
+    reference = full_ewald_forces(topology, centred, lb)
+    scale = np.sqrt(np.mean(np.sum(reference ** 2, axis=1)))
+    (ion_energy, ion_forces), (all_energy, all_forces) = forces["ion-pairs"], forces["all-particles"]
+    assert ion_energy == pytest.approx(all_energy, rel=1e-9)
+    assert np.sqrt(np.mean(np.sum((ion_forces - all_forces) ** 2, axis=1))) / scale < 1e-9
+    error = np.sqrt(np.mean(np.sum((ion_forces - reference) ** 2, axis=1))) / scale
+    assert accuracy / 100 < error < accuracy
+
+
+def test_a_charged_solvent_bead_is_refused() -> None:
+    from core.electrolyte import Topology
+
+    topology = topology_of([1, -1, 0], 10.0)
+    charged = Topology(topology.typeid, np.array([1.0, -2.0, 1.0]), topology.bonds, topology.box_length)
+    with pytest.raises(ValueError, match="solvent bead carries charge"):
+        evaluate(charged, np.array([[0, 0, 0], [2, 0, 0], [4, 0, 0]], float), bjerrum_length=5.0,
+                 settings=settings(), config=HOOMDConfig())
+
+
+def test_restored_thermostat_variables_are_those_saved(tmp_path: Path) -> None:
+    """A checkpoint carries the MTTK (ξ, η); a restored session starts from them, not from zero."""
+    from plugins.simulators.hoomd_simulator import read_state
+
+    job = job_for(tmp_path, SMALL, equilibration_steps=200)
+    plugin = HOOMDSimulator(HOOMDConfig(device="CPU"))
+    session = plugin.prepare(job, threads=1)
+    session.run(300)
+    saved = session.save_state()
+    dof = read_state(saved)[1]
+    assert dof is not None and dof != (0.0, 0.0)
+    assert plugin.prepare(job, threads=1, state=saved).thermostat.translational_dof == pytest.approx(dof)

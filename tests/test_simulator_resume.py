@@ -21,6 +21,13 @@ from core.electrolyte import frame_schedule
 from core.production import SCRATCH_TRAJECTORY
 from core.trajectory import read_frames
 
+def child_environment() -> dict[str, str]:
+    """This process's environment with the repository first on PYTHONPATH (keeping what was there: an
+    engine built from source may live on it)."""
+    paths = [str(Path(__file__).parents[1]), *filter(None, os.environ.get("PYTHONPATH", "").split(os.pathsep))]
+    return {**os.environ, "PYTHONPATH": os.pathsep.join(paths)}
+
+
 RUNNER = """
 import sys
 from pathlib import Path
@@ -43,7 +50,7 @@ def test_killed_run_resumes_with_exactly_the_scheduled_frames(tmp_path: Path, na
     scratch = tmp_path / "scratch"
     scratch.mkdir()
     out = tmp_path / "out.gsd"
-    env = {**os.environ, "PYTHONPATH": str(Path(__file__).parents[1])}
+    env = child_environment()
     command = [sys.executable, "-c", RUNNER, str(out), str(scratch), name]
     process = subprocess.Popen(command, env=env)
     deadline = time.time() + 300
@@ -93,7 +100,7 @@ def test_a_damaged_checkpoint_is_set_aside_and_the_run_starts_again(tmp_path: Pa
     uninterrupted run's trajectory bit for bit."""
     if importlib.util.find_spec("openmm") is None:
         pytest.skip("openmm is not installed")
-    env = {**os.environ, "PYTHONPATH": str(Path(__file__).parents[1])}
+    env = child_environment()
     reference = tmp_path / "reference.gsd"
     reference_scratch = tmp_path / "reference-scratch"
     reference_scratch.mkdir()
@@ -143,19 +150,21 @@ def _kill_after_checkpoint(command: list[str], env: dict[str, str], scratch: Pat
     return load_checkpoint(scratch)[0].frames_written
 
 
-def test_a_twice_killed_openmm_run_is_bit_identical_to_an_uninterrupted_one(tmp_path: Path) -> None:
+@pytest.mark.parametrize("engine", ["openmm", "hoomd"])
+def test_a_twice_killed_run_is_bit_identical_to_an_uninterrupted_one(tmp_path: Path, engine: str) -> None:
     """Killed after its 2nd and again after its 4th checkpoint, resumed each time in a new process: every
-    frame equals the uninterrupted run's bit for bit (checkpoints are reloaded in place, DeterministicForces)."""
-    if importlib.util.find_spec("openmm") is None:
-        pytest.skip("openmm is not installed")
-    env = {**os.environ, "PYTHONPATH": str(Path(__file__).parents[1])}
+    frame equals the uninterrupted run's bit for bit (checkpoints are reloaded in place; OpenMM with
+    DeterministicForces, HOOMD with its thermostat variables in the checkpoint)."""
+    if importlib.util.find_spec(engine) is None:
+        pytest.skip(f"{engine} is not installed")
+    env = child_environment()
     reference, scratch = tmp_path / "reference.gsd", tmp_path / "reference-scratch"
     scratch.mkdir()
-    subprocess.run([sys.executable, "-c", HEALING_RUNNER, str(reference), str(scratch), "openmm"], env=env,
+    subprocess.run([sys.executable, "-c", HEALING_RUNNER, str(reference), str(scratch), engine], env=env,
                    check=True)
     out, scratch = tmp_path / "resumed.gsd", tmp_path / "resumed-scratch"
     scratch.mkdir()
-    command = [sys.executable, "-c", HEALING_RUNNER, str(out), str(scratch), "openmm"]
+    command = [sys.executable, "-c", HEALING_RUNNER, str(out), str(scratch), engine]
     first = _kill_after_checkpoint(command, env, scratch, 10)
     second = _kill_after_checkpoint(command, env, scratch, first + 10)
     assert not out.exists() and 10 <= first < second < 31, (first, second)
