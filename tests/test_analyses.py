@@ -281,3 +281,44 @@ def test_cluster_nernst_einstein_counts_free_ions_and_not_neutral_pairs(tmp_path
     assert result.numbers["cluster_nernst_einstein"]["n_systems"] == 1
     for name in [*result.figures, *result.tables]:
         assert (out / name).stat().st_size > 0
+
+
+def test_confidence_filter_keeps_only_well_determined_k(tmp_path: Path) -> None:
+    """max_relative_uncertainty: environments whose member spread or posterior std exceeds the fraction of
+    the system's mean |k| are left out of Figs. 4 and 5; the tables say how many were kept."""
+    from core.local_conductivity import load_local
+
+    box = 20.0
+    positions = np.array([[0, 0, 0], [1.2, 0, 0], [-5, -5, -5], [-5, 5, 5], [5, 5, -5.0], [5, -5, 5.0]])
+    sign = np.array([1, -1, 1, -1, 1, -1])
+    k = np.array([-1.0, 0.5, -0.2, 0.3, 0.4, 0.6])                  # mean |k| = 0.5
+    posterior = np.array([0.01, 0.01, 0.9, 0.01, 0.01, np.nan])      # the third is loose
+    spread = np.array([0.0, 0.0, 0.0, 0.0, 0.6, 0.0])                # the members disagree on the fifth
+    store = write_store(tmp_path / "s0.h5", positions, sign, box)
+    np.savez(tmp_path / "s0.npz", k_mean=k, k_std=spread, k_posterior_std=posterior)
+    local = load_local(tmp_path / "s0.npz")
+    np.testing.assert_array_equal(local.confident(0.2), [True, True, False, True, False, True])
+    assert local.confident(None).all()
+    np.savez(tmp_path / "old.npz", k_mean=k, k_std=spread)          # written before k_posterior_std existed
+    assert np.isnan(load_local(tmp_path / "old.npz").k_posterior_std).all()
+
+    prediction = {"system": "s0", "split": "train", "concentration": 0.01, "bjerrum_length": 5.0, "true": 0.1,
+                  "true_std": 0.01, "predicted": 0.1, "predicted_std": 0.0}
+    inputs = AnalysisInputs([], predictions=[prediction], feature_stores={"s0": store},
+                            local_conductivities={"s0": tmp_path / "s0.npz"})
+    numbers = {}
+    for threshold in (None, 0.2):
+        out = tmp_path / f"out-{threshold}"
+        out.mkdir()
+        numbers[threshold] = get_registry().instantiate(
+            "analysis", "local-distribution", {"max_relative_uncertainty": threshold}).run(inputs, out).numbers["s0"]
+    assert numbers[None]["confident_percent"] == pytest.approx(100.0)
+    assert numbers[0.2]["confident_percent"] == pytest.approx(100 * 4 / 6)
+    assert numbers[None]["negative_percent"] == pytest.approx(100 * 2 / 6)
+    assert numbers[0.2]["negative_percent"] == pytest.approx(100 * 1 / 4)   # −0.2 was the loose one
+    assert numbers[0.2]["k_posterior_std_median"] == pytest.approx(0.01)
+    out = tmp_path / "heterogeneity"
+    out.mkdir()
+    get_registry().instantiate("analysis", "heterogeneity", {"max_relative_uncertainty": 0.2}).run(inputs, out)
+    row = (out / "heterogeneity.csv").read_text().splitlines()[1].split(",")
+    assert int(row[6]) == 4 and float(row[7]) == pytest.approx(0.01)

@@ -3,6 +3,10 @@
 Per system: the standard deviation over environments of the ensemble-mean
 local conductivity k (bonded ions, which have no k, left out) against the
 system's true molar conductivity Λ; the Pearson correlation across systems.
+Beside each system's spread, the typical uncertainty of one of its k (the median
+of the larger of member spread and posterior std): where it is as large as the
+spread, the heterogeneity is the model's, not the data's. With
+``max_relative_uncertainty`` only environments known that well are used.
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ from pydantic import Field
 
 from core.datatypes import AnalysisInputs, AnalysisResult
 from core.figures import pyplot, save_figure
+from core.local_conductivity import load_local
 from core.plugin_api import AnalysisPlugin, PluginConfig
 
 
@@ -22,11 +27,14 @@ class HeterogeneityConfig(PluginConfig):
     """Which systems to include."""
 
     splits: list[str] | None = Field(default=None, description="splits to include; null: every system")
+    max_relative_uncertainty: float | None = Field(
+        default=None, gt=0, description="use only environments whose k is known to within this fraction of the "
+                                        "system's mean |k| (larger of member spread and posterior std); null: all")
 
 
 class Heterogeneity(AnalysisPlugin):
     name = "heterogeneity"
-    version = "1.0"
+    version = "1.1"
     Config = HeterogeneityConfig
     needs = frozenset({"predictions", "local_conductivities"})
     requires = ("matplotlib",)
@@ -44,16 +52,20 @@ class Heterogeneity(AnalysisPlugin):
             path = inputs.local_conductivities.get(prediction["system"])
             if path is None:
                 continue
-            with np.load(path) as saved:
-                k = saved["k_mean"][np.isfinite(saved["k_mean"])]
+            local = load_local(path)
+            confident = local.confident(config.max_relative_uncertainty)
+            k = local.k[confident]
             if len(k) < 2:
                 continue
+            uncertainty = local.uncertainty()[confident]
+            uncertainty = uncertainty[np.isfinite(uncertainty)]
             rows.append({"system": prediction["system"], "split": prediction["split"], "true": prediction["true"],
                          "concentration": prediction["concentration"], "k_std": float(np.std(k)),
-                         "k_mean": float(np.mean(k)), "n_environments": int(len(k))})
+                         "k_mean": float(np.mean(k)), "n_environments": int(len(k)),
+                         "k_uncertainty_median": float(np.median(uncertainty)) if len(uncertainty) else float("nan")})
         with open(output_dir / "heterogeneity.csv", "w", newline="") as handle:
             writer = csv.DictWriter(handle, fieldnames=["system", "split", "concentration", "true", "k_mean", "k_std",
-                                                        "n_environments"])
+                                                        "n_environments", "k_uncertainty_median"])
             writer.writeheader()
             writer.writerows(rows)
         result.tables.append("heterogeneity.csv")
@@ -67,6 +79,9 @@ class Heterogeneity(AnalysisPlugin):
         figure, axes = plt.subplots(figsize=(4.8, 4.2))
         scatter = axes.scatter(true, spread, c=[r["concentration"] for r in rows], cmap="viridis")
         figure.colorbar(scatter, ax=axes, label="c (σ⁻³)")
+        axes.scatter(true, [r["k_uncertainty_median"] for r in rows], marker="x", color="0.5", s=14,
+                     label="typical uncertainty of one k")
+        axes.legend(frameon=False, fontsize=7)
         axes.set_xlabel("Λ (reduced)")
         axes.set_ylabel("std of local k (reduced)")
         figure.tight_layout()

@@ -11,6 +11,12 @@ l_B = 10σ); and Sarle's bimodality coefficient of all k,
 
 γ the sample skewness, κ the sample excess kurtosis; b > 5/9 (the value for a
 uniform distribution) suggests two modes.
+
+Confidence: per system, the median member spread and posterior std of k and
+the share of environments known to within ``max_relative_uncertainty`` of the
+mean |k| (all with a k when unset) go in the table; each panel draws the
+typical ±uncertainty of one k as a bar, and with ``max_relative_uncertainty``
+set only the environments within it are histogrammed and counted.
 """
 
 from __future__ import annotations
@@ -24,6 +30,7 @@ from pydantic import Field
 from core.datatypes import AnalysisInputs, AnalysisResult
 from core.features.store import read_store
 from core.figures import pyplot, save_figure
+from core.local_conductivity import load_local
 from core.plugin_api import AnalysisPlugin, PluginConfig
 
 #: Sarle's coefficient of a uniform distribution; larger values suggest bimodality.
@@ -38,6 +45,9 @@ class LocalDistributionConfig(PluginConfig):
     max_panels: int = Field(default=6, ge=1, le=24)
     contact_distance: float = Field(default=1.6, gt=0, description="near: an unlike ion within this distance, σ")
     bins: int = Field(default=60, ge=5, le=1000)
+    max_relative_uncertainty: float | None = Field(
+        default=None, gt=0, description="use only environments whose k is known to within this fraction of the "
+                                        "system's mean |k| (larger of member spread and posterior std); null: all")
 
 
 def negative_fractions(k: np.ndarray, nearest_unlike: np.ndarray, contact_distance: float) -> dict[str, float]:
@@ -71,9 +81,14 @@ def bimodality_coefficient(values: np.ndarray) -> float:
     return float((skew ** 2 + 1) / (excess + 3 * (n - 1) ** 2 / ((n - 2) * (n - 3))))
 
 
+def _median(values: np.ndarray) -> float:
+    finite = values[np.isfinite(values)]
+    return float(np.median(finite)) if len(finite) else float("nan")
+
+
 class LocalDistribution(AnalysisPlugin):
     name = "local-distribution"
-    version = "1.0"
+    version = "1.1"
     Config = LocalDistributionConfig
     needs = frozenset({"predictions", "local_conductivities", "feature_stores"})
     requires = ("matplotlib",)
@@ -92,19 +107,25 @@ class LocalDistribution(AnalysisPlugin):
             store_path = inputs.feature_stores.get(name)
             if store_path is None or name not in by_name:
                 continue
-            with np.load(path) as saved:
-                k = saved["k_mean"]
+            local = load_local(path)
+            confident = local.confident(config.max_relative_uncertainty)
+            k = np.where(confident, local.k, np.nan)
             nearest = read_store(store_path, features=False).environments["nearest_unlike"]
             finite = k[np.isfinite(k)]
             prediction = by_name[name]
+            with_k = local.has_k
             rows.append({"system": name, "concentration": prediction["concentration"],
                          "bjerrum_length": prediction["bjerrum_length"], "true": prediction["true"],
                          **negative_fractions(k, nearest, config.contact_distance),
                          "negative_percent": 100.0 * float(np.mean(finite < 0)) if len(finite) else float("nan"),
-                         "bimodality": bimodality_coefficient(finite)})
-            samples[name] = (k, nearest)
+                         "bimodality": bimodality_coefficient(finite),
+                         "k_std_median": _median(local.k_std[with_k]),
+                         "k_posterior_std_median": _median(local.k_posterior_std[with_k]),
+                         "confident_percent": 100.0 * float(confident.sum()) / max(int(with_k.sum()), 1)})
+            samples[name] = (k, nearest, _median(local.uncertainty()[confident]))
         fields = ["system", "concentration", "bjerrum_length", "true", "n_near", "n_far", "negative_near_percent",
-                  "negative_far_percent", "negative_percent", "bimodality"]
+                  "negative_far_percent", "negative_percent", "bimodality", "k_std_median", "k_posterior_std_median",
+                  "confident_percent"]
         with open(output_dir / "local_distribution.csv", "w", newline="") as handle:
             writer = csv.DictWriter(handle, fieldnames=fields)
             writer.writeheader()
@@ -137,7 +158,7 @@ class LocalDistribution(AnalysisPlugin):
         lines = -(-len(shown) // columns)
         figure, axes = plt.subplots(lines, columns, figsize=(3.6 * columns, 2.9 * lines), squeeze=False)
         for ax, row in zip(axes.ravel(), shown):
-            k, nearest = samples[row["system"]]
+            k, nearest, typical = samples[row["system"]]
             valid = np.isfinite(k)
             edges = np.histogram_bin_edges(k[valid], bins=config.bins)
             near = valid & (nearest < config.contact_distance)
@@ -145,6 +166,10 @@ class LocalDistribution(AnalysisPlugin):
                 ax.hist(k[chosen], bins=edges, density=True, histtype="step", color=colour,
                         label=f"{label} ({row[f'negative_{label}_percent']:.1f} % < 0)")
             ax.axvline(0.0, color="k", lw=0.6, ls=":")
+            if np.isfinite(typical) and valid.any():
+                centre, height = float(np.median(k[valid])), ax.get_ylim()[1]
+                ax.errorbar([centre], [0.92 * height], xerr=[typical], fmt="|", color="0.3", capsize=3, lw=1,
+                            label=f"typical ±σ of one k ({typical:.2g})")
             title = f"c = {row['concentration']:g}, l_B = {row['bjerrum_length']:g}  (b = {row['bimodality']:.2f})"
             ax.set_title(title, fontsize=8)
             ax.set_xlabel("local conductivity k (reduced)")

@@ -25,6 +25,7 @@ from pydantic import Field
 from core.datatypes import AnalysisInputs, AnalysisResult
 from core.features.store import read_store
 from core.figures import pyplot, save_figure
+from core.local_conductivity import load_local
 from core.plugin_api import AnalysisPlugin, PluginConfig
 
 KINDS = ("like", "unlike")
@@ -40,6 +41,9 @@ class SpatialCorrelationConfig(PluginConfig):
     min_pairs: int = Field(default=20, ge=2, description="bins with fewer pairs are left out of the fit")
     systems: list[str] | None = Field(default=None, description="systems to plot C(r) for; null: up to 3")
     max_snapshots: int | None = Field(default=None, ge=1, description="snapshots per system; null: all")
+    max_relative_uncertainty: float | None = Field(
+        default=None, gt=0, description="use only environments whose k is known to within this fraction of the "
+                                        "system's mean |k| (larger of member spread and posterior std); null: all")
 
 
 @dataclass
@@ -156,7 +160,7 @@ def fit_exponential(r: np.ndarray, correlation: np.ndarray, error: np.ndarray) -
 
 class SpatialCorrelation(AnalysisPlugin):
     name = "spatial-correlation"
-    version = "1.0"
+    version = "1.1"
     Config = SpatialCorrelationConfig
     needs = frozenset({"local_conductivities", "feature_stores", "trajectories"})
     requires = ("matplotlib", "scipy")
@@ -200,8 +204,8 @@ class SpatialCorrelation(AnalysisPlugin):
         n_bins = int(np.ceil(config.r_max / config.bin_width))
         histograms = {kind: CorrelationHistogram(config.bin_width, n_bins) for kind in KINDS}
         environments = read_store(store_path, features=False).environments
-        with np.load(local_path) as saved:
-            k = saved["k_mean"]
+        local = load_local(local_path)
+        k = np.where(local.confident(config.max_relative_uncertainty), local.k, np.nan)
         snapshots = sorted({(int(r), int(f)) for r, f in zip(environments["replica"], environments["frame"])})
         if config.max_snapshots is not None and len(snapshots) > config.max_snapshots:
             picks = np.round(np.linspace(0, len(snapshots) - 1, config.max_snapshots)).astype(int)

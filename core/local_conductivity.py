@@ -1,0 +1,56 @@
+"""One system's learned local conductivities as the analyses read them, with how well each is pinned down.
+
+The predict stage writes ``local/<system>.npz`` per system, one entry per
+environment of its feature store (NaN where an ion has no k, e.g. bonded):
+``k_mean`` (ensemble mean of k), ``k_std`` (spread over members) and, where
+the model reports it, ``k_posterior_std`` (posterior std of k from the local
+prediction rigidity, :mod:`core.learn.rigidity`). :func:`load_local` reads it
+(files from before ``k_posterior_std`` existed give NaN there);
+:meth:`LocalConductivity.confident` is the filter the Fig. 4–6 analyses
+offer (``max_relative_uncertainty``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class LocalConductivity:
+    """Per environment (n,): k (reduced Λ units), its member spread and its posterior std (same units)."""
+
+    k: np.ndarray
+    k_std: np.ndarray
+    k_posterior_std: np.ndarray
+
+    @property
+    def has_k(self) -> np.ndarray:
+        """(n,) bool: environments with a k (bonded ions have none)."""
+        return np.isfinite(self.k)
+
+    def uncertainty(self) -> np.ndarray:
+        """(n,) the larger of the member spread and the posterior std (the spread alone where there is no
+        posterior std)."""
+        return np.fmax(self.k_std, self.k_posterior_std)
+
+    def confident(self, max_relative_uncertainty: float | None) -> np.ndarray:
+        """(n,) bool: environments with a k whose uncertainty is at most ``max_relative_uncertainty`` × the
+        system's mean |k|; every environment with a k when ``None``."""
+        chosen = self.has_k
+        if max_relative_uncertainty is None or not chosen.any():
+            return chosen
+        scale = float(np.mean(np.abs(self.k[chosen])))
+        return chosen & (self.uncertainty() <= max_relative_uncertainty * scale)
+
+
+def load_local(path: Path) -> LocalConductivity:
+    """Read a predict stage's ``local/<system>.npz``."""
+    with np.load(path) as saved:
+        k = np.asarray(saved["k_mean"], dtype=np.float64)
+        k_std = np.asarray(saved["k_std"], dtype=np.float64) if "k_std" in saved.files else np.full(len(k), np.nan)
+        posterior = (np.asarray(saved["k_posterior_std"], dtype=np.float64) if "k_posterior_std" in saved.files
+                     else np.full(len(k), np.nan))
+    return LocalConductivity(k, k_std, posterior)
