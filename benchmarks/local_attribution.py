@@ -36,13 +36,16 @@ from core.registry import get_registry
 
 #: Learners compared: label -> (model plugin, options). The first is the reference.
 LEARNERS: dict[str, tuple[str, dict[str, Any]]] = {
-    "nn-ensemble (paper defaults)": ("nn-ensemble", {}),
+    "nn-ensemble 1.1 defaults (full batch)": ("nn-ensemble", {"environments_per_step": None}),
+    "nn-ensemble 1.2 defaults (64 per step)": ("nn-ensemble", {}),
     "nn-ensemble (laptop recipe: lr 2e-3, ≤500 epochs)": (
-        "nn-ensemble", {"learning_rate": 2e-3, "max_epochs": 500, "patience": 50}),
+        "nn-ensemble", {"learning_rate": 2e-3, "max_epochs": 500, "patience": 50, "environments_per_step": None}),
     "nn-ensemble, weight decay 1e-2": (
-        "nn-ensemble", {"learning_rate": 2e-3, "max_epochs": 500, "patience": 50, "weight_decay": 1e-2}),
+        "nn-ensemble", {"learning_rate": 2e-3, "max_epochs": 500, "patience": 50, "weight_decay": 1e-2,
+                        "environments_per_step": None}),
     "nn-ensemble, hidden [32]": (
-        "nn-ensemble", {"learning_rate": 2e-3, "max_epochs": 500, "patience": 50, "hidden": [32]}),
+        "nn-ensemble", {"learning_rate": 2e-3, "max_epochs": 500, "patience": 50, "hidden": [32],
+                        "environments_per_step": None}),
     "nn-ensemble, 64 environments per step": (
         "nn-ensemble", {"learning_rate": 2e-3, "max_epochs": 500, "patience": 50, "environments_per_step": 64}),
     "ridge": ("ridge", {}),

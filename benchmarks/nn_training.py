@@ -1,8 +1,8 @@
 """Time for one ``nn-ensemble`` member to reach the full-batch validation loss, per training loop, same process.
 
 Data: paper-shaped synthetic systems (``--systems`` × ``--environments`` ×
-``--dim`` float32 features around a random centre per system; k a fixed
-nonlinear function of the first features; Λ_s its system mean plus 2 % noise),
+``--dim`` float32 features, systems differing in the centres of the first 4;
+k a fixed nonlinear function of the first 3; Λ_s its system mean plus 2 % noise),
 80 % of systems to train, 20 % to validate. Every loop trains the paper's
 network (468 → 100 → 100 → 1, Adam lr 5·10⁻⁴) from the same start on the same
 data for ``--epochs`` epochs, validating each epoch:
@@ -16,7 +16,7 @@ data for ``--epochs`` epochs, validating each epoch:
   variance-corrected), ⌈n̄/m⌉ steps per epoch.
 
 The target is the best validation RMSE of Λ the 1.0 full-batch loop reaches
-in ``--epochs`` epochs; each loop's time to target is its seconds per epoch ×
+in ``--epochs`` epochs (plus 0.1 %); each loop's time to target is its seconds per epoch ×
 the epochs it needed (epochs cost the same throughout a run). Ratios are
 against the 1.0 full-batch loop and against the paper's loop.
 
@@ -41,10 +41,23 @@ from core.datatypes import LearningData
 from plugins.models.nn_ensemble import NNEnsembleConfig, NNMember, SystemBatch, _best_constant, _network
 
 
+#: A loop has reached the target within this relative margin (the paper's loop sums in another order).
+TOLERANCE = 1e-3
+#: Features whose system centres differ.
+STRUCTURED = 4
+
+
 def synthetic_problem(n_systems: int, per_system: int, dim: int, seed: int = 0) -> tuple[LearningData, LearningData]:
-    """(train, validation): systems of float32 features around random centres, k = f(first 3 features)."""
+    """(train, validation): float32 features, k = f(first 3 features).
+
+    Systems differ in the centres of their first ``STRUCTURED`` features (as state points differ in a few
+    structural directions); the other features are per-environment noise. Centres in every direction
+    would let a network tell the 80 training systems apart by their centres alone and fit their labels
+    without learning k, leaving nothing to generalise to the validation systems.
+    """
     rng = np.random.default_rng(seed)
-    centres = rng.normal(scale=0.7, size=(n_systems, dim)).astype(np.float32)
+    centres = np.zeros((n_systems, dim), dtype=np.float32)
+    centres[:, :STRUCTURED] = rng.normal(scale=0.7, size=(n_systems, min(STRUCTURED, dim)))
     features = np.repeat(centres, per_system, axis=0)
     features += rng.standard_normal(features.shape, dtype=np.float32)
     index = np.repeat(np.arange(n_systems), per_system)
@@ -95,7 +108,7 @@ def paper_loop(train: LearningData, valid: LearningData, epochs: int, threads: i
 def plugin_loop(train: LearningData, valid: LearningData, epochs: int, threads: int, *, per_step: int | None,
                 retained: bool) -> tuple[list[float], float]:
     """(validation RMSE per epoch, seconds) of NNMember.fit, with or without the retained heap."""
-    config = NNEnsembleConfig(max_epochs=epochs, patience=epochs, environments_per_step=per_step)
+    config = NNEnsembleConfig(max_epochs=epochs, patience=epochs, environments_per_step=per_step)  # None: full
     original = nn_ensemble.retained_heap
     if not retained:
         nn_ensemble.retained_heap = contextlib.nullcontext
@@ -134,7 +147,7 @@ def main() -> None:
         console.print(f"  {label}: {runs[label][1]:.1f} s for {len(runs[label][0])} epochs, best validation RMSE "
                       f"{min(runs[label][0]):.4g}")
     reference_label, paper_label = loops[1][0], loops[0][0]
-    target = min(runs[reference_label][0])
+    target = min(runs[reference_label][0]) * (1 + TOLERANCE)
 
     def time_to_target(label: str) -> float:
         history, seconds = runs[label]

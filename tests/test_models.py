@@ -154,7 +154,8 @@ def test_nn_subsampled_loss_is_unbiased_and_its_correction_is_needed() -> None:
     chosen = torch.arange(data.n_systems)
     generator = torch.Generator().manual_seed(1)
     with torch.no_grad():
-        full = float(NNMember(NNEnsembleConfig(), seed=0, threads=1)._loss(network, batch, chosen, generator))
+        full = float(NNMember(NNEnsembleConfig(environments_per_step=None), seed=0, threads=1)._loss(
+            network, batch, chosen, generator))
         corrected, raw = [], []
         for _ in range(4000):
             estimate, variance = batch.sampled_means(network, chosen, 5, generator)

@@ -10,7 +10,7 @@ weights); the output bias starts at the best constant k. Training stops early
 at the epoch of lowest validation RMSE of Λ (patience ``patience`` epochs)
 and keeps that epoch's weights.
 
-``environments_per_step`` = m turns on environment subsampling: each
+``environments_per_step`` = m (default 64; null for full batch) subsamples environments: each
 optimiser step estimates every chosen system's Σ_i w_i k_i from m environments
 drawn uniformly with replacement (n_s · mean of w_i k_i, unbiased), and
 subtracts that estimate's own variance (n_s² s²/m, s² the draws' sample
@@ -59,8 +59,8 @@ class NNEnsembleConfig(PluginConfig):
     systems_per_batch: int | None = Field(
         default=None, ge=1, description="systems per optimiser step; null: all training systems (full batch)")
     environments_per_step: int | None = Field(
-        default=None, ge=2, description="environments drawn per system for each optimiser step (unbiased, "
-                                        "variance-corrected); null: every environment (full batch)")
+        default=64, ge=2, description="environments drawn per system for each optimiser step (unbiased, "
+                                      "variance-corrected); null: every environment (full batch, the 1.0 loop)")
     device: Literal["auto", "cpu", "cuda"] = "auto"
     weight_decay: float = Field(default=0.0, ge=0)
     rigidity_prior_std: float = Field(
@@ -285,7 +285,7 @@ class NNMember:
 
 class NNEnsemble(ModelPlugin):
     name = "nn-ensemble"
-    version = "1.1"
+    version = "1.2"
     Config = NNEnsembleConfig
     stochastic = True
     requires = ("torch",)
