@@ -106,10 +106,50 @@ def _gsd_times(path: Path, timestep: float | None) -> np.ndarray:
             * timestep
 
 
+#: MDAnalysis formats whose files store their frames' times (others, such as LAMMPS dumps, get a made-up dt).
+TIMED_FORMATS = frozenset({"XTC", "TRR", "DCD", "NCDF", "NC", "H5MD", "TNG", "GSD"})
+
+
+def _stated_gsd_times(path: Path, timestep: float | None) -> np.ndarray | None:
+    """A GSD file's frame times where it states them (its ``localcond/timestep`` or ``timestep``); else None."""
+    try:
+        return _gsd_times(path, timestep)
+    except UserError:
+        return None
+
+
+def _stated_interval(universe, times: np.ndarray | None, options: ImportOptions) -> float | None:
+    """τ between frames as the file states it (×``time_scale``), or None where the file has no times."""
+    if times is not None:
+        return float(np.median(np.diff(times))) if len(times) > 1 else None
+    formats = universe.trajectory.format
+    formats = {formats} if isinstance(formats, str) else set(formats or ())
+    if not {name.upper() for name in formats} & TIMED_FORMATS or universe.trajectory.n_frames < 2:
+        return None
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        interval = float(universe.trajectory.dt)
+    if any("dt information" in str(warning.message) for warning in caught) or not interval > 0:
+        return None
+    return interval * options.time_scale
+
+
+def _check_frame_interval(universe, times: np.ndarray | None, options: ImportOptions, path: Path) -> None:
+    """A --frame-interval that disagrees with the times the file states is an error."""
+    if options.frame_interval is None:
+        return
+    stated = _stated_interval(universe, times, options)
+    if stated is not None and not np.isclose(stated, options.frame_interval, rtol=1e-4, atol=0.0):
+        raise UserError(f"{path}: the file states {stated:.6g} between frames (its own times"
+                        f"{' × the time scale' if options.time_scale != 1.0 else ''}), but --frame-interval says "
+                        f"{options.frame_interval:g}; leave --frame-interval out to use the file's times")
+
+
 def mdanalysis_frames(path: Path, options: ImportOptions, timestep: float | None = None) -> Iterator[Frame]:
     """Read ``path`` through MDAnalysis, one frame at a time; a :class:`UserError` names what is wrong.
 
-    Times: ``options.frame_interval`` if given; for a GSD file its own steps × time step (MDAnalysis
+    Times: ``options.frame_interval`` if given (an error where it disagrees with times the file states:
+    GSD, XTC, TRR, DCD, NetCDF, H5MD, TNG); for a GSD file its own steps × time step (MDAnalysis
     reads a GSD file's frame times as 0, 1, 2, ...); else the reader's times × ``options.time_scale``.
     Masses (for the centre of mass) are the topology's own (never guessed from names), where every atom
     has a positive one; otherwise every atom weighs the same.
@@ -157,7 +197,10 @@ def mdanalysis_frames(path: Path, options: ImportOptions, timestep: float | None
         raise UserError(f"{path}: the trajectory has no periodic box")
     if not options.unwrapped:
         universe.trajectory.add_transformations(NoJump())
-    times = _gsd_times(path, timestep) if is_gsd(path) and options.frame_interval is None else None
+    times = _stated_gsd_times(path, timestep) if is_gsd(path) else None
+    _check_frame_interval(universe, times, options, path)
+    if options.frame_interval is not None:
+        times = None
     masses = _masses(universe)
     if masses is None and not options.equal_masses:
         warnings.warn(f"{path}: the topology gives no masses, so every atom weighs the same in the centre of mass "

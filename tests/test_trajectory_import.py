@@ -338,3 +338,25 @@ def test_real_units_follow_from_the_files_units_and_the_temperature(tmp_path, ca
     assert "--temperature" in capsys.readouterr().err
     assert main(["transport", str(path), "--temperature", "300"]) == 2
     assert "only with --units real" in capsys.readouterr().err
+
+
+def test_a_frame_interval_that_contradicts_the_files_own_times_is_refused(brownian, tmp_path, capsys):
+    """An XTC file states its frame times: a --frame-interval that disagrees exits 2 naming both; one
+    that agrees changes nothing. (A LAMMPS dump states none: the test above gives it one.)"""
+    import MDAnalysis as mda
+
+    universe = mda.Universe(str(brownian))
+    xtc = tmp_path / "run.xtc"
+    with mda.Writer(str(xtc), universe.atoms.n_atoms) as writer:
+        for index, timestep in enumerate(universe.trajectory):
+            timestep.time = 0.5 * index
+            writer.write(universe.atoms)
+    common = ["--topology", str(brownian), "--fit", "5", "25", "--equal-masses"]
+    refused = main(["transport", str(xtc), *common, "--frame-interval", "0.7"])
+    message = capsys.readouterr().err
+    assert refused == 2 and "states 0.5 between frames" in message and "--frame-interval says 0.7" in message
+    stated = transport_json(capsys, str(xtc), *common)
+    agreed = transport_json(capsys, str(xtc), *common, "--frame-interval", "0.5")
+    assert agreed == stated
+    native = transport_json(capsys, str(brownian), "--fit", "5", "25")
+    assert stated["D_p"] == pytest.approx(native["D_p"], rel=1e-3)   # XTC keeps 10⁻³ of a length unit
