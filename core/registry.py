@@ -33,14 +33,26 @@ _HOOK_OF_KIND = {
 
 @dataclass(frozen=True)
 class PluginInfo:
-    """A registered plugin class and where it came from."""
+    """A registered plugin class and where it came from.
+
+    ``broken_reason``: why a plugin could not even be registered (import or class errors). Whether a
+    registered plugin's engine is importable (``unavailable_reason``) is found out on first use, so that
+    building the registry, in every worker, imports no engine that the run does not use.
+    """
 
     kind: str
     name: str
     plugin_class: type[Plugin] | None
     package: str
     package_version: str
-    unavailable_reason: str | None
+    broken_reason: str | None = None
+
+    @functools.cached_property
+    def unavailable_reason(self) -> str | None:
+        """``None`` when the plugin can be used here, else why not (imports its ``requires`` once)."""
+        if self.broken_reason is not None or self.plugin_class is None:
+            return self.broken_reason or "not a plugin class"
+        return self.plugin_class.unavailable_reason()
 
     @property
     def available(self) -> bool:
@@ -128,8 +140,8 @@ class PluginRegistry:
             raise DuplicatePluginError(
                 f"two {kind} plugins are named {plugin_class.name!r}: one from package "
                 f"{existing.package!r}, one from package {package!r}; uninstall one of them")
-        self._plugins[kind][plugin_class.name] = PluginInfo(
-            kind, plugin_class.name, plugin_class, package, package_version, plugin_class.unavailable_reason())
+        self._plugins[kind][plugin_class.name] = PluginInfo(kind, plugin_class.name, plugin_class, package,
+                                                            package_version)
 
     def kinds(self) -> list[str]:
         return list(self._plugins)

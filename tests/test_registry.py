@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import types
+from pathlib import Path
 
 import pytest
 
@@ -102,3 +103,18 @@ def test_a_broken_entry_point_is_listed_not_fatal(tmp_path, monkeypatch):
     registry.collect()
     broken = [b for b in registry.broken if b.package == "brokenpkg"]
     assert broken and "failed to load" in broken[0].unavailable_reason
+
+
+def test_building_the_registry_imports_no_engine_until_one_is_asked_for() -> None:
+    """Every Dask worker builds the registry: it must not import every optional engine to do so."""
+    import subprocess
+    import sys
+
+    script = ("import sys\nfrom core.registry import get_registry\nregistry = get_registry()\n"
+              "engines = ('openmm', 'hoomd', 'torch', 'dscribe', 'featomic', 'quippy', 'MDAnalysis', 'sklearn')\n"
+              "print(sorted(m for m in engines if m in sys.modules))\n"
+              "registry.info('model', 'ridge').available\n"
+              "print(sorted(m for m in engines if m in sys.modules))\n")
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True,
+                         cwd=str(Path(__file__).parents[1])).stdout.splitlines()
+    assert out == ["[]", "['sklearn']"]

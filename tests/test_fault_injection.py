@@ -1,0 +1,59 @@
+"""Faults injected into real runs of tiny recipes (issue 16), for the items not covered elsewhere.
+
+Where each other fault is injected (all with the real runner or engine):
+
+- killed mid-run, resumed, nothing finished recomputed: test_pipeline (SIGKILL), test_simulator_resume
+  (both engines, bit-identical after two kills; four damages to a checkpoint);
+- corrupted artifacts and records, healed on re-run: test_pipeline (three corruptions);
+- a failing unit, a failed system with ``on_failed_systems``, stale outputs: test_pipeline;
+- a lost Dask worker of separately started processes: test_pipeline; SLURM job script: test_executor_and_split;
+- a full disk: test_disk_full; unusable work directories and damaged manifests: test_recipe_errors;
+- bad recipes and bad transport inputs, exit 2: test_recipe_errors, test_transport_bad_inputs.
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from core.artifacts import META_FILE
+from tests.conftest import HERE, cli, small_recipe, write_recipe
+
+
+def test_sigterm_ends_a_run_like_ctrl_c_and_the_same_command_finishes_it(plugin_site, tmp_path):
+    """A batch system's time limit (SIGTERM) mid-simulation: exit 130 with the resume hint, no traceback,
+    and the rerun finishes with the numbers of an uninterrupted run."""
+    recipe = write_recipe(tmp_path / "slow.yaml", small_recipe(**{"simulation.options": {"seconds_per_frame": 0.02}}))
+    workdir = tmp_path / "run"
+    env = {**os.environ, "PYTHONPATH": os.environ["PYTHONPATH"] + os.pathsep + str(HERE.parent)}
+    process = subprocess.Popen([sys.executable, "-m", "core", "run", str(recipe), "--workdir", str(workdir)],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    deadline = time.time() + 120
+    while time.time() < deadline and len(list(workdir.glob("simulate/*/" + META_FILE))) < 2:
+        time.sleep(0.05)
+    process.send_signal(signal.SIGTERM)
+    _, stderr = process.communicate(timeout=120)
+    assert process.returncode == 130, stderr
+    assert "interrupted: finished work is kept" in stderr and "Traceback" not in stderr
+    assert not (workdir / "transport.csv").exists(), "the run should have been stopped mid-way"
+    resumed = cli("run", str(recipe), "--workdir", str(workdir))
+    assert resumed.returncode == 0, resumed.stderr
+    reference = tmp_path / "reference"
+    assert cli("run", str(recipe), "--workdir", str(reference)).returncode == 0
+    assert (workdir / "transport.csv").read_text() == (reference / "transport.csv").read_text()
+
+
+def test_transport_table_follows_the_recipes_grid_not_completion_order(plugin_site, tmp_path):
+    """With two workers finishing in whatever order, transport.csv lists systems as the grid does."""
+    recipe = write_recipe(tmp_path / "grid.yaml", small_recipe(executor={"kind": "local"}))
+    workdir = tmp_path / "run"
+    result = cli("run", str(recipe), "--workdir", str(workdir))
+    assert result.returncode == 0, result.stderr
+    with open(workdir / "transport.csv") as handle:
+        rows = [(float(r["concentration"]), float(r["bjerrum_length"])) for r in csv.DictReader(handle)]
+    assert rows == [(c, lb) for c in (0.02, 0.05) for lb in (2.5, 5.0, 10.0)]
