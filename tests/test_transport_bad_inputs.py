@@ -71,6 +71,8 @@ def files(tmp_path_factory) -> dict[str, Path]:
     good = directory / "good.gsd"
     length = write_brownian(good, n_pairs=20, n_solvent=20, frames=60, seed=3) ** (1 / 3)
     made = {"good": good}
+    made["other_system"] = directory / "other_system.gsd"   # a replica of a different system (fewer ions)
+    write_brownian(made["other_system"], n_pairs=12, n_solvent=28, frames=60, seed=4)
     (directory / "empty.gsd").write_bytes(b"")
     (directory / "text.gsd").write_text("not a trajectory\n")
     data = good.read_bytes()
@@ -112,6 +114,7 @@ CASES = [
     ("good", ["--frame-interval", "0.5"], "--frame-interval: these options apply only to files read through"),
     ("good", ["--cation", "type anion"], "--cation: these options apply only"),
     ("good", ["--length-scale", "2"], "--length-scale: these options apply only"),
+    ("good", ["{other_system}"], "replicas of one system must have the same ions"),
     ("dcd", ["--topology", "{pdb}", "--cation", "name CAT", "--anion", "name CAT"], "overlap"),
     ("dcd", ["--topology", "{pdb}", "--cation", "all", "--anion", "name ANI"], "overlap"),
 ]
@@ -119,7 +122,9 @@ CASES = [
 
 @pytest.mark.parametrize(("name", "extra", "message"), CASES, ids=[f"{c[0]}{' '.join(c[1])}" for c in CASES])
 def test_bad_input_exits_2_naming_the_problem(files, capsys, name: str, extra: list[str], message: str) -> None:
-    arguments = ["transport", str(files[name]), *[a.replace("{pdb}", str(files.get("pdb", ""))) for a in extra]]
+    arguments = ["transport", str(files[name]), *[a.replace("{pdb}", str(files.get("pdb", "")))
+                                                  .replace("{other_system}", str(files["other_system"]))
+                                                  for a in extra]]
     status = main(arguments)
     captured = capsys.readouterr()
     assert status == 2, captured.out + captured.err
