@@ -48,6 +48,7 @@ LEARNERS: dict[str, tuple[str, dict[str, Any]]] = {
                         "environments_per_step": None}),
     "nn-ensemble, 64 environments per step": (
         "nn-ensemble", {"learning_rate": 2e-3, "max_epochs": 500, "patience": 50, "environments_per_step": 64}),
+    "nn-ensemble 1.2, randomized prior 3": ("nn-ensemble", {"prior_scale": 3.0}),
     "ridge": ("ridge", {}),
 }
 

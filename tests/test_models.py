@@ -209,3 +209,22 @@ def test_retained_heap_keeps_large_blocks_and_gives_them_back() -> None:
     if not arranged:
         pytest.skip("not glibc")
     assert held < faults_of_reallocating() / 4
+
+
+def test_nn_randomized_priors_keep_members_apart_where_the_means_do_not_constrain_k(tmp_path: Path) -> None:
+    """prior_scale: members still fit the system means, but disagree more on k, and more so away from the
+    training environments, than members without a prior; the prior is saved with the member."""
+    pytest.importorskip("torch")
+    data = synthetic(lambda x: np.tanh(x[:, 0]) + 0.3 * x[:, 1], n_systems=20, per_system=60)
+    far = data.features * 4.0
+    spread, fits = {}, {}
+    for scale in (0.0, 3.0):
+        plugin = model_plugin("nn-ensemble", hidden=[32], max_epochs=150, learning_rate=5e-3, prior_scale=scale)
+        members = [plugin.create(seed=seed, threads=1).fit(data) for seed in range(4)]
+        fits[scale] = min(r2(data.target, data.system_means(m.predict_local(data.features))) for m in members)
+        spread[scale] = (np.mean(np.std([m.predict_local(data.features) for m in members], axis=0)),
+                         np.mean(np.std([m.predict_local(far) for m in members], axis=0)))
+    assert fits[3.0] > 0.9 and fits[0.0] > 0.9
+    assert spread[3.0][0] > 1.5 * spread[0.0][0] and spread[3.0][1] > 1.5 * spread[0.0][1]
+    members[0].save(tmp_path)
+    np.testing.assert_allclose(plugin.load(tmp_path).predict_local(far), members[0].predict_local(far), rtol=1e-6)

@@ -20,6 +20,12 @@ subsample variance would add a penalty on the spread of k within a system).
 An epoch is then ⌈n̄/m⌉ steps, n̄ the mean environments per system, so that
 it still visits about as many environments as a full-batch epoch.
 
+``prior_scale`` = β > 0 gives each member a randomized prior (Osband et
+al. 2018): its k is the trained network plus β times a fixed random network
+drawn from its own seed. Where the system means constrain k, training cancels
+the prior; where they do not, each member keeps its own, so the members'
+spread (``k_std``) grows there.
+
 Per-environment confidence (``local_variance``): the network is linear in
 its last hidden layer h, so with the labels' errors Δ_s and a Gaussian prior
 of standard deviation ``rigidity_prior_std`` (in units of the target scale) on
@@ -47,6 +53,8 @@ from core.memory import retained_heap
 from core.plugin_api import ModelPlugin, PluginConfig
 
 WEIGHTS_FILE = "nn-member.pt"
+#: A member's random prior network is drawn with its seed plus this (so it differs from its initialisation).
+PRIOR_SEED_OFFSET = 7919
 
 
 class NNEnsembleConfig(PluginConfig):
@@ -63,6 +71,10 @@ class NNEnsembleConfig(PluginConfig):
                                       "variance-corrected); null: every environment (full batch, the 1.0 loop)")
     device: Literal["auto", "cpu", "cuda"] = "auto"
     weight_decay: float = Field(default=0.0, ge=0)
+    prior_scale: float = Field(
+        default=0.0, ge=0, description="randomized prior: each member adds this times a fixed random network of "
+                                       "its own seed to its output (0: none), so members differ where the labels "
+                                       "do not constrain k")
     rigidity_prior_std: float = Field(
         default=1.0, gt=0, description="prior std of the output-layer weights (target-scale units) for the "
                                        "per-environment posterior variance of k")
@@ -165,10 +177,12 @@ class NNMember:
         self.feature_std_ = np.where(std > 1e-8 * max(1.0, float(std.max(initial=0.0))), std, 1.0).astype(np.float32)
         self.target_scale_ = float(np.mean(np.abs(train.target))) or 1.0
         self.dim_ = int(features.shape[1])
+        self.prior_ = self._random_prior().to(device) if self.config.prior_scale > 0 else None
         network = _network(self.dim_, self.config.hidden)
         with torch.no_grad():  # start from the best constant k, so early stopping never keeps a biased start
             network[-1].bias.fill_(_best_constant(train) / self.target_scale_)
         network = network.to(device)
+        forward = self._combined(network)
         optimiser = torch.optim.Adam(network.parameters(), lr=self.config.learning_rate,
                                      weight_decay=self.config.weight_decay)
         train_batch = SystemBatch(train, self.feature_mean_, self.feature_std_, self.target_scale_, device)
@@ -184,11 +198,11 @@ class NNMember:
                 for _ in range(repeats):
                     order = torch.randperm(train.n_systems, generator=generator)
                     for start in range(0, train.n_systems, per_step):
-                        loss = self._loss(network, train_batch, order[start:start + per_step].to(device), generator)
+                        loss = self._loss(forward, train_batch, order[start:start + per_step].to(device), generator)
                         optimiser.zero_grad()
                         loss.backward()
                         optimiser.step()
-                score = self._rmse(network, valid_batch if valid_batch is not None else train_batch)
+                score = self._rmse(forward, valid_batch if valid_batch is not None else train_batch)
                 history.append(score)
                 if score < best[0]:
                     best = (score, epoch, {k: v.detach().clone() for k, v in network.state_dict().items()})
@@ -196,6 +210,8 @@ class NNMember:
                     break
         network.load_state_dict(best[2])
         self.network_ = network.cpu().eval()
+        if self.prior_ is not None:
+            self.prior_ = self.prior_.cpu().eval()
         representation = self._representation(train.features)
         self.covariance_ = posterior_covariance(system_means(representation, train),
                                                 train.variance / self.target_scale_ ** 2,
@@ -204,6 +220,25 @@ class NNMember:
         self.validation_rmse_ = best[0] * self.target_scale_
         self.history_ = [h * self.target_scale_ for h in history]
         return self
+
+    def _random_prior(self):
+        """A fixed random network of this member's seed (the same architecture, never trained)."""
+        import torch
+
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(self.seed + PRIOR_SEED_OFFSET)
+            prior = _network(self.dim_, self.config.hidden)
+        for parameter in prior.parameters():
+            parameter.requires_grad_(False)
+        return prior
+
+    def _combined(self, network):
+        """The member's k (target-scale units) as a function of standardised features: the trained network,
+        plus ``prior_scale`` × its fixed random prior where there is one."""
+        if getattr(self, "prior_", None) is None:
+            return network
+        prior, scale = self.prior_, self.config.prior_scale
+        return lambda features: network(features) + scale * prior(features)
 
     def _loss(self, network, batch: SystemBatch, chosen, generator):
         """Eq. 12 over the ``chosen`` systems (scaled units): exact, or its unbiased subsampled estimate."""
@@ -234,7 +269,7 @@ class NNMember:
         with torch.no_grad():
             for start in range(0, len(standardised), chunk):
                 block = torch.as_tensor(standardised[start:start + chunk])
-                out[start:start + chunk] = self.network_(block).squeeze(-1).double().numpy()
+                out[start:start + chunk] = self._combined(self.network_)(block).squeeze(-1).double().numpy()
         return out * self.target_scale_
 
     def _representation(self, features: np.ndarray, chunk: int = 65536) -> np.ndarray:
@@ -257,7 +292,10 @@ class NNMember:
     def save(self, directory: Path) -> None:
         import torch
 
+        prior = {"prior_state_dict": self.prior_.state_dict(), "prior_scale": self.config.prior_scale} \
+            if self.prior_ is not None else {}
         torch.save({"state_dict": self.network_.state_dict(), "hidden": list(self.config.hidden), "dim": self.dim_,
+                    **prior,
                     "covariance": torch.as_tensor(self.covariance_),
                     "feature_mean": torch.as_tensor(self.feature_mean_),
                     "feature_std": torch.as_tensor(self.feature_std_), "target_scale": self.target_scale_,
@@ -274,6 +312,12 @@ class NNMember:
         member.network_ = _network(member.dim_, list(saved["hidden"]))
         member.network_.load_state_dict(saved["state_dict"])
         member.network_.eval()
+        member.prior_ = None
+        if "prior_state_dict" in saved:
+            member.config = config.model_copy(update={"prior_scale": float(saved["prior_scale"])})
+            member.prior_ = _network(member.dim_, list(saved["hidden"]))
+            member.prior_.load_state_dict(saved["prior_state_dict"])
+            member.prior_.eval()
         member.covariance_ = saved["covariance"].numpy()
         member.feature_mean_ = saved["feature_mean"].numpy()
         member.feature_std_ = saved["feature_std"].numpy()
