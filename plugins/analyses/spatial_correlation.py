@@ -11,6 +11,11 @@ C(r) = A exp(−r/ξ) from ``fit_from`` (default 1σ) to ``fit_to`` (default the
 largest r with data), weighting bins by their standard error; the lengths ξ
 (with the fit's standard error) are plotted against concentration
 (paper Figs. 6D, E).
+
+Confidence: each system's panel states the typical uncertainty of one k (the
+median of the larger of member spread and posterior std) against its mean |k|,
+and the share of ions used; with ``max_relative_uncertainty`` only ions whose k
+is known that well enter C(r).
 """
 
 from __future__ import annotations
@@ -171,13 +176,21 @@ class SpatialCorrelation(AnalysisPlugin):
         config: SpatialCorrelationConfig = self.config
         result = AnalysisResult(title="Spatial correlation of local conductivity", paper_figure="Fig. 6")
         specs = {s.name: s for s in inputs.systems}
-        curves, fits = {}, []
+        curves, fits, confidence = {}, [], {}
         for name, path in sorted(inputs.local_conductivities.items()):
             if name not in inputs.feature_stores or name not in inputs.trajectories:
                 result.notes.append(f"{name}: no feature store or trajectory, skipped")
                 continue
             histograms = self.correlate(path, inputs.feature_stores[name], inputs.trajectories[name])
             curves[name] = histograms
+            local = load_local(path)
+            confident = local.confident(config.max_relative_uncertainty)
+            uncertainty = local.uncertainty()[confident]
+            uncertainty = uncertainty[np.isfinite(uncertainty)]
+            confidence[name] = {
+                "k_uncertainty_median": float(np.median(uncertainty)) if len(uncertainty) else float("nan"),
+                "k_mean_abs": float(np.mean(np.abs(local.k[confident]))) if confident.any() else float("nan"),
+                "confident_percent": 100.0 * float(confident.sum()) / max(int(local.has_k.sum()), 1)}
             for kind in KINDS:
                 h = histograms[kind]
                 window = (h.r >= config.fit_from) & (h.r <= (config.fit_to or config.r_max)) & \
@@ -191,8 +204,10 @@ class SpatialCorrelation(AnalysisPlugin):
         for fit in fits:
             result.numbers.setdefault(fit["system"], {})[f"{fit['kind']}_length"] = fit["length"]
             result.numbers[fit["system"]][f"{fit['kind']}_length_error"] = fit["length_error"]
+        for name, values in confidence.items():
+            result.numbers.setdefault(name, {}).update(values)
         if curves:
-            result.figures += self._figures(curves, fits, config, output_dir)
+            result.figures += self._figures(curves, fits, config, output_dir, confidence)
         return result
 
     def correlate(self, local_path: Path, store_path: Path,
@@ -241,7 +256,8 @@ class SpatialCorrelation(AnalysisPlugin):
         result.tables += ["spatial_correlation.csv", "correlation_lengths.csv"]
 
     @staticmethod
-    def _figures(curves: dict, fits: list[dict], config: SpatialCorrelationConfig, output_dir: Path) -> list[str]:
+    def _figures(curves: dict, fits: list[dict], config: SpatialCorrelationConfig, output_dir: Path,
+                 confidence: dict[str, dict[str, float]]) -> list[str]:
         plt = pyplot()
         shown = [n for n in (config.systems or list(curves)[:3]) if n in curves]
         fit_of = {(f["system"], f["kind"]): f for f in fits}
@@ -255,7 +271,10 @@ class SpatialCorrelation(AnalysisPlugin):
                     r = h.r[h.r >= config.fit_from]
                     ax.plot(r, fit["amplitude"] * np.exp(-r / fit["length"]), color=colour, lw=0.8)
             ax.axhline(0.0, color="k", lw=0.5)
-            ax.set_title(name, fontsize=8)
+            known = confidence.get(name, {})
+            ax.set_title(f"{name}\none k known to ±{known.get('k_uncertainty_median', float('nan')):.2g} "
+                         f"(mean |k| {known.get('k_mean_abs', float('nan')):.2g}); "
+                         f"{known.get('confident_percent', float('nan')):.0f} % of ions used", fontsize=7)
             ax.set_xlabel("r (σ)")
             ax.set_ylabel("C(r)")
             ax.legend(frameon=False, fontsize=7)
