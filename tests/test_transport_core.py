@@ -159,7 +159,8 @@ def test_self_diffusion_agrees_with_mdanalysis_einstein_msd(tmp_path):
 
 
 def write_dcd_and_pdb(gsd, dcd, pdb, length: float) -> None:
-    """The GSD trajectory ``gsd`` as a DCD of positions wrapped into [0, L) and a PDB topology (names CAT/ANI/SOL)."""
+    """The GSD trajectory ``gsd`` as a DCD of positions wrapped into [0, L) and a PDB topology (names CAT/ANI/SOL);
+    the DCD header states the GSD file's frame interval."""
     import warnings
 
     import MDAnalysis as mda
@@ -177,7 +178,7 @@ def write_dcd_and_pdb(gsd, dcd, pdb, length: float) -> None:
         for ts in universe.trajectory:
             ts.dimensions = [length, length, length, 90, 90, 90]
         universe.atoms.write(pdb)
-        with mda.Writer(str(dcd), universe.atoms.n_atoms) as writer:
+        with mda.Writer(str(dcd), universe.atoms.n_atoms, dt=frames[1].time - frames[0].time) as writer:
             for _ in universe.trajectory:
                 writer.write(universe.atoms)
 
