@@ -228,3 +228,17 @@ def test_nn_randomized_priors_keep_members_apart_where_the_means_do_not_constrai
     assert spread[3.0][0] > 1.5 * spread[0.0][0] and spread[3.0][1] > 1.5 * spread[0.0][1]
     members[0].save(tmp_path)
     np.testing.assert_allclose(plugin.load(tmp_path).predict_local(far), members[0].predict_local(far), rtol=1e-6)
+
+
+def test_feature_statistics_in_row_blocks_match_numpy(monkeypatch) -> None:
+    import plugins.models.nn_ensemble as nn
+
+    features = np.random.default_rng(0).normal(3.0, 2.0, (20001, 7)).astype(np.float32)
+    exact = features.astype(np.float64)
+    whole = nn.column_mean_std(features)
+    np.testing.assert_array_equal(whole[0], exact.mean(axis=0))
+    np.testing.assert_array_equal(whole[1], exact.std(axis=0))
+    monkeypatch.setattr(nn, "WHOLE_ARRAY_STATISTICS", 10)
+    blocked = nn.column_mean_std(features, chunk=999)
+    np.testing.assert_allclose(blocked[0], exact.mean(axis=0), rtol=1e-12)
+    np.testing.assert_allclose(blocked[1], exact.std(axis=0), rtol=1e-12)
