@@ -30,7 +30,7 @@ REPORT_FILE = "report.html"
 STYLE = """body{font-family:system-ui,sans-serif;max-width:1100px;margin:2em auto;padding:0 1em;color:#222}
 table{border-collapse:collapse;margin:1em 0;font-size:90%}td,th{border:1px solid #ccc;padding:3px 8px;text-align:right}
 th{background:#f3f3f3}td:first-child{text-align:left}.bad{color:#b00}img{max-width:100%}pre{background:#f6f6f6;
-padding:1em;overflow:auto}figure{margin:1em 0}"""
+padding:1em;overflow:auto}figure{margin:1em 0}.scroll{overflow-x:auto;max-width:100%}"""
 
 
 def _table(rows: list[dict[str, Any]], columns: list[str] | None = None) -> str:
@@ -45,7 +45,7 @@ def _table(rows: list[dict[str, Any]], columns: list[str] | None = None) -> str:
 
     head = "".join(f"<th>{html.escape(c)}</th>" for c in columns)
     body = "".join("<tr>" + "".join(f"<td>{cell(r.get(c, ''))}</td>" for c in columns) + "</tr>" for r in rows)
-    return f"<table><tr>{head}</tr>{body}</table>"
+    return f'<div class="scroll"><table><tr>{head}</tr>{body}</table></div>'  # wide tables scroll, not the page
 
 
 def _read_csv(path: Path) -> list[dict[str, Any]]:

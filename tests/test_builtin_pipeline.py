@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 import yaml
 
+from tests.browser import read_in_browser
 from tests.conftest import HERE, cli, write_recipe
 
 REQUIRED = ("openmm", "dscribe", "torch", "sklearn")
@@ -76,6 +77,8 @@ def test_shrunken_quickstart_runs_every_stage(engines, tmp_path: Path) -> None:
     assert metrics["test"]["n_systems"] == 1 and metrics["cross-validated"]["n_systems"] == 4
     report = (workdir / "report.html").read_text()
     assert "parity.png" in report and "How well the local k are pinned down" in report
+    seen = read_in_browser(workdir / "report.html")   # as a reader sees it
+    assert seen["images"] >= 6 and not seen["broken"] and not seen["page_overflows"], seen
     assert list((workdir / "analyze").rglob("parity.svg"))
     for figure in ("heterogeneity", "local_distribution", "spatial_correlation", "onsager_relations",
                    "cluster_nernst_einstein"):
