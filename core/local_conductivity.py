@@ -36,6 +36,10 @@ class LocalConductivity:
         posterior std)."""
         return np.fmax(self.k_std, self.k_posterior_std)
 
+    def typical_uncertainty(self, chosen: np.ndarray) -> float:
+        """The median uncertainty of one k over the environments ``chosen`` ((n,) bool); NaN if none has one."""
+        return finite_median(self.uncertainty()[chosen])
+
     def confident(self, max_relative_uncertainty: float | None) -> np.ndarray:
         """(n,) bool: environments with a k whose uncertainty is at most ``max_relative_uncertainty`` × the
         system's mean |k|; every environment with a k when ``None``."""
@@ -44,6 +48,13 @@ class LocalConductivity:
             return chosen
         scale = float(np.mean(np.abs(self.k[chosen])))
         return chosen & (self.uncertainty() <= max_relative_uncertainty * scale)
+
+
+def finite_median(values: np.ndarray) -> float:
+    """The median of the finite entries of ``values``; NaN if there are none."""
+    finite = np.asarray(values, dtype=np.float64)
+    finite = finite[np.isfinite(finite)]
+    return float(np.median(finite)) if len(finite) else float("nan")
 
 
 def load_local(path: Path) -> LocalConductivity:

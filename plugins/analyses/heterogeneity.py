@@ -57,12 +57,10 @@ class Heterogeneity(AnalysisPlugin):
             k = local.k[confident]
             if len(k) < 2:
                 continue
-            uncertainty = local.uncertainty()[confident]
-            uncertainty = uncertainty[np.isfinite(uncertainty)]
             rows.append({"system": prediction["system"], "split": prediction["split"], "true": prediction["true"],
                          "concentration": prediction["concentration"], "k_std": float(np.std(k)),
                          "k_mean": float(np.mean(k)), "n_environments": int(len(k)),
-                         "k_uncertainty_median": float(np.median(uncertainty)) if len(uncertainty) else float("nan")})
+                         "k_uncertainty_median": local.typical_uncertainty(confident)})
         with open(output_dir / "heterogeneity.csv", "w", newline="") as handle:
             writer = csv.DictWriter(handle, fieldnames=["system", "split", "concentration", "true", "k_mean", "k_std",
                                                         "n_environments", "k_uncertainty_median"])

@@ -30,7 +30,7 @@ from pydantic import Field
 from core.datatypes import AnalysisInputs, AnalysisResult
 from core.features.store import read_store
 from core.figures import pyplot, save_figure
-from core.local_conductivity import load_local
+from core.local_conductivity import finite_median, load_local
 from core.plugin_api import AnalysisPlugin, PluginConfig
 
 #: Sarle's coefficient of a uniform distribution; larger values suggest bimodality.
@@ -81,11 +81,6 @@ def bimodality_coefficient(values: np.ndarray) -> float:
     return float((skew ** 2 + 1) / (excess + 3 * (n - 1) ** 2 / ((n - 2) * (n - 3))))
 
 
-def _median(values: np.ndarray) -> float:
-    finite = values[np.isfinite(values)]
-    return float(np.median(finite)) if len(finite) else float("nan")
-
-
 class LocalDistribution(AnalysisPlugin):
     name = "local-distribution"
     version = "1.1"
@@ -119,10 +114,10 @@ class LocalDistribution(AnalysisPlugin):
                          **negative_fractions(k, nearest, config.contact_distance),
                          "negative_percent": 100.0 * float(np.mean(finite < 0)) if len(finite) else float("nan"),
                          "bimodality": bimodality_coefficient(finite),
-                         "k_std_median": _median(local.k_std[with_k]),
-                         "k_posterior_std_median": _median(local.k_posterior_std[with_k]),
+                         "k_std_median": finite_median(local.k_std[with_k]),
+                         "k_posterior_std_median": finite_median(local.k_posterior_std[with_k]),
                          "confident_percent": 100.0 * float(confident.sum()) / max(int(with_k.sum()), 1)})
-            samples[name] = (k, nearest, _median(local.uncertainty()[confident]))
+            samples[name] = (k, nearest, local.typical_uncertainty(confident))
         fields = ["system", "concentration", "bjerrum_length", "true", "n_near", "n_far", "negative_near_percent",
                   "negative_far_percent", "negative_percent", "bimodality", "k_std_median", "k_posterior_std_median",
                   "confident_percent"]

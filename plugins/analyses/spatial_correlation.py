@@ -181,14 +181,13 @@ class SpatialCorrelation(AnalysisPlugin):
             if name not in inputs.feature_stores or name not in inputs.trajectories:
                 result.notes.append(f"{name}: no feature store or trajectory, skipped")
                 continue
-            histograms = self.correlate(path, inputs.feature_stores[name], inputs.trajectories[name])
-            curves[name] = histograms
             local = load_local(path)
             confident = local.confident(config.max_relative_uncertainty)
-            uncertainty = local.uncertainty()[confident]
-            uncertainty = uncertainty[np.isfinite(uncertainty)]
+            histograms = self.correlate(np.where(confident, local.k, np.nan), inputs.feature_stores[name],
+                                        inputs.trajectories[name])
+            curves[name] = histograms
             confidence[name] = {
-                "k_uncertainty_median": float(np.median(uncertainty)) if len(uncertainty) else float("nan"),
+                "k_uncertainty_median": local.typical_uncertainty(confident),
                 "k_mean_abs": float(np.mean(np.abs(local.k[confident]))) if confident.any() else float("nan"),
                 "confident_percent": 100.0 * float(confident.sum()) / max(int(local.has_k.sum()), 1)}
             for kind in KINDS:
@@ -210,17 +209,16 @@ class SpatialCorrelation(AnalysisPlugin):
             result.figures += self._figures(curves, fits, config, output_dir, confidence)
         return result
 
-    def correlate(self, local_path: Path, store_path: Path,
+    def correlate(self, k: np.ndarray, store_path: Path,
                   trajectories: list[Path]) -> dict[str, CorrelationHistogram]:
-        """Eq. 3 histograms of one system over its snapshots (one frame in memory at a time)."""
+        """Eq. 3 histograms of one system over its snapshots (one frame in memory at a time), from ``k``
+        ((n,) per environment of the store; NaN for those left out)."""
         from core.trajectory import read_frames
 
         config: SpatialCorrelationConfig = self.config
         n_bins = int(np.ceil(config.r_max / config.bin_width))
         histograms = {kind: CorrelationHistogram(config.bin_width, n_bins) for kind in KINDS}
         environments = read_store(store_path, features=False).environments
-        local = load_local(local_path)
-        k = np.where(local.confident(config.max_relative_uncertainty), local.k, np.nan)
         snapshots = sorted({(int(r), int(f)) for r, f in zip(environments["replica"], environments["frame"])})
         if config.max_snapshots is not None and len(snapshots) > config.max_snapshots:
             picks = np.round(np.linspace(0, len(snapshots) - 1, config.max_snapshots)).astype(int)
