@@ -178,6 +178,9 @@ class Frame:
     velocities: (N, 3) float64, σ/τ, where the trajectory stores them; else None.
     masses: (N,) float64 particle masses (for the centre of mass), where known; None means all equal.
     valence: (N,) float64 valences z (0 for solvent), where the file gives them; None means ions are ±1.
+    species: (N,) int32 index into ``species_names`` of every ion (−1 elsewhere), where the ions were
+        named by species on import (:mod:`core.species`); None: species by charge sign and valence.
+    species_names: the names ``species`` indexes.
     """
 
     positions: np.ndarray
@@ -191,6 +194,8 @@ class Frame:
     velocities: np.ndarray | None = None
     masses: np.ndarray | None = None
     valence: np.ndarray | None = None
+    species: np.ndarray | None = None
+    species_names: tuple[str, ...] = ()
 
     @property
     def n_particles(self) -> int:

@@ -43,7 +43,13 @@ def read_log(path: Path, frame: int = 0) -> dict[str, float | str]:
     """The ``localcond/*`` log values of one frame: floats, and text for uint8-encoded entries."""
     with _gsd().open(str(path), "r") as trajectory:
         log = trajectory[frame].log
-    return {key: _log_value(np.asarray(value)) for key, value in log.items() if key.startswith("localcond/")}
+    return {key: _log_value(np.asarray(value)) for key, value in log.items()
+            if key.startswith("localcond/") and (np.asarray(value).size == 1 or np.asarray(value).dtype == np.uint8)
+            and key not in _PER_PARTICLE_KEYS}
+
+
+#: Log keys that hold per-particle data rather than one value per frame.
+_PER_PARTICLE_KEYS = frozenset({"localcond/species", "localcond/species_names"})
 
 
 def _log_value(value: np.ndarray) -> float | str:
@@ -95,7 +101,18 @@ def _to_frame(snapshot, timestep: float) -> Frame:
         velocities=_stored_velocities(particles),
         masses=_stored_masses(particles),
         valence=_stored_valence(particles),
+        **_stored_species(snapshot.log),
     )
+
+
+def _stored_species(log) -> dict:
+    """``species`` and ``species_names`` of a frame whose ions were named by species (see core.species)."""
+    from core.species import LOG_SPECIES, LOG_SPECIES_NAMES
+
+    if LOG_SPECIES not in log or LOG_SPECIES_NAMES not in log:
+        return {}
+    names = np.asarray(log[LOG_SPECIES_NAMES], dtype=np.uint8).tobytes().decode()
+    return {"species": np.asarray(log[LOG_SPECIES], dtype=np.int32).copy(), "species_names": tuple(names.split("\n"))}
 
 
 def _stored_valence(particles) -> np.ndarray | None:
@@ -167,6 +184,11 @@ class GSDWriter:
             snapshot.bonds.typeid = np.zeros(len(frame.bonds), dtype=np.uint32)
             snapshot.bonds.group = frame.bonds.astype(np.uint32)
         snapshot.log = dict(self._log)
+        if frame.species is not None:
+            from core.species import LOG_SPECIES, LOG_SPECIES_NAMES
+
+            snapshot.log[LOG_SPECIES] = np.asarray(frame.species, dtype=np.int32)
+            snapshot.log[LOG_SPECIES_NAMES] = _log_array("\n".join(frame.species_names))
         self._file.append(snapshot)
 
     def flush(self) -> None:

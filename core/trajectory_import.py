@@ -2,13 +2,18 @@
 
 Users bring DCD, XTC, TRR, LAMMPS dumps (with a topology such as a LAMMPS
 data file, PSF or PDB), or GSD files written by other programs. Ions are
-chosen by MDAnalysis selection strings (``"type 1"``, ``"name NA"``);
-every other atom is solvent. Positions are unwrapped with MDAnalysis'
-``NoJump`` (no atom moves more than half a box between frames, so frames must
-be close enough in time), unless the file's coordinates are already unwrapped
-(``unwrapped``), and stored as wrapped positions plus image counters, as in
-localcond's own GSD files, with the topology's masses (for the centre of mass). Lengths are taken as σ; ``length_scale``
-and ``time_scale`` convert from the file's units (e.g. Å → σ, ps → τ).
+chosen by MDAnalysis selection strings (``"type 1"``, ``"name NA"``): a cation
+and an anion selection, or any number of named species (``species``); every
+other atom is solvent. Positions are unwrapped by what the file holds: its
+unwrapped coordinates (LAMMPS ``xu yu zu`` or ``xsu ysu zsu``), its image flags
+(LAMMPS ``ix iy iz``, GSD ``particles.image``), or, where it has neither,
+MDAnalysis' ``NoJump`` (no atom may move more than half a box between frames,
+so frames must be close enough in time; too sparse frames are refused).
+``unwrapped`` says the coordinates are unwrapped where the file cannot say so
+(an XTC written unwrapped). They are stored as wrapped positions plus image
+counters, as in localcond's own GSD files, with the topology's masses (for the
+centre of mass). Lengths are taken as σ; ``length_scale`` and ``time_scale``
+convert from the file's units (e.g. Å → σ, ps → τ).
 """
 
 from __future__ import annotations
@@ -22,6 +27,7 @@ import numpy as np
 
 from core.datatypes import ANION_TYPE, CATION_TYPE, SOLVENT_TYPE, Frame
 from core.errors import UserError
+from core.species import check_name
 from core.trajectory import read_frames
 
 TYPES = (CATION_TYPE, ANION_TYPE, SOLVENT_TYPE)
@@ -55,6 +61,10 @@ class ImportOptions:
     centre of mass, with the sum of its atoms' charges as its valence.
     equal_masses: every atom weighs the same in the centre of mass by intent (no warning when the topology
     has no masses).
+    species: (name, selection) of each ionic species, for more than one cation or anion species (Li⁺ and
+    Mg²⁺ with TFSI⁻); replaces ``cation`` and ``anion``. Each species' valence is its ions' summed
+    topology charges (one per species) or given in ``valences``; its sign makes it a cation or an anion.
+    valences: (name, z) of species whose valence the topology does not give.
     """
 
     topology: Path | None = None
@@ -69,12 +79,33 @@ class ImportOptions:
     anion_valence: float | None = None
     group: str = "atom"
     equal_masses: bool = False
+    species: tuple[tuple[str, str], ...] = ()
+    valences: tuple[tuple[str, float], ...] = ()
 
     def __post_init__(self) -> None:
         for name in ("frame_interval", "length_scale", "time_scale"):
             value = getattr(self, name)
             if value is not None and not (np.isfinite(value) and value > 0):
                 raise ValueError(f"{name} must be a positive number, got {value!r}")
+        names = [name for name, _ in self.species]
+        for name in names:
+            check_name(name, "species")
+        if len(set(names)) != len(names):
+            raise ValueError(f"species names must differ, got {names}")
+        if self.species and len(self.species) < 2:
+            raise ValueError("species: name at least two (a cation and an anion species)")
+        for name, value in self.valences:
+            if name not in names:
+                raise ValueError(f"valence for {name!r}, which is not a species (species: {names or 'none named'})")
+            if not (np.isfinite(value) and value != 0):
+                raise ValueError(f"valence of {name!r} must be a non-zero number, got {value!r}")
+
+    def ion_selections(self) -> list[tuple[str, str, float | None]]:
+        """(name, selection, given valence or None) of every ionic species, in order."""
+        if not self.species:
+            return [("cation", self.cation, self.cation_valence), ("anion", self.anion, self.anion_valence)]
+        given = dict(self.valences)
+        return [(name, selection, given.get(name)) for name, selection in self.species]
 
 
 def is_gsd(path: Path) -> bool:
@@ -168,34 +199,37 @@ def mdanalysis_frames(path: Path, options: ImportOptions, timestep: float | None
                                                                          "topology_format": options.format}
         # Types may be guessed (for selections such as "type NA"); masses never: a mass guessed from a
         # coarse-grained name ("CAT" taken as carbon) would silently weigh the centre of mass wrongly.
-        universe = mda.Universe(*files, to_guess=("types",), **named)
+        unwrapping, reader_options = _unwrapping(path, options)
+        universe = mda.Universe(*files, to_guess=("types",), **named, **reader_options)
     except Exception as exc:  # MDAnalysis raises many kinds for unreadable input
         with_topology = f" with {options.topology}" if options.topology else ""
         hint = ("; name the format with --format (e.g. LAMMPSDUMP, XTC, DCD)"
                 if options.format is None and ("format" in str(exc).lower() or "guess" in str(exc).lower()) else "")
         raise UserError(f"{path}: MDAnalysis cannot read it{with_topology}: {exc}{hint}") from exc
-    typeid = np.full(universe.atoms.n_atoms, 2, dtype=np.int32)
+    entries = options.ion_selections()
+    owner = np.full(universe.atoms.n_atoms, -1, dtype=np.int64)  # species index of each atom
     carriers: list[np.ndarray] = []  # per ion: its atoms' indices
-    species: list[int] = []          # per ion: 0 cation, 1 anion
-    for index, (label, selection) in enumerate((("cation", options.cation), ("anion", options.anion))):
+    species: list[int] = []          # per ion: its index into ``entries``
+    for index, (label, selection, _) in enumerate(entries):
         try:
             chosen = universe.select_atoms(selection)
         except Exception as exc:
             raise UserError(f"{path}: bad {label} selection {selection!r}: {exc}") from exc
         if chosen.n_atoms == 0:
             raise UserError(f"{path}: the {label} selection {selection!r} matches no atom")
-        overlap = int(np.count_nonzero(typeid[chosen.indices] != 2))
-        if overlap:
-            raise UserError(f"{path}: the cation selection {options.cation!r} and the anion selection "
-                            f"{options.anion!r} overlap ({overlap} atoms in both); each ion must be one or "
-                            "the other")
-        typeid[chosen.indices] = index
+        taken = owner[chosen.indices]
+        if np.any(taken >= 0):
+            other = entries[int(taken[taken >= 0][0])]
+            raise UserError(f"{path}: the {other[0]} selection {other[1]!r} and the {label} selection "
+                            f"{selection!r} overlap ({int(np.count_nonzero(taken >= 0))} atoms in both); each ion "
+                            "must be of one species")
+        owner[chosen.indices] = index
         groups = _ion_groups(universe, chosen, options.group, label, selection, path)
         carriers += groups
         species += [index] * len(groups)
     if universe.trajectory.ts.dimensions is None:
         raise UserError(f"{path}: the trajectory has no periodic box")
-    if not options.unwrapped:
+    if unwrapping == NOJUMP:
         universe.trajectory.add_transformations(NoJump())
     times = _stated_gsd_times(path, timestep) if is_gsd(path) else None
     _check_frame_interval(universe, times, options, path)
@@ -206,11 +240,26 @@ def mdanalysis_frames(path: Path, options: ImportOptions, timestep: float | None
         warnings.warn(f"{path}: the topology gives no masses, so every atom weighs the same in the centre of mass "
                       "(exact for beads of one mass; for an atomistic file it shifts every L^ij); give a topology "
                       "with masses, or --equal-masses to say this is intended", UserWarning, stacklevel=2)
-    layout = _CarrierLayout.build(carriers, np.array(species, dtype=np.int32), typeid, masses)
+    carrier_species = np.array(species, dtype=np.int64)
+    carrier_valence = _carrier_valences(universe, carriers, carrier_species, entries, options, path)
+    if options.species:  # named species: the valence's sign says cation or anion
+        carrier_typeid = np.where(carrier_valence > 0, 0, 1).astype(np.int32)
+    else:                # the cation and anion selections say it (a wrong sign is refused by transport)
+        carrier_typeid = carrier_species.astype(np.int32)
+    typeid = np.full(universe.atoms.n_atoms, 2, dtype=np.int32)
+    for atoms, kind in zip(carriers, carrier_typeid):
+        typeid[atoms] = kind
+    layout = _CarrierLayout.build(carriers, carrier_typeid, typeid, masses)
     bonds = _ion_bonds(universe, typeid) if options.group == "atom" else np.zeros((0, 2), dtype=np.int64)
     bonds = layout.renumber(bonds)
-    valence = _valences(universe, layout, options, path)
-    return _frames(universe, layout, bonds, options, path, times, valence)
+    others = len(layout.typeid) - layout.n_carriers
+    valence = np.concatenate([carrier_valence, np.zeros(others)])
+    plain = not options.species and np.array_equal(carrier_valence, np.where(carrier_species == 0, 1.0, -1.0))
+    labels = None
+    if options.species:
+        labels = (np.concatenate([carrier_species, np.full(others, -1)]).astype(np.int32),
+                  tuple(name for name, _, _ in entries))
+    return _frames(universe, layout, bonds, options, path, times, None if plain else valence, labels, unwrapping)
 
 
 def _ion_groups(universe, chosen, group: str, label: str, selection: str, path: Path) -> list[np.ndarray]:
@@ -293,36 +342,48 @@ class _CarrierLayout:
         return self.carrier_of[bonds]
 
 
-def _valences(universe, layout: _CarrierLayout, options: ImportOptions, path: Path) -> np.ndarray | None:
-    """(N_particles,) valences of the ions (0 elsewhere): the options', or each ion's summed topology
-    charges, rounded; None: the ions are ±1."""
-    n_particles = len(layout.typeid)
-    valence = np.zeros(n_particles)
+def _carrier_valences(universe, carriers: list[np.ndarray], carrier_species: np.ndarray,
+                      entries: list[tuple[str, str, float | None]], options: ImportOptions, path: Path) -> np.ndarray:
+    """(N_carriers,) valence of every ion: its species' given one, else its atoms' summed topology charges,
+    rounded (integers within :data:`VALENCE_TOLERANCE`); without charges ±1 for the cation and anion
+    selections, and an error for named species."""
     try:
         charges = np.asarray(universe.atoms.charges, dtype=np.float64)
     except Exception:  # a topology without charges
         charges = None
-    inside = layout.carrier_of >= 0
-    carrier_charge = (np.bincount(layout.carrier_of[inside], weights=charges[inside], minlength=layout.n_carriers)
-                      if charges is not None else None)
-    for index, label, given in ((0, "cation", options.cation_valence), (1, "anion", options.anion_valence)):
-        chosen = np.flatnonzero(layout.typeid[:layout.n_carriers] == index)
+    if charges is not None and not np.any(charges != 0):
+        charges = None
+    summed = (np.array([charges[atoms].sum() for atoms in carriers]) if charges is not None
+              else np.zeros(len(carriers)))
+    valence = np.zeros(len(carriers))
+    for index, (label, _, given) in enumerate(entries):
+        chosen = carrier_species == index
+        flag = f"--{label}-valence" if not options.species else f"--valence {label} Z"
         if given is not None:
             valence[chosen] = given
-        elif carrier_charge is not None and np.any(charges != 0):
-            rounded = np.round(carrier_charge[chosen])
-            worst = float(np.max(np.abs(carrier_charge[chosen] - rounded))) if chosen.size else 0.0
-            if worst > VALENCE_TOLERANCE:
-                hint = ("group the atoms of molecular ions with --group residue, molecule or fragment, or "
-                        if options.group == "atom" else "")
-                raise UserError(f"{path}: the {label}s' charges are not integers (off by up to {worst:.3g} e); "
-                                f"{hint}give --{label}-valence")
-            valence[chosen] = rounded
-        else:
+            continue
+        if charges is None:
+            if options.species:
+                raise UserError(f"{path}: the topology gives no charges, so species {label!r} has no valence; "
+                                f"give {flag}")
             valence[chosen] = 1.0 if index == 0 else -1.0
-    ions = layout.typeid[:layout.n_carriers]
-    plain = np.all(valence[:layout.n_carriers][ions == 0] == 1.0) and np.all(valence[:layout.n_carriers][ions == 1] == -1.0)
-    return None if plain else valence
+            continue
+        rounded = np.round(summed[chosen])
+        worst = float(np.max(np.abs(summed[chosen] - rounded))) if np.any(chosen) else 0.0
+        if worst > VALENCE_TOLERANCE:
+            hint = ("group the atoms of molecular ions with --group residue, molecule or fragment, or "
+                    if options.group == "atom" else "")
+            raise UserError(f"{path}: the {label}s' charges are not integers (off by up to {worst:.3g} e); "
+                            f"{hint}give {flag}")
+        found = np.unique(rounded)
+        if options.species and found.size > 1:
+            raise UserError(f"{path}: species {label!r} has ions of charges {', '.join(f'{v:+g}' for v in found)}; "
+                            "one valence per species: select each valence as a species of its own")
+        if options.species and np.any(found == 0):
+            raise UserError(f"{path}: species {label!r} is neutral (its ions' charges sum to 0); leave it out of "
+                            "the ions (it is then solvent)")
+        valence[chosen] = rounded
+    return valence
 
 
 def _masses(universe) -> np.ndarray | None:
@@ -335,23 +396,97 @@ def _masses(universe) -> np.ndarray | None:
     return masses if usable else None
 
 
+#: How a file's coordinates are unwrapped (see :func:`_unwrapping`).
+STATED_UNWRAPPED = "unwrapped, as --unwrapped states"
+UNWRAPPED_COLUMNS = "the file's unwrapped coordinates"
+IMAGE_FLAGS = "the file's image flags"
+NOJUMP = "NoJump (the file has neither unwrapped coordinates nor image flags)"
+
+
+def _unwrapping(path: Path, options: ImportOptions) -> tuple[str, dict]:
+    """(how ``path``'s coordinates are unwrapped, MDAnalysis reader keywords that do it).
+
+    A LAMMPS dump says by its columns: ``xu yu zu`` (or scaled ``xsu ysu zsu``) are unwrapped, ``ix iy iz``
+    image flags are applied by the reader; a GSD file's ``particles.image`` is applied here. Anything else
+    is unwrapped by NoJump, unless ``options.unwrapped`` says the coordinates already are.
+    """
+    if options.unwrapped:
+        return STATED_UNWRAPPED, {}
+    if is_gsd(path) and (options.format or "GSD").upper() == "GSD":
+        return (IMAGE_FLAGS, {}) if _gsd_has_images(path) else (NOJUMP, {})
+    if _is_lammps_dump(path, options):
+        columns = _lammps_columns(path)
+        if {"xu", "yu", "zu"} <= columns:
+            return UNWRAPPED_COLUMNS, {"lammps_coordinate_convention": "unwrapped"}
+        if {"xsu", "ysu", "zsu"} <= columns:
+            return UNWRAPPED_COLUMNS, {"lammps_coordinate_convention": "scaled_unwrapped"}
+        if {"ix", "iy", "iz"} <= columns:
+            return IMAGE_FLAGS, {"unwrap_images": True}
+    return NOJUMP, {}
+
+
+def _is_lammps_dump(path: Path, options: ImportOptions) -> bool:
+    if options.format is not None:
+        return options.format.upper() == "LAMMPSDUMP"
+    return Path(path).suffix.lower() in (".lammpsdump", ".lammpstrj", ".dump")
+
+
+def _lammps_columns(path: Path) -> set[str]:
+    """The per-atom columns of a LAMMPS text dump's first frame (its ``ITEM: ATOMS`` line)."""
+    try:
+        with open(path, errors="replace") as handle:
+            for number, line in enumerate(handle):
+                if line.startswith("ITEM: ATOMS"):
+                    return set(line.split()[2:])
+                if number > 10_000_000:
+                    break
+    except OSError as exc:
+        raise UserError(f"{path}: cannot read it: {exc}") from exc
+    return set()
+
+
+def _gsd_has_images(path: Path) -> bool:
+    """Whether a GSD file stores image flags (any non-zero ``particles.image`` in its first or last frame)."""
+    import gsd.hoomd
+
+    with gsd.hoomd.open(str(path), "r") as trajectory:
+        ends = [trajectory[0]] + ([trajectory[len(trajectory) - 1]] if len(trajectory) > 1 else [])
+        return any(f.particles.image is not None and np.any(np.asarray(f.particles.image) != 0) for f in ends)
+
+
+def _gsd_images(path: Path) -> Iterator[np.ndarray]:
+    """(N, 3) image flags of each frame of a GSD file."""
+    import gsd.hoomd
+
+    with gsd.hoomd.open(str(path), "r") as trajectory:
+        for frame in trajectory:
+            yield np.asarray(frame.particles.image, dtype=np.float64)
+
+
 def _frames(universe, layout: _CarrierLayout, bonds: np.ndarray, options: ImportOptions, path: Path,
-            times: np.ndarray | None, valence: np.ndarray | None) -> Iterator[Frame]:
+            times: np.ndarray | None, valence: np.ndarray | None,
+            labels: tuple[np.ndarray, tuple[str, ...]] | None, unwrapping: str) -> Iterator[Frame]:
     previous = None
+    images = _gsd_images(path) if unwrapping == IMAGE_FLAGS and is_gsd(path) else None
+    species, names = labels if labels is not None else (None, ())
     for index, ts in enumerate(universe.trajectory):
         dimensions = np.asarray(ts.dimensions, dtype=np.float64)
         if not np.allclose(dimensions[3:], 90.0):
             raise UserError(f"{path}: frame {index} has a triclinic box; only orthorhombic boxes are supported")
         box = dimensions[:3] * options.length_scale
-        atoms = np.asarray(universe.atoms.positions, dtype=np.float64) * options.length_scale
-        if not options.unwrapped and previous is not None:
+        atoms = np.asarray(universe.atoms.positions, dtype=np.float64)
+        if images is not None:
+            atoms = atoms + next(images) * dimensions[:3]
+        atoms = atoms * options.length_scale
+        if unwrapping == NOJUMP and previous is not None:
             jump = np.abs(atoms - previous) / box
             if jump.max() > SPARSE_FRAME_FRACTION:
                 atom = int(np.unravel_index(np.argmax(jump), jump.shape)[0])
                 raise UserError(f"{path}: between frames {index - 1} and {index} atom {atom} moves "
-                                f"{jump.max():.2f} of the box: frames too far apart to unwrap (NoJump assumes less "
-                                "than half a box); use denser frames, or --unwrapped if the file's coordinates "
-                                "are already unwrapped")
+                                f"{jump.max():.2f} of the box: frames too far apart to unwrap (the file has neither "
+                                "unwrapped coordinates nor image flags, and NoJump assumes less than half a box); "
+                                "use denser frames, a file with image flags (LAMMPS ix iy iz) or unwrapped "
+                                "coordinates (xu yu zu), or --unwrapped if its coordinates already are")
         previous = atoms
         unwrapped = layout.positions(atoms)
         image = np.floor((unwrapped + box / 2) / box).astype(np.int32)
@@ -362,7 +497,7 @@ def _frames(universe, layout: _CarrierLayout, bonds: np.ndarray, options: Import
         else:
             time = ts.time * options.time_scale
         yield Frame(unwrapped - image * box, box, layout.typeid, TYPES, image, bonds, step=index, time=float(time),
-                    masses=layout.masses, valence=valence)
+                    masses=layout.masses, valence=valence, species=species, species_names=names)
 
 
 def _ion_bonds(universe, typeid: np.ndarray) -> np.ndarray:

@@ -26,20 +26,24 @@ def transport_json(capsys, *arguments: str) -> dict:
     return json.loads(captured.out)["pooled"]
 
 
-def write_lammps_dump(gsd: Path, dump: Path, *, unwrapped: bool) -> None:
-    """The GSD trajectory as a LAMMPS text dump: ``x y z`` wrapped into [0, L), or ``xu yu zu`` unwrapped;
-    types 1 (cation), 2 (anion), 3 (solvent); timesteps as in the GSD file."""
+def write_lammps_dump(gsd: Path, dump: Path, *, unwrapped: bool, images: bool = False) -> None:
+    """The GSD trajectory as a LAMMPS text dump: ``x y z`` wrapped into [0, L) (with ``ix iy iz`` image flags
+    where ``images``), or ``xu yu zu`` unwrapped; types 1 (cation), 2 (anion), 3 (solvent); timesteps as in
+    the GSD file."""
     lines = []
     for frame in read_frames(gsd):
         length = float(frame.box[0])
         positions = frame.positions + frame.image * frame.box + length / 2  # box [0, L)
+        flags = np.floor(positions / length).astype(int)
         if not unwrapped:
-            positions = np.mod(positions, length)
-        columns = "xu yu zu" if unwrapped else "x y z"
+            positions = positions - flags * length
+        columns = "xu yu zu" if unwrapped else "x y z" + (" ix iy iz" if images else "")
         lines += ["ITEM: TIMESTEP", str(frame.step), "ITEM: NUMBER OF ATOMS", str(frame.n_particles),
                   "ITEM: BOX BOUNDS pp pp pp", *[f"0.0 {length!r}"] * 3, f"ITEM: ATOMS id type {columns}"]
-        lines += [f"{i + 1} {t + 1} {x:.9f} {y:.9f} {z:.9f}" for i, (t, (x, y, z))
-                  in enumerate(zip(frame.typeid.tolist(), positions.tolist()))]
+        lines += [f"{i + 1} {t + 1} {x:.9f} {y:.9f} {z:.9f}" + (" {} {} {}".format(*f) if images and not unwrapped
+                                                                 else "")
+                  for i, (t, (x, y, z), f) in enumerate(zip(frame.typeid.tolist(), positions.tolist(),
+                                                             flags.tolist()))]
     dump.write_text("\n".join(lines) + "\n")
 
 
@@ -71,10 +75,12 @@ def test_a_lammps_dump_named_by_format_gives_the_native_numbers(brownian, tmp_pa
         assert imported[key] == pytest.approx(native[key], rel=1e-6), key
 
 
-def test_unwrapped_coordinates_are_not_unwrapped_again(tmp_path):
-    """Sparse frames: a cation jumps 0.6 L per frame in the file's unwrapped coordinates. Taken as they are
-    (``unwrapped``) its displacement is 0.6 L; NoJump, which assumes no atom moves more than L/2 between
-    frames, would make it −0.4 L, so without ``unwrapped`` the frames are refused as too sparse."""
+def test_unwrapped_coordinates_and_image_flags_are_used_where_the_file_has_them(tmp_path):
+    """Sparse frames: a cation jumps 0.6 L per frame. A dump of unwrapped coordinates (``xu``), a dump of
+    wrapped ones with image flags (``ix``), and the GSD file read through MDAnalysis (``particles.image``)
+    all give its displacement 0.6 L, each unwrapped by what the file holds. NoJump, which assumes no atom
+    moves more than L/2 between frames, would make it −0.4 L: a dump of wrapped coordinates alone is refused
+    as too sparse, naming the fixes."""
     from core.trajectory_import import ImportOptions
 
     length = 20.0
@@ -87,17 +93,25 @@ def test_unwrapped_coordinates_are_not_unwrapped_again(tmp_path):
             image = np.floor((positions + length / 2) / length).astype(np.int32)
             writer.append(Frame(positions - image * length, np.full(3, length), typeid, ("cation", "anion", "solvent"),
                                 image, np.zeros((0, 2), np.int64), step=index * 100, time=index * 1.0))
-    dump = tmp_path / "jumps.lammpstrj"
-    write_lammps_dump(path, dump, unwrapped=True)
-    common = dict(cation="type 1", anion="type 2", frame_interval=1.0, format="LAMMPSDUMP")
-    taken = replica_positions(dump, import_options=ImportOptions(**common, unwrapped=True))
-    with pytest.raises(UserError, match="frames too far apart to unwrap"):
-        replica_positions(dump, import_options=ImportOptions(**common))
+    common = dict(cation="type 1", anion="type 2", frame_interval=1.0, format="LAMMPSDUMP", equal_masses=True)
+    read = {}
+    for name, kind in (("xu", dict(unwrapped=True)), ("ix", dict(unwrapped=False, images=True)),
+                       ("x", dict(unwrapped=False))):
+        write_lammps_dump(path, tmp_path / f"{name}.lammpstrj", **kind)
+    read["xu"] = replica_positions(tmp_path / "xu.lammpstrj", import_options=ImportOptions(**common))
+    read["ix"] = replica_positions(tmp_path / "ix.lammpstrj", import_options=ImportOptions(**common))
+    read["stated"] = replica_positions(tmp_path / "xu.lammpstrj", import_options=ImportOptions(**common,
+                                                                                              unwrapped=True))
+    read["gsd"] = replica_positions(path, import_options=ImportOptions(cation="type cation", anion="type anion",
+                                                                       equal_masses=True))
+    with pytest.raises(UserError, match="frames too far apart to unwrap.*image flags"):
+        replica_positions(tmp_path / "x.lammpstrj", import_options=ImportOptions(**common))
 
     def moved(read) -> float:  # the cation's x displacement relative to the anion's, first frame to second
         return read.cations[1, 0, 0] - read.cations[0, 0, 0] - (read.anions[1, 0, 0] - read.anions[0, 0, 0])
 
-    assert moved(taken) == pytest.approx(0.6 * length, abs=1e-4)  # the anion stays: relative motion is the jump
+    for name, taken in read.items():  # the anion stays: relative motion is the jump
+        assert moved(taken) == pytest.approx(0.6 * length, abs=1e-4), name
 
 
 def test_the_centre_of_mass_is_weighted_by_the_files_masses(tmp_path):
@@ -162,7 +176,9 @@ def test_a_two_to_one_salt_weighs_each_ion_by_its_valence(tmp_path, capsys):
     assert result["D_p"] == pytest.approx(0.5, rel=0.1) and result["D_m"] == pytest.approx(1.0, rel=0.1)
 
 
-def test_mixed_valences_and_net_charge_are_refused(tmp_path, capsys):
+def test_net_charge_is_refused(tmp_path, capsys):
+    """One divalent cation among monovalent ones makes a mixture of two cation species (allowed), but a
+    charged one; and a file whose ions do not balance is refused too."""
     neutral = tmp_path / "mixed.gsd"
     write_salt(neutral, z_plus=1, z_minus=-1, n_formula=20, n_solvent=10, frames=10)
 
@@ -175,7 +191,8 @@ def test_mixed_valences_and_net_charge_are_refused(tmp_path, capsys):
 
     from tests.test_transport_bad_inputs import rewritten
     assert main(["transport", str(rewritten(neutral, tmp_path / "m.gsd", edit))]) == 2
-    assert "more than one valence" in capsys.readouterr().err
+    message = capsys.readouterr().err
+    assert "not electroneutral" in message and "cation+2" in message
     charged = tmp_path / "charged.gsd"
     with GSDWriter(charged, {LOG_TIMESTEP: 0.005}) as writer:
         for index in range(6):

@@ -12,6 +12,12 @@ c is the concentration of formula units M_ν₊X_ν₋ (ν₊ = |z₋|/g, ν₋ 
 g = gcd(z₊, |z₋|)), so Λ is per formula unit; Λ_eq = κ / (z₊ c₊) is per
 equivalent. For a 1:1 salt both are κ / c₊.
 
+A mixture (more than two ionic species a, b, …: Li⁺ and Mg²⁺ with TFSI⁻, say) gets the whole
+matrix L^{ab} over its species, κ = Σ_ab z_a z_b L^{ab}, Λ_NE = Σ_a z_a² L_self^{aa} / c, and Λ per
+equivalent (c = Σ_a z_a c_a over the cation species), since a formula unit is not defined; the row's
+``molar_conductivity_basis`` says which. L_pp, L_mm, L_pm, D_p and D_m then pool all cations and all
+anions.
+
 Estimation (see docs/transport.md): one fit window per system, the earliest
 diffusive decade of the ions' self MSD pooled over the replicas, ending at most
 at ``max_window_fraction`` of the run. Every slope is a generalised least-squares
@@ -43,6 +49,7 @@ from typing import Any
 
 import numpy as np
 
+from core.species import IonSpecies, charge_balance, ion_species
 from core.trajectory_import import ImportOptions, frames_of
 from core.transport.correlation import displacement_correlation, time_correlation
 from core.transport.gls import LineParameters, fit_lags, gls_weights, lag_kernels, msd_covariance, ols_line
@@ -65,15 +72,32 @@ CORRELATIONS: dict[str, tuple[str, str]] = {
     "ss": ("S", "S"), "ps": ("P", "S"), "ms": ("M", "S"), "self_ss": ("s", "s"),
 }
 SOLVENT_CORRELATIONS = ("ss", "ps", "ms", "self_ss")
+#: With more than two ionic species (a mixture), per species a and pair a <= b the correlations
+#: ``X:a:b`` (collective walkers Xa = Σ_{i∈a} r_i and Xb) and ``x:a`` (the self term of species a).
+
+
+def walkers(name: str) -> tuple[str, str]:
+    """The two walkers whose displacement correlation ``name`` is (see :data:`CORRELATIONS`)."""
+    if name in CORRELATIONS:
+        return CORRELATIONS[name]
+    kind, *labels = name.split(":")
+    if kind == "X":
+        return f"X{labels[0]}", f"X{labels[1]}"
+    if kind == "x":
+        return f"x{labels[0]}", f"x{labels[0]}"
+    raise KeyError(f"unknown displacement correlation {name!r}")
 
 
 @dataclass(frozen=True)
 class ReplicaCurves:
     """The displacement correlations of one trajectory, before any fit.
 
-    correlations: name (see :data:`CORRELATIONS`) -> (T,) values at lags 0 … T−1 frames, σ².
+    correlations: name (see :data:`CORRELATIONS`, and :func:`walkers` for a mixture's per-species
+    names) -> (T,) values at lags 0 … T−1 frames, σ².
     current: (T,) < J(0)·J(t) > at lags 0 … T−1, or (0,) without velocities.
     frame_interval: τ between frames (uniform). volume: σ³.
+    z_plus, z_minus: the two species' valences; NaN for a mixture (more than two species).
+    species: the ionic species (cations first), in the order of the ``X:a:b`` names.
     """
 
     source: str
@@ -87,10 +111,19 @@ class ReplicaCurves:
     current: np.ndarray = field(repr=False)
     z_plus: float = 1.0
     z_minus: float = -1.0
+    species: tuple[IonSpecies, ...] = ()
+
+    @property
+    def mixture(self) -> bool:
+        """More than one cation or anion species: Λ is then per equivalent."""
+        return len(self.species) > 2
 
     @property
     def formula_units(self) -> float:
-        """Formula units M_ν₊X_ν₋ in the box: N₊ / ν₊ with ν₊ = |z₋| / gcd(z₊, |z₋|)."""
+        """What Λ is per, in the box: formula units M_ν₊X_ν₋ (N₊ / ν₊, ν₊ = |z₋| / gcd(z₊, |z₋|)) of a salt
+        of two species; equivalents Σ z_a N_a over the cation species of a mixture."""
+        if self.mixture:
+            return charge_balance(self.species)
         return self.n_cations / _stoichiometry(self.z_plus, self.z_minus)[0]
 
     @property
@@ -163,6 +196,11 @@ class ReplicaTransport:
     L_ms_err: float = float("nan")
     L_self_ss_err: float = float("nan")
     D_s_err: float = float("nan")
+    molar_conductivity_basis: str = "formula unit"
+    ions: str = ""
+    #: A mixture's per-species numbers: ``L_a_b``, ``L_self_a``, ``D_a`` with their ``_err``, and ``z_a``,
+    #: ``n_a`` (a, b species names; L_a_b for a <= b in species order, L_b_a = L_a_b).
+    species_values: dict[str, float] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -208,6 +246,9 @@ class ReplicaPositions:
     currents: np.ndarray | None = field(default=None, repr=False)
     z_plus: float = 1.0
     z_minus: float = -1.0
+    species: tuple[IonSpecies, ...] = ()
+    cation_species: np.ndarray | None = field(default=None, repr=False)
+    anion_species: np.ndarray | None = field(default=None, repr=False)
 
     def curves(self, frames: int | None = None) -> ReplicaCurves:
         """The displacement correlations of the first ``frames`` frames (all by default)."""
@@ -215,7 +256,9 @@ class ReplicaPositions:
         return curves_from_positions(self.cations[cut], self.anions[cut], self.frame_interval, self.volume,
                                      solvent=None if self.solvent is None else self.solvent[cut],
                                      currents=None if self.currents is None else self.currents[cut],
-                                     source=self.source, valences=(self.z_plus, self.z_minus))
+                                     source=self.source, valences=(self.z_plus, self.z_minus),
+                                     species=self.species, cation_species=self.cation_species,
+                                     anion_species=self.anion_species)
 
 
 def replica_positions(path: Path | Sequence[Path], *, timestep: float | None = None,
@@ -236,7 +279,7 @@ def replica_positions(path: Path | Sequence[Path], *, timestep: float | None = N
     solvent: list[np.ndarray] = []
     times: list[float] = []
     volume = 0.0
-    valences: tuple[float, float] | None = None
+    species: tuple[IonSpecies, ...] | None = None
     for index, frame in enumerate(itertools.chain.from_iterable(frames_of(p, import_options, timestep)
                                                                  for p in paths)):
         _check_frame(path, index, frame.box)
@@ -244,15 +287,16 @@ def replica_positions(path: Path | Sequence[Path], *, timestep: float | None = N
         _check_positions(path, index, unwrapped, frame.box)
         centre = np.average(unwrapped, axis=0, weights=frame.masses)  # the centre of mass
         sign = frame.ion_sign
-        if valences is None:
-            valences = ion_valences(path, frame)
+        if species is None:
+            species, species_index = ion_species(frame, path)
+            charges = np.asarray(frame.valence, dtype=np.float64) if frame.valence is not None else sign * 1.0
         cations.append(unwrapped[sign > 0] - centre)
         anions.append(unwrapped[sign < 0] - centre)
         if include_solvent:
             solvent.append(unwrapped[sign == 0] - centre)
         if frame.velocities is not None:
             relative = frame.velocities - np.average(frame.velocities, axis=0, weights=frame.masses)
-            currents.append(valences[0] * relative[sign > 0].sum(axis=0) + valences[1] * relative[sign < 0].sum(axis=0))
+            currents.append(charges @ relative)  # J = Σ_i z_i (v_i − v_cm)
         times.append(frame.time)
         volume = float(np.prod(frame.box))
     if len(times) < 4:
@@ -265,39 +309,14 @@ def replica_positions(path: Path | Sequence[Path], *, timestep: float | None = N
     if not np.all(steps > 0) or np.ptp(steps) > 1e-6 * steps.mean():
         raise ValueError(f"{path}: frames are not equally spaced in time (intervals {steps.min():g} to "
                          f"{steps.max():g} τ); transport needs a uniform frame interval")
+    sign = frame.ion_sign
+    z_plus, z_minus = ((species[0].valence, species[1].valence) if len(species) == 2
+                       else (float("nan"), float("nan")))
     return ReplicaPositions(str(path), np.stack(cations), np.stack(anions), float(steps.mean()), volume,
                             solvent=np.stack(solvent) if include_solvent and solvent else None,
                             currents=np.stack(currents) if len(currents) == len(times) else None,
-                            z_plus=valences[0], z_minus=valences[1])
-
-
-def ion_valences(path: Path, frame) -> tuple[float, float]:
-    """(z₊, z₋) of ``frame``'s ions: one valence per species from the file's charges (±1 without them).
-
-    Raises ``ValueError`` for cations or anions of mixed valence, a valence of the wrong sign, or a
-    frame that is not electroneutral (z₊N₊ + z₋N₋ ≠ 0).
-    """
-    sign = frame.ion_sign
-    n_plus, n_minus = int(np.count_nonzero(sign > 0)), int(np.count_nonzero(sign < 0))
-    if frame.valence is None:
-        z_plus, z_minus = 1.0, -1.0
-    else:
-        valence = np.asarray(frame.valence, dtype=np.float64)
-        found = []
-        for kind, chosen, wanted in (("cation", valence[sign > 0], 1), ("anion", valence[sign < 0], -1)):
-            values = np.unique(chosen)
-            if values.size > 1:
-                raise ValueError(f"{path}: {kind}s of more than one valence ({', '.join(f'{v:+g}' for v in values)}); "
-                                 "one valence per ion species is supported")
-            if values.size and np.sign(values[0]) != wanted:
-                raise ValueError(f"{path}: {kind}s with valence {values[0]:+g}; expected a "
-                                 f"{'positive' if wanted > 0 else 'negative'} one")
-            found.append(float(values[0]) if values.size else float(wanted))
-        z_plus, z_minus = found
-    if n_plus and n_minus and abs(z_plus * n_plus + z_minus * n_minus) > 1e-6 * max(1.0, abs(z_plus) * n_plus):
-        raise ValueError(f"{path}: not electroneutral: {n_plus} cations × {z_plus:+g} and {n_minus} anions × "
-                         f"{z_minus:+g} give a net charge {z_plus * n_plus + z_minus * n_minus:+g} e")
-    return z_plus, z_minus
+                            z_plus=z_plus, z_minus=z_minus, species=species,
+                            cation_species=species_index[sign > 0], anion_species=species_index[sign < 0])
 
 
 def _stoichiometry(z_plus: float, z_minus: float) -> tuple[float, float]:
@@ -336,19 +355,30 @@ def replica_curves(path: Path | Sequence[Path], *, timestep: float | None = None
 
 def curves_from_positions(cations: np.ndarray, anions: np.ndarray, frame_interval: float, volume: float, *,
                           solvent: np.ndarray | None = None, currents: np.ndarray | None = None,
-                          source: str = "arrays", valences: tuple[float, float] = (1.0, -1.0)) -> ReplicaCurves:
+                          source: str = "arrays", valences: tuple[float, float] = (1.0, -1.0),
+                          species: tuple[IonSpecies, ...] = (), cation_species: np.ndarray | None = None,
+                          anion_species: np.ndarray | None = None) -> ReplicaCurves:
     """The displacement correlations of unwrapped positions relative to the system's centre of mass.
 
     ``cations`` (T, N₊, 3), ``anions`` (T, N₋, 3), ``solvent`` (T, N_s, 3) or None, σ; ``currents`` (T, 3)
-    the charge current J(t) or None; ``frame_interval`` τ; ``volume`` σ³; ``valences`` (z₊, z₋).
+    the charge current J(t) or None; ``frame_interval`` τ; ``volume`` σ³; ``valences`` (z₊, z₋) of a
+    salt of two species. A mixture (``species`` of more than two) also needs ``cation_species`` (N₊,) and
+    ``anion_species`` (N₋,), each ion's index into ``species``; its charge correlation is then
+    Σ_ab z_a z_b C_ab over the species' collective walkers.
     """
     total_p, total_m = cations.sum(axis=1), anions.sum(axis=1)
     correlations = {"self_pp": displacement_correlation(cations), "self_mm": displacement_correlation(anions),
                     "pp": displacement_correlation(total_p), "mm": displacement_correlation(total_m),
                     "pm": displacement_correlation(total_p, total_m)}
     z_plus, z_minus = valences
-    correlations["charge"] = (z_plus ** 2 * correlations["pp"] + z_minus ** 2 * correlations["mm"]
-                              + 2.0 * z_plus * z_minus * correlations["pm"])
+    if len(species) > 2:
+        z_plus, z_minus = float("nan"), float("nan")
+        correlations.update(_species_correlations(cations, anions, species, cation_species, anion_species))
+    else:
+        if species:
+            z_plus, z_minus = species[0].valence, species[1].valence
+        correlations["charge"] = (z_plus ** 2 * correlations["pp"] + z_minus ** 2 * correlations["mm"]
+                                  + 2.0 * z_plus * z_minus * correlations["pm"])
     n_solvent = 0
     if solvent is not None and solvent.shape[1]:
         n_solvent = solvent.shape[1]
@@ -357,7 +387,29 @@ def curves_from_positions(cations: np.ndarray, anions: np.ndarray, frame_interva
                             ms=displacement_correlation(total_m, total_s), self_ss=displacement_correlation(solvent))
     current = time_correlation(currents) if currents is not None else np.zeros(0)
     return ReplicaCurves(source, cations.shape[0], frame_interval, cations.shape[1], anions.shape[1], n_solvent,
-                         volume, correlations, current, float(z_plus), float(z_minus))
+                         volume, correlations, current, float(z_plus), float(z_minus), tuple(species))
+
+
+def _species_correlations(cations: np.ndarray, anions: np.ndarray, species: tuple[IonSpecies, ...],
+                          cation_species: np.ndarray | None, anion_species: np.ndarray | None
+                          ) -> dict[str, np.ndarray]:
+    """A mixture's ``x:a`` (self) and ``X:a:b`` (collective, a <= b) correlations, and ``charge``."""
+    if cation_species is None or anion_species is None:
+        raise ValueError("a mixture of more than two ionic species needs each ion's species")
+    members = []
+    for number in range(len(species)):
+        members.append(np.concatenate([cations[:, cation_species == number], anions[:, anion_species == number]],
+                                      axis=1))
+    totals = [m.sum(axis=1) for m in members]
+    out: dict[str, np.ndarray] = {}
+    charge = np.zeros(cations.shape[0])
+    for a, first in enumerate(species):
+        out[f"x:{a}"] = displacement_correlation(members[a])
+        for b in range(a, len(species)):
+            out[f"X:{a}:{b}"] = displacement_correlation(totals[a], totals[b])
+            charge += (1.0 if a == b else 2.0) * first.valence * species[b].valence * out[f"X:{a}:{b}"]
+    out["charge"] = charge
+    return out
 
 
 def replica_transport(path: Path, *, kT: float = 1.0, timestep: float | None = None,
@@ -378,7 +430,11 @@ def _check_same_system(replicas: list[ReplicaCurves]) -> None:
             if abs(a - b) > 1e-6 * abs(a):
                 raise ValueError(f"{other.source}: {what} {b:g} differs from {first.source}'s {a:g}; "
                                  "replicas of one system must share it")
-        if (first.z_plus, first.z_minus) != (other.z_plus, other.z_minus):
+        if first.species and other.species and first.species != other.species:
+            raise ValueError(f"{other.source}: ions {', '.join(s.label for s in other.species)}, but {first.source} "
+                             f"has {', '.join(s.label for s in first.species)}; replicas of one system must have "
+                             "the same ions")
+        if not first.mixture and (first.z_plus, first.z_minus) != (other.z_plus, other.z_minus):
             raise ValueError(f"{other.source}: valences {other.z_plus:+g}/{other.z_minus:+g}, but {first.source} has "
                              f"{first.z_plus:+g}/{first.z_minus:+g}; replicas of one system must have the same ions")
         if (first.n_cations, first.n_anions) != (other.n_cations, other.n_anions):
@@ -397,31 +453,45 @@ def _window_lags(window: FitWindow, frame_interval: float, n_frames: int) -> np.
 
 
 def _walker_counts(curves: ReplicaCurves) -> dict[str, int]:
-    return {"p": curves.n_cations, "m": curves.n_anions, "s": curves.n_solvent}
+    counts = {"p": curves.n_cations, "m": curves.n_anions, "s": curves.n_solvent}
+    if curves.mixture:
+        counts.update({f"x{a}": s.count for a, s in enumerate(curves.species)})
+    return counts
 
 
 def _pooled_line(lines: list[dict[str, tuple[float, float]]], weights: np.ndarray,
-                 valences: tuple[float, float] = (1.0, -1.0)) -> LineParameters:
-    """Replica lines (name -> (slope per frame, intercept)) averaged with ``weights``, then made admissible."""
+                 curves: ReplicaCurves | None = None) -> LineParameters:
+    """Replica lines (name -> (slope per frame, intercept)) averaged with ``weights``, then made admissible.
+
+    ``curves``: one replica of the system, for its valences (a 1:1 salt without it).
+    """
     mean = {name: (float(np.average([l[name][0] for l in lines], weights=weights)),
                    float(np.average([l[name][1] for l in lines], weights=weights))) for name in lines[0]}
     b: dict[tuple[str, str], float] = {}
     a: dict[tuple[str, str], float] = {}
     for name, (slope, intercept) in mean.items():
-        x, y = CORRELATIONS[name]
+        x, y = walkers(name)
         if x == y:
             b[(x, x)], a[(x, x)] = slope, max(intercept, 0.0)
     tiny = 1e-300
-    for single in ("p", "m", "s"):
+    mixture = curves.species if curves is not None and curves.mixture else ()
+    singles = ["p", "m", "s", *(f"x{k}" for k in range(len(mixture)))]
+    for single in singles:
         if (single, single) in b:
             b[(single, single)] = max(b[(single, single)], tiny)
-    uncorrelated = {"P": b.get(("p", "p"), tiny), "M": b.get(("m", "m"), tiny), "S": b.get(("s", "s"), tiny),
-                    "Q": valences[0] ** 2 * b.get(("p", "p"), tiny) + valences[1] ** 2 * b.get(("m", "m"), tiny)}
+    uncorrelated = {"P": b.get(("p", "p"), tiny), "M": b.get(("m", "m"), tiny), "S": b.get(("s", "s"), tiny)}
+    if mixture:
+        own = {k: b.get((f"x{k}", f"x{k}"), tiny) for k in range(len(mixture))}
+        uncorrelated.update({f"X{k}": own[k] for k in own})
+        uncorrelated["Q"] = sum(s.valence ** 2 * own[k] for k, s in enumerate(mixture))
+    else:
+        z_plus, z_minus = (curves.z_plus, curves.z_minus) if curves is not None else (1.0, -1.0)
+        uncorrelated["Q"] = z_plus ** 2 * b.get(("p", "p"), tiny) + z_minus ** 2 * b.get(("m", "m"), tiny)
     for walker, free in uncorrelated.items():
         if (walker, walker) in b:
             b[(walker, walker)] = max(b[(walker, walker)], COLLECTIVE_SLOPE_FLOOR * free, tiny)
     for name, (slope, intercept) in mean.items():
-        x, y = CORRELATIONS[name]
+        x, y = walkers(name)
         if x != y:
             bound_b, bound_a = math.sqrt(b[(x, x)] * b[(y, y)]), math.sqrt(a[(x, x)] * a[(y, y)])
             b[(x, y)] = float(np.clip(slope, -bound_b, bound_b))
@@ -441,7 +511,7 @@ def _gls_fits(replicas: list[ReplicaCurves], lags: list[np.ndarray], line: LineP
         for name, values in curves.correlations.items():
             y = values[chosen]
             lines[name] = (float(w_slope @ y), float(w_intercept @ y))
-            pair = CORRELATIONS[name]
+            pair = walkers(name)
             covariance = msd_covariance(kernels, line, pair, counts.get(pair[0], 1))
             variance[name] = float(w_slope @ covariance @ w_slope)
         fitted.append(lines)
@@ -467,9 +537,8 @@ def _fit(replicas: list[ReplicaCurves], window: FitWindow
     lags = [_window_lags(window, r.frame_interval, r.n_frames) for r in replicas]
     ols = [{name: ols_line(chosen, values[chosen]) for name, values in r.correlations.items()}
            for r, chosen in zip(replicas, lags)]
-    valences = (replicas[0].z_plus, replicas[0].z_minus)
-    fitted, _ = _gls_fits(replicas, lags, _pooled_line(ols, lengths, valences))
-    return _gls_fits(replicas, lags, _pooled_line(fitted, lengths, valences))
+    fitted, _ = _gls_fits(replicas, lags, _pooled_line(ols, lengths, replicas[0]))
+    return _gls_fits(replicas, lags, _pooled_line(fitted, lengths, replicas[0]))
 
 
 def _pooled_slope(replicas: list[ReplicaCurves], window: FitWindow, name: str = "charge") -> tuple[float, float]:
@@ -565,8 +634,13 @@ def _replica_result(curves: ReplicaCurves, lines: dict[str, tuple[float, float]]
     n_p, n_m = curves.n_cations, curves.n_anions
     kappa = slope["charge"] * scale
     z_p, z_m = curves.z_plus, curves.z_minus
-    lambda_ne = (z_p ** 2 * slope["self_pp"] + z_m ** 2 * slope["self_mm"]) * scale / concentration
-    equivalents = z_p * n_p / curves.volume  # concentration of positive charge, e σ⁻³
+    if curves.mixture:
+        squares = [(s.valence ** 2, f"x:{a}") for a, s in enumerate(curves.species)]
+    else:
+        squares = [(z_p ** 2, "self_pp"), (z_m ** 2, "self_mm")]
+    lambda_ne = sum(z2 * slope[name] for z2, name in squares) * scale / concentration
+    lambda_ne_err = math.sqrt(sum((z2 * error[name]) ** 2 for z2, name in squares)) * scale / concentration
+    equivalents = charge_balance(curves.species) / curves.volume if curves.species else z_p * n_p / curves.volume
     kappa_gk = green_kubo(curves.current, dt * np.arange(len(curves.current)), window.t0, kT, curves.volume)
     values: dict[str, Any] = dict(
         n_frames=curves.n_frames, n_cations=n_p, n_anions=n_m, volume=curves.volume, concentration=concentration,
@@ -580,18 +654,38 @@ def _replica_result(curves: ReplicaCurves, lines: dict[str, tuple[float, float]]
         L_self_pp_err=error["self_pp"] * scale, L_self_mm_err=error["self_mm"] * scale,
         D_p_err=error["self_pp"] / (6.0 * n_p), D_m_err=error["self_mm"] / (6.0 * n_m),
         kappa_err=error["charge"] * scale, molar_conductivity_err=error["charge"] * scale / concentration,
-        molar_conductivity_ne_err=math.hypot(z_p ** 2 * error["self_pp"], z_m ** 2 * error["self_mm"]) * scale
-        / concentration,
+        molar_conductivity_ne_err=lambda_ne_err,
         z_plus=z_p, z_minus=z_m, molar_conductivity_equivalent=kappa / equivalents,
         molar_conductivity_equivalent_err=error["charge"] * scale / equivalents,
         fit_t0=window.t0, fit_t1=window.t1, msd_loglog_slope=window.loglog_slope, diffusive=window.diffusive,
-        kappa_green_kubo=kappa_gk)
+        kappa_green_kubo=kappa_gk, molar_conductivity_basis="equivalent" if curves.mixture else "formula unit",
+        ions=", ".join(s.label for s in curves.species), species_values=_species_values(curves, slope, error, scale))
     if curves.n_solvent:
         values.update(L_ss=slope["ss"] * scale, L_ps=slope["ps"] * scale, L_ms=slope["ms"] * scale,
                       L_self_ss=slope["self_ss"] * scale, D_s=slope["self_ss"] / (6.0 * curves.n_solvent),
                       L_ss_err=error["ss"] * scale, L_ps_err=error["ps"] * scale, L_ms_err=error["ms"] * scale,
                       L_self_ss_err=error["self_ss"] * scale, D_s_err=error["self_ss"] / (6.0 * curves.n_solvent))
     return ReplicaTransport(**values)
+
+
+def _species_values(curves: ReplicaCurves, slope: dict[str, float], error: dict[str, float],
+                    scale: float) -> dict[str, float]:
+    """A mixture's per-species Onsager matrix, self terms and diffusion coefficients (empty for two species)."""
+    if not curves.mixture:
+        return {}
+    values: dict[str, float] = {}
+    names = [s.name for s in curves.species]
+    for a, first in enumerate(curves.species):
+        values[f"z_{first.name}"] = first.valence
+        values[f"n_{first.name}"] = float(first.count)
+        for b in range(a, len(names)):
+            key = f"L_{first.name}_{names[b]}"
+            values[key], values[f"{key}_err"] = slope[f"X:{a}:{b}"] * scale, error[f"X:{a}:{b}"] * scale
+        values[f"L_self_{first.name}"] = slope[f"x:{a}"] * scale
+        values[f"L_self_{first.name}_err"] = error[f"x:{a}"] * scale
+        values[f"D_{first.name}"] = slope[f"x:{a}"] / (6.0 * first.count)
+        values[f"D_{first.name}_err"] = error[f"x:{a}"] / (6.0 * first.count)
+    return values
 
 
 def green_kubo(current: np.ndarray, times: np.ndarray, upper: float, kT: float, volume: float) -> float:
@@ -615,7 +709,10 @@ AVERAGED = ("kappa_green_kubo",)
 
 def _pooled_row(results: list[ReplicaTransport], replicas: list[ReplicaCurves]) -> dict[str, Any]:
     """The system row: inverse-variance pooled values and errors, replica scatter and the window."""
-    row: dict[str, Any] = {"n_replicas": len(results), "z_plus": results[0].z_plus, "z_minus": results[0].z_minus}
+    first = results[0]
+    row: dict[str, Any] = {"n_replicas": len(results), "z_plus": first.z_plus, "z_minus": first.z_minus,
+                           "ions": first.ions, "n_species": len(replicas[0].species) or 2,
+                           "molar_conductivity_basis": first.molar_conductivity_basis}
     for name in ESTIMATED:
         values = np.array([getattr(r, name) for r in results], dtype=np.float64)
         errors = np.array([getattr(r, f"{name}_err") for r in results], dtype=np.float64)
@@ -642,12 +739,25 @@ def _pooled_row(results: list[ReplicaTransport], replicas: list[ReplicaCurves]) 
     row["molar_conductivity_rel_err"] = abs(lam_err / lam) if lam else float("nan")
     row["molar_conductivity_sem"] = row["molar_conductivity_std"] / math.sqrt(len(results))
     row["simulated_time"] = float(sum(r.run_length for r in replicas))
-    first = results[0]
+    for name, value in first.species_values.items():
+        if name.endswith("_err"):
+            continue
+        if f"{name}_err" not in first.species_values:
+            row[name] = value
+            continue
+        values = np.array([r.species_values[name] for r in results])
+        errors = np.array([r.species_values[f"{name}_err"] for r in results])
+        weights = 1.0 / np.maximum(errors, 1e-300) ** 2
+        row[name] = float(np.sum(weights * values) / weights.sum())
+        row[f"{name}_err"] = float(1.0 / math.sqrt(weights.sum()))
+        row[f"{name}_std"] = float(values.std(ddof=1)) if len(values) > 1 else float("nan")
     row.update(fit_t0=first.fit_t0, fit_t1=first.fit_t1, msd_loglog_slope=first.msd_loglog_slope,
                diffusive=first.diffusive)
     return row
 
 
 def replica_row(replica: ReplicaTransport) -> dict[str, Any]:
-    """A per-replica table row."""
-    return asdict(replica)
+    """A per-replica table row (a mixture's per-species numbers as columns of their own)."""
+    row = asdict(replica)
+    row.update(row.pop("species_values"))
+    return row
