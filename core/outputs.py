@@ -37,6 +37,11 @@ def _csv(rows: list[dict[str, Any]], columns: list[str]) -> str:
     return buffer.getvalue()
 
 
+def _columns(rows: list[dict[str, Any]]) -> list[str]:
+    """Every key of ``rows`` in first-seen order (systems of different species have different columns)."""
+    return list(dict.fromkeys(key for row in rows for key in row))
+
+
 def write_run_outputs(workdir: Path, outcomes: list[TaskOutcome], order: list[str] | None = None, *,
                       left_out_systems: list[str] | None = None) -> dict[str, Path]:
     """Write the run-level tables from the successful artifacts; return what was written.
@@ -57,9 +62,9 @@ def write_run_outputs(workdir: Path, outcomes: list[TaskOutcome], order: list[st
         replicas += [{"system": result["system"]["system"], "replica": i, **row}
                      for i, row in enumerate(result["replicas"])]
     if systems:
-        extra = [c for c in systems[0] if c not in TRANSPORT_COLUMNS]
+        extra = [c for c in _columns(systems) if c not in TRANSPORT_COLUMNS]
         atomic_write_text(workdir / TRANSPORT_FILE, _csv(systems, TRANSPORT_COLUMNS + extra))
-        atomic_write_text(workdir / TRANSPORT_REPLICAS_FILE, _csv(replicas, list(replicas[0])))
+        atomic_write_text(workdir / TRANSPORT_REPLICAS_FILE, _csv(replicas, _columns(replicas)))
         written["transport"] = workdir / TRANSPORT_FILE
     else:  # tables of an earlier run must not pass for this one's
         for name in (TRANSPORT_FILE, TRANSPORT_REPLICAS_FILE):

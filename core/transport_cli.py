@@ -53,6 +53,12 @@ def add_parser(commands) -> None:
                                                                  "or +1)")
     parser.add_argument("--anion-valence", type=float, help="anion valence z (default: the topology's charges, "
                                                                 "or -1)")
+    parser.add_argument("--species", nargs=2, action="append", metavar=("NAME", "SELECTION"),
+                        help="an ionic species and its MDAnalysis selection, repeated for each species (instead of "
+                             "--cation/--anion), for more than one cation or anion species; gives the Onsager "
+                             "matrix over the species")
+    parser.add_argument("--valence", nargs=2, action="append", metavar=("NAME", "Z"),
+                        help="valence of a --species where the topology has no charges (repeat per species)")
     parser.add_argument("--group", choices=("atom", "residue", "molecule", "fragment"),
                         help="one ion is one selected atom (default), or the selected atoms of one residue, "
                              "molecule or fragment (bond graph), at its centre of mass")
@@ -77,11 +83,7 @@ def run(args: argparse.Namespace, console: Console) -> int:
     from core.transport.onsager import replica_curves, replica_row, system_transport
 
     _check_numbers(args)
-    defaults = ImportOptions()
-    options = ImportOptions(args.topology, args.cation or defaults.cation, args.anion or defaults.anion,
-                            args.frame_interval, args.length_scale or 1.0, args.time_scale or 1.0, args.format,
-                            bool(args.unwrapped), args.cation_valence, args.anion_valence, args.group or "atom",
-                            bool(args.equal_masses))
+    options = _import_options(args)
     curves = []
     for path in args.trajectories:
         if not path.is_file():
@@ -123,6 +125,10 @@ def run(args: argparse.Namespace, console: Console) -> int:
     if len(rows) > 1:
         table.add_row("pooled", *[_value(summary, key, spec) for key, _, spec in COLUMNS], str(summary["diffusive"]))
     console.print(table)
+    console.print(f"ions: {summary['ions']}; Λ is per {summary['molar_conductivity_basis']}"
+                  + (" (a mixture: a formula unit is not defined)" if summary["n_species"] > 2 else ""))
+    if summary["n_species"] > 2:
+        console.print(_species_table(summary))
     if len(rows) > 1:
         console.print(f"replica scatter of Λ: std {summary['molar_conductivity_std']:.3g}, std/√n "
                       f"{summary['molar_conductivity_sem']:.3g} (compare the pooled error "
@@ -142,7 +148,38 @@ IMPORT_OPTIONS = (("topology", "--topology"), ("cation", "--cation"), ("anion", 
                   ("frame_interval", "--frame-interval"), ("length_scale", "--length-scale"),
                   ("time_scale", "--time-scale"), ("format", "--format"), ("unwrapped", "--unwrapped"),
                   ("cation_valence", "--cation-valence"), ("anion_valence", "--anion-valence"),
-                  ("group", "--group"), ("equal_masses", "--equal-masses"))
+                  ("group", "--group"), ("equal_masses", "--equal-masses"), ("species", "--species"),
+                  ("valence", "--valence"))
+
+
+def _import_options(args: argparse.Namespace) -> ImportOptions:
+    """The command line's import options, or a :class:`UserError` naming the argument that is wrong."""
+    if args.species:
+        mixed = [flag for flag, value in (("--cation", args.cation), ("--anion", args.anion),
+                                          ("--cation-valence", args.cation_valence),
+                                          ("--anion-valence", args.anion_valence)) if value is not None]
+        if mixed:
+            raise UserError(f"{', '.join(mixed)} with --species: name every ionic species with --species NAME "
+                            "SELECTION (and its valence with --valence NAME Z), or use --cation/--anion alone")
+    elif args.valence:
+        raise UserError("--valence NAME Z applies to species named by --species; for --cation/--anion use "
+                        "--cation-valence/--anion-valence")
+    valences = []
+    for name, text in args.valence or ():
+        try:
+            valences.append((name, float(text)))
+        except ValueError:
+            raise UserError(f"--valence {name} {text}: expected a number for the valence") from None
+    defaults = ImportOptions()
+    try:
+        return ImportOptions(args.topology, args.cation or defaults.cation, args.anion or defaults.anion,
+                             args.frame_interval, args.length_scale or 1.0, args.time_scale or 1.0, args.format,
+                             bool(args.unwrapped), args.cation_valence, args.anion_valence, args.group or "atom",
+                             bool(args.equal_masses), tuple((name, selection) for name, selection in args.species or ()),
+                             tuple(valences))
+    except ValueError as exc:
+        flag = "--valence" if "valence" in str(exc) else "--species"
+        raise UserError(f"{flag}: {exc}") from exc
 
 
 def _check_numbers(args: argparse.Namespace) -> None:
@@ -180,6 +217,24 @@ def _refuse_import_options(args: argparse.Namespace, path: Path) -> None:
         raise UserError(f"{path}: {', '.join(given)}: these options apply only to files read through MDAnalysis; "
                         "a GSD file is read natively (ions from its types and charges, times from its log or --timestep). "
                         "Add --mdanalysis to read it through MDAnalysis, or drop them")
+
+
+def _species_table(row: dict) -> Table:
+    """The pooled Onsager matrix L^ab over a mixture's species, with each species' D and valence."""
+    names = [key[2:] for key in row if key.startswith("z_") and key not in ("z_plus", "z_minus")]
+    table = Table(title="Onsager matrix L^ab over the species (pooled; ± standard error)")
+    table.add_column("species")
+    table.add_column("z", justify="right")
+    table.add_column("D", justify="right")
+    for name in names:
+        table.add_column(f"L^(·,{name})", justify="right")
+    for a, first in enumerate(names):
+        cells = []
+        for b, second in enumerate(names):
+            key = f"L_{first}_{second}" if a <= b else f"L_{second}_{first}"
+            cells.append(_value(row, key, ".4g"))
+        table.add_row(first, format(row[f"z_{first}"], "+g"), _value(row, f"D_{first}", ".4g"), *cells)
+    return table
 
 
 def _value(row: dict, key: str, spec: str) -> str:

@@ -31,7 +31,8 @@ def run(unit: Unit, inputs: dict[str, Path], output_dir: Path, context: TaskCont
     row = {"system": system["name"], "concentration": system["concentration"],
            "bjerrum_length": system["bjerrum_length"], "paired_fraction": system["paired_fraction"],
            "test_only": system["test_only"], **result.row}
-    diagnostic_figure(result.curves, result.replicas[0].n_cations, payload["kT"], system["name"], output_dir, row)
+    first = result.replicas[0]
+    diagnostic_figure(result.curves, first.concentration * first.volume, payload["kT"], system["name"], output_dir, row)
     (output_dir / RESULT_FILE).write_text(json.dumps({"system": row, "replicas": [replica_row(r) for r in
                                                                                    result.replicas]}, indent=1))
     return {"molar_conductivity": row["molar_conductivity"], "molar_conductivity_err": row["molar_conductivity_err"],
@@ -43,11 +44,12 @@ def load(artifact: Path) -> dict[str, Any]:
     return json.loads((artifact / RESULT_FILE).read_text())
 
 
-def diagnostic_figure(curves: list[TransportCurves], n_cations: int, kT: float, name: str,
+def diagnostic_figure(curves: list[TransportCurves], formula_units: float, kT: float, name: str,
                       output_dir: Path, row: dict[str, Any] | None = None) -> list[str]:
     """Per replica: the ion MSD (log-log, with t¹) and the running Einstein Λ(t), the fit window shaded.
 
-    The running Λ(t) = < |Σ z Δr|² >(t) / (6 kT V c t) with c V = ``n_cations``; on the diffusive
+    The running Λ(t) = < |Σ z Δr|² >(t) / (6 kT V c t) with c V = ``formula_units`` (what Λ is per: formula
+    units of a salt, equivalents of a mixture); on the diffusive
     plateau it is the fitted Λ. With the system ``row``, the pooled Λ ± its uncertainty is drawn
     as a band over the fit window.
     """
@@ -59,7 +61,7 @@ def diagnostic_figure(curves: list[TransportCurves], n_cations: int, kT: float, 
         colour = f"C{index % 10}"
         t = curve.lag_times
         msd_axes.loglog(t, curve.ion_msd, color=colour, lw=0.9, label=f"replica {index}")
-        lambda_axes.semilogx(t, curve.charge / (6.0 * kT * n_cations * t), color=colour, lw=0.9)
+        lambda_axes.semilogx(t, curve.charge / (6.0 * kT * formula_units * t), color=colour, lw=0.9)
     for axes in (msd_axes, lambda_axes):
         axes.axvspan(*curves[0].window, color="C0", alpha=0.12)
     t = curves[0].lag_times

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from core.datatypes import SimulationJob, TaskContext
 from core.electrolyte import trajectory_log
@@ -45,14 +45,28 @@ class TrajectoriesConfig(PluginConfig):
     anion_valence: float | None = Field(default=None, lt=0, description="default: the topology's charges, or -1")
     equal_masses: bool = Field(default=False, description="every atom weighs the same in the centre of mass, by "
                                                           "intent (no warning without topology masses)")
+    species: dict[str, str] | None = Field(
+        default=None, description="name -> MDAnalysis selection of each ionic species, instead of cation/anion, for "
+                                  "more than one cation or anion species (transport then gives the matrix L^ab)")
+    valences: dict[str, float] | None = Field(
+        default=None, description="name -> valence of species whose valence the topology's charges do not give")
     group: Literal["atom", "residue", "molecule", "fragment"] = Field(
         default="atom", description="one ion is a selected atom, or the selected atoms of one residue, molecule or "
                                     "fragment (bond graph), at its centre of mass")
 
+    @model_validator(mode="after")
+    def _species_are_usable(self) -> TrajectoriesConfig:
+        """Species names, their count and the valences named, checked when the recipe is read."""
+        ImportOptions(species=tuple((self.species or {}).items()), valences=tuple((self.valences or {}).items()))
+        if self.valences and not self.species:
+            raise ValueError("valences name species given under species; for cation/anion use cation_valence and "
+                             "anion_valence")
+        return self
+
 
 class ImportedTrajectories(SimulatorPlugin):
     name = "trajectories"
-    version = "1.1"
+    version = "1.2"
     Config = TrajectoriesConfig
     description = "imports existing trajectories (GSD, or any format MDAnalysis reads) instead of simulating"
 
@@ -79,7 +93,7 @@ class ImportedTrajectories(SimulatorPlugin):
         options = None if is_gsd(path) and topology is None and config.format is None else ImportOptions(
             topology, config.cation, config.anion, config.frame_interval, config.length_scale, config.time_scale,
             config.format, config.unwrapped, config.cation_valence, config.anion_valence, config.group,
-            config.equal_masses)
+            config.equal_masses, tuple((config.species or {}).items()), tuple((config.valences or {}).items()))
         frames = frames_of(path, options)
         first = next(frames, None)
         if first is None:
