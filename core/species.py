@@ -107,3 +107,16 @@ def _by_valence(sign: np.ndarray, valence: np.ndarray) -> tuple[np.ndarray, tupl
 def charge_balance(species: tuple[IonSpecies, ...]) -> float:
     """Equivalents in the box: Σ z_a N_a over the cation species (= −Σ over the anion species), e."""
     return float(sum(s.valence * s.count for s in species if s.valence > 0))
+
+
+def species_notes(transport_rows: list[dict], assumption: str) -> list[str]:
+    """Report notes for systems beyond a salt of two species: which systems, and what ``assumption`` means.
+
+    ``transport_rows``: transport.csv rows (``n_species``, ``ions``); ``assumption``: what the analysis
+    does with several species, e.g. "like and unlike are by charge sign, so Li⁺–Mg²⁺ pairs count as like".
+    """
+    mixtures = [row for row in transport_rows if int(float(row.get("n_species") or 2)) > 2]
+    if not mixtures:
+        return []
+    names = ", ".join(f"{row['system']} ({row.get('ions', '')})" for row in mixtures)
+    return [f"more than one cation or anion species in {names}: {assumption}"]

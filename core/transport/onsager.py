@@ -739,6 +739,7 @@ def _pooled_row(results: list[ReplicaTransport], replicas: list[ReplicaCurves]) 
     row["molar_conductivity_rel_err"] = abs(lam_err / lam) if lam else float("nan")
     row["molar_conductivity_sem"] = row["molar_conductivity_std"] / math.sqrt(len(results))
     row["simulated_time"] = float(sum(r.run_length for r in replicas))
+    row["formula_concentration"] = first.concentration  # what Λ is per (formula units or equivalents), σ⁻³
     for name, value in first.species_values.items():
         if name.endswith("_err"):
             continue

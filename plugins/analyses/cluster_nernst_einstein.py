@@ -3,14 +3,15 @@
 At each time origin t0 the ions are clustered: two unlike ions closer than
 ``cutoff`` (1.6σ, the first solvation shell) are joined, and connected
 components are clusters. Each cluster is a carrier of net charge
-q_c = n₊ − n₋ whose centre (the mean of its members' unwrapped positions;
-all beads have mass 1) moves by ΔR_c(t). Carriers are independent in this
-picture, so
+q_c = Σ_{i∈c} z_i (n₊ − n₋ for the model's ±1 ions) whose centre of mass (the
+trajectory's masses; equal beads in the model) moves by ΔR_c(t). Carriers are
+independent in this picture, so
 
     Λ_cNE = 1 / (6 kT V c) · d/dt Σ_c q_c² ⟨|ΔR_c(t)|²⟩,
 
-the slope taken over the transport stage's diffusive window of that system
-(c = N₊/V). Free ions alone give back the Nernst–Einstein Λ_NE; neutral pairs
+the slope taken over the transport stage's diffusive window of that system,
+with c the concentration Λ is per (formula units of a salt, N₊/V for 1:1;
+equivalents of a mixture; the transport row's ``formula_concentration``). Free ions alone give back the Nernst–Einstein Λ_NE; neutral pairs
 carry nothing. Clusters are those of the time origin, followed as carriers
 through the window even if they break up meanwhile (the pure ion-pair
 picture): where clusters live shorter than the window, as in concentrated
@@ -57,23 +58,26 @@ def cluster_labels(positions: np.ndarray, sign: np.ndarray, box: np.ndarray, cut
     return connected_components(graph, directed=False)[1]
 
 
-def charged_cluster_msd(unwrapped: np.ndarray, sign: np.ndarray, origin_labels: list[np.ndarray],
-                        origins: np.ndarray, max_lag: int) -> np.ndarray:
+def charged_cluster_msd(unwrapped: np.ndarray, valence: np.ndarray, origin_labels: list[np.ndarray],
+                        origins: np.ndarray, max_lag: int, masses: np.ndarray | None = None) -> np.ndarray:
     """(max_lag + 1,) Σ_c q_c² |ΔR_c|² per lag in frames, averaged over ``origins``.
 
-    ``unwrapped``: (n_frames, n_ions, 3) unwrapped ion positions, σ; ``sign`` (n_ions,) ±1;
-    ``origin_labels``: the :func:`cluster_labels` of each origin's frame.
+    ``unwrapped``: (n_frames, n_ions, 3) unwrapped ion positions, σ; ``valence`` (n_ions,) z of each ion;
+    ``origin_labels``: the :func:`cluster_labels` of each origin's frame; ``masses`` (n_ions,) for each
+    cluster's centre of mass (None: equal).
     """
+    weight = np.ones(len(valence)) if masses is None else np.asarray(masses, dtype=np.float64)
     total = np.zeros(max_lag + 1)
     used = np.zeros(max_lag + 1)
     for origin, labels in zip(origins, origin_labels):
         n_clusters = labels.max() + 1
-        size = np.bincount(labels, minlength=n_clusters)
-        charge = np.bincount(labels, weights=sign, minlength=n_clusters)
+        size = np.bincount(labels, weights=weight, minlength=n_clusters)
+        charge = np.bincount(labels, weights=valence, minlength=n_clusters)
         lags = min(max_lag, len(unwrapped) - 1 - origin)
         displacement = unwrapped[origin + 1:origin + lags + 1] - unwrapped[origin]  # (lags, n_ions, 3)
         for lag in range(1, lags + 1):
-            centre = np.stack([np.bincount(labels, weights=displacement[lag - 1, :, a], minlength=n_clusters)
+            centre = np.stack([np.bincount(labels, weights=weight * displacement[lag - 1, :, a],
+                                           minlength=n_clusters)
                                for a in range(3)], axis=1) / size[:, None]
             total[lag] += float(np.sum(charge ** 2 * np.sum(centre ** 2, axis=1)))
             used[lag] += 1
@@ -81,15 +85,21 @@ def charged_cluster_msd(unwrapped: np.ndarray, sign: np.ndarray, origin_labels: 
         return np.where(used > 0, total / np.maximum(used, 1), np.nan)
 
 
-def replica_cluster_ne(path: Path, cutoff: float, window: tuple[float, float], max_origins: int) -> dict[str, float]:
-    """Λ_cNE of one trajectory (reduced units) and the fraction of ions that are free at the origins."""
+def replica_cluster_ne(path: Path, cutoff: float, window: tuple[float, float], max_origins: int,
+                       formula_concentration: float | None = None) -> dict[str, float]:
+    """Λ_cNE of one trajectory (reduced units) and the fraction of ions that are free at the origins.
+
+    ``formula_concentration``: what Λ is per, σ⁻³ (the transport row's); None: cations per volume.
+    """
     from core.trajectory import LOG_KT, read_frames, read_log
 
-    positions, times, sign, box = [], [], None, None
+    positions, times, sign, box, valence, masses = [], [], None, None, None, None
     for frame in read_frames(path):
         ions = frame.ion_indices
         if sign is None:
             sign, box = frame.ion_sign[ions].astype(np.int64), np.asarray(frame.box, dtype=np.float64)
+            valence = frame.valence[ions] if frame.valence is not None else sign.astype(np.float64)
+            masses = frame.masses[ions] if frame.masses is not None else None
         positions.append(frame.positions[ions] + frame.image[ions] * frame.box)
         times.append(frame.time)
     unwrapped, times = np.asarray(positions), np.asarray(times) - times[0]
@@ -98,16 +108,16 @@ def replica_cluster_ne(path: Path, cutoff: float, window: tuple[float, float], m
     max_lag = int(np.floor(window[1] / interval + 1e-9))
     origins = np.unique(np.linspace(0, max(len(times) - 1 - max_lag, 0), max_origins).astype(int))
     origin_labels = [cluster_labels(unwrapped[o], sign, box, cutoff) for o in origins]
-    msd = charged_cluster_msd(unwrapped, sign, origin_labels, origins, max_lag)
+    msd = charged_cluster_msd(unwrapped, valence, origin_labels, origins, max_lag, masses)
     lag_times = np.arange(max_lag + 1) * interval
     inside = (lag_times >= window[0]) & (lag_times <= window[1]) & np.isfinite(msd) & (lag_times > 0)
     if inside.sum() < 2:
         return {"lambda_cne": float("nan"), "free_fraction": float("nan")}
     slope = np.polyfit(lag_times[inside], msd[inside], 1)[0]
     volume = float(np.prod(box))
-    n_cations = int(np.sum(sign > 0))
+    concentration = formula_concentration or int(np.sum(sign > 0)) / volume
     free = [np.mean(np.bincount(labels)[labels] == 1) for labels in origin_labels]
-    return {"lambda_cne": slope / (6.0 * kT * volume * (n_cations / volume)), "free_fraction": float(np.mean(free))}
+    return {"lambda_cne": slope / (6.0 * kT * volume * concentration), "free_fraction": float(np.mean(free))}
 
 
 def _learned(prediction: dict) -> float:
@@ -118,7 +128,7 @@ def _learned(prediction: dict) -> float:
 
 class ClusterNernstEinstein(AnalysisPlugin):
     name = "cluster-nernst-einstein"
-    version = "1.0"
+    version = "1.1"
     Config = ClusterNernstEinsteinConfig
     needs = frozenset({"transport", "trajectories"})
     requires = ("matplotlib", "scipy")
@@ -137,7 +147,9 @@ class ClusterNernstEinstein(AnalysisPlugin):
             if not paths or not np.all(np.isfinite(window)) or window[1] <= window[0]:
                 result.notes.append(f"{name}: no trajectory or diffusive window, skipped")
                 continue
-            replicas = [replica_cluster_ne(p, config.cutoff, window, config.max_origins) for p in paths]
+            concentration = float(row.get("formula_concentration") or "nan")
+            replicas = [replica_cluster_ne(p, config.cutoff, window, config.max_origins,
+                                           concentration if np.isfinite(concentration) else None) for p in paths]
             values = np.array([r["lambda_cne"] for r in replicas])
             prediction = predicted.get(name, {})
             rows.append({"system": name, "concentration": row["concentration"],

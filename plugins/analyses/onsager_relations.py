@@ -20,6 +20,7 @@ from pydantic import Field
 
 from core.datatypes import AnalysisInputs, AnalysisResult
 from core.figures import pyplot, save_figure
+from core.species import species_notes
 from core.plugin_api import AnalysisPlugin, PluginConfig
 
 #: (transport column, label) of the coefficients set against the negative fraction.
@@ -50,7 +51,7 @@ def spearman(x: np.ndarray, y: np.ndarray) -> float:
 
 class OnsagerRelations(AnalysisPlugin):
     name = "onsager-relations"
-    version = "1.0"
+    version = "1.1"
     Config = OnsagerRelationsConfig
     needs = frozenset({"local_conductivities", "transport", "predictions"})
     requires = ("matplotlib", "scipy")
@@ -69,7 +70,7 @@ class OnsagerRelations(AnalysisPlugin):
                 continue
             with np.load(inputs.local_conductivities[name]) as saved:
                 fraction = negative_percent(saved["k_mean"])
-            c = float(row["concentration"])
+            c = float(row.get("formula_concentration") or row["concentration"])  # what Λ is per
             out = {"system": name, "concentration": c, "bjerrum_length": float(row["bjerrum_length"]),
                    "negative_percent": fraction}
             for column, _ in COEFFICIENTS:
@@ -83,6 +84,9 @@ class OnsagerRelations(AnalysisPlugin):
             writer.writeheader()
             writer.writerows(rows)
         result.tables.append("onsager_relations.csv")
+        result.notes += species_notes(inputs.transport, "L_self^{++} and L^{+-} pool every cation species (and "
+                                                        "every anion species); the transport table has the "
+                                                        "matrix over the species")
         if len(rows) < 2:
             result.notes.append("fewer than two systems with local conductivities and transport: no correlations")
             return result

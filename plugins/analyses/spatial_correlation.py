@@ -32,6 +32,7 @@ from core.features.store import read_store
 from core.figures import pyplot, save_figure
 from core.local_conductivity import load_local
 from core.plugin_api import AnalysisPlugin, PluginConfig
+from core.species import species_notes
 
 KINDS = ("like", "unlike")
 
@@ -165,7 +166,7 @@ def fit_exponential(r: np.ndarray, correlation: np.ndarray, error: np.ndarray) -
 
 class SpatialCorrelation(AnalysisPlugin):
     name = "spatial-correlation"
-    version = "1.1"
+    version = "1.2"
     Config = SpatialCorrelationConfig
     needs = frozenset({"local_conductivities", "feature_stores", "trajectories"})
     requires = ("matplotlib", "scipy")
@@ -177,6 +178,9 @@ class SpatialCorrelation(AnalysisPlugin):
         result = AnalysisResult(title="Spatial correlation of local conductivity", paper_figure="Fig. 6")
         specs = {s.name: s for s in inputs.systems}
         curves, fits, confidence = {}, [], {}
+        result.notes += species_notes(inputs.transport, "like and unlike are by charge sign, so two cation species "
+                                                        "(Li⁺ and Mg²⁺) count as like, and Δk is taken from the "
+                                                        "mean of all cations (or anions)")
         for name, path in sorted(inputs.local_conductivities.items()):
             if name not in inputs.feature_stores or name not in inputs.trajectories:
                 result.notes.append(f"{name}: no feature store or trajectory, skipped")
