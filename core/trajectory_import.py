@@ -302,6 +302,7 @@ class _CarrierLayout:
     carrier_of: (N_atoms,) carrier index of each ion atom, −1 elsewhere. others: (N_other,) atom indices.
     weights: (N_atoms,) atom masses (1 where the topology has none). typeid: (N_particles,) of the frame.
     masses: (N_particles,) carrier masses (sums) and other atoms' masses, or None when all are equal.
+    anchor: (N_carriers,) the first atom of each carrier, which its other atoms are made whole around.
     """
 
     carrier_of: np.ndarray
@@ -310,6 +311,7 @@ class _CarrierLayout:
     weights: np.ndarray
     typeid: np.ndarray
     masses: np.ndarray | None
+    anchor: np.ndarray
 
     @staticmethod
     def build(carriers: list[np.ndarray], species: np.ndarray, atom_typeid: np.ndarray,
@@ -324,15 +326,27 @@ class _CarrierLayout:
         particle_mass = np.concatenate([carrier_mass, weights[others]])
         typeid = np.concatenate([species, atom_typeid[others]]).astype(np.int32)
         equal = np.ptp(particle_mass) == 0
-        return _CarrierLayout(carrier_of, len(carriers), others, weights, typeid, None if equal else particle_mass)
+        anchor = np.array([int(atoms[0]) for atoms in carriers], dtype=np.int64)
+        return _CarrierLayout(carrier_of, len(carriers), others, weights, typeid, None if equal else particle_mass,
+                              anchor)
 
-    def positions(self, atoms: np.ndarray) -> np.ndarray:
-        """(N_particles, 3) carrier centres of mass, then the other atoms, from (N_atoms, 3) positions."""
+    def positions(self, atoms: np.ndarray, box: np.ndarray) -> np.ndarray:
+        """(N_particles, 3) carrier centres of mass, then the other atoms, from (N_atoms, 3) positions.
+
+        Each molecular ion is made whole first: its atoms are taken at the minimum image from its first
+        atom (``box`` (3,), same units), so a molecule that the file splits across the box (wrapped
+        coordinates, or NoJump started from a wrapped first frame) has its true centre of mass. This
+        assumes a molecule spans less than half the box, as any sensible simulation box ensures.
+        """
         inside = self.carrier_of >= 0
         labels, mass = self.carrier_of[inside], self.weights[inside]
+        base = atoms[self.anchor][labels]
+        offset = atoms[inside] - base
+        offset -= box * np.round(offset / box)
         total = np.bincount(labels, weights=mass, minlength=self.n_carriers)
-        centres = np.stack([np.bincount(labels, weights=mass * atoms[inside, k], minlength=self.n_carriers)
-                            for k in range(3)], axis=1) / total[:, None]
+        centres = atoms[self.anchor] + np.stack(
+            [np.bincount(labels, weights=mass * offset[:, k], minlength=self.n_carriers) for k in range(3)],
+            axis=1) / total[:, None]
         return np.concatenate([centres, atoms[self.others]])
 
     def renumber(self, bonds: np.ndarray) -> np.ndarray:
@@ -488,7 +502,7 @@ def _frames(universe, layout: _CarrierLayout, bonds: np.ndarray, options: Import
                                 "use denser frames, a file with image flags (LAMMPS ix iy iz) or unwrapped "
                                 "coordinates (xu yu zu), or --unwrapped if its coordinates already are")
         previous = atoms
-        unwrapped = layout.positions(atoms)
+        unwrapped = layout.positions(atoms, box)
         image = np.floor((unwrapped + box / 2) / box).astype(np.int32)
         if options.frame_interval is not None:
             time = index * options.frame_interval

@@ -237,11 +237,12 @@ def test_valences_come_from_a_topologys_charges_or_the_command_line(tmp_path, ca
 
 
 def write_molecular_salt(directory: Path, *, n_pairs: int = 24, n_solvent: int = 40, frames: int = 120,
-                         seed: int = 4) -> tuple[Path, Path, Path]:
+                         seed: int = 4, coordinates: str = "xu") -> tuple[Path, Path, Path]:
     """Li⁺-like point cations and rigid 3-atom anions (masses 10/20/30, charges −0.4/−0.3/−0.3) whose
     centres of mass follow random walks, in solvent, as a LAMMPS data file (molecule ids, bonds, masses,
-    charges) and an unwrapped dump; and, as the known answer, a GSD file of the carriers themselves (each
-    anion at its centre of mass with mass 60 and valence −1)."""
+    charges) and a dump; and, as the known answer, a GSD file of the carriers themselves (each anion at
+    its centre of mass with mass 60 and valence −1). ``coordinates``: ``xu`` unwrapped, ``x`` wrapped atom
+    by atom (molecules split across the box face), ``ix`` wrapped with image flags."""
     rng = np.random.default_rng(seed)
     length, dt = 20.0, 0.5
     shape = np.array([[0.0, 0, 0], [1.0, 0, 0], [0, 1.0, 0]])
@@ -251,6 +252,8 @@ def write_molecular_salt(directory: Path, *, n_pairs: int = 24, n_solvent: int =
     diffusion = np.repeat([0.8, 0.3, 1.0], [n_pairs, n_pairs, n_solvent])
     carrier_type = np.repeat([0, 1, 2], [n_pairs, n_pairs, n_solvent]).astype(np.int32)
     carrier_mass = np.repeat([7.0, 60.0, 18.0], [n_pairs, n_pairs, n_solvent])
+    if coordinates != "xu":
+        carriers[n_pairs:2 * n_pairs:4, 0] = length / 2 - 0.1  # some anions start on the box face, split
     truth = directory / "carriers.gsd"
     dump_lines: list[str] = []
     with GSDWriter(truth, {LOG_TIMESTEP: 0.005}) as writer:
@@ -272,10 +275,15 @@ def write_molecular_salt(directory: Path, *, n_pairs: int = 24, n_solvent: int =
                 atoms.append(carriers[i])
                 types.append(5)
             atoms = np.array(atoms) + length / 2
+            flags = np.floor(atoms / length).astype(int)
+            if coordinates != "xu":
+                atoms = atoms - flags * length
+            columns = {"xu": "xu yu zu", "x": "x y z", "ix": "x y z ix iy iz"}[coordinates]
             dump_lines += ["ITEM: TIMESTEP", str(index * 100), "ITEM: NUMBER OF ATOMS", str(len(atoms)),
-                           "ITEM: BOX BOUNDS pp pp pp", *["0.0 20.0"] * 3, "ITEM: ATOMS id type xu yu zu"]
-            dump_lines += [f"{k + 1} {t} {x:.9f} {y:.9f} {z:.9f}" for k, (t, (x, y, z))
-                           in enumerate(zip(types, atoms.tolist()))]
+                           "ITEM: BOX BOUNDS pp pp pp", *["0.0 20.0"] * 3, f"ITEM: ATOMS id type {columns}"]
+            dump_lines += [f"{k + 1} {t} {x:.9f} {y:.9f} {z:.9f}" + (" {} {} {}".format(*f) if coordinates == "ix"
+                                                                     else "")
+                           for k, (t, (x, y, z), f) in enumerate(zip(types, atoms.tolist(), flags.tolist()))]
             carriers = carriers + rng.normal(size=carriers.shape) * np.sqrt(2 * diffusion * dt)[:, None]
     dump = directory / "salt.lammpstrj"
     dump.write_text("\n".join(dump_lines) + "\n")
@@ -316,6 +324,37 @@ def test_molecular_ions_are_carried_at_their_centres_of_mass(tmp_path, capsys, g
              "--anion", "type 2 3", "--frame-interval", "0.5", "--group", group]
     assert main(["transport", str(dump), *split]) == 2
     assert "takes 2 of the 3 atoms" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("coordinates", ["x", "ix"])
+def test_molecules_split_across_the_box_face_are_made_whole(tmp_path, capsys, coordinates):
+    """Wrapped coordinates atom by atom split anions across the box face; with image flags (``ix``) or
+    without (``x``, NoJump from a wrapped first frame) each anion is carried at its true centre of mass
+    (not between its atoms' images, mid-box, where transport would not notice but descriptors would)."""
+    truth, dump, data = write_molecular_salt(tmp_path, coordinates=coordinates)
+    lines = dump.read_text().splitlines()
+    per_frame = 9 + 24 + 72 + 40
+    first = np.array([[float(v) for v in line.split()[2:5]] for line in lines[9:per_frame]])
+    assert np.any(np.ptp(first[24:96].reshape(24, 3, 3), axis=1) > 10.0)  # split in the first frame already
+    split = 0
+    for start in range(0, len(lines), per_frame):
+        atoms = np.array([[float(v) for v in line.split()[2:5]] for line in lines[start + 9:start + per_frame]])
+        split += int(np.sum(np.ptp(atoms[24:96].reshape(24, 3, 3), axis=1) > 10.0))
+    assert split > 20  # the file does split anions across the box face, many times
+    from core.trajectory_import import ImportOptions, frames_of
+
+    options = ImportOptions(topology=data, cation="type 1", anion="type 2 3 4", frame_interval=0.5,
+                            format="LAMMPSDUMP", group="residue")
+    for imported, known in zip(frames_of(dump, options), read_frames(truth)):  # where descriptors see the ions
+        gap = imported.positions[:48] - known.positions[:48] - 10.0  # the dump's box is [0, L), the GSD's centred
+        gap -= 20.0 * np.round(gap / 20.0)
+        assert np.abs(gap).max() < 1e-4
+    native = transport_json(capsys, str(truth), "--fit", "2.5", "25")
+    grouped = transport_json(capsys, str(dump), "--topology", str(data), "--format", "LAMMPSDUMP", "--cation",
+                             "type 1", "--anion", "type 2 3 4", "--frame-interval", "0.5", "--fit", "2.5", "25",
+                             "--group", "residue")
+    for key in ("D_p", "D_m", "kappa", "molar_conductivity", "L_pm"):
+        assert grouped[key] == pytest.approx(native[key], rel=1e-4, abs=1e-9), key
 
 
 def test_a_topology_without_masses_is_named_unless_equal_masses_is_said(tmp_path, capsys):
