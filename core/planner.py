@@ -95,8 +95,7 @@ def build_plan(resolved: ResolvedRecipe, extensions: dict[str, list[int]] | None
         transport_keys[system.name] = plan.add(
             "transport", "transport", system.name, system.name, [key for chain in segments for key in chain],
             {"version": TRANSPORT_VERSION, "config": transport_config, "system": system.physical_parameters()},
-            {"system": system_dict, "config": transport_config, "kT": recipe.simulation.kT,
-             "timestep": recipe.simulation.timestep, "segments": segments})
+            {"system": system_dict, "config": transport_config, "kT": recipe.simulation.kT, "segments": segments})
 
     descriptor = resolved.descriptor
     if descriptor is not None and recipe.descriptor is not None:
@@ -152,8 +151,7 @@ def _add_featurize(plan: Plan, resolved: ResolvedRecipe, descriptor: StagePlugin
             "featurize", "featurize", f"{prefix}{system.name}", system.name, sim_keys[system.name],
             {"version": FEATURIZE_VERSION, "plugin": _plugin_identity(descriptor), "snapshots": snapshots},
             {"plugin": descriptor.name, "version": descriptor.version, "options": descriptor.options,
-             "plugin_ref": _plugin_ref(descriptor), "snapshots": snapshots,
-             "timestep": recipe.simulation.timestep})
+             "plugin_ref": _plugin_ref(descriptor), "snapshots": snapshots})
     return store_keys
 
 

@@ -27,12 +27,12 @@ def run(unit: Unit, inputs: dict[str, Path], output_dir: Path, context: TaskCont
     plugin = get_registry().instantiate("descriptor", payload["plugin"], payload["options"])
     assert isinstance(plugin, DescriptorPlugin)
     trajectories = [inputs[key] / TRAJECTORY_FILE for key in unit.deps]
-    first = next(read_frames(trajectories[0], indices=[0], timestep=payload["timestep"]))
+    first = next(read_frames(trajectories[0], indices=[0]))  # times from the file's own localcond/timestep
     n_ions = len(first.ion_indices)
     snapshots = dict(payload["snapshots"])
     lifetime = None
     if snapshots["stride"] == "auto":
-        lifetime, snapshots["stride"] = auto_stride(trajectories[0], payload["timestep"])
+        lifetime, snapshots["stride"] = auto_stride(trajectories[0])
     chosen = select_frames([frame_count(t) for t in trajectories], n_ions, **snapshots)
     names = plugin.feature_names(first.types)
     writer = FeatureStoreWriter(output_dir / STORE_FILE, dim=len(names), attributes={
@@ -43,7 +43,7 @@ def run(unit: Unit, inputs: dict[str, Path], output_dir: Path, context: TaskCont
     try:
         for replica, path in enumerate(trajectories):
             frames = [f for r, f in chosen if r == replica]
-            for index, frame in zip(frames, read_frames(path, indices=frames, timestep=payload["timestep"])):
+            for index, frame in zip(frames, read_frames(path, indices=frames)):
                 centers = frame.ion_indices
                 features = np.asarray(plugin.compute(frame, centers))
                 if features.shape != (len(centers), len(names)):
@@ -60,7 +60,8 @@ def run(unit: Unit, inputs: dict[str, Path], output_dir: Path, context: TaskCont
             "stride": snapshots["stride"], "pair_lifetime": lifetime}
 
 
-def auto_stride(trajectory: Path, timestep: float, max_frames: int = 200) -> tuple[float | None, int]:
+def auto_stride(trajectory: Path, timestep: float | None = None, max_frames: int = 200
+                ) -> tuple[float | None, int]:
     """(cation–anion contact lifetime, τ, or None; frames between snapshots) for ``stride: auto``.
 
     Snapshots are at least one contact lifetime apart; a lifetime longer than

@@ -23,7 +23,9 @@ def run(unit: Unit, inputs: dict[str, Path], output_dir: Path, context: TaskCont
     config = payload["config"]
     window = tuple(config["fit_window"]) if config["fit_window"] else None
     segments = payload.get("segments") or [[key] for key in unit.deps]
-    curves = [replica_curves([inputs[key] / TRAJECTORY_FILE for key in chain], timestep=payload["timestep"],
+    # times from each file's own localcond/timestep (an imported trajectory's is its frame interval, not the
+    # recipe's simulation.timestep)
+    curves = [replica_curves([inputs[key] / TRAJECTORY_FILE for key in chain],
                              include_solvent=config["include_solvent"]) for chain in segments]
     result = system_transport(curves, kT=payload["kT"], fit_window=window, slope_tolerance=config["slope_tolerance"],
                               min_decades=config["min_decades"], max_window_fraction=config["max_window_fraction"])
