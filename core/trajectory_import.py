@@ -137,6 +137,9 @@ def _gsd_times(path: Path, timestep: float | None) -> np.ndarray:
             * timestep
 
 
+#: Extensions MDAnalysis does not know but that say the format unambiguously.
+EXTENSION_FORMATS = {".lammpstrj": "LAMMPSDUMP", ".lammpsdump": "LAMMPSDUMP"}
+
 #: MDAnalysis formats whose files store their frames' times (others, such as LAMMPS dumps, get a made-up dt).
 TIMED_FORMATS = frozenset({"XTC", "TRR", "DCD", "NCDF", "NC", "H5MD", "TNG", "GSD"})
 
@@ -194,9 +197,10 @@ def mdanalysis_frames(path: Path, options: ImportOptions, timestep: float | None
     files = [str(options.topology), str(path)] if options.topology else [str(path)]
     try:
         named = {}
-        if options.format:  # the trajectory's format; without a topology file the topology comes from it too
-            named = {"format": options.format} if options.topology else {"format": options.format,
-                                                                         "topology_format": options.format}
+        format_name = options.format or EXTENSION_FORMATS.get(Path(path).suffix.lower())
+        if format_name:  # the trajectory's format; without a topology file the topology comes from it too
+            named = {"format": format_name} if options.topology else {"format": format_name,
+                                                                      "topology_format": format_name}
         # Types may be guessed (for selections such as "type NA"); masses never: a mass guessed from a
         # coarse-grained name ("CAT" taken as carbon) would silently weigh the centre of mass wrongly.
         unwrapping, reader_options = _unwrapping(path, options)
@@ -233,6 +237,10 @@ def mdanalysis_frames(path: Path, options: ImportOptions, timestep: float | None
         universe.trajectory.add_transformations(NoJump())
     times = _stated_gsd_times(path, timestep) if is_gsd(path) else None
     _check_frame_interval(universe, times, options, path)
+    if options.frame_interval is None and times is None and _stated_interval(universe, None, options) is None:
+        raise UserError(f"{path}: the file does not state its frames' times (a {universe.trajectory.format} file "
+                        "holds steps, and MDAnalysis would make up 1 ps per step); give --frame-interval (τ "
+                        "between frames; frame_interval in a recipe)")
     if options.frame_interval is not None:
         times = None
     masses = _masses(universe)
@@ -281,7 +289,11 @@ def _ion_groups(universe, chosen, group: str, label: str, selection: str, path: 
         else:
             wholes = list(chosen.fragments)
     except Exception as exc:  # the topology lacks residues, molecule numbers or bonds
-        raise UserError(f"{path}: cannot group the {label}s by {group}: {exc}") from exc
+        hint = {"molecule": "; molecule numbers come from a GROMACS TPR, while a LAMMPS data file's molecule ids "
+                            "are read as residues: use --group residue (or fragment, from the bonds)",
+                "fragment": "; fragments come from the topology's bonds: use a topology with bonds, or --group "
+                            "residue"}.get(group, "")
+        raise UserError(f"{path}: cannot group the {label}s by {group}: {exc}{hint}") from exc
     selected = set(chosen.indices.tolist())
     groups = []
     for whole in wholes:
@@ -442,7 +454,7 @@ def _unwrapping(path: Path, options: ImportOptions) -> tuple[str, dict]:
 def _is_lammps_dump(path: Path, options: ImportOptions) -> bool:
     if options.format is not None:
         return options.format.upper() == "LAMMPSDUMP"
-    return Path(path).suffix.lower() in (".lammpsdump", ".lammpstrj", ".dump")
+    return EXTENSION_FORMATS.get(Path(path).suffix.lower()) == "LAMMPSDUMP"
 
 
 def _lammps_columns(path: Path) -> set[str]:
@@ -483,7 +495,7 @@ def _frames(universe, layout: _CarrierLayout, bonds: np.ndarray, options: Import
     previous = None
     images = _gsd_images(path) if unwrapping == IMAGE_FLAGS and is_gsd(path) else None
     species, names = labels if labels is not None else (None, ())
-    for index, ts in enumerate(universe.trajectory):
+    for index, ts in enumerate(_quietly(universe.trajectory)):
         dimensions = np.asarray(ts.dimensions, dtype=np.float64)
         if not np.allclose(dimensions[3:], 90.0):
             raise UserError(f"{path}: frame {index} has a triclinic box; only orthorhombic boxes are supported")
@@ -512,6 +524,20 @@ def _frames(universe, layout: _CarrierLayout, bonds: np.ndarray, options: Import
             time = ts.time * options.time_scale
         yield Frame(unwrapped - image * box, box, layout.typeid, TYPES, image, bonds, step=index, time=float(time),
                     masses=layout.masses, valence=valence, species=species, species_names=names)
+
+
+def _quietly(trajectory) -> Iterator:
+    """The trajectory's time steps, without MDAnalysis' "no dt information" warning: a file without times is
+    either refused or read with --frame-interval, so the made-up dt it warns of is never used."""
+    iterator = iter(trajectory)
+    while True:
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message="Reader has no dt information")
+            try:
+                ts = next(iterator)
+            except StopIteration:
+                return
+        yield ts
 
 
 def _ion_bonds(universe, typeid: np.ndarray) -> np.ndarray:

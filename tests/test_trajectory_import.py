@@ -63,16 +63,24 @@ def test_a_gsd_file_through_mdanalysis_keeps_its_own_frame_times(brownian, capsy
 
 @pytest.mark.parametrize("unwrapped", [False, True])
 def test_a_lammps_dump_named_by_format_gives_the_native_numbers(brownian, tmp_path, capsys, unwrapped):
-    dump = tmp_path / "run.lammpstrj"
+    """A dump named ``.txt`` needs --format; ``.lammpstrj`` says it. A dump holds steps, not times: without
+    --frame-interval it is refused (MDAnalysis would make up 1 ps per step)."""
+    dump = tmp_path / "run.txt"
     write_lammps_dump(brownian, dump, unwrapped=unwrapped)
-    refused = main(["transport", str(dump), "--cation", "type 1", "--anion", "type 2"])
+    ions = ["--cation", "type 1", "--anion", "type 2", "--equal-masses"]
+    refused = main(["transport", str(dump), *ions, "--frame-interval", "0.5"])
     assert refused == 2 and "--format" in capsys.readouterr().err
+    refused = main(["transport", str(dump), *ions, "--format", "LAMMPSDUMP"])
+    assert refused == 2 and "give --frame-interval" in capsys.readouterr().err
     native = transport_json(capsys, str(brownian), "--fit", "5", "25")
-    options = ["--format", "LAMMPSDUMP", "--cation", "type 1", "--anion", "type 2", "--frame-interval", "0.5",
-               "--fit", "5", "25", *(["--unwrapped"] if unwrapped else [])]
-    imported = transport_json(capsys, str(dump), *options)
+    options = [*ions, "--frame-interval", "0.5", "--fit", "5", "25", *(["--unwrapped"] if unwrapped else [])]
+    imported = transport_json(capsys, str(dump), "--format", "LAMMPSDUMP", *options)
+    named = tmp_path / "run.lammpstrj"
+    named.write_text(dump.read_text())
+    by_extension = transport_json(capsys, str(named), *options)
     for key in ("D_p", "D_m", "kappa", "molar_conductivity"):
         assert imported[key] == pytest.approx(native[key], rel=1e-6), key
+        assert by_extension[key] == imported[key], key
 
 
 def test_unwrapped_coordinates_and_image_flags_are_used_where_the_file_has_them(tmp_path):
