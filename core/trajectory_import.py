@@ -204,7 +204,9 @@ def mdanalysis_frames(path: Path, options: ImportOptions, timestep: float | None
         # Types may be guessed (for selections such as "type NA"); masses never: a mass guessed from a
         # coarse-grained name ("CAT" taken as carbon) would silently weigh the centre of mass wrongly.
         unwrapping, reader_options = _unwrapping(path, options)
-        universe = mda.Universe(*files, to_guess=("types",), **named, **reader_options)
+        with warnings.catch_warnings():  # see _quietly: a made-up dt is refused or replaced, never used
+            warnings.filterwarnings("ignore", message="Reader has no dt information")
+            universe = mda.Universe(*files, to_guess=("types",), **named, **reader_options)
     except Exception as exc:  # MDAnalysis raises many kinds for unreadable input
         with_topology = f" with {options.topology}" if options.topology else ""
         hint = ("; name the format with --format (e.g. LAMMPSDUMP, XTC, DCD)"
@@ -234,7 +236,9 @@ def mdanalysis_frames(path: Path, options: ImportOptions, timestep: float | None
     if universe.trajectory.ts.dimensions is None:
         raise UserError(f"{path}: the trajectory has no periodic box")
     if unwrapping == NOJUMP:
-        universe.trajectory.add_transformations(NoJump())
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message="Reader has no dt information")
+            universe.trajectory.add_transformations(NoJump())
     times = _stated_gsd_times(path, timestep) if is_gsd(path) else None
     _check_frame_interval(universe, times, options, path)
     if options.frame_interval is None and times is None and _stated_interval(universe, None, options) is None:
@@ -492,6 +496,15 @@ def _gsd_images(path: Path) -> Iterator[np.ndarray]:
 def _frames(universe, layout: _CarrierLayout, bonds: np.ndarray, options: ImportOptions, path: Path,
             times: np.ndarray | None, valence: np.ndarray | None,
             labels: tuple[np.ndarray, tuple[str, ...]] | None, unwrapping: str) -> Iterator[Frame]:
+    try:
+        yield from _frames_of(universe, layout, bonds, options, path, times, valence, labels, unwrapping)
+    finally:
+        universe.trajectory.close()
+
+
+def _frames_of(universe, layout: _CarrierLayout, bonds: np.ndarray, options: ImportOptions, path: Path,
+               times: np.ndarray | None, valence: np.ndarray | None,
+               labels: tuple[np.ndarray, tuple[str, ...]] | None, unwrapping: str) -> Iterator[Frame]:
     previous = None
     images = _gsd_images(path) if unwrapping == IMAGE_FLAGS and is_gsd(path) else None
     species, names = labels if labels is not None else (None, ())
