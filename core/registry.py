@@ -8,7 +8,10 @@
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import functools
+from collections.abc import Iterator
 from dataclasses import dataclass
 from importlib import metadata
 from types import ModuleType
@@ -177,9 +180,31 @@ class PluginRegistry:
         return plugin_class(plugin_class.Config.model_validate(options))
 
 
-@functools.lru_cache(maxsize=1)
+#: A registry that replaces the installed one in this context (see :func:`injected_registry`).
+_INJECTED: contextvars.ContextVar[PluginRegistry | None] = contextvars.ContextVar("localcond_registry", default=None)
+
+
 def get_registry() -> PluginRegistry:
-    """The process-wide registry built from installed entry points."""
+    """The registry in force: an injected one (:func:`injected_registry`), else the process-wide registry
+    built from installed entry points."""
+    injected = _INJECTED.get()
+    return injected if injected is not None else installed_registry()
+
+
+@functools.lru_cache(maxsize=1)
+def installed_registry() -> PluginRegistry:
+    """The process-wide registry built from installed entry points (once per process)."""
     registry = PluginRegistry()
     registry.load_entry_points()
     return registry.collect()
+
+
+@contextlib.contextmanager
+def injected_registry(registry: PluginRegistry) -> Iterator[PluginRegistry]:
+    """Make ``registry`` the one :func:`get_registry` returns in this context (this process only: runs
+    that use it must execute in-process, e.g. ``executor: {kind: serial}``)."""
+    token = _INJECTED.set(registry)
+    try:
+        yield registry
+    finally:
+        _INJECTED.reset(token)

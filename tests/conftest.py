@@ -29,12 +29,12 @@ def plugin_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
                     "--target", str(target), str(PLUGIN_PACKAGE)], check=True)
     sys.path.insert(0, str(target))
     os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [str(target), os.environ.get("PYTHONPATH")]))
-    from core.registry import get_registry
+    from core.registry import installed_registry
 
-    get_registry.cache_clear()
+    installed_registry.cache_clear()
     yield target
     sys.path.remove(str(target))
-    get_registry.cache_clear()
+    installed_registry.cache_clear()
 
 
 def small_recipe(**overrides: Any) -> dict[str, Any]:

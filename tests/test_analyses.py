@@ -134,33 +134,6 @@ def test_near_and_far_negative_fractions_on_a_hand_made_configuration(tmp_path: 
         assert (out / name).stat().st_size > 0
 
 
-def test_cluster_nernst_einstein_weighs_clusters_by_their_summed_valence(tmp_path: Path) -> None:
-    """A 2:1 salt: 10 free Mg²⁺, 30 free X⁻ and 10 MgX⁺ pairs (charge +1, unequal masses). Σ_c q_c² MSD_c =
-    (10 × 4 + 30 × 1 + 10 × 1) 6 D t; per formula unit MgX₂ (c V = 20): Λ_cNE = 4 D."""
-    rng = np.random.default_rng(5)
-    box_length, diffusion, n_frames = 30.0, 0.01, 80
-    lattice = np.stack(np.meshgrid(*[np.arange(-12.0, 12.1, 6.0)] * 3), axis=-1).reshape(-1, 3)
-    sites = lattice[rng.permutation(len(lattice))[:50]]
-    valence = np.concatenate([np.full(10, 2.0), np.full(30, -1.0), np.tile([2.0, -1.0], 10)])
-    masses = np.concatenate([np.full(10, 24.0), np.full(30, 60.0), np.tile([24.0, 60.0], 10)])
-    starts = np.concatenate([sites[:40], np.repeat(sites[40:], 2, axis=0) + np.tile([[0, 0, 0], [1.0, 0, 0]],
-                                                                                    (10, 1))])
-    steps = rng.normal(0, np.sqrt(2 * diffusion), (n_frames, 50, 3))
-    walk = np.cumsum(steps, axis=0) - steps[0]
-    unwrapped = starts + np.concatenate([walk[:, :40], np.repeat(walk[:, 40:], 2, axis=1)], axis=1)
-    path = write_walkers(tmp_path / "mx2.gsd", unwrapped, np.sign(valence), box_length, 1.0, valence, masses)
-    transport = [{"system": "mx2", "concentration": 0.123, "formula_concentration": 20 / box_length ** 3,
-                  "bjerrum_length": 5.0, "fit_t0": 2.0, "fit_t1": 20.0, "molar_conductivity": 0.01,
-                  "molar_conductivity_ne": 0.02}]
-    out = tmp_path / "out"
-    out.mkdir()
-    get_registry().instantiate("analysis", "cluster-nernst-einstein", {"max_origins": 40}).run(
-        AnalysisInputs([], transport=transport, trajectories={"mx2": [path]}), out)
-    with open(out / "cluster_nernst_einstein.csv") as handle:
-        row = next(csv.DictReader(handle))
-    assert float(row["cluster_nernst_einstein"]) == pytest.approx(4 * diffusion, rel=0.2)
-
-
 def test_bimodality_coefficient_separates_one_mode_from_two() -> None:
     from plugins.analyses.local_distribution import UNIFORM_BIMODALITY, bimodality_coefficient
 
@@ -249,33 +222,6 @@ def test_onsager_relations_count_negative_fractions_per_system(tmp_path: Path) -
     assert np.isnan(result.numbers["L^{+-} / c"]["spearman_at_c=0.05"])
     for name in [*result.figures, *result.tables]:
         assert (out / name).stat().st_size > 0
-
-
-def test_cluster_nernst_einstein_weighs_clusters_by_their_summed_valence(tmp_path: Path) -> None:
-    """A 2:1 salt: 10 free Mg²⁺, 30 free X⁻ and 10 MgX⁺ pairs (charge +1, unequal masses). Σ_c q_c² MSD_c =
-    (10 × 4 + 30 × 1 + 10 × 1) 6 D t; per formula unit MgX₂ (c V = 20): Λ_cNE = 4 D."""
-    rng = np.random.default_rng(5)
-    box_length, diffusion, n_frames = 30.0, 0.01, 80
-    lattice = np.stack(np.meshgrid(*[np.arange(-12.0, 12.1, 6.0)] * 3), axis=-1).reshape(-1, 3)
-    sites = lattice[rng.permutation(len(lattice))[:50]]
-    valence = np.concatenate([np.full(10, 2.0), np.full(30, -1.0), np.tile([2.0, -1.0], 10)])
-    masses = np.concatenate([np.full(10, 24.0), np.full(30, 60.0), np.tile([24.0, 60.0], 10)])
-    starts = np.concatenate([sites[:40], np.repeat(sites[40:], 2, axis=0) + np.tile([[0, 0, 0], [1.0, 0, 0]],
-                                                                                    (10, 1))])
-    steps = rng.normal(0, np.sqrt(2 * diffusion), (n_frames, 50, 3))
-    walk = np.cumsum(steps, axis=0) - steps[0]
-    unwrapped = starts + np.concatenate([walk[:, :40], np.repeat(walk[:, 40:], 2, axis=1)], axis=1)
-    path = write_walkers(tmp_path / "mx2.gsd", unwrapped, np.sign(valence), box_length, 1.0, valence, masses)
-    transport = [{"system": "mx2", "concentration": 0.123, "formula_concentration": 20 / box_length ** 3,
-                  "bjerrum_length": 5.0, "fit_t0": 2.0, "fit_t1": 20.0, "molar_conductivity": 0.01,
-                  "molar_conductivity_ne": 0.02}]
-    out = tmp_path / "out"
-    out.mkdir()
-    get_registry().instantiate("analysis", "cluster-nernst-einstein", {"max_origins": 40}).run(
-        AnalysisInputs([], transport=transport, trajectories={"mx2": [path]}), out)
-    with open(out / "cluster_nernst_einstein.csv") as handle:
-        row = next(csv.DictReader(handle))
-    assert float(row["cluster_nernst_einstein"]) == pytest.approx(4 * diffusion, rel=0.2)
 
 
 def test_clusters_join_unlike_ions_only_and_across_the_box_face() -> None:

@@ -1,4 +1,5 @@
-"""The example plugin package in examples/ installs with pip and works as a descriptor."""
+"""The example plugin package in examples/: its own tests pass with the plugin-author kit without installing
+it, and it installs with pip and works as a descriptor."""
 
 from __future__ import annotations
 
@@ -39,3 +40,15 @@ def test_example_package_installs_and_computes(tmp_path, monkeypatch):
     assert "unlike_within_1.6" in names
     # unlike within 1.6 / 3: 1 / 1; like within 1.6 / 3: 0 / 1; nearest unlike 0.2σ
     assert [round(v, 3) for v in eval(values)[0]] == [1.0, 1.0, 0.0, 1.0, 0.2]
+
+
+def test_example_package_passes_its_own_kit_tests_uninstalled(tmp_path):
+    """Its tests (conformance checks, known counts, an in-process pipeline) run from its own directory, with
+    the package importable only from its source tree: pytest finds the kit through localcond's pytest11
+    entry point."""
+    probe = subprocess.run([sys.executable, "-c", "import localcond_coordination"], capture_output=True, cwd=tmp_path)
+    assert probe.returncode != 0  # not installed
+    result = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "tests"],
+                            capture_output=True, text=True, cwd=EXAMPLE, timeout=600)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    assert "12 passed" in result.stdout, result.stdout[-500:]

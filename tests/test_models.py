@@ -9,6 +9,7 @@ import pytest
 
 from core.datatypes import LearningData
 from core.registry import get_registry
+from core.testing import LINEAR, synthetic_learning_data
 
 
 def model_plugin(name: str, **options):
@@ -21,18 +22,7 @@ def model_plugin(name: str, **options):
 def synthetic(local, n_systems: int = 30, per_system: int = 150, dim: int = 4, seed: int = 0,
               bonded_fraction: float = 0.0) -> LearningData:
     """Systems whose environments are drawn around system-specific centres; Λ_s = Σ w_i local(x_i)."""
-    rng = np.random.default_rng(seed)
-    centres = rng.normal(scale=1.0, size=(n_systems, dim))
-    features = np.concatenate([c + rng.normal(scale=0.7, size=(per_system, dim)) for c in centres])
-    index = np.repeat(np.arange(n_systems), per_system)
-    kept = int(round(per_system * (1 - bonded_fraction)))
-    keep = np.concatenate([np.arange(per_system) < kept for _ in range(n_systems)])
-    weight = np.full(len(index), 1.0 / per_system)
-    features, index, weight = features[keep], index[keep], weight[keep]
-    target = np.bincount(index, weights=weight * local(features), minlength=n_systems)
-    variance = (0.02 * np.abs(target)) ** 2 + 1e-6
-    return LearningData(features.astype(np.float32), index, weight, target, variance,
-                        [f"s{i}" for i in range(n_systems)])
+    return synthetic_learning_data(local, n_systems, per_system, dim, seed, bonded_fraction)
 
 
 def subset(data: LearningData, systems: np.ndarray) -> LearningData:
@@ -45,9 +35,6 @@ def subset(data: LearningData, systems: np.ndarray) -> LearningData:
 
 def r2(true: np.ndarray, predicted: np.ndarray) -> float:
     return 1 - np.sum((true - predicted) ** 2) / np.sum((true - true.mean()) ** 2)
-
-
-LINEAR = np.array([0.3, -0.2, 0.5, 0.1])
 
 
 @pytest.mark.parametrize("bonded_fraction", [0.0, 0.3])

@@ -7,7 +7,7 @@ class returned, exactly as it registers its own built-in plugins.
 
 from __future__ import annotations
 
-from core.hookspecs import hookimpl
+from core.api import hookimpl
 
 from localcond_coordination.descriptor import Coordination
 

@@ -13,8 +13,9 @@ import numpy as np
 from pydantic import Field
 from scipy.spatial import cKDTree
 
-from core.datatypes import Frame
-from core.plugin_api import DescriptorPlugin, PluginConfig
+from core.api import DescriptorPlugin, Frame, PluginConfig, require_api
+
+require_api("1.0")
 
 
 class CoordinationConfig(PluginConfig):

@@ -1,0 +1,169 @@
+"""The plugin-author kit (core.testing) on the built-in plugins, and against plugins that break its rules.
+
+Every built-in descriptor, model, simulator and analysis passes its kind's conformance checks; a
+descriptor that is not rotation invariant, a model whose ``fit`` returns something else and one that
+forgets what it learned when saved, and an analysis that names a file it did not write each fail the
+check that concerns them. The in-process runner runs a pipeline with a plugin the test defines, which
+is installed nowhere.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from core.api import AnalysisResult, DescriptorPlugin, ModelPlugin, PluginConfig
+from core.registry import installed_registry
+from core.testing import (check_rotation_invariance, check_save_load_round_trip_predicts_the_same,
+                          check_fit_returns_self, check_writes_what_it_declares, parametrize_with_checks)
+
+BUILTIN_OPTIONS = {
+    ("descriptor", "soap-dscribe"): [{}, {"include_solvent": True, "n_max": 4, "l_max": 3}],
+    ("descriptor", "soap-featomic"): [{}, {"include_solvent": True, "cutoff_smoothing": "shifted-cosine"}],
+    ("descriptor", "soap-quippy"): [{}, {"include_solvent": True, "n_max": 4, "l_max": 3}],
+    ("descriptor", "radial-shells"): [{}, {"include_solvent": True}],
+    ("model", "ridge"): [{}],
+    ("model", "nn-ensemble"): [{"max_epochs": 60, "patience": 20, "hidden": [16], "learning_rate": 0.01}],
+    ("simulator", "openmm"): [{}],
+    ("simulator", "hoomd"): [{}],
+}
+
+
+def available(kind: str) -> list:
+    """Instances of every available built-in plugin of ``kind`` (analyses with their default options)."""
+    registry = installed_registry()
+    out = []
+    for info in registry.plugins(kind):
+        if info.package != "localcond" or not info.available:
+            continue
+        for options in BUILTIN_OPTIONS.get((kind, info.name), [{}] if kind == "analysis" else []):
+            out.append(registry.instantiate(kind, info.name, options))
+    return out
+
+
+@parametrize_with_checks(available("descriptor") + available("model"))
+def test_builtin_descriptors_and_models_conform(plugin, check) -> None:
+    check(plugin)
+
+
+@parametrize_with_checks(available("simulator"))
+def test_builtin_simulators_write_the_gsd_conventions(plugin, check) -> None:
+    check(plugin)
+
+
+@parametrize_with_checks(available("analysis"))
+def test_builtin_analyses_write_what_they_declare(plugin, check) -> None:
+    check(plugin)
+
+
+class Lopsided(DescriptorPlugin):
+    """x of the nearest unlike ion, relative to the centre: translation invariant, not rotation invariant."""
+
+    name = "lopsided"
+    version = "0"
+    Config = PluginConfig
+
+    def feature_names(self, types):
+        return ["dx"]
+
+    def compute(self, frame, centers):
+        sign = frame.ion_sign
+        out = []
+        for centre in centers:
+            others = np.flatnonzero(sign == -sign[centre])
+            delta = frame.positions[others] - frame.positions[centre]
+            delta -= frame.box * np.round(delta / frame.box)
+            out.append([delta[np.argmin(np.linalg.norm(delta, axis=1)), 0]])
+        return np.array(out)
+
+
+class Forgetful(ModelPlugin):
+    """``fit`` returns a copy, and ``load`` returns a fresh model: both rules broken."""
+
+    name = "forgetful"
+    version = "0"
+    Config = PluginConfig
+    stochastic = False
+
+    class Model:
+        def __init__(self):
+            self.mean_ = 0.0
+
+        def fit(self, train, validation=None):
+            copy = Forgetful.Model()
+            copy.mean_ = float(np.mean(train.target))
+            self.mean_ = copy.mean_
+            return copy
+
+        def predict_local(self, features):
+            return np.full(len(features), self.mean_)
+
+        def save(self, directory: Path) -> None:
+            pass
+
+    def create(self, seed, threads):
+        return Forgetful.Model()
+
+    def load(self, directory):
+        return Forgetful.Model()
+
+
+class Boastful:
+    """An analysis that names a figure it never writes."""
+
+    name = "boastful"
+
+    def run(self, inputs, output_dir):
+        return AnalysisResult(title="boast", figures=["nothing.png"])
+
+
+@pytest.mark.parametrize("check, plugin, message", [
+    (check_rotation_invariance, Lopsided(PluginConfig()), "not rotation invariant"),
+    (check_fit_returns_self, Forgetful(PluginConfig()), "fit must return the model itself"),
+    (check_save_load_round_trip_predicts_the_same, Forgetful(PluginConfig()), "save/load changes predictions"),
+    (check_writes_what_it_declares, Boastful(), "declared nothing.png"),
+])
+def test_each_check_fails_a_plugin_that_breaks_its_rule(check, plugin, message) -> None:
+    with pytest.raises(AssertionError, match=message):
+        check(plugin)
+
+
+def test_the_runner_runs_a_pipeline_with_a_plugin_installed_nowhere(localcond_runner) -> None:
+    """A descriptor defined in this test, registered in-process: transport, features and learning run."""
+    pytest.importorskip("sklearn")
+
+    class Distances(DescriptorPlugin):
+        name = "nearest-distances"
+        version = "0"
+        Config = PluginConfig
+
+        def feature_names(self, types):
+            return ["nearest_like", "nearest_unlike"]
+
+        def compute(self, frame, centers):
+            sign = frame.ion_sign
+            ions = frame.ion_indices
+            out = []
+            for centre in centers:
+                delta = frame.positions[ions] - frame.positions[centre]
+                delta -= frame.box * np.round(delta / frame.box)
+                distance = np.linalg.norm(delta, axis=1)
+                distance[ions == centre] = np.inf
+                like = sign[ions] == sign[centre]
+                out.append([distance[like].min(), distance[~like].min()])
+            return np.array(out)
+
+    assert "nearest-distances" not in [info.name for info in installed_registry().plugins("descriptor")]
+    localcond_runner.register(Distances)
+    run = localcond_runner.run(localcond_runner.synthetic_recipe(descriptor="nearest-distances",
+                                                                 analyses=("parity",)))
+    assert run.ok, run.failures
+    lambdas = [float(row["molar_conductivity"]) for row in run.transport]
+    # independent walkers with D = 0.5 / l_B: Λ = (D₊ + D₋) / kT = 1 / l_B
+    np.testing.assert_allclose(lambdas, [1.0, 0.5, 1 / 3], rtol=0.15)
+    assert len(run.predictions) == 3
+    inputs = run.analysis_inputs()
+    assert len(inputs.transport) == 3 and len(inputs.local_conductivities) == 3
+    assert "nearest-distances" not in [info.name for info in installed_registry().plugins("descriptor")]
