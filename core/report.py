@@ -21,6 +21,7 @@ import yaml
 
 from core.artifacts import atomic_write_text
 from core.outputs import read_metrics
+from core.provenance import SOURCE, source_commit
 from core.recipe.loader import ResolvedRecipe
 from core.stages import analyze as analyze_stage
 from core.stages import transport as transport_stage
@@ -200,9 +201,10 @@ def build_report(workdir: Path, resolved: ResolvedRecipe, outcomes: list[TaskOut
                  f'<p class="bad">no transport in this run for {len(missing)} of {len(resolved.systems)} systems: '
                  f'{html.escape(", ".join(missing[:20]))}{" …" if len(missing) > 20 else ""}</p>' if missing else "",
                  _table(transport_rows,
-                        ["system", "n_replicas", "simulated_time", "kappa", "kappa_green_kubo", "molar_conductivity",
-                         "molar_conductivity_err", "molar_conductivity_rel_err", "molar_conductivity_std",
-                         "ionicity", "fit_t0", "fit_t1", "diffusive", "collective_converged"]),
+                        ["system", "ions", "n_replicas", "simulated_time", "kappa", "kappa_green_kubo",
+                         "molar_conductivity", "molar_conductivity_err", "molar_conductivity_rel_err",
+                         "molar_conductivity_std", "molar_conductivity_basis", "ionicity", "fit_t0", "fit_t1",
+                         "diffusive", "collective_converged"]),
                  "<p>Λ is pooled over the replicas; <code>molar_conductivity_err</code> is its standard error from the "
                  "trajectories (GLS with the covariance of overlapping time origins), "
                  "<code>molar_conductivity_std</code> the scatter of single replicas (a check: it should be about "
@@ -217,12 +219,13 @@ def build_report(workdir: Path, resolved: ResolvedRecipe, outcomes: list[TaskOut
     if predictions:
         sections += ['<h2>Predictions (<a href="predictions.csv">predictions.csv</a>)</h2>', _table(predictions)]
     plugins = [resolved.simulator, resolved.descriptor, resolved.model, *resolved.analyses]
-    versions = [{"component": "python", "version": platform.python_version(), "package": ""},
+    versions = [{"component": "localcond source", "version": source_commit(), "package": str(SOURCE)},
+                {"component": "python", "version": platform.python_version(), "package": ""},
                 *({"component": d, "version": _version(d), "package": ""}
                   for d in ("localcond", "numpy", "dask", "distributed", "gsd", "h5py")),
                 *({"component": f"{p.kind} {p.name}", "version": p.version, "package": p.package}
                   for p in plugins if p is not None)]
-    sections += ["<h2>Versions</h2>", _table(versions), "<h2>Recipe (with defaults)</h2>",
+    sections += ["<h2>Provenance: versions and commit</h2>", _table(versions), "<h2>Recipe (with defaults)</h2>",
                  f"<pre>{html.escape(yaml.safe_dump(resolved.recipe.model_dump(mode='json'), sort_keys=False))}"
                  "</pre>"]
     return (f"<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>localcond: "

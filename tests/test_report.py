@@ -25,3 +25,18 @@ def test_deeper_structures_fall_back_to_json():
 def test_a_png_and_an_svg_of_one_figure_are_shown_once():
     assert _figures_by_stem(["parity.png", "parity.svg", "other.png"]) == {
         "parity": ["parity.png", "parity.svg"], "other": ["other.png"]}
+
+
+def test_provenance_names_the_commit_of_the_source_tree():
+    """The report's provenance gives the checkout's commit (and says so where tracked files differ from it)."""
+    import subprocess
+
+    from core.provenance import SOURCE, source_commit
+
+    head = subprocess.run(["git", "-C", str(SOURCE), "rev-parse", "HEAD"], capture_output=True, text=True)
+    if head.returncode != 0:
+        assert source_commit().startswith("unknown")
+        return
+    dirty = subprocess.run(["git", "-C", str(SOURCE), "status", "--porcelain", "--untracked-files=no"],
+                           capture_output=True, text=True).stdout.strip()
+    assert source_commit() == head.stdout.strip() + (" + uncommitted changes" if dirty else "")
