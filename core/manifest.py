@@ -9,9 +9,9 @@ from typing import Any
 
 from core.artifacts import atomic_write_text
 from core.errors import UserError
+from core.layout import MANIFEST_FILE
 from core.units import TaskOutcome, Unit
 
-MANIFEST_FILE = "manifest.json"
 
 
 class Manifest:

@@ -10,12 +10,11 @@ from pathlib import Path
 from typing import Any
 
 from core.artifacts import atomic_write_text
-from core.stages import learn as learn_stage
-from core.stages import transport as transport_stage
+from core.layout import (ABLATION_FILE, MAIN_PREDICTION, METRICS_FILE, PREDICTIONS_FILE, TRANSPORT_FILE,
+                          TRANSPORT_REPLICAS_FILE, VARIANT_FILE, read_transport)
 from core.units import TaskOutcome
 
 #: The table comparing descriptor × model combinations of an ablation (one row per combination and split).
-ABLATION_FILE = "ablation.csv"
 TRANSPORT_COLUMNS = ["system", "concentration", "bjerrum_length", "paired_fraction", "test_only", "n_replicas",
                      "L_pp", "L_mm", "L_pm", "L_self_pp", "L_self_mm", "D_p", "D_m", "kappa",
                      "molar_conductivity", "molar_conductivity_err", "molar_conductivity_rel_err",
@@ -23,10 +22,8 @@ TRANSPORT_COLUMNS = ["system", "concentration", "bjerrum_length", "paired_fracti
                      "simulated_time", "fit_t0", "fit_t1", "diffusive", "collective_converged"]
 
 
-TRANSPORT_FILE = "transport.csv"
 #: The key of ``metrics.json`` (beside the splits) naming the systems learning went on without.
 LEFT_OUT_KEY = "left_out_systems"
-TRANSPORT_REPLICAS_FILE = "transport_replicas.csv"
 
 
 def _csv(rows: list[dict[str, Any]], columns: list[str]) -> str:
@@ -57,7 +54,7 @@ def write_run_outputs(workdir: Path, outcomes: list[TaskOutcome], order: list[st
     rank = {name: index for index, name in enumerate(order or [])}
     transports = [o for o in outcomes if o.step == "transport" and o.ok and o.path]
     for outcome in sorted(transports, key=lambda o: rank.get(o.system or "", len(rank))):
-        result = transport_stage.load(Path(outcome.path))
+        result = read_transport(Path(outcome.path))
         systems.append(result["system"])
         replicas += [{"system": result["system"]["system"], "replica": i, **row}
                      for i, row in enumerate(result["replicas"])]
@@ -74,25 +71,25 @@ def write_run_outputs(workdir: Path, outcomes: list[TaskOutcome], order: list[st
         if outcome.step != "predict" or not outcome.ok or not outcome.path:
             continue
         artifact = Path(outcome.path)
-        main = outcome.label == learn_stage.MAIN_PREDICTION
+        main = outcome.label == MAIN_PREDICTION
         if main:
-            atomic_write_text(workdir / learn_stage.PREDICTIONS_FILE,
-                              (artifact / learn_stage.PREDICTIONS_FILE).read_text())
-            run_metrics = json.loads((artifact / learn_stage.METRICS_FILE).read_text())
+            atomic_write_text(workdir / PREDICTIONS_FILE,
+                              (artifact / PREDICTIONS_FILE).read_text())
+            run_metrics = json.loads((artifact / METRICS_FILE).read_text())
             if left_out_systems:
                 run_metrics[LEFT_OUT_KEY] = list(left_out_systems)
-            atomic_write_text(workdir / learn_stage.METRICS_FILE, json.dumps(run_metrics, indent=1))
-            written[learn_stage.PREDICTIONS_FILE] = workdir / learn_stage.PREDICTIONS_FILE
-            written[learn_stage.METRICS_FILE] = workdir / learn_stage.METRICS_FILE
-        variant_path = artifact / learn_stage.VARIANT_FILE
+            atomic_write_text(workdir / METRICS_FILE, json.dumps(run_metrics, indent=1))
+            written[PREDICTIONS_FILE] = workdir / PREDICTIONS_FILE
+            written[METRICS_FILE] = workdir / METRICS_FILE
+        variant_path = artifact / VARIANT_FILE
         variant = {**(json.loads(variant_path.read_text()) if variant_path.is_file() else {}), "main": main}
-        metrics = json.loads((artifact / learn_stage.METRICS_FILE).read_text())
+        metrics = json.loads((artifact / METRICS_FILE).read_text())
         ablation += [{"descriptor": variant.get("descriptor", ""), "model": variant.get("model", ""),
                       "descriptor_options": json.dumps(variant.get("descriptor_options", {})),
                       "model_options": json.dumps(variant.get("model_options", {})), "main": main,
                       "split": split, **scores} for split, scores in metrics.items()]
     if not any(row["main"] for row in ablation):
-        for name in (learn_stage.PREDICTIONS_FILE, learn_stage.METRICS_FILE):
+        for name in (PREDICTIONS_FILE, METRICS_FILE):
             (workdir / name).unlink(missing_ok=True)  # an earlier run's, not this plan's
     if any(not row["main"] for row in ablation):
         atomic_write_text(workdir / ABLATION_FILE, _csv(ablation, list(ablation[0])))
@@ -104,7 +101,7 @@ def write_run_outputs(workdir: Path, outcomes: list[TaskOutcome], order: list[st
 
 def read_metrics(workdir: Path) -> dict[str, Any]:
     """The run's scores by split (``metrics.json`` without :data:`LEFT_OUT_KEY`)."""
-    path = workdir / learn_stage.METRICS_FILE
+    path = workdir / METRICS_FILE
     metrics = json.loads(path.read_text()) if path.is_file() else {}
     return {split: values for split, values in metrics.items() if isinstance(values, dict)}
 

@@ -13,6 +13,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from core.artifacts import cache_key
+from core.layout import MAIN_PREDICTION
 from core.learn.splits import Split, make_split
 from core.recipe.loader import ResolvedRecipe, StagePlugin
 from core.registry import get_registry
@@ -106,7 +107,7 @@ def build_plan(resolved: ResolvedRecipe, extensions: dict[str, list[int]] | None
     if model is not None and recipe.model is not None:
         split = _split_for(resolved, model)
         plan.split = split
-        predict_key = _add_learn(plan, resolved, model, split, store_keys, transport_keys, "", "ensemble",
+        predict_key = _add_learn(plan, resolved, model, split, store_keys, transport_keys, "", MAIN_PREDICTION,
                                  {"descriptor": descriptor.name, "descriptor_options": descriptor.options,
                                   "model": model.name, "model_options": model.options})
         descriptors = [descriptor, *resolved.ablation_descriptors]

@@ -23,11 +23,10 @@ from core.artifacts import atomic_write_text
 from core.outputs import read_metrics
 from core.provenance import SOURCE, source_commit
 from core.recipe.loader import ResolvedRecipe
-from core.stages import analyze as analyze_stage
-from core.stages import transport as transport_stage
+from core.layout import (PREDICTIONS_FILE, REPORT_FILE, TRANSPORT_FIGURE_STEM, TRANSPORT_FILE,
+                          read_analysis_result)
 from core.units import STAGES, TaskOutcome
 
-REPORT_FILE = "report.html"
 STYLE = """body{font-family:system-ui,sans-serif;max-width:1100px;margin:2em auto;padding:0 1em;color:#222}
 table{border-collapse:collapse;margin:1em 0;font-size:90%}td,th{border:1px solid #ccc;padding:3px 8px;text-align:right}
 th{background:#f3f3f3}td:first-child{text-align:left}.bad{color:#b00}img{max-width:100%}pre{background:#f6f6f6;
@@ -72,7 +71,7 @@ def _version(distribution: str) -> str:
 
 def _analysis_section(workdir: Path, outcome: TaskOutcome) -> str:
     artifact = Path(outcome.path or "")
-    result = analyze_stage.load(artifact)
+    result = read_analysis_result(artifact)
     relative = artifact.relative_to(workdir)
     parts = [f"<h3>{html.escape(result.title)}</h3>"]
     if result.paper_figure:
@@ -183,7 +182,7 @@ def build_report(workdir: Path, resolved: ResolvedRecipe, outcomes: list[TaskOut
         sections.append(f'<p class="bad">learned without {len(left_out_systems)} system(s) that have no transport '
                         f"or features (<code>model.on_failed_systems: skip</code>): "
                         f'{html.escape(", ".join(left_out_systems))}; the split was made over the others</p>')
-    sections += _local_confidence_section(_read_csv(workdir / "predictions.csv"))
+    sections += _local_confidence_section(_read_csv(workdir / PREDICTIONS_FILE))
     ablation = [r for r in _read_csv(workdir / "ablation.csv") if r.get("split") in ("test", "cross-validated",
                                                                                       "external")]
     if ablation:
@@ -194,7 +193,7 @@ def build_report(workdir: Path, resolved: ResolvedRecipe, outcomes: list[TaskOut
     if analyses:
         sections.append("<h2>Analyses</h2>")
         sections += [_analysis_section(workdir, o) for o in sorted(analyses, key=lambda o: o.label)]
-    transport_rows = _read_csv(workdir / "transport.csv")
+    transport_rows = _read_csv(workdir / TRANSPORT_FILE)
     missing = [system.name for system in resolved.systems
                if system.name not in {row.get("system") for row in transport_rows}]
     sections += ['<h2>Transport (<a href="transport.csv">transport.csv</a>)</h2>',
@@ -209,13 +208,13 @@ def build_report(workdir: Path, resolved: ResolvedRecipe, outcomes: list[TaskOut
                  "trajectories (GLS with the covariance of overlapping time origins), "
                  "<code>molar_conductivity_std</code> the scatter of single replicas (a check: it should be about "
                  "err·√n_replicas); <code>simulated_time</code> is summed over replicas, τ.</p>"]
-    diagnostics = sorted((o.label, Path(o.path).relative_to(workdir) / f"{transport_stage.FIGURE_STEM}.png")
+    diagnostics = sorted((o.label, Path(o.path).relative_to(workdir) / f"{TRANSPORT_FIGURE_STEM}.png")
                          for o in outcomes if o.step == "transport" and o.ok and o.path
-                         and (Path(o.path) / f"{transport_stage.FIGURE_STEM}.png").is_file())
+                         and (Path(o.path) / f"{TRANSPORT_FIGURE_STEM}.png").is_file())
     if diagnostics:
         sections.append("<p>Fit diagnostics (MSD and running Λ, the fit window shaded, pooled Λ ± error): " + ", ".join(
             f'<a href="{html.escape(str(path))}">{html.escape(label)}</a>' for label, path in diagnostics) + "</p>")
-    predictions = _read_csv(workdir / "predictions.csv")
+    predictions = _read_csv(workdir / PREDICTIONS_FILE)
     if predictions:
         sections += ['<h2>Predictions (<a href="predictions.csv">predictions.csv</a>)</h2>', _table(predictions)]
     plugins = [resolved.simulator, resolved.descriptor, resolved.model, *resolved.analyses]

@@ -19,6 +19,7 @@ from core.errors import UserError
 from core.execution import ExecutionSettings
 from core.executor import open_backend
 from core.json_values import finite
+from core.layout import LOCK_FILE, PRECISION_FILE, RECIPE_FILE, read_transport
 from core.manifest import Manifest
 from core.outputs import write_run_outputs
 from core.planner import Plan, build_plan
@@ -27,7 +28,6 @@ from core.recipe.loader import ResolvedRecipe
 from core.report import write_report
 from core.units import STAGES, TaskOutcome, Unit
 
-LOCK_FILE = ".localcond.lock"
 
 
 @dataclass
@@ -100,7 +100,6 @@ def select_units(plan: Plan, only: str | None, force: str | None) -> tuple[list[
     return units, forced & {u.key for u in units}, check_only
 
 
-PRECISION_FILE = "precision.json"
 
 
 def _precision_rounds(resolved: ResolvedRecipe, workdir: Path, threads: int, only: str | None, force: str | None,
@@ -113,7 +112,6 @@ def _precision_rounds(resolved: ResolvedRecipe, workdir: Path, threads: int, onl
     (every round's errors and decisions).
     """
     from core.precision import next_extensions
-    from core.stages import transport as transport_stage
 
     recipe = resolved.recipe
     config = recipe.simulation.precision
@@ -133,7 +131,7 @@ def _precision_rounds(resolved: ResolvedRecipe, workdir: Path, threads: int, onl
         execute(units, ExecutionSettings(str(workdir), threads, frozenset(forced - recomputed),
                                          frozenset(check_only)), keep)
         recomputed |= {o.key for o in done if o.status == "done"}
-        rows = {o.system: transport_stage.load(Path(o.path))["system"] for o in done
+        rows = {o.system: read_transport(Path(o.path))["system"] for o in done
                 if o.step == "transport" and o.ok and o.path}
         if len(rows) < len(replicas):
             console.print("precision: some systems have no transport result; no further rounds")
@@ -168,7 +166,7 @@ def run_recipe(resolved: ResolvedRecipe, workdir: Path, *, only: str | None = No
         plan = build_plan(resolved)
         units, forced, check_only = select_units(plan, only, force)
         recipe_dump = resolved.recipe.model_dump(mode="json")
-        atomic_write_text(workdir / "recipe.yaml", yaml.safe_dump(recipe_dump, sort_keys=False))
+        atomic_write_text(workdir / RECIPE_FILE, yaml.safe_dump(recipe_dump, sort_keys=False))
         manifest = Manifest(workdir, recipe_dump)
         manifest.plan(units)
         for note in plan.split.notes if plan.split else ():

@@ -9,7 +9,8 @@ from rich.console import Console
 from rich.table import Table
 
 from core.errors import UserError
-from core.manifest import MANIFEST_FILE, read_manifest
+from core.layout import MANIFEST_FILE
+from core.manifest import read_manifest
 from core.outputs import read_metrics
 from core.units import STAGES
 

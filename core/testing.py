@@ -38,8 +38,8 @@ from typing import Any
 
 import numpy as np
 
-from core.datatypes import AnalysisInputs, Frame, LearningData, SimulationJob, SimulationSettings, SystemSpec, \
-    TaskContext
+from core.datatypes import PAIR_BOND_TYPE, AnalysisInputs, Frame, LearningData, SimulationJob, SimulationSettings, \
+    SystemSpec, TaskContext
 from core.plugin_api import AnalysisPlugin, DescriptorPlugin, ModelPlugin, Plugin, SimulatorPlugin
 
 TYPES = ("cation", "anion", "solvent")
@@ -260,7 +260,7 @@ def check_gsd_conventions(plugin: SimulatorPlugin) -> None:
             assert jump.max() < 0.5, f"{plugin.name}: images inexact (a particle moved {jump.max():.2f} box)"
         bonds = first.bonds
         if bonds.N:
-            assert list(bonds.types) == ["pair"], f"{plugin.name}: bond types {bonds.types}"
+            assert list(bonds.types) == [PAIR_BOND_TYPE], f"{plugin.name}: bond types {bonds.types}"
             sign = read[0].ion_sign
             assert np.all(sign[bonds.group[:, 0]] * sign[bonds.group[:, 1]] == -1), f"{plugin.name}: bonds"
         assert len(bonds.group) == job.system.n_bonded_pairs, f"{plugin.name}: {len(bonds.group)} bonds"

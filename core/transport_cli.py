@@ -175,7 +175,8 @@ def _import_options(args: argparse.Namespace) -> ImportOptions:
         return ImportOptions(args.topology, args.cation or defaults.cation, args.anion or defaults.anion,
                              args.frame_interval, args.length_scale or 1.0, args.time_scale or 1.0, args.format,
                              bool(args.unwrapped), args.cation_valence, args.anion_valence, args.group or "atom",
-                             bool(args.equal_masses), tuple((name, selection) for name, selection in args.species or ()),
+                             bool(args.equal_masses),
+                             tuple((name, selection) for name, selection in args.species or ()),
                              tuple(valences))
     except ValueError as exc:
         flag = "--valence" if "valence" in str(exc) else "--species"

@@ -10,28 +10,24 @@ from typing import Any
 from core.datatypes import AnalysisInputs, AnalysisResult, SystemSpec, TaskContext
 from core.plugin_api import AnalysisPlugin
 from core.registry import get_registry
-from core.stages import learn as learn_stage
-from core.stages import transport as transport_stage
-from core.stages.featurize import STORE_FILE
-from core.stages.simulate import TRAJECTORY_FILE
+from core.layout import (ANALYSIS_RESULT_FILE, METRICS_FILE, STORE_FILE, TRAJECTORY_FILE, local_conductivity_files,
+                          read_predictions, read_transport)
 from core.units import Unit
 
-RESULT_FILE = "result.json"
 
 
 def gather_inputs(payload: dict[str, Any], inputs: dict[str, Path]) -> AnalysisInputs:
     """Build :class:`AnalysisInputs` from the upstream artifacts named in ``payload``."""
     analysis_inputs = AnalysisInputs(systems=[SystemSpec(**s) for s in payload["systems"]])
-    analysis_inputs.transport = [transport_stage.load(inputs[k])["system"] for k in payload["transport"].values()]
+    analysis_inputs.transport = [read_transport(inputs[k])["system"] for k in payload["transport"].values()]
     analysis_inputs.feature_stores = {n: inputs[k] / STORE_FILE for n, k in payload["stores"].items()}
     analysis_inputs.trajectories = {n: [inputs[k] / TRAJECTORY_FILE for k in keys]
                                     for n, keys in payload.get("trajectories", {}).items()}
     if payload.get("predict"):
         artifact = inputs[payload["predict"]]
-        analysis_inputs.predictions = learn_stage.load_predictions(artifact)
-        analysis_inputs.local_conductivities = {
-            p.stem: p for p in sorted((artifact / learn_stage.LOCAL_DIR).glob("*.npz"))}
-        analysis_inputs.metrics = json.loads((artifact / learn_stage.METRICS_FILE).read_text())
+        analysis_inputs.predictions = read_predictions(artifact)
+        analysis_inputs.local_conductivities = local_conductivity_files(artifact)
+        analysis_inputs.metrics = json.loads((artifact / METRICS_FILE).read_text())
     return analysis_inputs
 
 
@@ -48,9 +44,5 @@ def run(unit: Unit, inputs: dict[str, Path], output_dir: Path, context: TaskCont
     for relative in [*result.figures, *result.tables]:
         if not (output_dir / relative).is_file():
             raise FileNotFoundError(f"analysis {payload['plugin']!r} reported {relative} but did not write it")
-    (output_dir / RESULT_FILE).write_text(json.dumps(asdict(result), indent=1))
+    (output_dir / ANALYSIS_RESULT_FILE).write_text(json.dumps(asdict(result), indent=1))
     return {"title": result.title, "skipped": bool(missing)}
-
-
-def load(artifact: Path) -> AnalysisResult:
-    return AnalysisResult(**json.loads((artifact / RESULT_FILE).read_text()))

@@ -15,11 +15,10 @@ from core.features.snapshots import select_frames
 from core.features.store import FeatureStoreWriter
 from core.plugin_api import DescriptorPlugin
 from core.registry import get_registry
-from core.stages.simulate import TRAJECTORY_FILE
+from core.layout import STORE_FILE, TRAJECTORY_FILE
 from core.trajectory import frame_count, read_frames
 from core.units import Unit
 
-STORE_FILE = "features.h5"
 
 
 def run(unit: Unit, inputs: dict[str, Path], output_dir: Path, context: TaskContext) -> dict[str, Any]:

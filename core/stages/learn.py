@@ -12,33 +12,14 @@ import numpy as np
 
 from core.datatypes import TaskContext
 from core.features.store import read_store
-from core.learn.scores import attainable_r2, r2_score
+from core.learn.scores import prediction_scores
 from core.learn.dataset import environment_weights, load_learning_data, target_variance
 from core.plugin_api import ModelPlugin
 from core.registry import get_registry
-from core.stages import transport as transport_stage
-from core.stages.featurize import STORE_FILE
+from core.layout import (LOCAL_DIR, METRICS_FILE, MODEL_DIR, PREDICTION_COLUMNS, PREDICTIONS_FILE, STORE_FILE,
+                          VARIANT_FILE, read_transport)
 from core.units import Unit
 
-MODEL_DIR = "model"
-PREDICTIONS_FILE = "predictions.csv"
-METRICS_FILE = "metrics.json"
-#: Written by an ablation's prediction unit: which descriptor and model it compares.
-VARIANT_FILE = "variant.json"
-#: The label of the main ensemble's prediction unit.
-MAIN_PREDICTION = "ensemble"
-LOCAL_DIR = "local"
-#: Columns of ``predictions.csv``. ``predicted``: the main ensemble's mean over members; ``cross_predicted``:
-#: the mean of the outer-fold members that never saw the system (NaN without outer folds, and for external
-#: systems); ``true_std`` is the standard error of the label Λ (``molar_conductivity_err`` of the transport
-#: stage, from the trajectories themselves); the other ``_std`` columns are the spread over the members.
-#: The last three summarise how well the system's local k are pinned down: the mean |k| over its
-#: environments, the median spread of k over the members (``k_std`` of the local file) and the median
-#: posterior standard deviation of k from the local prediction rigidity (``k_posterior_std``; NaN for a
-#: model without ``local_variance``).
-PREDICTION_COLUMNS = ("system", "split", "concentration", "bjerrum_length", "paired_fraction",
-                      "true", "true_std", "predicted", "predicted_std", "cross_predicted", "cross_predicted_std",
-                      "n_environments", "k_mean_abs", "k_std_median", "k_posterior_std_median")
 #: The pseudo-split of ``metrics.json`` scoring the outer-fold predictions of every trainable system.
 CROSS_VALIDATED = "cross-validated"
 
@@ -51,7 +32,7 @@ def _model_plugin(payload: dict[str, Any]) -> ModelPlugin:
 
 def _locations(payload: dict[str, Any], inputs: dict[str, Path]) -> tuple[dict[str, Path], dict[str, dict]]:
     stores = {name: inputs[key] / STORE_FILE for name, key in payload["stores"].items()}
-    transport = {name: transport_stage.load(inputs[key])["system"] for name, key in payload["transport"].items()}
+    transport = {name: read_transport(inputs[key])["system"] for name, key in payload["transport"].items()}
     return stores, transport
 
 
@@ -146,18 +127,5 @@ def split_metrics(rows: list[dict[str, Any]]) -> dict[str, dict[str, float]]:
 
 
 def _scores(rows: list[dict[str, Any]], column: str) -> dict[str, float]:
-    true = np.array([r["true"] for r in rows])
-    predicted = np.array([r[column] for r in rows])
-    attainable, attainable_std = attainable_r2(true, np.array([r["true_std"] for r in rows]))
-    return {"n_systems": int(len(true)), "rmse": float(np.sqrt(np.mean((true - predicted) ** 2))),
-            "r2": r2_score(true, predicted), "attainable_r2": attainable, "attainable_r2_std": attainable_std}
-
-
-def load_predictions(artifact: Path) -> list[dict[str, Any]]:
-    """Rows of an ensemble prediction's ``predictions.csv`` (numbers as floats)."""
-    with open(artifact / PREDICTIONS_FILE) as handle:
-        rows = list(csv.DictReader(handle))
-    for row in rows:
-        for column in PREDICTION_COLUMNS[2:]:
-            row[column] = float(row[column])
-    return rows
+    return prediction_scores(np.array([r["true"] for r in rows]), np.array([r[column] for r in rows]),
+                             np.array([r["true_std"] for r in rows]))

@@ -6,12 +6,11 @@ from pathlib import Path
 from typing import Any
 
 from core.datatypes import SimulationJob, SimulationSettings, SystemSpec, TaskContext
-from core.production import FINAL_STATE_FILE
+from core.layout import FINAL_STATE_FILE, TRAJECTORY_FILE
 from core.registry import get_registry
 from core.trajectory import frame_count
 from core.units import Unit
 
-TRAJECTORY_FILE = "trajectory.gsd"
 
 
 def run(unit: Unit, inputs: dict[str, Path], output_dir: Path, context: TaskContext) -> dict[str, Any]:

@@ -9,13 +9,10 @@ import numpy as np
 from typing import Any
 
 from core.datatypes import TaskContext
-from core.stages.simulate import TRAJECTORY_FILE
+from core.layout import TRAJECTORY_FILE, TRANSPORT_FIGURE_STEM, TRANSPORT_RESULT_FILE
 from core.transport.onsager import TransportCurves, replica_curves, replica_row, system_transport
 from core.units import Unit
 
-RESULT_FILE = "transport.json"
-#: Stem of the per-system diagnostic figure (``.png`` and ``.svg``) in the transport artifact.
-FIGURE_STEM = "transport"
 
 
 def run(unit: Unit, inputs: dict[str, Path], output_dir: Path, context: TaskContext) -> dict[str, Any]:
@@ -35,15 +32,10 @@ def run(unit: Unit, inputs: dict[str, Path], output_dir: Path, context: TaskCont
            "test_only": system["test_only"], **result.row}
     first = result.replicas[0]
     diagnostic_figure(result.curves, first.concentration * first.volume, payload["kT"], system["name"], output_dir, row)
-    (output_dir / RESULT_FILE).write_text(json.dumps({"system": row, "replicas": [replica_row(r) for r in
+    (output_dir / TRANSPORT_RESULT_FILE).write_text(json.dumps({"system": row, "replicas": [replica_row(r) for r in
                                                                                    result.replicas]}, indent=1))
     return {"molar_conductivity": row["molar_conductivity"], "molar_conductivity_err": row["molar_conductivity_err"],
             "diffusive": row["diffusive"]}
-
-
-def load(artifact: Path) -> dict[str, Any]:
-    """The ``{"system": row, "replicas": [rows]}`` result of a transport artifact."""
-    return json.loads((artifact / RESULT_FILE).read_text())
 
 
 def diagnostic_figure(curves: list[TransportCurves], formula_units: float, kT: float, name: str,
@@ -84,4 +76,4 @@ def diagnostic_figure(curves: list[TransportCurves], formula_units: float, kT: f
         lambda_axes.legend(frameon=False, fontsize=7)
     figure.suptitle(f"{name}: fit window shaded", fontsize=9)
     figure.tight_layout()
-    return save_figure(figure, output_dir, FIGURE_STEM)
+    return save_figure(figure, output_dir, TRANSPORT_FIGURE_STEM)

@@ -22,7 +22,7 @@ from pydantic import Field
 
 from core.datatypes import AnalysisInputs, AnalysisResult
 from core.figures import pyplot, save_figure
-from core.learn.scores import attainable_r2, r2_score
+from core.learn.scores import prediction_scores
 from core.plugin_api import AnalysisPlugin, PluginConfig
 
 SPLIT_COLOURS = {"train": "#9e9e9e", "validation": "#f0a030", "test": "#1f77b4", "external": "#d62728",
@@ -63,15 +63,10 @@ class Parity(AnalysisPlugin):
             axes.errorbar(true, predicted, xerr=[r["true_std"] for r in chosen],
                           yerr=[r["predicted_std"] for r in chosen], fmt="o", ms=4, capsize=2, label=split,
                           color=SPLIT_COLOURS.get(split))
-            numbers = {"n_systems": len(chosen), "r2": r2_score(true, predicted),
-                       "rmse": float(np.sqrt(np.mean((true - predicted) ** 2)))}
-            if len(chosen) >= 2:
-                mean, std = attainable_r2(true, np.array([r["true_std"] for r in chosen]), config.attainable_draws,
-                                          config.seed)
-                numbers.update(attainable_r2=mean, attainable_r2_std=std)
-            else:
+            result.numbers[split] = prediction_scores(true, predicted, np.array([r["true_std"] for r in chosen]),
+                                                      config.attainable_draws, config.seed)
+            if len(chosen) < 2:
                 result.notes.append(f"{split}: fewer than two systems, no R²")
-            result.numbers[split] = numbers
         values = [v for r in rows for v in (r["true"], r["predicted"])]
         low, high = (min(values), max(values)) if values else (0.0, 1.0)
         pad = 0.05 * (high - low or 1.0)
