@@ -15,6 +15,7 @@ from __future__ import annotations
 from core.datatypes import (ANION_TYPE, CATION_TYPE, PAIR_BOND_TYPE, SOLVENT_TYPE, AnalysisInputs,
                             AnalysisResult, Frame, LearningData, SimulationJob, SimulationSettings, SystemSpec,
                             TaskContext)
+from core.engine_simulator import EngineConfig, EngineSimulator
 from core.figures import pyplot, save_figure
 from core.hookspecs import hookimpl
 from core.local_conductivity import LocalConductivity, load_local
@@ -31,7 +32,7 @@ __all__ = [
     "API_VERSION", "require_api",
     # plugin kinds and their options
     "Plugin", "PluginConfig", "SimulatorPlugin", "DescriptorPlugin", "ModelPlugin", "LocalConductivityModel",
-    "AnalysisPlugin", "hookimpl",
+    "AnalysisPlugin", "hookimpl", "EngineSimulator", "EngineConfig",
     # data that core hands to plugins and plugins hand back
     "Frame", "SystemSpec", "SimulationSettings", "SimulationJob", "TaskContext", "LearningData",
     "AnalysisInputs", "AnalysisResult", "IonSpecies", "ion_species", "LocalConductivity", "load_local",

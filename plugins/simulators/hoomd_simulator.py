@@ -25,7 +25,6 @@ path, bit for bit. Version differences live in :mod:`hoomd_compat`.
 from __future__ import annotations
 
 import tempfile
-import time
 from pathlib import Path
 from collections.abc import Callable
 from typing import Any, Literal
@@ -33,11 +32,10 @@ from typing import Any, Literal
 import numpy as np
 from pydantic import Field
 
-from core.datatypes import PAIR_BOND_TYPE, SimulationJob, SimulationSettings, TaskContext
+from core.datatypes import PAIR_BOND_TYPE, SimulationJob, SimulationSettings
 from core.electrolyte import ANION_TYPE, CATION_TYPE, SOLVENT_TYPE, TYPES, Topology, build_topology, initial_positions
 from core.ewald import ewald_parameters
-from core.plugin_api import PluginConfig, SimulatorPlugin
-from core.production import ProductionOptions, resume_point, run_production
+from core.engine_simulator import EngineConfig, EngineSimulator
 
 from . import hoomd_compat as compat
 
@@ -46,7 +44,7 @@ from . import hoomd_compat as compat
 ION_TYPES = (CATION_TYPE, ANION_TYPE)
 
 
-class HOOMDConfig(PluginConfig):
+class HOOMDConfig(EngineConfig):
     """Options of the ``hoomd`` simulator (lengths σ, energies ε)."""
 
     device: Literal["CPU", "GPU", "auto"] = "auto"
@@ -58,13 +56,9 @@ class HOOMDConfig(PluginConfig):
     coulomb_method: Literal["auto", "ion-pairs", "all-particles"] = Field(
         default="auto", description="ion-pairs: real space over ion pairs only (own BVH list), mesh on the "
                                     "ions only; all-particles: HOOMD's stock PPPM over every bead; auto: ion-pairs")
-    thermostat: Literal["nose-hoover", "none"] = "nose-hoover"
     fire_force_tolerance: float = Field(default=0.1, gt=0, description="FIRE convergence: mean force, ε/σ")
     fire_max_steps: int = Field(default=1000, ge=100, description="FIRE step cap (the lattice start has no "
                                                                    "overlaps; minimising only relaxes it)")
-    checkpoint_frames: int = Field(default=50, ge=1)
-    write_velocities: bool = False
-    max_energy_per_particle: float = Field(default=100.0, gt=0)
 
 
 def pppm_grid(box_length: float, cutoff: float, accuracy: float) -> int:
@@ -213,10 +207,9 @@ def restore_thermostat(thermostat, dof) -> None:
         thermostat.translational_dof = dof
 
 
-class HOOMDSimulator(SimulatorPlugin):
+class HOOMDSimulator(EngineSimulator):
     name = "hoomd"
     version = "1.1"
-    supports_continuation = True
     Config = HOOMDConfig
     requires = ("hoomd", "hoomd.md")
     install_hint = "conda install -c conda-forge hoomd  (HOOMD-blue 4.0–7.x; not on PyPI)"
@@ -284,16 +277,11 @@ class HOOMDSimulator(SimulatorPlugin):
             simulation.run(settings.equilibration_steps)
         simulation.operations.integrator = None
 
-    def simulate(self, job: SimulationJob, context: TaskContext) -> dict[str, Any]:
-        config: HOOMDConfig = self.config
-        started = time.perf_counter()
-        frames_written, state = resume_point(job, context)
-        session = self.prepare(job, context.threads, state)
-        engine = {"engine": "hoomd", "version": compat.check_version(), "device": config.device}
-        options = ProductionOptions(config.checkpoint_frames, config.write_velocities, config.max_energy_per_particle)
-        facts = run_production(session, job, context, build_topology(job.system), options, frames_written, engine)
-        return {**engine, **facts, "wall_seconds": time.perf_counter() - started,
-                "n_ions": 2 * job.system.n_ion_pairs}
+    def session(self, job: SimulationJob, threads: int, state: bytes | None) -> HOOMDSession:
+        return self.prepare(job, threads, state)
+
+    def engine_facts(self, job: SimulationJob) -> dict[str, Any]:
+        return {"engine": "hoomd", "version": compat.check_version(), "device": self.config.device}
 
 
 def evaluate(topology: Topology, positions: np.ndarray, *, bjerrum_length: float, settings: SimulationSettings,

@@ -9,22 +9,20 @@ the valence z; the engine's scaled charge is z·sqrt(kT·l_B / 138.935…).
 
 from __future__ import annotations
 
-import time
 from typing import Any, Literal
 
 import numpy as np
 from pydantic import Field
 
-from core.datatypes import SimulationJob, TaskContext
+from core.datatypes import SimulationJob
 from core.electrolyte import build_topology, initial_positions
-from core.plugin_api import PluginConfig, SimulatorPlugin
-from core.production import ProductionOptions, resume_point, run_production
+from core.engine_simulator import EngineConfig, EngineSimulator
 
 from .openmm_model import CoulombSettings, build_system, choose_coulomb_method, make_platform
 from .openmm_units import temperature_kelvin
 
 
-class OpenMMConfig(PluginConfig):
+class OpenMMConfig(EngineConfig):
     """Options of the ``openmm`` simulator (lengths σ, energies ε)."""
 
     platform: Literal["CPU", "CUDA", "OpenCL", "HIP", "Reference"] = "CPU"
@@ -39,13 +37,7 @@ class OpenMMConfig(PluginConfig):
         default=None, gt=0, description="PME real-space cutoff, σ (default: 3σ for all-particles, 0.49 of the box "
                                         "edge for ion-pairs)")
     ewald_tolerance: float = Field(default=5e-4, gt=0, lt=1, description="PME relative force error tolerance")
-    thermostat: Literal["nose-hoover", "none"] = Field(
-        default="nose-hoover", description="'none' runs production in NVE (for energy-drift checks)")
     minimise_tolerance: float = Field(default=10.0, gt=0, description="minimiser force tolerance, ε/σ")
-    checkpoint_frames: int = Field(default=50, ge=1, description="frames between restart checkpoints")
-    write_velocities: bool = False
-    max_energy_per_particle: float = Field(default=100.0, gt=0,
-                                           description="potential energy per particle, ε, that stops a run")
 
 
 class OpenMMSession:
@@ -100,10 +92,9 @@ class OpenMMSession:
         self.context.loadCheckpoint(state)
 
 
-class OpenMMSimulator(SimulatorPlugin):
+class OpenMMSimulator(EngineSimulator):
     name = "openmm"
     version = "1.1"
-    supports_continuation = True
     Config = OpenMMConfig
     requires = ("openmm",)
     install_hint = "pip install 'localcond[openmm]'  (or: conda install -c conda-forge openmm)"
@@ -161,19 +152,14 @@ class OpenMMSimulator(SimulatorPlugin):
         del context
         return state
 
-    def simulate(self, job: SimulationJob, context: TaskContext) -> dict[str, Any]:
-        import openmm
-
-        config: OpenMMConfig = self.config
-        started = time.perf_counter()
-        frames_written, state = resume_point(job, context)
-        session, _ = self.prepare(job, context.threads, equilibrate=state is None)
+    def session(self, job: SimulationJob, threads: int, state: bytes | None) -> OpenMMSession:
+        session, _ = self.prepare(job, threads, equilibrate=state is None)
         if state is not None:
             session.load_state(state)
-        engine = {"engine": "openmm", "version": openmm.__version__, "platform": config.platform,
-                  "coulomb_method": self.coulomb_settings(build_topology(job.system)).method}
-        options = ProductionOptions(config.checkpoint_frames, config.write_velocities, config.max_energy_per_particle)
-        facts = run_production(session, job, context, build_topology(job.system), options, frames_written, engine)
-        wall = time.perf_counter() - started
-        return {**engine, **facts, "wall_seconds": wall, "n_ions": 2 * job.system.n_ion_pairs,
-                "threads": context.threads}
+        return session
+
+    def engine_facts(self, job: SimulationJob) -> dict[str, Any]:
+        import openmm
+
+        return {"engine": "openmm", "version": openmm.__version__, "platform": self.config.platform,
+                "coulomb_method": self.coulomb_settings(build_topology(job.system)).method}
