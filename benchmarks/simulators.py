@@ -37,7 +37,7 @@ from rich.table import Table
 
 from core.datatypes import SimulationJob, SimulationSettings, SystemSpec, TaskContext
 from core.electrolyte import build_topology
-from core.production import ProductionOptions, run_production
+from core.production_loop import ProductionOptions, run_production
 from core.registry import get_registry
 
 #: Per engine: the module it needs, and its options by label; the first is the reference ("before").

@@ -1,7 +1,7 @@
 """The command line: ``run``, ``validate``, ``plugins``, ``show``, ``transport``.
 
 User errors (bad recipes, unknown plugins, bad arguments) print a message and
-exit with status 2, never a traceback. A run with failed units exits 1.
+exit with status 2, never a traceback. A run with failed tasks exits 1.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from rich.table import Table
 
 from core import transport_cli
 from core.errors import DuplicatePluginError, UserError
-from core.units import STAGES
+from core.tasks import STAGES
 
 
 class _Parser(argparse.ArgumentParser):
@@ -81,7 +81,7 @@ def usable_workdir(path: Path, what: str) -> Path:
 
 def _run(args: argparse.Namespace, console: Console) -> int:
     from core.recipe import load_recipe
-    from core.runner import run_recipe
+    from core.pipeline import run_recipe
 
     resolved = load_recipe(args.recipe)
     workdir = _workdir(args, resolved)
@@ -89,16 +89,16 @@ def _run(args: argparse.Namespace, console: Console) -> int:
     failed = summary.failed
     skipped = [o for o in summary.not_ok if o.status == "skipped"]
     if failed:
-        console.print(f"[red]{len(failed)} unit(s) failed[/red]; {len(skipped)} skipped because of them:")
+        console.print(f"[red]{len(failed)} task(s) failed[/red]; {len(skipped)} skipped because of them:")
         for outcome in failed:
             where = f" (system {outcome.system})" if outcome.system else ""
-            console.print(f"  {outcome.step} {outcome.label}{where}: {outcome.error}")
+            console.print(f"  {outcome.operation} {outcome.label}{where}: {outcome.error}")
         console.print("run the same command again to retry only what failed or is missing")
         return 1
     if skipped:
-        console.print(f"{len(skipped)} unit(s) not run (see `localcond show {workdir}`)")
+        console.print(f"{len(skipped)} task(s) not run (see `localcond show {workdir}`)")
         return 1
-    console.print(f"done: {len(summary.outcomes)} units; report: {summary.workdir / 'report.html'}")
+    console.print(f"done: {len(summary.outcomes)} tasks; report: {summary.workdir / 'report.html'}")
     return 0
 
 
@@ -111,16 +111,16 @@ def _validate(args: argparse.Namespace, console: Console) -> int:
         print(yaml.safe_dump(resolved.recipe.model_dump(mode="json"), sort_keys=False), end="")
         return 0
     if args.job_script:
-        from core.executor import slurm_job_script
+        from core.backends import slurm_job_script
 
         if resolved.recipe.executor.slurm is None:
             raise UserError("the recipe's executor is not slurm", source=str(args.recipe), path="executor")
         print(slurm_job_script(resolved.recipe.executor.slurm))
         return 0
     plan = build_plan(resolved)
-    counts = {stage: sum(u.stage == stage for u in plan.units) for stage in STAGES}
+    counts = {stage: sum(u.stage == stage for u in plan.tasks) for stage in STAGES}
     console.print(f"{args.recipe}: valid. {len(resolved.systems)} systems "
-                  f"({sum(s.test_only for s in resolved.systems)} test-only); units: "
+                  f"({sum(s.test_only for s in resolved.systems)} test-only); tasks: "
                   + ", ".join(f"{n} {s}" for s, n in counts.items() if n))
     for stage in (resolved.simulator, resolved.descriptor, resolved.model, *resolved.analyses):
         if stage is not None:

@@ -10,12 +10,12 @@ from typing import Any
 from core.artifacts import atomic_write_text
 from core.errors import UserError
 from core.layout import MANIFEST_FILE
-from core.units import TaskOutcome, Unit
+from core.tasks import TaskOutcome, Task
 
 
 
 class Manifest:
-    """Every planned unit with its key, inputs, plugin, checksum, wall time and status.
+    """Every planned task with its key, inputs, plugin, checksum, wall time and status.
 
     Written atomically after each change, so an interrupted run leaves a
     readable manifest behind.
@@ -26,11 +26,11 @@ class Manifest:
         self.data: dict[str, Any] = {"recipe": recipe, "started": time.time(), "updated": time.time(),
                                      "artifacts": {}}
 
-    def plan(self, units: list[Unit]) -> None:
-        for unit in units:
-            self.data["artifacts"][unit.key] = {
-                "key": unit.key, "stage": unit.stage, "step": unit.step, "label": unit.label,
-                "system": unit.system, "inputs": list(unit.deps), "plugin": unit.payload.get("plugin_ref"),
+    def plan(self, tasks: list[Task]) -> None:
+        for task in tasks:
+            self.data["artifacts"][task.key] = {
+                "key": task.key, "stage": task.stage, "step": task.operation, "label": task.label,
+                "system": task.system, "inputs": list(task.deps), "plugin": task.plugin_reference,
                 "status": "pending", "path": None, "checksum": None, "wall_time": None, "error": None}
         self.write()
 

@@ -12,7 +12,7 @@ from typing import Any
 from core.artifacts import atomic_write_text
 from core.layout import (ABLATION_FILE, MAIN_PREDICTION, METRICS_FILE, PREDICTIONS_FILE, TRANSPORT_FILE,
                           TRANSPORT_REPLICAS_FILE, VARIANT_FILE, read_transport)
-from core.units import TaskOutcome
+from core.tasks import TaskOutcome
 
 #: The table comparing descriptor × model combinations of an ablation (one row per combination and split).
 TRANSPORT_COLUMNS = ["system", "concentration", "bjerrum_length", "paired_fraction", "test_only", "n_replicas",
@@ -52,7 +52,7 @@ def write_run_outputs(workdir: Path, outcomes: list[TaskOutcome], order: list[st
     written: dict[str, Path] = {}
     systems, replicas = [], []
     rank = {name: index for index, name in enumerate(order or [])}
-    transports = [o for o in outcomes if o.step == "transport" and o.ok and o.path]
+    transports = [o for o in outcomes if o.operation == "transport" and o.ok and o.path]
     for outcome in sorted(transports, key=lambda o: rank.get(o.system or "", len(rank))):
         result = read_transport(Path(outcome.path))
         systems.append(result["system"])
@@ -68,7 +68,7 @@ def write_run_outputs(workdir: Path, outcomes: list[TaskOutcome], order: list[st
             (workdir / name).unlink(missing_ok=True)
     ablation = []
     for outcome in outcomes:
-        if outcome.step != "predict" or not outcome.ok or not outcome.path:
+        if outcome.operation != "predict" or not outcome.ok or not outcome.path:
             continue
         artifact = Path(outcome.path)
         main = outcome.label == MAIN_PREDICTION

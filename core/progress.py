@@ -8,16 +8,16 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, \
     TimeRemainingColumn
 
-from core.units import STAGES, TaskOutcome, Unit
+from core.tasks import STAGES, TaskOutcome, Task
 
 
 class StageProgress:
     """One bar per stage; failures are counted in the bar's description."""
 
-    def __init__(self, units: list[Unit], console: Console) -> None:
+    def __init__(self, tasks: list[Task], console: Console) -> None:
         self._progress = Progress(TextColumn("{task.description:<28}"), BarColumn(), MofNCompleteColumn(),
                                   TimeElapsedColumn(), TextColumn("ETA"), TimeRemainingColumn(), console=console)
-        totals = Counter(u.stage for u in units)
+        totals = Counter(u.stage for u in tasks)
         self._tasks = {stage: self._progress.add_task(stage, total=totals[stage])
                        for stage in STAGES if totals[stage]}
         self._failed: Counter[str] = Counter()

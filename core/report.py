@@ -25,7 +25,7 @@ from core.provenance import SOURCE, source_commit
 from core.recipe.loader import ResolvedRecipe
 from core.layout import (PREDICTIONS_FILE, REPORT_FILE, TRANSPORT_FIGURE_STEM, TRANSPORT_FILE,
                           read_analysis_result)
-from core.units import STAGES, TaskOutcome
+from core.tasks import STAGES, TaskOutcome
 
 STYLE = """body{font-family:system-ui,sans-serif;max-width:1100px;margin:2em auto;padding:0 1em;color:#222}
 table{border-collapse:collapse;margin:1em 0;font-size:90%}td,th{border:1px solid #ccc;padding:3px 8px;text-align:right}
@@ -162,7 +162,7 @@ def build_report(workdir: Path, resolved: ResolvedRecipe, outcomes: list[TaskOut
         seconds[o.stage] += o.wall_time or 0.0
     status_rows = [{"stage": s, **{k: counts[s].get(k, 0) for k in ("done", "cached", "failed", "skipped")},
                     "task seconds": seconds[s]} for s in STAGES if s in counts]
-    problems = [{"stage": o.step, "unit": o.label, "system": o.system or "", "status": o.status,
+    problems = [{"stage": o.operation, "task": o.label, "system": o.system or "", "status": o.status,
                  "error": o.error or ""} for o in outcomes if not o.ok]
     metric_rows = [{"split": split, **values} for split, values in read_metrics(workdir).items()]
     sections = [f"<h1>localcond run: {html.escape(resolved.name)}</h1>",
@@ -189,7 +189,7 @@ def build_report(workdir: Path, resolved: ResolvedRecipe, outcomes: list[TaskOut
         sections += ['<h2>Ablation (<a href="ablation.csv">ablation.csv</a>): held-out scores per descriptor '
                      '× model</h2>', _table(ablation, ["descriptor", "model", "descriptor_options", "model_options",
                                                        "split", "n_systems", "r2", "rmse", "attainable_r2"])]
-    analyses = [o for o in outcomes if o.step == "analyze" and o.ok]
+    analyses = [o for o in outcomes if o.operation == "analyze" and o.ok]
     if analyses:
         sections.append("<h2>Analyses</h2>")
         sections += [_analysis_section(workdir, o) for o in sorted(analyses, key=lambda o: o.label)]
@@ -209,7 +209,7 @@ def build_report(workdir: Path, resolved: ResolvedRecipe, outcomes: list[TaskOut
                  "<code>molar_conductivity_std</code> the scatter of single replicas (a check: it should be about "
                  "err·√n_replicas); <code>simulated_time</code> is summed over replicas, τ.</p>"]
     diagnostics = sorted((o.label, Path(o.path).relative_to(workdir) / f"{TRANSPORT_FIGURE_STEM}.png")
-                         for o in outcomes if o.step == "transport" and o.ok and o.path
+                         for o in outcomes if o.operation == "transport" and o.ok and o.path
                          and (Path(o.path) / f"{TRANSPORT_FIGURE_STEM}.png").is_file())
     if diagnostics:
         sections.append("<p>Fit diagnostics (MSD and running Λ, the fit window shaded, pooled Λ ± error): " + ", ".join(

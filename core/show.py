@@ -12,7 +12,7 @@ from core.errors import UserError
 from core.layout import MANIFEST_FILE
 from core.manifest import read_manifest
 from core.outputs import read_metrics
-from core.units import STAGES
+from core.tasks import STAGES
 
 
 def show_run(workdir: Path, console: Console) -> int:
@@ -39,7 +39,7 @@ def show_run(workdir: Path, console: Console) -> int:
     for entry in artifacts:
         if entry["status"] == "failed":
             where = f" (system {entry['system']})" if entry.get("system") else ""
-            console.print(f"failed: {entry['step']} {entry['label']}{where}: {entry.get('error')}")
+            console.print(f"failed: {entry.get('operation', entry.get('step'))} {entry['label']}{where}: {entry.get('error')}")
     transport = workdir / "transport.csv"
     if transport.is_file():
         console.print(f"transport: {len(transport.read_text().splitlines()) - 1} systems in {transport}")

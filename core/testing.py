@@ -321,7 +321,7 @@ class RunResult:
 
     @property
     def failures(self) -> list[str]:
-        return [f"{o.step} {o.label}: {o.error}" for o in self.outcomes if not o.ok]
+        return [f"{o.operation} {o.label}: {o.error}" for o in self.outcomes if not o.ok]
 
     @functools.cached_property
     def transport(self) -> list[dict[str, str]]:
@@ -340,12 +340,12 @@ class RunResult:
 
         with injected_registry(self.registry):
             plan = build_plan(self.resolved)
-        analysis = next((unit for unit in plan.units if unit.stage == "analyze"), None)
+        analysis = next((task for task in plan.tasks if task.stage == "analyze"), None)
         if analysis is None:
             raise ValueError(f"{self.workdir}: the recipe has no analysis, so no analysis inputs were gathered")
         artifacts = read_manifest(self.workdir)["artifacts"]
         paths = {key: self.workdir / entry["path"] for key, entry in artifacts.items() if entry.get("path")}
-        return gather_inputs(analysis.payload, paths)
+        return gather_inputs(analysis, paths)
 
 
 def _read_csv(path: Path) -> list[dict[str, str]]:
@@ -382,7 +382,7 @@ class LocalcondRunner:
 
         from core.recipe.loader import load_recipe
         from core.registry import injected_registry
-        from core.runner import run_recipe
+        from core.pipeline import run_recipe
 
         registry = self.registry
         recipe = {**recipe, "executor": {"kind": "serial"}, "workdir": str(self.directory / name)}

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from core.datatypes import SystemSpec
-from core.executor import Layout, layout, slurm_job_script
+from core.backends import Layout, layout, slurm_job_script
 from core.learn.splits import make_split
 from core.recipe.schema import ExecutorConfig, SlurmConfig, SplitConfig
 
@@ -24,7 +24,7 @@ def test_the_job_script_needs_no_scheduler_and_matches_the_clusters_own():
     import socket
     import warnings
 
-    from core.executor import SCHEDULER_PLACEHOLDER, slurm_cluster
+    from core.backends import SCHEDULER_PLACEHOLDER, slurm_cluster
 
     config = SlurmConfig(cores=4, processes=2, memory="8GB", walltime="01:00:00", queue="cpu")
     holder = socket.socket()

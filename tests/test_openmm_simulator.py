@@ -12,7 +12,7 @@ openmm = pytest.importorskip("openmm", reason="OpenMM is not installed (pip inst
 
 from core.datatypes import SimulationJob, SystemSpec, TaskContext  # noqa: E402
 from core.electrolyte import Topology  # noqa: E402
-from core.production import SimulationBlewUp  # noqa: E402
+from core.production_loop import SimulationBlewUp  # noqa: E402
 from core.trajectory import read_frames, read_log  # noqa: E402
 from core.electrolyte import build_topology  # noqa: E402
 from plugins.simulators.openmm_model import (COULOMB_GROUP, WCA_GROUP, CoulombSettings,  # noqa: E402

@@ -18,7 +18,7 @@ import pytest
 from core.checkpoints import RECORD_FILE, load_checkpoint, read_notes
 from core.datatypes import SimulationSettings
 from core.electrolyte import frame_schedule
-from core.production import SCRATCH_TRAJECTORY
+from core.production_loop import SCRATCH_TRAJECTORY
 from core.trajectory import read_frames
 
 def child_environment() -> dict[str, str]:

@@ -29,6 +29,18 @@ class StagePlugin:
     package: str
     options: dict[str, Any]
 
+    def identity(self) -> dict[str, Any]:
+        """What of the plugin decides its outputs (part of cache keys): name, version and options."""
+        return {"name": self.name, "version": self.version, "options": self.options}
+
+    def reference(self) -> dict[str, str]:
+        """Which plugin this is, for the manifest: kind, name, version and the package that provides it."""
+        return {"kind": self.kind, "name": self.name, "version": self.version, "package": self.package}
+
+    def instantiate(self) -> Any:
+        """The configured plugin, from the registry in force (:func:`core.registry.get_registry`)."""
+        return get_registry().instantiate(self.kind, self.name, self.options)
+
 
 @dataclass(frozen=True)
 class ResolvedRecipe:

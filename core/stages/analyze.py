@@ -7,42 +7,41 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from core.datatypes import AnalysisInputs, AnalysisResult, SystemSpec, TaskContext
+from core.datatypes import AnalysisInputs, AnalysisResult, TaskContext
 from core.plugin_api import AnalysisPlugin
-from core.registry import get_registry
 from core.layout import (ANALYSIS_RESULT_FILE, METRICS_FILE, STORE_FILE, TRAJECTORY_FILE, local_conductivity_files,
                           read_predictions, read_transport)
-from core.units import Unit
+from core.tasks import AnalyzeTask
 
 
 
-def gather_inputs(payload: dict[str, Any], inputs: dict[str, Path]) -> AnalysisInputs:
-    """Build :class:`AnalysisInputs` from the upstream artifacts named in ``payload``."""
-    analysis_inputs = AnalysisInputs(systems=[SystemSpec(**s) for s in payload["systems"]])
-    analysis_inputs.transport = [read_transport(inputs[k])["system"] for k in payload["transport"].values()]
-    analysis_inputs.feature_stores = {n: inputs[k] / STORE_FILE for n, k in payload["stores"].items()}
+def gather_inputs(task: AnalyzeTask, inputs: dict[str, Path]) -> AnalysisInputs:
+    """Build :class:`AnalysisInputs` from the upstream artifacts ``task`` names (``inputs``: key -> artifact)."""
+    analysis_inputs = AnalysisInputs(systems=list(task.systems))
+    analysis_inputs.transport = [read_transport(inputs[k])["system"] for k in task.transport.values()]
+    analysis_inputs.feature_stores = {n: inputs[k] / STORE_FILE for n, k in task.stores.items()}
     analysis_inputs.trajectories = {n: [inputs[k] / TRAJECTORY_FILE for k in keys]
-                                    for n, keys in payload.get("trajectories", {}).items()}
-    if payload.get("predict"):
-        artifact = inputs[payload["predict"]]
+                                    for n, keys in task.trajectories.items()}
+    if task.predict:
+        artifact = inputs[task.predict]
         analysis_inputs.predictions = read_predictions(artifact)
         analysis_inputs.local_conductivities = local_conductivity_files(artifact)
         analysis_inputs.metrics = json.loads((artifact / METRICS_FILE).read_text())
     return analysis_inputs
 
 
-def run(unit: Unit, inputs: dict[str, Path], output_dir: Path, context: TaskContext) -> dict[str, Any]:
-    payload = unit.payload
-    plugin = get_registry().instantiate("analysis", payload["plugin"], payload["options"])
+def run(task: AnalyzeTask, inputs: dict[str, Path], output_dir: Path, context: TaskContext) -> dict[str, Any]:
+    """Run the analysis on everything the run produced; a run lacking what it needs skips it with a note."""
+    plugin = task.plugin.instantiate()
     assert isinstance(plugin, AnalysisPlugin)
-    analysis_inputs = gather_inputs(payload, inputs)
+    analysis_inputs = gather_inputs(task, inputs)
     missing = sorted(need for need in plugin.needs if not getattr(analysis_inputs, need))
     if missing:
-        result = AnalysisResult(title=payload["plugin"], notes=[f"skipped: the run has no {', '.join(missing)}"])
+        result = AnalysisResult(title=task.plugin.name, notes=[f"skipped: the run has no {', '.join(missing)}"])
     else:
         result = plugin.run(analysis_inputs, output_dir)
     for relative in [*result.figures, *result.tables]:
         if not (output_dir / relative).is_file():
-            raise FileNotFoundError(f"analysis {payload['plugin']!r} reported {relative} but did not write it")
+            raise FileNotFoundError(f"analysis {task.plugin.name!r} reported {relative} but did not write it")
     (output_dir / ANALYSIS_RESULT_FILE).write_text(json.dumps(asdict(result), indent=1))
     return {"title": result.title, "skipped": bool(missing)}

@@ -14,29 +14,28 @@ from core.features.neighbours import nearest_unlike_distance
 from core.features.snapshots import select_frames
 from core.features.store import FeatureStoreWriter
 from core.plugin_api import DescriptorPlugin
-from core.registry import get_registry
 from core.layout import STORE_FILE, TRAJECTORY_FILE
 from core.trajectory import frame_count, read_frames
-from core.units import Unit
+from core.tasks import FeaturizeTask
 
 
 
-def run(unit: Unit, inputs: dict[str, Path], output_dir: Path, context: TaskContext) -> dict[str, Any]:
-    payload = unit.payload
-    plugin = get_registry().instantiate("descriptor", payload["plugin"], payload["options"])
+def run(task: FeaturizeTask, inputs: dict[str, Path], output_dir: Path, context: TaskContext) -> dict[str, Any]:
+    """The descriptor of every ion in the chosen snapshots of every replica, into one feature store."""
+    plugin = task.plugin.instantiate()
     assert isinstance(plugin, DescriptorPlugin)
-    trajectories = [inputs[key] / TRAJECTORY_FILE for key in unit.deps]
+    trajectories = [inputs[key] / TRAJECTORY_FILE for key in task.deps]
     first = next(read_frames(trajectories[0], indices=[0]))  # times from the file's own localcond/timestep
     n_ions = len(first.ion_indices)
-    snapshots = dict(payload["snapshots"])
+    snapshots = task.snapshots.model_dump(mode="json")
     lifetime = None
     if snapshots["stride"] == "auto":
         lifetime, snapshots["stride"] = auto_stride(trajectories[0])
     chosen = select_frames([frame_count(t) for t in trajectories], n_ions, **snapshots)
     names = plugin.feature_names(first.types)
     writer = FeatureStoreWriter(output_dir / STORE_FILE, dim=len(names), attributes={
-        "system": unit.system, "descriptor": payload["plugin"], "descriptor_version": payload["version"],
-        "options": payload["options"], "feature_names": names, "stride": snapshots["stride"],
+        "system": task.system, "descriptor": task.plugin.name, "descriptor_version": task.plugin.version,
+        "options": task.plugin.options, "feature_names": names, "stride": snapshots["stride"],
         "pair_lifetime": lifetime if lifetime is not None else float("nan")})
     complete = False
     try:
@@ -46,7 +45,7 @@ def run(unit: Unit, inputs: dict[str, Path], output_dir: Path, context: TaskCont
                 centers = frame.ion_indices
                 features = np.asarray(plugin.compute(frame, centers))
                 if features.shape != (len(centers), len(names)):
-                    raise ValueError(f"descriptor {payload['plugin']!r} returned shape {features.shape}, "
+                    raise ValueError(f"descriptor {task.plugin.name!r} returned shape {features.shape}, "
                                      f"expected {(len(centers), len(names))}")
                 sign = frame.ion_sign
                 writer.append(features, replica=np.full(len(centers), replica), frame=np.full(len(centers), index),

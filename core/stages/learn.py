@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
@@ -15,62 +16,59 @@ from core.features.store import read_store
 from core.learn.scores import prediction_scores
 from core.learn.dataset import environment_weights, load_learning_data, target_variance
 from core.plugin_api import ModelPlugin
-from core.registry import get_registry
 from core.layout import (LOCAL_DIR, METRICS_FILE, MODEL_DIR, PREDICTION_COLUMNS, PREDICTIONS_FILE, STORE_FILE,
                           VARIANT_FILE, read_transport)
-from core.units import Unit
+from core.tasks import MemberTask, PredictTask
 
 #: The pseudo-split of ``metrics.json`` scoring the outer-fold predictions of every trainable system.
 CROSS_VALIDATED = "cross-validated"
 
 
-def _model_plugin(payload: dict[str, Any]) -> ModelPlugin:
-    plugin = get_registry().instantiate("model", payload["plugin"], payload["options"])
+def _model_plugin(task: MemberTask | PredictTask) -> ModelPlugin:
+    plugin = task.plugin.instantiate()
     assert isinstance(plugin, ModelPlugin)
     return plugin
 
 
-def _locations(payload: dict[str, Any], inputs: dict[str, Path]) -> tuple[dict[str, Path], dict[str, dict]]:
-    stores = {name: inputs[key] / STORE_FILE for name, key in payload["stores"].items()}
-    transport = {name: read_transport(inputs[key])["system"] for name, key in payload["transport"].items()}
+def _locations(task: MemberTask | PredictTask, inputs: dict[str, Path]) -> tuple[dict[str, Path], dict[str, dict]]:
+    stores = {name: inputs[key] / STORE_FILE for name, key in task.stores.items()}
+    transport = {name: read_transport(inputs[key])["system"] for name, key in task.transport.items()}
     return stores, transport
 
 
-def run_member(unit: Unit, inputs: dict[str, Path], output_dir: Path, context: TaskContext) -> dict[str, Any]:
+def run_member(task: MemberTask, inputs: dict[str, Path], output_dir: Path, context: TaskContext) -> dict[str, Any]:
     """Fit one member on its training systems (early stopping on its validation systems)."""
-    payload = unit.payload
-    member = payload["member"]
-    stores, transport = _locations(payload, inputs)
-    learn = payload["learn"]
-    train = load_learning_data(member["train"], stores, transport, **learn)
-    validation = load_learning_data(member["validation"], stores, transport, **learn) \
-        if member["validation"] else None
-    model = _model_plugin(payload).create(seed=member["seed"], threads=context.threads)
+    member = task.member
+    stores, transport = _locations(task, inputs)
+    learn = asdict(task.learn)
+    train = load_learning_data(list(member.train), stores, transport, **learn)
+    validation = load_learning_data(list(member.validation), stores, transport, **learn) \
+        if member.validation else None
+    model = _model_plugin(task).create(seed=member.seed, threads=context.threads)
     model.fit(train, validation)
     (output_dir / MODEL_DIR).mkdir()
     model.save(output_dir / MODEL_DIR)
     local = model.predict_local(train.features)
-    return {"train_loss": train.weighted_loss(local), "member": member}
+    return {"train_loss": train.weighted_loss(local), "member": asdict(member)}
 
 
-def run_predict(unit: Unit, inputs: dict[str, Path], output_dir: Path, context: TaskContext) -> dict[str, Any]:
+def run_predict(task: PredictTask, inputs: dict[str, Path], output_dir: Path, context: TaskContext) -> dict[str, Any]:
     """Predict every system with the mean of all members; write predictions, local k and metrics.
 
     Systems of an outer fold are also predicted by that fold's members only (``cross_predicted``).
     """
-    payload = unit.payload
-    plugin = _model_plugin(payload)
-    models = [plugin.load(inputs[key] / MODEL_DIR) for key in payload["members"]]
+    plugin = _model_plugin(task)
+    models = [plugin.load(inputs[key] / MODEL_DIR) for key in task.members]
     outer_models = {}
-    for fold in payload.get("outer", []):
-        fold_models = [plugin.load(inputs[key] / MODEL_DIR) for key in fold["members"]]  # once per fold
-        outer_models.update({name: fold_models for name in fold["systems"]})
-    stores, transport = _locations(payload, inputs)
+    for fold in task.outer:
+        fold_models = [plugin.load(inputs[key] / MODEL_DIR) for key in fold.members]  # once per fold
+        outer_models.update({name: fold_models for name in fold.systems})
+    stores, transport = _locations(task, inputs)
     (output_dir / LOCAL_DIR).mkdir()
     rows = []
     for name, store_path in stores.items():
         store = read_store(store_path)
-        keep, weight = environment_weights(store.environments["bonded"], payload["learn"]["bonded_ions"])
+        keep, weight = environment_weights(store.environments["bonded"], task.learn.bonded_ions)
         features = store.features[keep]
         local = np.stack([m.predict_local(features) for m in models])  # (members, n_kept)
         system_predictions = local @ weight                             # (members,)
@@ -81,7 +79,7 @@ def run_predict(unit: Unit, inputs: dict[str, Path], output_dir: Path, context: 
         np.savez(output_dir / LOCAL_DIR / f"{name}.npz", k_mean=k_mean, k_std=k_std, k_posterior_std=k_posterior_std)
         cross = np.array([m.predict_local(features) @ weight for m in outer_models.get(name, [])])
         row = transport[name]
-        rows.append({"system": name, "split": payload["roles"][name], "concentration": row["concentration"],
+        rows.append({"system": name, "split": task.roles[name], "concentration": row["concentration"],
                      "bjerrum_length": row["bjerrum_length"], "paired_fraction": row["paired_fraction"],
                      "true": row["molar_conductivity"],
                      "true_std": float(np.sqrt(target_variance(row, 0.0))),
@@ -98,8 +96,7 @@ def run_predict(unit: Unit, inputs: dict[str, Path], output_dir: Path, context: 
     (output_dir / PREDICTIONS_FILE).write_text(buffer.getvalue())
     metrics = split_metrics(rows)
     (output_dir / METRICS_FILE).write_text(json.dumps(metrics, indent=1))
-    if "variant" in payload:
-        (output_dir / VARIANT_FILE).write_text(json.dumps(payload["variant"], indent=1))
+    (output_dir / VARIANT_FILE).write_text(json.dumps(task.variant, indent=1))
     return {"metrics": metrics}
 
 

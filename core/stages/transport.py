@@ -11,29 +11,27 @@ from typing import Any
 from core.datatypes import TaskContext
 from core.layout import TRAJECTORY_FILE, TRANSPORT_FIGURE_STEM, TRANSPORT_RESULT_FILE
 from core.transport.onsager import TransportCurves, replica_curves, replica_row, system_transport
-from core.units import Unit
+from core.tasks import TransportTask
 
 
-
-def run(unit: Unit, inputs: dict[str, Path], output_dir: Path, context: TaskContext) -> dict[str, Any]:
-    payload = unit.payload
-    config = payload["config"]
-    window = tuple(config["fit_window"]) if config["fit_window"] else None
-    segments = payload.get("segments") or [[key] for key in unit.deps]
+def run(task: TransportTask, inputs: dict[str, Path], output_dir: Path, context: TaskContext) -> dict[str, Any]:
+    """Onsager coefficients of every replica of ``task``'s system, pooled, with the diagnostic figure."""
+    config = task.config
     # times from each file's own localcond/timestep (an imported trajectory's is its frame interval, not the
     # recipe's simulation.timestep)
-    curves = [replica_curves([inputs[key] / TRAJECTORY_FILE for key in chain],
-                             include_solvent=config["include_solvent"]) for chain in segments]
-    result = system_transport(curves, kT=payload["kT"], fit_window=window, slope_tolerance=config["slope_tolerance"],
-                              min_decades=config["min_decades"], max_window_fraction=config["max_window_fraction"])
-    system = payload["system"]
-    row = {"system": system["name"], "concentration": system["concentration"],
-           "bjerrum_length": system["bjerrum_length"], "paired_fraction": system["paired_fraction"],
-           "test_only": system["test_only"], **result.row}
+    curves = [replica_curves([inputs[key] / TRAJECTORY_FILE for key in chain], include_solvent=config.include_solvent)
+              for chain in task.segments]
+    result = system_transport(curves, kT=task.kT, fit_window=config.fit_window,
+                              slope_tolerance=config.slope_tolerance, min_decades=config.min_decades,
+                              max_window_fraction=config.max_window_fraction)
+    system = task.spec
+    row = {"system": system.name, "concentration": system.concentration, "bjerrum_length": system.bjerrum_length,
+           "paired_fraction": system.paired_fraction, "test_only": system.test_only, **result.row}
     first = result.replicas[0]
-    diagnostic_figure(result.curves, first.concentration * first.volume, payload["kT"], system["name"], output_dir, row)
+    diagnostic_figure(result.curves, first.concentration * first.volume, task.kT, system.name, output_dir, row)
     (output_dir / TRANSPORT_RESULT_FILE).write_text(json.dumps({"system": row, "replicas": [replica_row(r) for r in
-                                                                                   result.replicas]}, indent=1))
+                                                                                             result.replicas]},
+                                                               indent=1))
     return {"molar_conductivity": row["molar_conductivity"], "molar_conductivity_err": row["molar_conductivity_err"],
             "diffusive": row["diffusive"]}
 

@@ -132,7 +132,7 @@ def make_snapshot(topology: Topology, positions: np.ndarray, bjerrum_length: flo
 
 
 class HOOMDSession:
-    """A HOOMD simulation behind :class:`core.production.EngineSession`, in reduced units.
+    """A HOOMD simulation behind :class:`core.production_loop.EngineSession`, in reduced units.
 
     Checkpoints are reloaded in place (``reload_at_checkpoints``): :meth:`load_state` replaces the
     simulation by one built from the saved state exactly as a resumed run builds it (``rebuild``), so an

@@ -16,8 +16,8 @@ from rich.console import Console
 
 from core.artifacts import ArtifactStore, atomic_write_text
 from core.errors import UserError
-from core.execution import ExecutionSettings
-from core.executor import open_backend
+from core.run_task import RunSettings
+from core.backends import open_backend
 from core.json_values import finite
 from core.layout import LOCK_FILE, PRECISION_FILE, RECIPE_FILE, read_transport
 from core.manifest import Manifest
@@ -26,7 +26,7 @@ from core.planner import Plan, build_plan
 from core.progress import StageProgress
 from core.recipe.loader import ResolvedRecipe
 from core.report import write_report
-from core.units import STAGES, TaskOutcome, Unit
+from core.tasks import STAGES, TaskOutcome, Task
 
 
 
@@ -66,8 +66,8 @@ def workdir_lock(workdir: Path) -> Iterator[None]:
         handle.close()
 
 
-def _upstream(units: list[Unit], keys: set[str]) -> set[str]:
-    by_key = {u.key: u for u in units}
+def _upstream(tasks: list[Task], keys: set[str]) -> set[str]:
+    by_key = {u.key: u for u in tasks}
     found, stack = set(), list(keys)
     while stack:
         for dep in by_key[stack.pop()].deps:
@@ -77,27 +77,27 @@ def _upstream(units: list[Unit], keys: set[str]) -> set[str]:
     return found
 
 
-def _downstream(units: list[Unit], keys: set[str]) -> set[str]:
+def _downstream(tasks: list[Task], keys: set[str]) -> set[str]:
     found = set(keys)
-    for unit in units:  # units are in dependency order
-        if any(dep in found for dep in unit.deps):
-            found.add(unit.key)
+    for task in tasks:  # tasks are in dependency order
+        if any(dep in found for dep in task.deps):
+            found.add(task.key)
     return found
 
 
-def select_units(plan: Plan, only: str | None, force: str | None) -> tuple[list[Unit], set[str], set[str]]:
-    """(units to submit, keys to recompute, keys only to reuse) for ``--only`` and ``--force``."""
+def select_tasks(plan: Plan, only: str | None, force: str | None) -> tuple[list[Task], set[str], set[str]]:
+    """(tasks to submit, keys to recompute, keys only to reuse) for ``--only`` and ``--force``."""
     for name, value in (("--only", only), ("--force", force)):
         if value is not None and value not in STAGES:
             raise UserError(f"unknown stage {value!r}; expected one of: {', '.join(STAGES)}", path=name)
-    units = plan.units
+    tasks = plan.tasks
     check_only: set[str] = set()
     if only is not None:
-        chosen = {u.key for u in units if u.stage == only}
-        check_only = _upstream(units, chosen) - chosen
-        units = [u for u in units if u.key in chosen | check_only]
-    forced = _downstream(plan.units, {u.key for u in plan.units if u.stage == force}) if force else set()
-    return units, forced & {u.key for u in units}, check_only
+        chosen = {u.key for u in tasks if u.stage == only}
+        check_only = _upstream(tasks, chosen) - chosen
+        tasks = [u for u in tasks if u.key in chosen | check_only]
+    forced = _downstream(plan.tasks, {u.key for u in plan.tasks if u.stage == force}) if force else set()
+    return tasks, forced & {u.key for u in tasks}, check_only
 
 
 
@@ -106,7 +106,7 @@ def _precision_rounds(resolved: ResolvedRecipe, workdir: Path, threads: int, onl
                       execute, note, console: Console) -> tuple[dict[str, list[int]], set[str]]:
     """Simulate and transport in rounds until every system's Λ meets the precision target or budgets end.
 
-    ``execute(units, settings, callback)`` runs units on the open backend; ``note(outcome)`` records one
+    ``execute(tasks, settings, callback)`` runs tasks on the open backend; ``note(outcome)`` records one
     in the manifest and progress bar. Returns the extensions the final plan uses, and the keys computed
     here (so ``--force`` does not recompute them again in the final run). Writes ``precision.json``
     (every round's errors and decisions).
@@ -120,19 +120,19 @@ def _precision_rounds(resolved: ResolvedRecipe, workdir: Path, threads: int, onl
     recomputed: set[str] = set()
     rounds = []
     for index in range(config.max_rounds):
-        plan = Plan([u for u in build_plan(resolved, extensions).units if u.stage in ("simulate", "transport")])
-        units, forced, check_only = select_units(plan, "transport" if only == "transport" else None, force)
+        plan = Plan([u for u in build_plan(resolved, extensions).tasks if u.stage in ("simulate", "transport")])
+        tasks, forced, check_only = select_tasks(plan, "transport" if only == "transport" else None, force)
         done: list[TaskOutcome] = []
 
         def keep(outcome: TaskOutcome) -> None:
             done.append(outcome)
             note(outcome)
 
-        execute(units, ExecutionSettings(str(workdir), threads, frozenset(forced - recomputed),
+        execute(tasks, RunSettings(str(workdir), threads, frozenset(forced - recomputed),
                                          frozenset(check_only)), keep)
         recomputed |= {o.key for o in done if o.status == "done"}
         rows = {o.system: read_transport(Path(o.path))["system"] for o in done
-                if o.step == "transport" and o.ok and o.path}
+                if o.operation == "transport" and o.ok and o.path}
         if len(rows) < len(replicas):
             console.print("precision: some systems have no transport result; no further rounds")
             break
@@ -164,11 +164,11 @@ def run_recipe(resolved: ResolvedRecipe, workdir: Path, *, only: str | None = No
         if removed:
             console.print(f"removed {removed} partial output(s) left by an interrupted run")
         plan = build_plan(resolved)
-        units, forced, check_only = select_units(plan, only, force)
+        tasks, forced, check_only = select_tasks(plan, only, force)
         recipe_dump = resolved.recipe.model_dump(mode="json")
         atomic_write_text(workdir / RECIPE_FILE, yaml.safe_dump(recipe_dump, sort_keys=False))
         manifest = Manifest(workdir, recipe_dump)
-        manifest.plan(units)
+        manifest.plan(tasks)
         for note in plan.split.notes if plan.split else ():
             console.print(f"note: {note}")
 
@@ -180,13 +180,13 @@ def run_recipe(resolved: ResolvedRecipe, workdir: Path, *, only: str | None = No
             bars[-1].advance(outcome)
             if outcome.status == "failed":
                 where = f" (system {outcome.system})" if outcome.system else ""
-                console.print(f"[red]failed[/red] {outcome.step} {outcome.label}{where}: {outcome.error}")
+                console.print(f"[red]failed[/red] {outcome.operation} {outcome.label}{where}: {outcome.error}")
 
         def record(outcome: TaskOutcome) -> None:
             summary.outcomes.append(outcome)
             note(outcome)
 
-        def execute(chosen: list[Unit], settings: ExecutionSettings, callback) -> None:
+        def execute(chosen: list[Task], settings: RunSettings, callback) -> None:
             with StageProgress(chosen, console) as bar:
                 bars.append(bar)
                 backend.run(chosen, settings, callback)
@@ -198,15 +198,15 @@ def run_recipe(resolved: ResolvedRecipe, workdir: Path, *, only: str | None = No
                                                            console)
                 if extensions:
                     plan = build_plan(resolved, extensions)
-                    units, forced, check_only = select_units(plan, only, force)
-                    manifest.plan(units)
+                    tasks, forced, check_only = select_tasks(plan, only, force)
+                    manifest.plan(tasks)
                 forced -= recomputed
-            execute(units, ExecutionSettings(str(workdir), threads, frozenset(forced), frozenset(check_only)), record)
+            execute(tasks, RunSettings(str(workdir), threads, frozenset(forced), frozenset(check_only)), record)
             left_out = _systems_without_inputs(resolved, summary.outcomes)
             if left_out and resolved.model is not None and resolved.recipe.model.on_failed_systems == "skip" \
                     and only in (None, "learn", "analyze"):
                 summary.left_out_systems = left_out
-                # the first plan's learn and analyze units were skipped for want of these systems
+                # the first plan's learn and analyze tasks were skipped for want of these systems
                 summary.outcomes = [o for o in summary.outcomes
                                     if not (o.stage in ("learn", "analyze") and o.status == "skipped")]
                 _learn_without(resolved, left_out, extensions or None,
@@ -219,7 +219,7 @@ def run_recipe(resolved: ResolvedRecipe, workdir: Path, *, only: str | None = No
 
 def _systems_without_inputs(resolved: ResolvedRecipe, outcomes: list[TaskOutcome]) -> list[str]:
     """Systems whose transport or features did not come out (in grid order)."""
-    missing = {o.system for o in outcomes if o.step in ("transport", "featurize") and not o.ok and o.system}
+    missing = {o.system for o in outcomes if o.operation in ("transport", "featurize") and not o.ok and o.system}
     return [system.name for system in resolved.systems if system.name in missing]
 
 
@@ -228,7 +228,7 @@ def _learn_without(resolved: ResolvedRecipe, left_out: list[str], extensions: di
                    manifest: Manifest, console: Console) -> None:
     """Learn and analyse again on the systems that have all their inputs (``model.on_failed_systems: skip``).
 
-    The split is made again over them; their simulate, transport and featurize units are the cached ones.
+    The split is made again over them; their simulate, transport and featurize tasks are the cached ones.
     """
     survivors = [system for system in resolved.systems if system.name not in left_out]
     console.print(f"note: learning without {len(left_out)} system(s) that have no transport or features "
@@ -239,8 +239,8 @@ def _learn_without(resolved: ResolvedRecipe, left_out: list[str], extensions: di
     except ValueError as exc:  # e.g. too few systems left for the split
         console.print(f"[red]cannot learn without them[/red]: {exc}")
         return
-    units, forced, check_only = select_units(plan, only, force)
-    manifest.plan(units)
+    tasks, forced, check_only = select_tasks(plan, only, force)
+    manifest.plan(tasks)
     for note in plan.split.notes if plan.split else ():
         console.print(f"note: {note}")
-    execute(units, ExecutionSettings(str(workdir), threads, frozenset(forced), frozenset(check_only)), record)
+    execute(tasks, RunSettings(str(workdir), threads, frozenset(forced), frozenset(check_only)), record)

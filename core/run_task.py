@@ -1,8 +1,8 @@
-"""Running one unit: reuse a verified artifact, or compute into a temporary directory and publish it.
+"""Running one task: reuse a verified artifact, or compute into a temporary directory and publish it.
 
-:func:`execute_unit` never raises for a failure of the unit itself: it
+:func:`run_task` never raises for a failure of the task itself: it
 returns a failed :class:`TaskOutcome` (with the error and traceback), so the
-other units go on; units downstream of a failure are skipped.
+other tasks go on; tasks downstream of a failure are skipped.
 """
 
 from __future__ import annotations
@@ -23,9 +23,9 @@ from core.checkpoints import read_notes
 from core.datatypes import TaskContext
 from core.stages import analyze, featurize, learn, simulate, transport
 from core.threads import limited_threads
-from core.units import TaskOutcome, Unit
+from core.tasks import TaskOutcome, Task
 
-StageFunction = Callable[[Unit, dict[str, Path], Path, TaskContext], dict[str, Any]]
+StageFunction = Callable[[Task, dict[str, Path], Path, TaskContext], dict[str, Any]]
 
 STAGE_FUNCTIONS: dict[str, StageFunction] = {
     "simulate": simulate.run,
@@ -38,8 +38,8 @@ STAGE_FUNCTIONS: dict[str, StageFunction] = {
 
 
 @dataclass(frozen=True)
-class ExecutionSettings:
-    """Per-run settings every unit receives.
+class RunSettings:
+    """Per-run settings every task receives.
 
     Attributes
     ----------
@@ -55,22 +55,22 @@ class ExecutionSettings:
     check_only: frozenset[str] = frozenset()
 
 
-def _outcome(unit: Unit, status: str, **fields: Any) -> TaskOutcome:
-    return TaskOutcome(key=unit.key, stage=unit.stage, step=unit.step, label=unit.label, system=unit.system,
-                       status=status, **fields)
+def _outcome(task: Task, status: str, **fields: Any) -> TaskOutcome:
+    return TaskOutcome(key=task.key, stage=task.stage, operation=task.operation, label=task.label,
+                       system=task.system, status=status, **fields)
 
 
-def execute_unit(unit: Unit, upstream: list[TaskOutcome], settings: ExecutionSettings) -> TaskOutcome:
-    """Run ``unit`` (in a worker or in-process) and say what became of it."""
+def run_task(task: Task, upstream: list[TaskOutcome], settings: RunSettings) -> TaskOutcome:
+    """Run ``task`` (in a worker or in-process) and say what became of it."""
     store = ArtifactStore(Path(settings.workdir))
-    final = store.final_path(unit.step, unit.label, unit.key)
+    final = store.final_path(task.operation, task.label, task.key)
     failed_upstream = [o for o in upstream if not o.ok]
     if failed_upstream:
-        names = ", ".join(f"{o.step} {o.label}" for o in failed_upstream[:3])
+        names = ", ".join(f"{o.operation} {o.label}" for o in failed_upstream[:3])
         more = f" and {len(failed_upstream) - 3} more" if len(failed_upstream) > 3 else ""
-        return _outcome(unit, "skipped", error=f"upstream not available: {names}{more}")
+        return _outcome(task, "skipped", error=f"upstream not available: {names}{more}")
     notes: list[str] = []
-    if unit.key not in settings.force:
+    if task.key not in settings.force:
         try:
             meta = store.verify(final)
         except CorruptArtifactError as exc:
@@ -78,29 +78,29 @@ def execute_unit(unit: Unit, upstream: list[TaskOutcome], settings: ExecutionSet
             notes.append(f"recomputed: {exc} (moved to {moved.name})")
             meta = None
         if meta is not None:
-            return _outcome(unit, "cached", path=str(final), checksum=meta.get("checksum"),
+            return _outcome(task, "cached", path=str(final), checksum=meta.get("checksum"),
                             wall_time=meta.get("wall_time", 0.0),
                             meta=meta.get("result", {}))
-    if unit.key in settings.check_only:
-        return _outcome(unit, "skipped", error="not computed yet (outside the --only stage)", notes=notes)
+    if task.key in settings.check_only:
+        return _outcome(task, "skipped", error="not computed yet (outside the --only stage)", notes=notes)
 
     inputs = {o.key: Path(o.path) for o in upstream if o.path}
-    scratch = store.scratch_path(unit.step, unit.label, unit.key)
-    if unit.key in settings.force and scratch.exists():
-        shutil.rmtree(scratch)  # --force starts the unit afresh: no checkpoint of an earlier attempt is reused
+    scratch = store.scratch_path(task.operation, task.label, task.key)
+    if task.key in settings.force and scratch.exists():
+        shutil.rmtree(scratch)  # --force starts the task afresh: no checkpoint of an earlier attempt is reused
         notes.append("forced: the scratch state of an earlier attempt was cleared")
     scratch.mkdir(parents=True, exist_ok=True)
     partial = store.new_partial(final)
     started = time.perf_counter()
     try:
         with limited_threads(settings.threads):
-            result = STAGE_FUNCTIONS[unit.step](
-                unit, inputs, partial, TaskContext(threads=settings.threads, scratch_dir=scratch, label=unit.label))
+            result = STAGE_FUNCTIONS[task.operation](
+                task, inputs, partial, TaskContext(threads=settings.threads, scratch_dir=scratch, label=task.label))
         wall_time = time.perf_counter() - started
-        meta = {"key": unit.key, "stage": unit.stage, "step": unit.step, "label": unit.label,
-                "system": unit.system, "inputs": list(unit.deps), "plugin": unit.payload.get("plugin_ref"),
+        meta = {"key": task.key, "stage": task.stage, "step": task.operation, "label": task.label,
+                "system": task.system, "inputs": list(task.deps), "plugin": task.plugin_reference,
                 "wall_time": wall_time, "result": result}
-        if unit.key in settings.force and final.exists():
+        if task.key in settings.force and final.exists():
             old = final.with_name(f"{final.name}.replaced-{uuid.uuid4().hex[:8]}")
             os.rename(final, old)
             meta = store.publish(partial, final, meta)
@@ -114,9 +114,9 @@ def execute_unit(unit: Unit, upstream: list[TaskOutcome], settings: ExecutionSet
         if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT):
             error = (f"no space left on device writing {exc.filename or partial} ({exc.strerror}); free some "
                      "space and run again")
-        return _outcome(unit, "failed", wall_time=time.perf_counter() - started, error=error,
+        return _outcome(task, "failed", wall_time=time.perf_counter() - started, error=error,
                         traceback=traceback.format_exc(), notes=notes)
     notes.extend(read_notes(scratch))
     shutil.rmtree(scratch, ignore_errors=True)
-    return _outcome(unit, "done", path=str(final), checksum=meta["checksum"], wall_time=wall_time, notes=notes,
+    return _outcome(task, "done", path=str(final), checksum=meta["checksum"], wall_time=wall_time, notes=notes,
                     meta=result)

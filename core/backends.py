@@ -1,6 +1,6 @@
-"""Where units run: in-process (serial), an embedded LocalCluster, an existing scheduler, or SLURM.
+"""Where tasks run: in-process (serial), an embedded LocalCluster, an existing scheduler, or SLURM.
 
-Every backend has ``run(units, settings, on_outcome)``: it executes units in
+Every backend has ``run(tasks, settings, on_outcome)``: it executes tasks in
 dependency order and calls ``on_outcome`` as each one ends.
 """
 
@@ -12,10 +12,10 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from core.execution import ExecutionSettings, execute_unit
+from core.run_task import RunSettings, run_task
 from core.recipe.schema import ExecutorConfig, SlurmConfig
 from core.threads import thread_environment
-from core.units import TaskOutcome, Unit
+from core.tasks import TaskOutcome, Task
 
 OutcomeCallback = Callable[[TaskOutcome], None]
 
@@ -44,38 +44,38 @@ def layout(config: ExecutorConfig, cores: int | None = None) -> Layout:
 
 
 class SerialBackend:
-    """Runs every unit in this process, in order (for debugging)."""
+    """Runs every task in this process, in order (for debugging)."""
 
-    def run(self, units: list[Unit], settings: ExecutionSettings, on_outcome: OutcomeCallback) -> None:
+    def run(self, tasks: list[Task], settings: RunSettings, on_outcome: OutcomeCallback) -> None:
         outcomes: dict[str, TaskOutcome] = {}
-        for unit in units:
-            outcome = execute_unit(unit, [outcomes[k] for k in unit.deps], settings)
-            outcomes[unit.key] = outcome
+        for task in tasks:
+            outcome = run_task(task, [outcomes[k] for k in task.deps], settings)
+            outcomes[task.key] = outcome
             on_outcome(outcome)
 
 
 class DaskBackend:
-    """Submits every unit as a Dask task, upstream futures as arguments, and collects outcomes as they end."""
+    """Submits every task as a Dask task, upstream futures as arguments, and collects outcomes as they end."""
 
     def __init__(self, client: Any) -> None:
         self.client = client
 
-    def run(self, units: list[Unit], settings: ExecutionSettings, on_outcome: OutcomeCallback) -> None:
+    def run(self, tasks: list[Task], settings: RunSettings, on_outcome: OutcomeCallback) -> None:
         from distributed import as_completed
 
         futures: dict[str, Any] = {}
-        unit_of: dict[str, Unit] = {}
-        for unit in units:
-            future = self.client.submit(execute_unit, unit, [futures[k] for k in unit.deps], settings,
-                                        key=f"{unit.step}-{unit.label}-{unit.key[:12]}", pure=False)
-            futures[unit.key] = future
-            unit_of[future.key] = unit
+        task_of: dict[str, Task] = {}
+        for task in tasks:
+            future = self.client.submit(run_task, task, [futures[k] for k in task.deps], settings,
+                                        key=f"{task.operation}-{task.label}-{task.key[:12]}", pure=False)
+            futures[task.key] = future
+            task_of[future.key] = task
         for future in as_completed(list(futures.values())):
-            unit = unit_of[future.key]
+            task = task_of[future.key]
             try:
                 outcome = future.result()
             except Exception as exc:  # the worker died, or an upstream worker did
-                outcome = TaskOutcome(unit.key, unit.stage, unit.step, unit.label, unit.system, "failed",
+                outcome = TaskOutcome(task.key, task.stage, task.operation, task.label, task.system, "failed",
                                       error=f"{type(exc).__name__}: {exc}")
             on_outcome(outcome)
 
