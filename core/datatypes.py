@@ -282,6 +282,9 @@ class AnalysisInputs:
     metrics: headline numbers of the learn stage.
     trajectories: system name -> GSD trajectory of each replica, in replica order
         (a feature store's ``replica`` column indexes this list).
+
+    Analyses read through :meth:`local`, :meth:`environments` and :meth:`frames`, which load each file
+    once and hand out arrays, rather than opening the paths themselves.
     """
 
     systems: list[SystemSpec]
@@ -291,6 +294,33 @@ class AnalysisInputs:
     local_conductivities: dict[str, Path] = field(default_factory=dict)
     metrics: dict[str, Any] = field(default_factory=dict)
     trajectories: dict[str, list[Path]] = field(default_factory=dict)
+    _loaded: dict[tuple[str, str], Any] = field(default_factory=dict, init=False, repr=False, compare=False)
+
+    def local(self, system: str):
+        """``system``'s local conductivities (:class:`core.local_conductivity.LocalConductivity`: k, member
+        spread and posterior std per environment of its feature store), loaded once."""
+        from core.local_conductivity import load_local
+
+        return self._once(("local", system), lambda: load_local(self.local_conductivities[system]))
+
+    def environments(self, system: str) -> dict[str, np.ndarray]:
+        """``system``'s per-environment columns (``replica``, ``frame``, ``ion_index``, ``charge_sign``,
+        ``bonded``, ``nearest_unlike``; each (n_env,)), loaded once without the features themselves."""
+        from core.features.store import read_store
+
+        return self._once(("environments", system),
+                          lambda: read_store(self.feature_stores[system], features=False).environments)
+
+    def frames(self, system: str, replica: int, indices: list[int]):
+        """The frames ``indices`` of ``system``'s replica ``replica``, one at a time (an iterator of :class:`Frame`)."""
+        from core.trajectory import read_frames
+
+        return read_frames(self.trajectories[system][replica], list(indices))
+
+    def _once(self, key: tuple[str, str], load):
+        if key not in self._loaded:
+            self._loaded[key] = load()
+        return self._loaded[key]
 
 
 @dataclass

@@ -19,7 +19,6 @@ from pydantic import Field
 
 from core.datatypes import AnalysisInputs, AnalysisResult
 from core.figures import pyplot, save_figure
-from core.local_conductivity import load_local
 from core.plugin_api import AnalysisPlugin, PluginConfig
 
 
@@ -49,10 +48,9 @@ class Heterogeneity(AnalysisPlugin):
         for prediction in inputs.predictions:
             if config.splits is not None and prediction["split"] not in config.splits:
                 continue
-            path = inputs.local_conductivities.get(prediction["system"])
-            if path is None:
+            if prediction["system"] not in inputs.local_conductivities:
                 continue
-            local = load_local(path)
+            local = inputs.local(prediction["system"])
             confident = local.confident(config.max_relative_uncertainty)
             k = local.k[confident]
             if len(k) < 2:

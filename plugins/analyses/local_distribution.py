@@ -28,9 +28,8 @@ import numpy as np
 from pydantic import Field
 
 from core.datatypes import AnalysisInputs, AnalysisResult
-from core.features.store import read_store
 from core.figures import pyplot, save_figure
-from core.local_conductivity import finite_median, load_local
+from core.local_conductivity import finite_median
 from core.plugin_api import AnalysisPlugin, PluginConfig
 
 #: Sarle's coefficient of a uniform distribution; larger values suggest bimodality.
@@ -98,14 +97,13 @@ class LocalDistribution(AnalysisPlugin):
         if unknown:
             result.notes.append(f"no local conductivities for {', '.join(unknown)}")
         rows, samples = [], {}
-        for name, path in sorted(inputs.local_conductivities.items()):
-            store_path = inputs.feature_stores.get(name)
-            if store_path is None or name not in by_name:
+        for name in sorted(inputs.local_conductivities):
+            if name not in inputs.feature_stores or name not in by_name:
                 continue
-            local = load_local(path)
+            local = inputs.local(name)
             confident = local.confident(config.max_relative_uncertainty)
             k = np.where(confident, local.k, np.nan)
-            nearest = read_store(store_path, features=False).environments["nearest_unlike"]
+            nearest = inputs.environments(name)["nearest_unlike"]
             finite = k[np.isfinite(k)]
             prediction = by_name[name]
             with_k = local.has_k

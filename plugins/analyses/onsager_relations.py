@@ -68,8 +68,7 @@ class OnsagerRelations(AnalysisPlugin):
             if name not in inputs.local_conductivities or (config.splits is not None
                                                            and split_of.get(name) not in config.splits):
                 continue
-            with np.load(inputs.local_conductivities[name]) as saved:
-                fraction = negative_percent(saved["k_mean"])
+            fraction = negative_percent(inputs.local(name).k)
             c = float(row.get("formula_concentration") or row["concentration"])  # what Λ is per
             out = {"system": name, "concentration": c, "bjerrum_length": float(row["bjerrum_length"]),
                    "negative_percent": fraction}

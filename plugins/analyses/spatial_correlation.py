@@ -28,9 +28,7 @@ import numpy as np
 from pydantic import Field
 
 from core.datatypes import AnalysisInputs, AnalysisResult
-from core.features.store import read_store
 from core.figures import pyplot, save_figure
-from core.local_conductivity import load_local
 from core.plugin_api import AnalysisPlugin, PluginConfig
 from core.species import species_notes
 
@@ -181,14 +179,13 @@ class SpatialCorrelation(AnalysisPlugin):
         result.notes += species_notes(inputs.transport, "like and unlike are by charge sign, so two cation species "
                                                         "(Li⁺ and Mg²⁺) count as like, and Δk is taken from the "
                                                         "mean of all cations (or anions)")
-        for name, path in sorted(inputs.local_conductivities.items()):
+        for name in sorted(inputs.local_conductivities):
             if name not in inputs.feature_stores or name not in inputs.trajectories:
                 result.notes.append(f"{name}: no feature store or trajectory, skipped")
                 continue
-            local = load_local(path)
+            local = inputs.local(name)
             confident = local.confident(config.max_relative_uncertainty)
-            histograms = self.correlate(np.where(confident, local.k, np.nan), inputs.feature_stores[name],
-                                        inputs.trajectories[name])
+            histograms = self.correlate(np.where(confident, local.k, np.nan), inputs, name)
             curves[name] = histograms
             confidence[name] = {
                 "k_uncertainty_median": local.typical_uncertainty(confident),
@@ -213,23 +210,20 @@ class SpatialCorrelation(AnalysisPlugin):
             result.figures += self._figures(curves, fits, config, output_dir, confidence)
         return result
 
-    def correlate(self, k: np.ndarray, store_path: Path,
-                  trajectories: list[Path]) -> dict[str, CorrelationHistogram]:
-        """Eq. 3 histograms of one system over its snapshots (one frame in memory at a time), from ``k``
-        ((n,) per environment of the store; NaN for those left out)."""
-        from core.trajectory import read_frames
-
+    def correlate(self, k: np.ndarray, inputs: AnalysisInputs, system: str) -> dict[str, CorrelationHistogram]:
+        """Eq. 3 histograms of ``system`` over its snapshots (one frame in memory at a time), from ``k``
+        ((n,) per environment of its store; NaN for those left out)."""
         config: SpatialCorrelationConfig = self.config
         n_bins = int(np.ceil(config.r_max / config.bin_width))
         histograms = {kind: CorrelationHistogram(config.bin_width, n_bins) for kind in KINDS}
-        environments = read_store(store_path, features=False).environments
+        environments = inputs.environments(system)
         snapshots = sorted({(int(r), int(f)) for r, f in zip(environments["replica"], environments["frame"])})
         if config.max_snapshots is not None and len(snapshots) > config.max_snapshots:
             picks = np.round(np.linspace(0, len(snapshots) - 1, config.max_snapshots)).astype(int)
             snapshots = [snapshots[i] for i in picks]
         for replica in sorted({r for r, _ in snapshots}):
             frames = [f for r, f in snapshots if r == replica]
-            for frame_index, frame in zip(frames, read_frames(trajectories[replica], list(frames))):
+            for frame_index, frame in zip(frames, inputs.frames(system, replica, frames)):
                 index = np.flatnonzero((environments["replica"] == replica) & (environments["frame"] == frame_index))
                 index = index[np.isfinite(k[index])]
                 if len(index) < 2:
