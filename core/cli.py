@@ -18,7 +18,7 @@ import yaml
 from rich.console import Console
 from rich.table import Table
 
-from core import transport_cli
+from core.transport import cli as transport_cli
 from core.errors import DuplicatePluginError, UserError
 from core.tasks import STAGES
 
