@@ -33,6 +33,7 @@ def test_provenance_names_the_commit_of_the_source_tree():
 
     from core.provenance import SOURCE, source_commit
 
+    source_commit.cache_clear()  # an earlier test's report may have asked before the tree changed
     head = subprocess.run(["git", "-C", str(SOURCE), "rev-parse", "HEAD"], capture_output=True, text=True)
     if head.returncode != 0:
         assert source_commit().startswith("unknown")
