@@ -15,6 +15,7 @@ from __future__ import annotations
 from core.datatypes import (ANION_TYPE, CATION_TYPE, PAIR_BOND_TYPE, SOLVENT_TYPE, AnalysisInputs,
                             AnalysisResult, Frame, LearningData, SimulationJob, SimulationSettings, SystemSpec,
                             TaskContext)
+from core.electrolyte import trajectory_log
 from core.engine_simulator import EngineConfig, EngineSimulator
 from core.figures import pyplot, save_figure
 from core.hookspecs import hookimpl
@@ -38,7 +39,7 @@ __all__ = [
     "AnalysisInputs", "AnalysisResult", "IonSpecies", "ion_species", "LocalConductivity", "load_local",
     # the GSD trajectory conventions
     "CATION_TYPE", "ANION_TYPE", "SOLVENT_TYPE", "PAIR_BOND_TYPE", "GSDWriter", "read_frames", "read_log",
-    "frame_count", "LOG_TIMESTEP", "LOG_FRAME_INTERVAL", "LOG_KT", "LOG_CONCENTRATION", "LOG_BJERRUM_LENGTH",
+    "frame_count", "trajectory_log", "LOG_TIMESTEP", "LOG_FRAME_INTERVAL", "LOG_KT", "LOG_CONCENTRATION", "LOG_BJERRUM_LENGTH",
     # figures
     "pyplot", "save_figure",
 ]

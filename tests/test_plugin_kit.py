@@ -2,8 +2,9 @@
 
 Every built-in descriptor, model, simulator and analysis passes its kind's conformance checks; a
 descriptor that is not rotation invariant, a model whose ``fit`` returns something else and one that
-forgets what it learned when saved, and an analysis that names a file it did not write each fail the
-check that concerns them. The in-process runner runs a pipeline with a plugin the test defines, which
+forgets what it learned when saved, a simulator that writes no image flags, and an analysis that names a
+file it did not write each fail the check that concerns them. The plugins of tests/plugin_pkg (one of
+every kind) pass uninstalled. The in-process runner runs a pipeline with a plugin the test defines, which
 is installed nowhere.
 """
 
@@ -14,10 +15,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from core.api import AnalysisResult, DescriptorPlugin, ModelPlugin, PluginConfig
+from core.api import (AnalysisResult, DescriptorPlugin, Frame, GSDWriter, ModelPlugin, PluginConfig, SimulatorPlugin,
+                      trajectory_log)
 from core.registry import installed_registry
-from core.testing import (check_rotation_invariance, check_save_load_round_trip_predicts_the_same,
-                          check_fit_returns_self, check_writes_what_it_declares, parametrize_with_checks)
+from core.testing import (check_fit_returns_self, check_gsd_conventions, check_rotation_invariance,
+                          check_save_load_round_trip_predicts_the_same, check_writes_what_it_declares,
+                          parametrize_with_checks)
 
 BUILTIN_OPTIONS = {
     ("descriptor", "soap-dscribe"): [{}, {"include_solvent": True, "n_max": 4, "l_max": 3}],
@@ -55,6 +58,25 @@ def test_builtin_simulators_write_the_gsd_conventions(plugin, check) -> None:
 
 @parametrize_with_checks(available("analysis"))
 def test_builtin_analyses_write_what_they_declare(plugin, check) -> None:
+    check(plugin)
+
+
+def third_party() -> list:
+    """The plugins of tests/plugin_pkg (one of every kind), imported from its source tree, not installed."""
+    import sys
+
+    from tests.conftest import PLUGIN_PACKAGE
+
+    sys.path.insert(0, str(PLUGIN_PACKAGE))
+    try:
+        from localcond_testplugins.plugins import Brownian, MeanLinear, ShellCounts, Summary
+    finally:
+        sys.path.remove(str(PLUGIN_PACKAGE))
+    return [plugin(plugin.Config()) for plugin in (Brownian, ShellCounts, MeanLinear, Summary)]
+
+
+@parametrize_with_checks(third_party())
+def test_a_third_party_package_conforms_uninstalled(plugin, check) -> None:
     check(plugin)
 
 
@@ -110,6 +132,30 @@ class Forgetful(ModelPlugin):
         return Forgetful.Model()
 
 
+class Imageless(SimulatorPlugin):
+    """Writes every localcond log key and the right ions, but wrapped positions with zero image flags."""
+
+    name = "imageless"
+    version = "0"
+    Config = PluginConfig
+
+    def simulate(self, job, context):
+        from core.electrolyte import build_topology, initial_positions
+
+        topology = build_topology(job.system)
+        rng = np.random.default_rng(0)
+        position = initial_positions(topology, job.seed)
+        length = topology.box_length
+        with GSDWriter(job.trajectory_path, trajectory_log(job.system, job.settings, job.seed)) as writer:
+            for index in range(job.settings.steps // job.settings.write_period + 1):
+                wrapped = position - length * np.floor((position + length / 2) / length)
+                writer.append(Frame(wrapped, np.full(3, length), topology.typeid, ("cation", "anion", "solvent"),
+                                    np.zeros_like(wrapped, dtype=np.int32), topology.bonds,
+                                    step=index * job.settings.write_period, time=0.0, valence=topology.valence))
+                position = position + rng.normal(scale=0.3, size=position.shape)
+        return {}
+
+
 class Boastful:
     """An analysis that names a figure it never writes."""
 
@@ -124,6 +170,7 @@ class Boastful:
     (check_fit_returns_self, Forgetful(PluginConfig()), "fit must return the model itself"),
     (check_save_load_round_trip_predicts_the_same, Forgetful(PluginConfig()), "save/load changes predictions"),
     (check_writes_what_it_declares, Boastful(), "declared nothing.png"),
+    (check_gsd_conventions, Imageless(PluginConfig()), "image flags miss"),
 ])
 def test_each_check_fails_a_plugin_that_breaks_its_rule(check, plugin, message) -> None:
     with pytest.raises(AssertionError, match=message):

@@ -11,7 +11,7 @@
 
 from __future__ import annotations
 
-from core.hookspecs import hookimpl
+from core.api import hookimpl
 
 from localcond_testplugins.plugins import Brownian, MeanLinear, NeedsEngine, ShellCounts, Summary
 

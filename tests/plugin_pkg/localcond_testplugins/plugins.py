@@ -12,9 +12,9 @@ import numpy as np
 from pydantic import Field
 from scipy.spatial import cKDTree
 
-from core.datatypes import AnalysisInputs, AnalysisResult, Frame, LearningData, SimulationJob, TaskContext
-from core.plugin_api import AnalysisPlugin, DescriptorPlugin, ModelPlugin, PluginConfig, SimulatorPlugin
-from core.trajectory import LOG_TIMESTEP, GSDWriter
+from core.api import (AnalysisInputs, AnalysisPlugin, AnalysisResult, DescriptorPlugin, Frame, GSDWriter,
+                      LearningData, ModelPlugin, PluginConfig, SimulationJob, SimulatorPlugin, TaskContext,
+                      trajectory_log)
 
 
 #: Set to a Bjerrum length (e.g. "5") to make simulations of those systems fail: a transient fault.
@@ -51,7 +51,8 @@ class Brownian(SimulatorPlugin):
         unwrapped[n_pairs:n_pairs + bonded] = unwrapped[:bonded] + [job.settings.bond_r0, 0, 0]
         interval = job.settings.write_period * job.settings.timestep
         box = np.full(3, length)
-        with GSDWriter(job.trajectory_path, {LOG_TIMESTEP: job.settings.timestep}) as writer:
+        log = trajectory_log(system, job.settings, job.seed, engine="numpy-brownian")
+        with GSDWriter(job.trajectory_path, log) as writer:
             for index in range(job.settings.steps // job.settings.write_period + 1):
                 image = np.floor((unwrapped + length / 2) / length).astype(np.int32)
                 writer.append(Frame(unwrapped - image * length, box, typeid, types, image, bonds,
