@@ -4,7 +4,11 @@ Per system: the percentage of ions whose ensemble-mean local conductivity k
 is negative (bonded ions, which have none, left out), against
 L_self^{++}/c (ideal, uncorrelated cation motion; Fig. 7) and against
 L^{+-}/c (cation–anion correlation; Fig. 8), both from the transport stage
-(reduced units, with their replica standard deviations as error bars).
+(reduced units, with their replica standard deviations as error bars). c is the
+concentration Λ is per, measured from the trajectories (``formula_concentration``:
+N₊/V for the model, which the recipe's nominal concentration rounds to whole
+ions, 4 % apart at c = 0.01 with 1000 beads); systems are labelled and grouped
+by the recipe's concentration.
 Systems of one concentration are joined in order of Bjerrum length; the
 Pearson correlation over all systems and the Spearman correlation within each
 concentration (three or more systems) are reported.
@@ -69,8 +73,11 @@ class OnsagerRelations(AnalysisPlugin):
                                                            and split_of.get(name) not in config.splits):
                 continue
             fraction = negative_percent(inputs.local(name).k)
-            c = float(row.get("formula_concentration") or row["concentration"])  # what Λ is per
-            out = {"system": name, "concentration": c, "bjerrum_length": float(row["bjerrum_length"]),
+            # divided by the concentration Λ is per (measured from the files: N₊/V for the model, which the
+            # recipe's nominal concentration rounds to a whole number of ions); labelled by the recipe's
+            c = float(row.get("formula_concentration") or row["concentration"])
+            out = {"system": name, "concentration": float(row["concentration"]),
+                   "bjerrum_length": float(row["bjerrum_length"]),
                    "negative_percent": fraction}
             for column, _ in COEFFICIENTS:
                 out[f"{column}_over_c"] = float(row[column]) / c
