@@ -24,7 +24,7 @@ from core.outputs import read_metrics
 from core.provenance import SOURCE, source_commit
 from core.recipe.loader import ResolvedRecipe
 from core.layout import (PREDICTIONS_FILE, REPORT_FILE, TRANSPORT_FIGURE_STEM, TRANSPORT_FILE,
-                          read_analysis_result)
+                          read_analysis_result, read_predictions)
 from core.tasks import STAGES, TaskOutcome
 
 STYLE = """body{font-family:system-ui,sans-serif;max-width:1100px;margin:2em auto;padding:0 1em;color:#222}
@@ -124,11 +124,11 @@ def _local_confidence_section(predictions: list[dict[str, Any]]) -> list[str]:
     member spread and posterior std of k (local prediction rigidity), relative to its mean |k|."""
     rows = []
     for split in sorted({row.get("split", "") for row in predictions}):
-        chosen = [row for row in predictions if row.get("split") == split and _number(row.get("k_mean_abs")) > 0]
+        chosen = [row for row in predictions if row.get("split") == split and row.get("k_mean_abs", 0.0) > 0]
         if not chosen:
             continue
-        spread = [_number(r.get("k_std_median")) / _number(r["k_mean_abs"]) for r in chosen]
-        posterior = [_number(r.get("k_posterior_std_median")) / _number(r["k_mean_abs"]) for r in chosen]
+        spread = [r.get("k_std_median", float("nan")) / r["k_mean_abs"] for r in chosen]
+        posterior = [r.get("k_posterior_std_median", float("nan")) / r["k_mean_abs"] for r in chosen]
         rows.append({"split": split, "n_systems": len(chosen),
                      "member spread of k / mean |k| (median)": float(np.nanmedian(spread)),
                      "posterior std of k / mean |k| (median)": (float(np.nanmedian(posterior))
@@ -142,13 +142,6 @@ def _local_confidence_section(predictions: list[dict[str, Any]]) -> list[str]:
             "(<code>k_posterior_std</code> in the local files; docs/learn.md). Values near or above 1 mean the "
             "individual k, and the Fig. 4–8 analyses built on them, say more about the model than about the "
             "data.</p>"]
-
-
-def _number(value: Any) -> float:
-    try:
-        return float(value)
-    except (TypeError, ValueError):
-        return float("nan")
 
 
 def build_report(workdir: Path, resolved: ResolvedRecipe, outcomes: list[TaskOutcome],
@@ -182,7 +175,8 @@ def build_report(workdir: Path, resolved: ResolvedRecipe, outcomes: list[TaskOut
         sections.append(f'<p class="bad">learned without {len(left_out_systems)} system(s) that have no transport '
                         f"or features (<code>model.on_failed_systems: skip</code>): "
                         f'{html.escape(", ".join(left_out_systems))}; the split was made over the others</p>')
-    sections += _local_confidence_section(_read_csv(workdir / PREDICTIONS_FILE))
+    predictions = read_predictions(workdir / PREDICTIONS_FILE) if (workdir / PREDICTIONS_FILE).is_file() else []
+    sections += _local_confidence_section(predictions)
     ablation = [r for r in _read_csv(workdir / "ablation.csv") if r.get("split") in ("test", "cross-validated",
                                                                                       "external")]
     if ablation:
@@ -214,7 +208,6 @@ def build_report(workdir: Path, resolved: ResolvedRecipe, outcomes: list[TaskOut
     if diagnostics:
         sections.append("<p>Fit diagnostics (MSD and running Λ, the fit window shaded, pooled Λ ± error): " + ", ".join(
             f'<a href="{html.escape(str(path))}">{html.escape(label)}</a>' for label, path in diagnostics) + "</p>")
-    predictions = _read_csv(workdir / PREDICTIONS_FILE)
     if predictions:
         sections += ['<h2>Predictions (<a href="predictions.csv">predictions.csv</a>)</h2>', _table(predictions)]
     plugins = [resolved.simulator, resolved.descriptor, resolved.model, *resolved.analyses]
