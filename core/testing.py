@@ -423,28 +423,43 @@ class LocalcondRunner:
         }
 
 
+def write_random_walks(path: Path, typeid: np.ndarray, diffusion: np.ndarray, length: float, frames: int,
+                       interval: float, rng: np.random.Generator, *, valence: np.ndarray | None = None,
+                       drift: float = 0.0, riders: tuple[np.ndarray, np.ndarray] | None = None) -> None:
+    """A localcond GSD file of independent random walks with a known answer (D_i per particle).
+
+    typeid: (N,) 0 cation, 1 anion, 2 solvent; diffusion: (N,) σ²/τ; a cubic box of ``length`` σ; a frame
+    every ``interval`` τ (100 steps of 0.005 τ in the log's terms); starting points uniform, drawn from
+    ``rng`` before the steps. ``drift``: σ/τ added to every step. ``riders``: (followers, leaders) index
+    arrays; each follower takes its leader's steps (a rigid pair). ``valence``: (N,) z, else ±1.
+    """
+    from core.trajectory import LOG_KT, LOG_TIMESTEP, GSDWriter
+
+    typeid = np.asarray(typeid, dtype=np.int32)
+    position = rng.uniform(-length / 2, length / 2, (len(typeid), 3))
+    with GSDWriter(path, {LOG_TIMESTEP: 0.005, LOG_KT: 1.0}) as writer:
+        for index in range(frames):
+            image = np.floor((position + length / 2) / length).astype(np.int32)
+            writer.append(Frame(position - image * length, np.full(3, length), typeid, TYPES, image,
+                                np.zeros((0, 2), np.int64), step=index * 100, time=index * interval,
+                                valence=valence))
+            step = rng.normal(size=position.shape) * np.sqrt(2 * diffusion * interval)[:, None] + drift * interval
+            if riders is not None:
+                step[riders[0]] = step[riders[1]]
+            position = position + step
+
+
 def write_synthetic_trajectories(directory: Path, frames: int = 120) -> None:
     """GSD files ``lB{1.0,2.0,3.0}_r{0,1}.gsd``: 20 cations, 20 anions, 160 solvent beads in a 10σ box,
     independent random walks with D = 0.5/l_B (so Λ falls with the label), frames every 0.5 τ."""
-    from core.trajectory import LOG_KT, LOG_TIMESTEP, GSDWriter
-
     directory.mkdir(parents=True, exist_ok=True)
-    length = 10.0
-    typeid = np.repeat([0, 1, 2], [20, 20, 160]).astype(np.int32)
+    typeid = np.repeat([0, 1, 2], [20, 20, 160])
     for lb in (1.0, 2.0, 3.0):
         for replica in range(2):
             path = directory / f"lB{lb}_r{replica}.gsd"
-            if path.exists():
-                continue
-            rng = np.random.default_rng([int(lb), replica])
-            position = rng.uniform(-length / 2, length / 2, (len(typeid), 3))
-            diffusion = np.where(typeid < 2, 0.5 / lb, 1.0)
-            with GSDWriter(path, {LOG_TIMESTEP: 0.005, LOG_KT: 1.0}) as writer:
-                for index in range(frames):
-                    image = np.floor((position + length / 2) / length).astype(np.int32)
-                    writer.append(Frame(position - image * length, np.full(3, length), typeid, TYPES, image,
-                                        np.zeros((0, 2), np.int64), step=index * 100, time=index * 0.5))
-                    position = position + rng.normal(size=position.shape) * np.sqrt(diffusion * 1.0)[:, None]
+            if not path.exists():
+                write_random_walks(path, typeid, np.where(typeid < 2, 0.5 / lb, 1.0), 10.0, frames, 0.5,
+                                   np.random.default_rng([int(lb), replica]))
 
 
 @functools.lru_cache(maxsize=4)

@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from core.testing import write_random_walks
 from core.cli import main
 from core.errors import UserError
 from core.datatypes import Frame
@@ -151,21 +152,13 @@ def test_the_centre_of_mass_is_weighted_by_the_files_masses(tmp_path):
 def write_salt(path: Path, *, z_plus: int, z_minus: int, n_formula: int, n_solvent: int, frames: int = 300,
                D=(0.5, 1.0), seed: int = 0) -> float:
     """Independent Brownian ions of a z₊:z₋ salt (charges in particles.charge); returns the volume."""
-    rng = np.random.default_rng(seed)
     g = np.gcd(z_plus, -z_minus)
     n_plus, n_minus = n_formula * (-z_minus // g), n_formula * (z_plus // g)
     typeid = np.array([0] * n_plus + [1] * n_minus + [2] * n_solvent, dtype=np.int32)
     valence = np.where(typeid == 0, z_plus, np.where(typeid == 1, z_minus, 0)).astype(float)
-    diffusion = np.array([D[0], D[1], 1.0])[typeid]
     length = 20.0
-    position = rng.uniform(-length / 2, length / 2, (len(typeid), 3))
-    with GSDWriter(path, {LOG_TIMESTEP: 0.005}) as writer:
-        for index in range(frames):
-            image = np.floor((position + length / 2) / length).astype(np.int32)
-            writer.append(Frame(position - image * length, np.full(3, length), typeid, ("cation", "anion", "solvent"),
-                                image, np.zeros((0, 2), np.int64), step=index * 100, time=index * 0.5,
-                                valence=valence))
-            position = position + rng.normal(size=position.shape) * np.sqrt(2 * diffusion * 0.5)[:, None]
+    write_random_walks(path, typeid, np.array([D[0], D[1], 1.0])[typeid], length, frames, 0.5,
+                       np.random.default_rng(seed), valence=valence)
     return length ** 3
 
 

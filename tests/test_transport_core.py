@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from core.testing import write_random_walks
 from core.datatypes import Frame
 from core.trajectory import LOG_TIMESTEP, GSDWriter
 from core.transport.correlation import displacement_correlation, displacement_correlation_naive
@@ -22,22 +23,12 @@ def test_fft_equals_the_naive_double_loop_on_random_walks():
 
 def write_brownian(path, *, n_pairs=200, n_solvent=200, frames=400, dt_frame=0.5, D=(1.0, 0.25), drift=0.0,
                    bonded=False, seed=0):
-    rng = np.random.default_rng(seed)
+    """Independent Brownian ions (anions riding on cations where ``bonded``) in solvent; returns the volume."""
     length = 20.0
-    n = 2 * n_pairs + n_solvent
     typeid = np.array([0] * n_pairs + [1] * n_pairs + [2] * n_solvent)
-    diffusion = np.array([D[0], D[1], 1.0])[typeid]
-    position = rng.uniform(-length / 2, length / 2, (n, 3))
-    with GSDWriter(path, {LOG_TIMESTEP: 0.005}) as writer:
-        for index in range(frames):
-            image = np.floor((position + length / 2) / length).astype(int)
-            writer.append(Frame(position - image * length, np.full(3, length), typeid,
-                                ("cation", "anion", "solvent"), image, np.zeros((0, 2), int),
-                                step=index * 100, time=index * dt_frame))
-            step = rng.normal(size=(n, 3)) * np.sqrt(2 * diffusion * dt_frame)[:, None] + drift * dt_frame
-            if bonded:
-                step[n_pairs:2 * n_pairs] = step[:n_pairs]
-            position = position + step
+    riders = (np.arange(n_pairs, 2 * n_pairs), np.arange(n_pairs)) if bonded else None
+    write_random_walks(path, typeid, np.array([D[0], D[1], 1.0])[typeid], length, frames, dt_frame,
+                       np.random.default_rng(seed), drift=drift, riders=riders)
     return length ** 3
 
 
