@@ -24,6 +24,10 @@ LOG_SPECIES = "localcond/species"
 LOG_SPECIES_NAMES = "localcond/species_names"
 #: What a species name may be: it becomes part of column names such as ``L_Li_TFSI``.
 NAME_PATTERN = re.compile(r"[A-Za-z][A-Za-z0-9+\-]*\Z")
+#: Names that would make a species' columns (``z_<a>``, ``n_<a>``, ``D_<a>``, ``L_self_<a>``) collide with the
+#: transport row's own (``z_plus``, ``n_cations``, ``D_p``, ...).
+RESERVED_NAMES = frozenset({"plus", "minus", "self", "p", "m", "s", "cations", "anions", "frames", "replicas",
+                            "species"})
 
 
 @dataclass(frozen=True)
@@ -44,6 +48,9 @@ def check_name(name: str, where: str) -> str:
     """``name`` if it is a usable species name, else ``ValueError`` naming ``where`` it came from."""
     if not NAME_PATTERN.match(name):
         raise ValueError(f"{where}: species name {name!r}; expected a letter, then letters, digits, + or -")
+    if name in RESERVED_NAMES:
+        raise ValueError(f"{where}: species name {name!r} is reserved (it would clash with the transport "
+                         f"table's own columns: {', '.join(sorted(RESERVED_NAMES))}); choose another")
     return name
 
 
