@@ -18,6 +18,7 @@ convert from the file's units (e.g. Å → σ, ps → τ).
 
 from __future__ import annotations
 
+import contextlib
 import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -204,8 +205,7 @@ def mdanalysis_frames(path: Path, options: ImportOptions, timestep: float | None
         # Types may be guessed (for selections such as "type NA"); masses never: a mass guessed from a
         # coarse-grained name ("CAT" taken as carbon) would silently weigh the centre of mass wrongly.
         unwrapping, reader_options = _unwrapping(path, options)
-        with warnings.catch_warnings():  # see _quietly: a made-up dt is refused or replaced, never used
-            warnings.filterwarnings("ignore", message="Reader has no dt information")
+        with _no_made_up_dt_warning():
             universe = mda.Universe(*files, to_guess=("types",), **named, **reader_options)
     except Exception as exc:  # MDAnalysis raises many kinds for unreadable input
         with_topology = f" with {options.topology}" if options.topology else ""
@@ -236,8 +236,7 @@ def mdanalysis_frames(path: Path, options: ImportOptions, timestep: float | None
     if universe.trajectory.ts.dimensions is None:
         raise UserError(f"{path}: the trajectory has no periodic box")
     if unwrapping == NOJUMP:
-        with warnings.catch_warnings():
-            warnings.filterwarnings("ignore", message="Reader has no dt information")
+        with _no_made_up_dt_warning():
             universe.trajectory.add_transformations(NoJump())
     times = _stated_gsd_times(path, timestep) if is_gsd(path) else None
     _check_frame_interval(universe, times, options, path)
@@ -539,13 +538,20 @@ def _frames_of(universe, layout: _CarrierLayout, bonds: np.ndarray, options: Imp
                     masses=layout.masses, valence=valence, species=species, species_names=names)
 
 
+@contextlib.contextmanager
+def _no_made_up_dt_warning() -> Iterator[None]:
+    """Silence MDAnalysis' "no dt information" warning: a file without times is either refused or read with
+    --frame-interval, so the made-up dt it warns of is never used."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="Reader has no dt information")
+        yield
+
+
 def _quietly(trajectory) -> Iterator:
-    """The trajectory's time steps, without MDAnalysis' "no dt information" warning: a file without times is
-    either refused or read with --frame-interval, so the made-up dt it warns of is never used."""
+    """The trajectory's time steps, read under :func:`_no_made_up_dt_warning`."""
     iterator = iter(trajectory)
     while True:
-        with warnings.catch_warnings():
-            warnings.filterwarnings("ignore", message="Reader has no dt information")
+        with _no_made_up_dt_warning():
             try:
                 ts = next(iterator)
             except StopIteration:
