@@ -243,6 +243,10 @@ class LearningData:
     target: (n_systems,) float64 molar conductivity Λ_s.
     variance: (n_systems,) float64 Δ_s, the (floored) variance of Λ_s over replicas.
     system_names: the systems, in index order.
+    local_target: (n_env,) float64 the measured attribution a_i of each row (Λ units, on the scale of k:
+        Λ̂_s's weights turn it into the system's Λ), NaN where a row has none; None: no local labels.
+    local_variance: (n_env,) float64 the noise variance σ_i² of ``local_target`` (NaN where it is).
+    fit_system_means: whether the system labels Λ_s enter the loss (False: the local labels alone).
     """
 
     features: np.ndarray
@@ -251,10 +255,46 @@ class LearningData:
     target: np.ndarray
     variance: np.ndarray
     system_names: list[str]
+    local_target: np.ndarray | None = None
+    local_variance: np.ndarray | None = None
+    fit_system_means: bool = True
 
     @property
     def n_systems(self) -> int:
         return len(self.system_names)
+
+    @property
+    def has_local_labels(self) -> bool:
+        """Whether any row has a measured attribution to fit."""
+        return self.local_target is not None and bool(np.any(np.isfinite(self.local_target)))
+
+    def local_precision(self) -> np.ndarray:
+        """(n_env,) 1/σ_i² of each row's local label, 0 where it has none (or without local labels)."""
+        if self.local_target is None or self.local_variance is None:
+            return np.zeros(len(self.system_index))
+        usable = np.isfinite(self.local_target) & np.isfinite(self.local_variance) & (self.local_variance > 0)
+        out = np.zeros(len(self.system_index))
+        out[usable] = 1.0 / self.local_variance[usable]
+        return out
+
+    def rows(self, chosen: np.ndarray, systems: np.ndarray | None = None) -> LearningData:
+        """The rows ``chosen`` (indices) of the systems ``systems`` (indices, renumbered in that order; all by
+        default), with their labels."""
+        chosen = np.asarray(chosen, dtype=np.int64)
+        systems = np.arange(self.n_systems) if systems is None else np.asarray(systems, dtype=np.int64)
+        position = np.full(self.n_systems, -1)
+        position[systems] = np.arange(len(systems))
+        local = None if self.local_target is None else self.local_target[chosen]
+        noise = None if self.local_variance is None else self.local_variance[chosen]
+        return LearningData(self.features[chosen], position[self.system_index[chosen]], self.weight[chosen],
+                            self.target[systems], self.variance[systems], [self.system_names[s] for s in systems],
+                            local, noise, self.fit_system_means)
+
+    def local_loss(self, local: np.ndarray) -> float:
+        """Σ_i (a_i − k_i)² / σ_i² over the rows with a local label; (n_env,) -> float."""
+        precision = self.local_precision()
+        residual = np.where(precision > 0, np.nan_to_num(self.local_target) - np.asarray(local, np.float64), 0.0)
+        return float(np.sum(precision * residual ** 2))
 
     def system_means(self, local: np.ndarray) -> np.ndarray:
         """Λ̂_s = Σ_i weight_i · local_i per system; (n_env,) -> (n_systems,)."""
@@ -265,6 +305,10 @@ class LearningData:
         """The paper's eq. 12: Σ_s (Λ_s − Λ̂_s)² / Δ_s."""
         residual = self.target - self.system_means(local)
         return float(np.sum(residual ** 2 / self.variance))
+
+    def objective(self, local: np.ndarray) -> float:
+        """What a model minimises: eq. 12 (where system means are fitted) plus :meth:`local_loss`."""
+        return (self.weighted_loss(local) if self.fit_system_means else 0.0) + self.local_loss(local)
 
 
 @dataclass
@@ -282,6 +326,8 @@ class AnalysisInputs:
     metrics: headline numbers of the learn stage.
     trajectories: system name -> GSD trajectory of each replica, in replica order
         (a feature store's ``replica`` column indexes this list).
+    attributions: system name -> the transport stage's ``attribution.npz`` (each ion's measured share of Λ at
+        every frame, :mod:`core.transport.attribution`), where transport measured it.
 
     Analyses read through :meth:`local`, :meth:`environments` and :meth:`frames`, which load each file
     once and hand out arrays, rather than opening the paths themselves.
@@ -294,6 +340,7 @@ class AnalysisInputs:
     local_conductivities: dict[str, Path] = field(default_factory=dict)
     metrics: dict[str, Any] = field(default_factory=dict)
     trajectories: dict[str, list[Path]] = field(default_factory=dict)
+    attributions: dict[str, Path] = field(default_factory=dict)
     _loaded: dict[tuple[str, str], Any] = field(default_factory=dict, init=False, repr=False, compare=False)
 
     def local(self, system: str):
@@ -310,6 +357,12 @@ class AnalysisInputs:
 
         return self._once(("environments", system),
                           lambda: read_store(self.feature_stores[system], features=False).environments)
+
+    def attribution(self, system: str):
+        """``system``'s measured attribution (:class:`core.transport.attribution.SystemAttribution`), loaded once."""
+        from core.transport.attribution import load_attribution
+
+        return self._once(("attribution", system), lambda: load_attribution(self.attributions[system]))
 
     def frames(self, system: str, replica: int, indices: list[int]):
         """The frames ``indices`` of ``system``'s replica ``replica``, one at a time (an iterator of :class:`Frame`)."""

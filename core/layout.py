@@ -41,6 +41,8 @@ TRAJECTORY_FILE = "trajectory.gsd"
 FINAL_STATE_FILE = "final_state.bin"
 #: transport: ``{"system": row, "replicas": [rows]}``.
 TRANSPORT_RESULT_FILE = "transport.json"
+#: transport: each ion's measured share of Λ at every frame (:mod:`core.transport.attribution`).
+ATTRIBUTION_FILE = "attribution.npz"
 #: transport: stem of the diagnostic figure (``.png`` and ``.svg``).
 TRANSPORT_FIGURE_STEM = "transport"
 #: featurize: the HDF5 feature store (:mod:`core.features.store`).
@@ -76,6 +78,14 @@ PREDICTION_COLUMNS = ("system", "split", "concentration", "bjerrum_length", "pai
 def read_transport(artifact: Path) -> dict[str, Any]:
     """The ``{"system": row, "replicas": [rows]}`` result of a transport artifact."""
     return json.loads((Path(artifact) / TRANSPORT_RESULT_FILE).read_text())
+
+
+def read_attribution(artifact: Path):
+    """The :class:`core.transport.attribution.SystemAttribution` of a transport artifact, or None without one."""
+    from core.transport.attribution import load_attribution
+
+    path = Path(artifact) / ATTRIBUTION_FILE
+    return load_attribution(path) if path.is_file() else None
 
 
 def read_predictions(path: Path) -> list[dict[str, Any]]:

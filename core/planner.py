@@ -123,7 +123,7 @@ def _add_learn(plan: Plan, resolved: ResolvedRecipe, model: StagePlugin, split: 
                transport_keys: dict[str, str], prefix: str, label: str, variant: dict) -> str:
     """The members of ``split`` and the prediction task ``label`` for ``model`` on ``store_keys``; its key."""
     recipe = resolved.recipe
-    learn = LearnSettings(recipe.model.bonded_ions, recipe.model.min_relative_std)
+    learn = LearnSettings(recipe.model.bonded_ions, recipe.model.min_relative_std, recipe.model.labels)
     member_keys: dict[int, str] = {}
     for member in split.members:
         names = [*member.train, *member.validation]

@@ -125,10 +125,12 @@ class FeaturizeTask(Task):
 
 @dataclass(frozen=True)
 class LearnSettings:
-    """How labels and bonded ions enter learning (the recipe's ``model.bonded_ions`` and ``min_relative_std``)."""
+    """How labels and bonded ions enter learning (the recipe's ``model.bonded_ions``, ``min_relative_std`` and
+    ``labels``: ``system-means``, ``attribution`` or ``both``)."""
 
     bonded_ions: str
     min_relative_std: float
+    labels: str = "system-means"
 
 
 @dataclass(frozen=True, eq=False)

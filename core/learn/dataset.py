@@ -9,6 +9,7 @@ import numpy as np
 
 from core.datatypes import LearningData
 from core.features.store import read_store
+from core.transport.attribution import SystemAttribution
 
 
 def target_variance(row: dict[str, Any], min_relative_std: float) -> float:
@@ -36,16 +37,51 @@ def environment_weights(bonded: np.ndarray, convention: str) -> tuple[np.ndarray
     return keep, np.full(int(keep.sum()), 1.0 / max(denominator, 1))
 
 
+#: The values of the recipe's ``model.labels``.
+LABELS = ("system-means", "attribution", "both")
+
+
+def local_labels(attribution: SystemAttribution, environments: dict[str, np.ndarray], keep: np.ndarray,
+                 weight: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(labels a_i, their noise variances σ_i²), each (n_kept,), for the kept environments of a feature store.
+
+    The attribution k_i(s) is on the scale where the mean over all ions of a frame is Λ; a model's system
+    mean is Σ_i w_i k_i over the kept rows, so the label is k_i / (w_i n), n the store's environments
+    (unchanged when bonded ions count as zero; × kept/all when they are excluded, whose expected
+    attribution is then carried by the free ions). NaN where the attribution's window leaves the run.
+    """
+    total, _, variance = attribution.at(environments["replica"][keep], environments["frame"][keep],
+                                        environments["ion_index"][keep])
+    factor = 1.0 / (weight * len(keep)) if len(keep) else weight
+    return total * factor, variance * factor ** 2
+
+
 def load_learning_data(systems: list[str], stores: dict[str, Path], transport: dict[str, dict[str, Any]],
-                       *, bonded_ions: str, min_relative_std: float) -> LearningData:
-    """Concatenate the stores of ``systems`` (in that order) with their targets."""
-    features, index, weights = [], [], []
+                       *, bonded_ions: str, min_relative_std: float, labels: str = "system-means",
+                       attributions: dict[str, SystemAttribution | None] | None = None) -> LearningData:
+    """Concatenate the stores of ``systems`` (in that order) with their targets.
+
+    With ``labels`` ``attribution`` or ``both``, each kept environment also gets its measured attribution
+    (``attributions``: system -> the transport stage's :class:`SystemAttribution`) as a local label.
+    """
+    if labels not in LABELS:
+        raise ValueError(f"labels must be one of {', '.join(LABELS)}, got {labels!r}")
+    local = labels != "system-means"
+    features, index, weights, targets, noises = [], [], [], [], []
     for position, name in enumerate(systems):
         store = read_store(stores[name])
         keep, weight = environment_weights(store.environments["bonded"], bonded_ions)
         features.append(store.features[keep])
         index.append(np.full(int(keep.sum()), position, dtype=np.int64))
         weights.append(weight)
+        if local:
+            attribution = (attributions or {}).get(name)
+            if attribution is None:
+                raise ValueError(f"system {name!r} has no attribution (transport.attribution is off), which "
+                                 f"model.labels: {labels} needs")
+            target, noise = local_labels(attribution, store.environments, keep, weight)
+            targets.append(target)
+            noises.append(noise)
     dim = features[0].shape[1] if features else 0
     return LearningData(
         features=np.concatenate(features) if features else np.zeros((0, dim), np.float32),
@@ -54,4 +90,7 @@ def load_learning_data(systems: list[str], stores: dict[str, Path], transport: d
         target=np.array([transport[name]["molar_conductivity"] for name in systems], dtype=np.float64),
         variance=np.array([target_variance(transport[name], min_relative_std) for name in systems]),
         system_names=list(systems),
+        local_target=(np.concatenate(targets) if targets else np.zeros(0)) if local else None,
+        local_variance=(np.concatenate(noises) if noises else np.zeros(0)) if local else None,
+        fit_system_means=labels != "attribution",
     )

@@ -72,12 +72,8 @@ class KnownAnswerSet:
         chosen = np.asarray(chosen, dtype=np.int64)
         rows = np.concatenate([np.flatnonzero(self.data.system_index == s) for s in chosen]) if len(chosen) else \
             np.zeros(0, np.int64)
-        position = np.full(self.data.n_systems, -1)
-        position[chosen] = np.arange(len(chosen))
-        data = LearningData(self.data.features[rows], position[self.data.system_index[rows]], self.data.weight[rows],
-                            self.data.target[chosen], self.data.variance[chosen],
-                            [self.data.system_names[s] for s in chosen])
-        return KnownAnswerSet(data, self.truth[rows], self.true_means[chosen], self.noise_std[chosen])
+        return KnownAnswerSet(self.data.rows(rows, chosen), self.truth[rows], self.true_means[chosen],
+                              self.noise_std[chosen])
 
 
 def known_answer_set(stores: dict[str, FeatureStore], *, relative_noise: float = 0.1,
@@ -151,3 +147,52 @@ def attribution_scores(problem: KnownAnswerSet, k: np.ndarray,
         varies = np.ptp(std) > 0 and np.ptp(error) > 0
         scores[f"{name}_rank_correlation"] = float(spearmanr(std, error).statistic) if varies else float("nan")
     return scores
+
+
+def transport_in_workdir(workdir: Path) -> dict[str, Path]:
+    """System name -> the transport artifact of a run's work directory (the newest, if several)."""
+    found: dict[str, Path] = {}
+    for record in sorted((Path(workdir) / "transport").glob("*/artifact.json"), key=lambda p: p.stat().st_mtime):
+        found[json.loads(record.read_text())["system"]] = record.parent
+    return found
+
+
+def measured_answer_set(stores: dict[str, FeatureStore], transport: dict[str, Path], truth, *,
+                        labels: str = "both", environments_per_system: int | None = None, seed: int = 0,
+                        bonded_ions: str = "zero", min_relative_std: float = 0.01) -> KnownAnswerSet:
+    """A learning problem from a run on trajectories whose local answer is known (:mod:`core.learn.trajectory_answer`):
+    the labels are the run's own (Λ from transport, each environment's measured attribution where ``labels``
+    asks for it), and ``truth`` maps nearest-unlike distances (σ) to the expected attribution g.
+
+    ``true_means`` are the mean of g over each store's environments; ``noise_std`` the labels' own errors.
+    """
+    from core.layout import read_attribution, read_transport
+    from core.learn.dataset import local_labels, target_variance
+
+    sample_rng = np.random.default_rng([seed, 1])
+    features, index, weights, local, noise, g_rows, means, targets, variances = ([] for _ in range(9))
+    for position, (name, store) in enumerate(stores.items()):
+        row = read_transport(transport[name])["system"]
+        keep, weight = environment_weights(store.environments["bonded"], bonded_ions)
+        g = truth(store.environments["nearest_unlike"][keep])
+        means.append(float(weight @ g))
+        a, variance = (local_labels(read_attribution(transport[name]), store.environments, keep, weight)
+                       if labels != "system-means" else (np.full(int(keep.sum()), np.nan),) * 2)
+        rows = np.arange(int(keep.sum()))
+        if environments_per_system is not None and environments_per_system < len(rows):
+            rows = np.sort(sample_rng.choice(rows, size=environments_per_system, replace=False))
+        total = float(weight.sum())
+        features.append(np.asarray(store.features[keep][rows], dtype=np.float32))
+        index.append(np.full(len(rows), position, dtype=np.int64))
+        weights.append(np.full(len(rows), total / max(len(rows), 1)))
+        local.append(a[rows])
+        noise.append(variance[rows])
+        g_rows.append(g[rows])
+        targets.append(row["molar_conductivity"])
+        variances.append(target_variance(row, min_relative_std))
+    data = LearningData(np.concatenate(features), np.concatenate(index), np.concatenate(weights), np.array(targets),
+                        np.array(variances), list(stores),
+                        np.concatenate(local) if labels != "system-means" else None,
+                        np.concatenate(noise) if labels != "system-means" else None,
+                        fit_system_means=labels != "attribution")
+    return KnownAnswerSet(data, np.concatenate(g_rows), np.array(means), np.sqrt(np.array(variances)))

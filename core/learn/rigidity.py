@@ -30,6 +30,29 @@ def system_means(representation: np.ndarray, data: LearningData) -> np.ndarray:
     return means
 
 
+def label_rows(representation: np.ndarray, data: LearningData, scale: float = 1.0) -> tuple[np.ndarray, np.ndarray]:
+    """(rows, variances) of every label ``data`` fits, for :func:`posterior_covariance`: the system means R_s
+    with Δ_s (where system means are fitted) and each environment's r_i with its local label's σ_i² (where it
+    has one), in units of k / ``scale``. (m, d) and (m,).
+
+    With local labels, A = Σ_s R_s R_sᵀ/Δ_s + Σ_i r_i r_iᵀ/σ_i² + λI: each measured attribution pins its own
+    environment's direction (taken as independent labels, though environments of one frame share ΔM).
+    """
+    representation = np.asarray(representation, dtype=np.float64)
+    rows, variances = [], []
+    if data.fit_system_means:
+        rows.append(system_means(representation, data))
+        variances.append(np.asarray(data.variance, dtype=np.float64) / scale ** 2)
+    precision = data.local_precision()
+    used = precision > 0
+    if np.any(used):
+        rows.append(representation[used])
+        variances.append(1.0 / (precision[used] * scale ** 2))
+    if not rows:
+        return np.zeros((0, representation.shape[1])), np.zeros(0)
+    return np.vstack(rows), np.concatenate(variances)
+
+
 def posterior_precision(means: np.ndarray, variance: np.ndarray, prior_precision: float) -> np.ndarray:
     """A = Σ_s R_s R_sᵀ / Δ_s + λ I, (d, d), from system means R (n_systems, d) and label variances Δ (n_systems,)."""
     weighted = means / np.asarray(variance, dtype=np.float64)[:, None]

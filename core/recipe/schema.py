@@ -158,6 +158,13 @@ class TransportConfig(StrictModel):
         default=0.25, gt=0, le=0.5, description="the automatic window ends at most at this fraction of the "
                                                 "shortest replica's run (the collective MSD's error grows with lag)")
     include_solvent: bool = False
+    attribution: bool = Field(
+        default=True, description="also measure each ion's Green–Kubo share of Λ at every frame (attribution.npz; "
+                                  "labels for model.labels: attribution/both and the local-attribution analysis)")
+    attribution_cutoff: float | None = Field(
+        default=3.0, gt=0, allow_inf_nan=False,
+        description="σ: an ion's distinct terms from ions within this distance are kept, the rest replaced by "
+                    "their mean (same system mean, far less noise; docs/transport.md); null: every ion's terms")
 
     @field_validator("fit_window")
     @classmethod
@@ -191,6 +198,10 @@ class ModelConfig(PluginChoice):
     """The learn stage."""
 
     bonded_ions: Literal["zero", "exclude"] = "zero"
+    labels: Literal["system-means", "attribution", "both"] = Field(
+        default="both", description="what models fit: 'system-means', the paper's eq. 12 on each system's Λ; "
+                                    "'attribution', each environment's measured Green–Kubo share of Λ "
+                                    "(transport.attribution) weighted by its own noise; 'both' (docs/learn.md)")
     min_relative_std: float = Field(default=0.01, ge=0)
     on_failed_systems: Literal["stop", "skip"] = Field(
         default="stop", description="when a system has no transport or features (its simulation failed): 'stop' "

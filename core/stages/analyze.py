@@ -9,7 +9,7 @@ from typing import Any
 
 from core.datatypes import AnalysisInputs, AnalysisResult, TaskContext
 from core.plugin_api import AnalysisPlugin
-from core.layout import (ANALYSIS_RESULT_FILE, METRICS_FILE, STORE_FILE, TRAJECTORY_FILE, local_conductivity_files,
+from core.layout import (ANALYSIS_RESULT_FILE, ATTRIBUTION_FILE, METRICS_FILE, STORE_FILE, TRAJECTORY_FILE, local_conductivity_files,
                           read_predictions, read_transport)
 from core.tasks import AnalyzeTask
 
@@ -20,6 +20,8 @@ def gather_inputs(task: AnalyzeTask, inputs: dict[str, Path]) -> AnalysisInputs:
     analysis_inputs = AnalysisInputs(systems=list(task.systems))
     analysis_inputs.transport = [read_transport(inputs[k])["system"] for k in task.transport.values()]
     analysis_inputs.feature_stores = {n: inputs[k] / STORE_FILE for n, k in task.stores.items()}
+    analysis_inputs.attributions = {n: inputs[k] / ATTRIBUTION_FILE for n, k in task.transport.items()
+                                    if (inputs[k] / ATTRIBUTION_FILE).is_file()}
     analysis_inputs.trajectories = {n: [inputs[k] / TRAJECTORY_FILE for k in keys]
                                     for n, keys in task.trajectories.items()}
     if task.predict:

@@ -17,7 +17,7 @@ from core.learn.scores import prediction_scores
 from core.learn.dataset import environment_weights, load_learning_data, target_variance
 from core.plugin_api import ModelPlugin
 from core.layout import (LOCAL_DIR, METRICS_FILE, MODEL_DIR, PREDICTION_COLUMNS, PREDICTIONS_FILE, STORE_FILE,
-                          VARIANT_FILE, read_transport)
+                          VARIANT_FILE, read_attribution, read_transport)
 from core.tasks import MemberTask, PredictTask
 
 #: The pseudo-split of ``metrics.json`` scoring the outer-fold predictions of every trainable system.
@@ -36,20 +36,29 @@ def _locations(task: MemberTask | PredictTask, inputs: dict[str, Path]) -> tuple
     return stores, transport
 
 
+def _attributions(task: MemberTask, inputs: dict[str, Path], systems: list[str]) -> dict:
+    """System -> its transport stage's attribution (None without one), for the systems ``systems``."""
+    if task.learn.labels == "system-means":
+        return {}
+    return {name: read_attribution(inputs[task.transport[name]]) for name in systems}
+
+
 def run_member(task: MemberTask, inputs: dict[str, Path], output_dir: Path, context: TaskContext) -> dict[str, Any]:
     """Fit one member on its training systems (early stopping on its validation systems)."""
     member = task.member
     stores, transport = _locations(task, inputs)
     learn = asdict(task.learn)
-    train = load_learning_data(list(member.train), stores, transport, **learn)
-    validation = load_learning_data(list(member.validation), stores, transport, **learn) \
-        if member.validation else None
+    attributions = _attributions(task, inputs, list(member.train) + list(member.validation))
+    train = load_learning_data(list(member.train), stores, transport, **learn, attributions=attributions)
+    validation = load_learning_data(list(member.validation), stores, transport, **learn,
+                                    attributions=attributions) if member.validation else None
     model = _model_plugin(task).create(seed=member.seed, threads=context.threads)
     model.fit(train, validation)
     (output_dir / MODEL_DIR).mkdir()
     model.save(output_dir / MODEL_DIR)
     local = model.predict_local(train.features)
-    return {"train_loss": train.weighted_loss(local), "member": asdict(member)}
+    return {"train_loss": train.weighted_loss(local), "train_local_loss": train.local_loss(local),
+            "member": asdict(member)}
 
 
 def run_predict(task: PredictTask, inputs: dict[str, Path], output_dir: Path, context: TaskContext) -> dict[str, Any]:

@@ -9,8 +9,9 @@ import numpy as np
 from typing import Any
 
 from core.datatypes import TaskContext
-from core.layout import TRAJECTORY_FILE, TRANSPORT_FIGURE_STEM, TRANSPORT_RESULT_FILE
-from core.transport.onsager import TransportCurves, replica_curves, replica_row, system_transport
+from core.layout import ATTRIBUTION_FILE, TRAJECTORY_FILE, TRANSPORT_FIGURE_STEM, TRANSPORT_RESULT_FILE
+from core.transport.attribution import save_attribution, summary, system_attribution
+from core.transport.onsager import TransportCurves, replica_positions, replica_row, system_transport
 from core.tasks import TransportTask
 
 
@@ -19,14 +20,20 @@ def run(task: TransportTask, inputs: dict[str, Path], output_dir: Path, context:
     config = task.config
     # times from each file's own localcond/timestep (an imported trajectory's is its frame interval, not the
     # recipe's simulation.timestep)
-    curves = [replica_curves([inputs[key] / TRAJECTORY_FILE for key in chain], include_solvent=config.include_solvent)
-              for chain in task.segments]
+    positions = [replica_positions([inputs[key] / TRAJECTORY_FILE for key in chain],
+                                   include_solvent=config.include_solvent) for chain in task.segments]
+    curves = [p.curves() for p in positions]
     result = system_transport(curves, kT=task.kT, fit_window=config.fit_window,
                               slope_tolerance=config.slope_tolerance, min_decades=config.min_decades,
                               max_window_fraction=config.max_window_fraction)
     system = task.spec
     row = {"system": system.name, "concentration": system.concentration, "bjerrum_length": system.bjerrum_length,
            "paired_fraction": system.paired_fraction, "test_only": system.test_only, **result.row}
+    if config.attribution:   # each ion's share of Λ at every frame, for learners and the local-attribution analysis
+        attribution = system_attribution(positions, fit_start=result.window.t0, formula_units=curves[0].formula_units,
+                                         kT=task.kT, cutoff=config.attribution_cutoff)
+        save_attribution(attribution, output_dir / ATTRIBUTION_FILE)
+        row.update(summary(attribution))
     first = result.replicas[0]
     diagnostic_figure(result.curves, first.concentration * first.volume, task.kT, system.name, output_dir, row)
     (output_dir / TRANSPORT_RESULT_FILE).write_text(json.dumps({"system": row, "replicas": [replica_row(r) for r in

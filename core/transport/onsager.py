@@ -56,7 +56,7 @@ from core.transport.gls import LineParameters, fit_lags, gls_weights, lag_kernel
 from core.transport.window import FitWindow, choose_window
 
 #: Bumped whenever the numbers this module produces change; part of cache keys.
-TRANSPORT_VERSION = "4"
+TRANSPORT_VERSION = "5"
 
 #: A collective auto-slope enters the covariance floored at this fraction of its value for uncorrelated
 #: ions (e.g. b_QQ >= 0.05 (b_self++ + b_self−−)): a slope estimated near zero by chance would otherwise
@@ -249,6 +249,17 @@ class ReplicaPositions:
     species: tuple[IonSpecies, ...] = ()
     cation_species: np.ndarray | None = field(default=None, repr=False)
     anion_species: np.ndarray | None = field(default=None, repr=False)
+    #: (N₊ + N₋,) particle index of each ion in the file, cations then anions (the order of
+    #: ``cations`` and ``anions``); and (N₊ + N₋,) each ion's valence z, e. Empty where not read from a file.
+    ion_index: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64), repr=False)
+    ion_valence: np.ndarray = field(default_factory=lambda: np.zeros(0), repr=False)
+    #: (3,) the box edges, σ (of the last frame); NaN where not read from a file.
+    box: np.ndarray = field(default_factory=lambda: np.full(3, np.nan), repr=False)
+
+    @property
+    def ions(self) -> np.ndarray:
+        """(T, N₊ + N₋, 3) every ion's unwrapped position relative to the centre of mass, cations first, σ."""
+        return np.concatenate([self.cations, self.anions], axis=1)
 
     def curves(self, frames: int | None = None) -> ReplicaCurves:
         """The displacement correlations of the first ``frames`` frames (all by default)."""
@@ -316,7 +327,10 @@ def replica_positions(path: Path | Sequence[Path], *, timestep: float | None = N
                             solvent=np.stack(solvent) if include_solvent and solvent else None,
                             currents=np.stack(currents) if len(currents) == len(times) else None,
                             z_plus=z_plus, z_minus=z_minus, species=species,
-                            cation_species=species_index[sign > 0], anion_species=species_index[sign < 0])
+                            cation_species=species_index[sign > 0], anion_species=species_index[sign < 0],
+                            ion_index=np.concatenate([np.flatnonzero(sign > 0), np.flatnonzero(sign < 0)]),
+                            ion_valence=np.concatenate([charges[sign > 0], charges[sign < 0]]),
+                            box=np.asarray(frame.box, dtype=np.float64))
 
 
 def _stoichiometry(z_plus: float, z_minus: float) -> tuple[float, float]:

@@ -8,6 +8,7 @@ from core.registry import PluginRegistry
 
 from .cluster_nernst_einstein import ClusterNernstEinstein
 from .heterogeneity import Heterogeneity
+from .local_attribution import LocalAttribution
 from .local_distribution import LocalDistribution
 from .onsager_relations import OnsagerRelations
 from .parity import Parity
@@ -15,7 +16,7 @@ from .spatial_correlation import SpatialCorrelation
 
 #: The built-in analysis plugin classes.
 BUILTIN: list[type[AnalysisPlugin]] = [Parity, LocalDistribution, Heterogeneity, SpatialCorrelation,
-                                       OnsagerRelations, ClusterNernstEinstein]
+                                       OnsagerRelations, ClusterNernstEinstein, LocalAttribution]
 
 
 @hookimpl

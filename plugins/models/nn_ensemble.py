@@ -48,7 +48,7 @@ import numpy as np
 from pydantic import Field
 
 from core.datatypes import LearningData
-from core.learn.rigidity import local_variance, posterior_covariance, system_means
+from core.learn.rigidity import label_rows, local_variance, posterior_covariance
 from core.memory import retained_heap
 from core.plugin_api import ModelPlugin, PluginConfig
 
@@ -142,6 +142,15 @@ class SystemBatch:
         self.offsets = torch.as_tensor(np.cumsum(sizes) - sizes, dtype=torch.int64, device=device)
         self.target = torch.as_tensor(data.target / target_scale, dtype=torch.float32, device=device)
         self.inverse_variance = torch.as_tensor(target_scale ** 2 / data.variance, dtype=torch.float32, device=device)
+        self.fit_system_means = data.fit_system_means
+        self.local_target = self.local_precision = None
+        if data.has_local_labels:   # measured attributions a_i and 1/σ_i² (0 where none), scaled units
+            precision = data.local_precision()[order]
+            self.local_target = torch.as_tensor(np.nan_to_num(data.local_target[order]) / target_scale,
+                                                dtype=torch.float32, device=device)
+            self.local_precision = torch.as_tensor(precision * target_scale ** 2, dtype=torch.float32, device=device)
+            self.system_precision = torch.zeros(self.n_systems, dtype=torch.float32, device=device).index_add_(
+                0, self.system_index, self.local_precision)   # P_s = Σ_{i∈s} 1/σ_i²
 
     def system_means(self, network, rows=None):
         """Λ̂_s / scale for every system, (n_systems,), from the network's k of every environment."""
@@ -170,7 +179,24 @@ class SystemBatch:
         local = network(self.features[draws]).squeeze(-1).view(len(systems), per_system)
         terms = local * self.weight[draws].view(len(systems), per_system) * sizes[:, None].to(local.dtype)
         present = (sizes > 0).to(local.dtype)
-        return terms.mean(dim=1) * present, terms.var(dim=1, unbiased=True) / per_system * present
+        means, variances = terms.mean(dim=1) * present, terms.var(dim=1, unbiased=True) / per_system * present
+        if self.local_target is None:
+            return means, variances
+        # Σ_{i∈s} (a_i − k_i)²/σ_i² estimated from the same draws: n_s × their mean
+        squares = self.local_precision[draws].view_as(local) * (self.local_target[draws].view_as(local) - local) ** 2
+        return means, variances, squares.mean(dim=1) * sizes.to(local.dtype) * present
+
+    def local_squares(self, network, rows=None):
+        """Σ_i (a_i − k_i)²/σ_i² per system, (n_systems,), over every row (or ``rows``) with a local label."""
+        import torch
+
+        features, index = self.features, self.system_index
+        target, precision = self.local_target, self.local_precision
+        if rows is not None:
+            features, index, target, precision = features[rows], index[rows], target[rows], precision[rows]
+        local = network(features).squeeze(-1)
+        return torch.zeros(self.n_systems, dtype=local.dtype, device=local.device).index_add_(
+            0, index, precision * (target - local) ** 2), local
 
 
 class NNMember:
@@ -236,10 +262,8 @@ class NNMember:
         self.network_ = network.cpu().eval()
         if self.prior_ is not None:
             self.prior_ = self.prior_.cpu().eval()
-        representation = self._representation(train.features)
-        self.covariance_ = posterior_covariance(system_means(representation, train),
-                                                train.variance / self.target_scale_ ** 2,
-                                                1.0 / self.config.rigidity_prior_std ** 2)
+        rows, variances = label_rows(self._representation(train.features), train, self.target_scale_)
+        self.covariance_ = posterior_covariance(rows, variances, 1.0 / self.config.rigidity_prior_std ** 2)
         self.best_epoch_ = best[1]
         self.validation_rmse_ = best[0] * self.target_scale_
         self.history_ = [h * self.target_scale_ for h in history]
@@ -265,9 +289,12 @@ class NNMember:
         return lambda features: network(features) + scale * prior(features)
 
     def _loss(self, network, batch: SystemBatch, chosen, generator):
-        """Eq. 12 over the ``chosen`` systems (scaled units): exact, or its unbiased subsampled estimate."""
+        """Eq. 12 over the ``chosen`` systems (scaled units): exact, or its unbiased subsampled estimate; with
+        local labels, plus Σ_i (a_i − k_i)²/σ_i² over their environments (:meth:`_joint_loss`)."""
         import torch
 
+        if batch.local_target is not None:
+            return self._joint_loss(network, batch, chosen, generator)
         if self.config.environments_per_step is None:
             mask = torch.zeros(batch.n_systems, dtype=torch.bool, device=chosen.device)
             mask[chosen] = True
@@ -278,10 +305,38 @@ class NNMember:
         estimate, variance = batch.sampled_means(network, chosen, self.config.environments_per_step, generator)
         return torch.sum(weight * ((batch.target[chosen] - estimate) ** 2 - variance)) / torch.sum(weight)
 
+    def _joint_loss(self, network, batch: SystemBatch, chosen, generator, exact: bool = False):
+        """[Σ_s (Λ_s − Λ̂_s)²/Δ_s (where system means are fitted) + Σ_i (a_i − k_i)²/σ_i²] over the ``chosen``
+        systems, divided by Σ_s (1/Δ_s + P_s), P_s = Σ_{i∈s} 1/σ_i²: exact, or from ``environments_per_step``
+        draws per system (both terms unbiased; the first variance-corrected as in eq. 12's estimate)."""
+        import torch
+
+        system_weight = batch.inverse_variance[chosen] * float(batch.fit_system_means)
+        norm = torch.sum(system_weight) + torch.sum(batch.system_precision[chosen])
+        if exact or self.config.environments_per_step is None:
+            mask = torch.zeros(batch.n_systems, dtype=torch.bool, device=chosen.device)
+            mask[chosen] = True
+            rows = mask[batch.system_index] if len(chosen) < batch.n_systems else None
+            squares, local = batch.local_squares(network, rows)
+            index, weight = batch.system_index, batch.weight
+            if rows is not None:
+                index, weight = index[rows], weight[rows]
+            means = torch.zeros(batch.n_systems, dtype=local.dtype, device=local.device).index_add_(0, index,
+                                                                                                     weight * local)
+            residual = (batch.target[chosen] - means[chosen]) ** 2
+            return (torch.sum(system_weight * residual) + torch.sum(squares[chosen])) / norm
+        estimate, variance, squares = batch.sampled_means(network, chosen, self.config.environments_per_step,
+                                                          generator)
+        residual = (batch.target[chosen] - estimate) ** 2 - variance
+        return (torch.sum(system_weight * residual) + torch.sum(squares)) / norm
+
     def _rmse(self, network, batch: SystemBatch) -> float:
         import torch
 
         with torch.no_grad():
+            if batch.local_target is not None:   # the fitted objective itself, per unit weight
+                everything = torch.arange(batch.n_systems, device=batch.target.device)
+                return float(self._joint_loss(network, batch, everything, None, exact=True).sqrt())
             means = batch.system_means(network)
             return float(torch.sqrt(torch.mean((batch.target - means) ** 2)))
 
@@ -353,7 +408,7 @@ class NNMember:
 
 class NNEnsemble(ModelPlugin):
     name = "nn-ensemble"
-    version = "1.2"
+    version = "1.3"
     Config = NNEnsembleConfig
     stochastic = True
     requires = ("torch",)

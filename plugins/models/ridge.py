@@ -53,19 +53,36 @@ class RidgeMember:
         self.feature_mean_ = features.mean(axis=0)
         std = features.std(axis=0)
         self.feature_std_ = np.where(std > 1e-12 * max(1.0, float(std.max(initial=0.0))), std, 1.0)
-        design = self._design(train)
-        if len(self.config.alphas) > 1 and train.n_systems > 2:
+        design, target, variance = self._labelled_rows(train)
+        if len(self.config.alphas) > 1 and len(target) > 2:
             regression = RidgeCV(alphas=self.config.alphas, fit_intercept=False)
         else:
             from sklearn.linear_model import Ridge
 
             regression = Ridge(alpha=self.config.alphas[0], fit_intercept=False)
-        regression.fit(design, train.target, sample_weight=1.0 / train.variance)
+        regression.fit(design, target, sample_weight=1.0 / variance)
         self.coef_ = regression.coef_[:-1] / self.feature_std_
         self.intercept_ = float(regression.coef_[-1] * INTERCEPT_SCALE - self.coef_ @ self.feature_mean_)
         self.alpha_ = float(getattr(regression, "alpha_", self.config.alphas[0]))
-        self.covariance_ = posterior_covariance(design, train.variance, self.alpha_)
+        self.covariance_ = posterior_covariance(design, variance, self.alpha_)
         return self
+
+    def _labelled_rows(self, data: LearningData) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(design, target, variance) of every label: the system rows (m̃_s, W_s) with Λ_s and Δ_s where system
+        means are fitted, and each environment's (x̃_i, 1) with its attribution a_i and σ_i² where it has one
+        (a weighted least-squares fit of both)."""
+        designs, targets, variances = [], [], []
+        if data.fit_system_means:
+            designs.append(self._design(data))
+            targets.append(np.asarray(data.target, dtype=np.float64))
+            variances.append(np.asarray(data.variance, dtype=np.float64))
+        precision = data.local_precision()
+        used = precision > 0
+        if np.any(used):
+            designs.append(self._representation(np.asarray(data.features)[used]))
+            targets.append(np.asarray(data.local_target)[used])
+            variances.append(1.0 / precision[used])
+        return np.vstack(designs), np.concatenate(targets), np.concatenate(variances)
 
     def _representation(self, features: np.ndarray) -> np.ndarray:
         """r_i = (x̃_i, INTERCEPT_SCALE): the vector whose product with the ridge coefficients is k_i."""
@@ -106,7 +123,7 @@ class RidgeMember:
 
 class RidgeModel(ModelPlugin):
     name = "ridge"
-    version = "1.1"
+    version = "1.2"
     Config = RidgeConfig
     stochastic = False
     requires = ("sklearn",)

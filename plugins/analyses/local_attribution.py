@@ -1,0 +1,174 @@
+"""The ``local-attribution`` analysis: learned local k against each ion's measured share of Λ, per environment bin.
+
+The transport stage measures, for every ion at every frame, its Green–Kubo share of the current
+(:mod:`core.transport.attribution`): a noisy but unbiased measurement whose mean over ions and frames is
+Λ and whose mean over the environments of a bin is the local conductivity of that bin. Per system and
+bin of the distance to the nearest unlike ion (contact below ``contact_distance``, free above, or the
+edges of ``distance_bins``), this compares the mean learned k with the mean measured attribution ± its
+standard error (environments grouped into blocks of frames at least one current window apart, since
+the ions of a frame share its ΔM), on the systems a model was trained on and on the held-out ones.
+
+Numbers: χ²/dof of learned against measured over all system-bins and over the held-out ones (only the
+measurement's error enters: the learned bin mean is taken as exact); and for two bins the contact-minus-free
+contrast of the learned and the measured k, pooled over systems by the measurement's inverse variance,
+with how many standard errors apart they are. ``far_excess`` checks the attribution's cutoff: the bin's
+mean of the distinct terms beyond it, less their mean over the system (zero within its error where
+replacing them by their mean loses nothing). Bonded ions have no learned k and are left out. The learned
+k is on the scale of the measurement when bonded ions count as zero (the default ``model.bonded_ions``).
+"""
+
+from __future__ import annotations
+
+import csv
+import math
+from pathlib import Path
+
+import numpy as np
+from pydantic import Field, field_validator
+
+from core.datatypes import AnalysisInputs, AnalysisResult
+from core.figures import pyplot, save_figure
+from core.plugin_api import AnalysisPlugin, PluginConfig
+from core.transport.attribution import block_mean, frame_blocks
+
+#: Columns of ``local_attribution.csv``.
+COLUMNS = ("system", "split", "bin", "n_environments", "learned", "measured", "measured_err", "measured_self",
+           "measured_distinct", "far_excess", "far_excess_err", "z")
+#: Splits whose systems the main ensemble never trained on.
+HELD_OUT = ("test", "external")
+
+
+class LocalAttributionConfig(PluginConfig):
+    """The environment bins."""
+
+    distance_bins: list[float] = Field(
+        default=[1.5], min_length=1, description="inner edges (σ) of the bins of the distance to the nearest unlike "
+                                                 "ion; the default [1.5] gives contact (< 1.5σ) and free")
+    min_environments: int = Field(default=20, ge=2, description="bins with fewer environments are left out")
+
+    @field_validator("distance_bins")
+    @classmethod
+    def _increasing(cls, edges: list[float]) -> list[float]:
+        if not all(math.isfinite(e) and e > 0 for e in edges) or any(b <= a for a, b in zip(edges, edges[1:])):
+            raise ValueError("distance_bins must be finite, positive and increasing (σ)")
+        return edges
+
+
+class LocalAttribution(AnalysisPlugin):
+    name = "local-attribution"
+    version = "1.0"
+    Config = LocalAttributionConfig
+    needs = frozenset({"predictions", "local_conductivities", "feature_stores", "attributions"})
+    requires = ("matplotlib",)
+    install_hint = "pip install matplotlib"
+    description = "learned local k against each ion's measured Green–Kubo share of Λ, per environment bin"
+
+    def bin_names(self) -> list[str]:
+        edges = self.config.distance_bins
+        if len(edges) == 1:
+            return [f"contact (< {edges[0]:g}σ)", f"free (≥ {edges[0]:g}σ)"]
+        bounds = [0.0, *edges, math.inf]
+        return [f"{lo:g}–{hi:g}σ" for lo, hi in zip(bounds, bounds[1:])]
+
+    def run(self, inputs: AnalysisInputs, output_dir: Path) -> AnalysisResult:
+        config: LocalAttributionConfig = self.config
+        result = AnalysisResult(title="Local attribution: learned k against measured shares of Λ")
+        names = self.bin_names()
+        rows: list[dict] = []
+        for prediction in inputs.predictions:
+            system = prediction["system"]
+            if system not in inputs.local_conductivities or system not in inputs.attributions:
+                continue
+            rows += self.system_rows(inputs, system, prediction["split"], names)
+        with open(output_dir / "local_attribution.csv", "w", newline="") as handle:
+            writer = csv.DictWriter(handle, fieldnames=COLUMNS)
+            writer.writeheader()
+            writer.writerows(rows)
+        result.tables.append("local_attribution.csv")
+        kept = [r for r in rows if r["n_environments"] >= config.min_environments and np.isfinite(r["z"])]
+        result.numbers.update(agreement(kept, "all"))
+        result.numbers.update(agreement([r for r in kept if r["split"] in HELD_OUT], "held_out"))
+        if len(names) == 2:
+            result.numbers.update(contrast(kept, names))
+        result.notes.append("χ²/dof counts only the measurement's error (the learned bin mean is taken as exact); "
+                            "measured errors group environments into blocks of frames one current window apart.")
+        result.figures += self.figure(kept, names, output_dir)
+        return result
+
+    def system_rows(self, inputs: AnalysisInputs, system: str, split: str, names: list[str]) -> list[dict]:
+        """One row per bin of ``system``: learned and measured means over the environments with both."""
+        environments = inputs.environments(system)
+        attribution = inputs.attribution(system)
+        measured, self_part, _, far = attribution.lookup(environments["replica"], environments["frame"],
+                                                         environments["ion_index"])
+        common = float(np.max(attribution.far_mean_err)) if attribution.far_mean_err is not None else 0.0
+        learned = inputs.local(system).k
+        usable = np.isfinite(learned) & np.isfinite(measured)
+        which = np.digitize(environments["nearest_unlike"], self.config.distance_bins)
+        blocks = frame_blocks(environments["replica"], environments["frame"], attribution.horizon_frames)
+        rows = []
+        for number, name in enumerate(names):
+            chosen = usable & (which == number)
+            mean, error, _ = block_mean(measured[chosen], blocks[chosen])
+            error = math.hypot(error, common)   # the far part's mean, shared by every bin of the system
+            far_excess, far_error, _ = block_mean(far[chosen] - np.mean(far[usable]), blocks[chosen])
+            self_mean = float(np.mean(self_part[chosen])) if chosen.any() else float("nan")
+            k = float(np.mean(learned[chosen])) if chosen.any() else float("nan")
+            rows.append({"system": system, "split": split, "bin": name, "n_environments": int(chosen.sum()),
+                         "learned": k, "measured": mean, "measured_err": error, "measured_self": self_mean,
+                         "measured_distinct": mean - self_mean, "far_excess": far_excess, "far_excess_err": far_error,
+                         "z": (k - mean) / error if error > 0 else float("nan")})
+        return rows
+
+    def figure(self, rows: list[dict], names: list[str], output_dir: Path) -> list[str]:
+        plt = pyplot()
+        figure, axes = plt.subplots(figsize=(4.8, 4.4))
+        for number, name in enumerate(names):
+            for held_out in (False, True):
+                chosen = [r for r in rows if r["bin"] == name and (r["split"] in HELD_OUT) == held_out]
+                if not chosen:
+                    continue
+                axes.errorbar([r["measured"] for r in chosen], [r["learned"] for r in chosen],
+                              xerr=[r["measured_err"] for r in chosen], fmt="o" if held_out else "s",
+                              mfc="none" if not held_out else f"C{number}", color=f"C{number}", ms=5, lw=0.8,
+                              label=f"{name}{', held out' if held_out else ''}")
+        values = [v for r in rows for v in (r["measured"], r["learned"])]
+        if values:
+            low, high = min(values), max(values)
+            axes.plot([low, high], [low, high], "k:", lw=0.8)
+        axes.set_xlabel("measured attribution (mean ± s.e., reduced Λ)")
+        axes.set_ylabel("learned k (mean over the bin)")
+        axes.legend(frameon=False, fontsize=7)
+        figure.tight_layout()
+        return save_figure(figure, output_dir, "local_attribution")
+
+
+def agreement(rows: list[dict], label: str) -> dict[str, float]:
+    """χ²/dof of learned against measured over ``rows`` (one per system-bin), and how many there are."""
+    z = np.array([r["z"] for r in rows], dtype=np.float64)
+    return {f"chi2_per_dof_{label}": float(np.mean(z ** 2)) if len(z) else float("nan"),
+            f"n_system_bins_{label}": int(len(z))}
+
+
+def contrast(rows: list[dict], names: list[str]) -> dict[str, float]:
+    """First-bin-minus-second-bin contrast per system, pooled by the measurement's inverse variance: measured
+    (± s.e.), learned (same weights), and their difference in standard errors."""
+    by_system: dict[str, dict[str, dict]] = {}
+    for row in rows:
+        by_system.setdefault(row["system"], {})[row["bin"]] = row
+    measured, learned, variance = [], [], []
+    for bins in by_system.values():
+        if names[0] in bins and names[1] in bins:
+            first, second = bins[names[0]], bins[names[1]]
+            measured.append(first["measured"] - second["measured"])
+            learned.append(first["learned"] - second["learned"])
+            variance.append(first["measured_err"] ** 2 + second["measured_err"] ** 2)
+    if not measured:
+        return {"contrast_systems": 0}
+    weights = 1.0 / np.array(variance)
+    error = float(1.0 / math.sqrt(weights.sum()))
+    pooled_measured = float(np.sum(weights * measured) / weights.sum())
+    pooled_learned = float(np.sum(weights * learned) / weights.sum())
+    return {"contrast_measured": pooled_measured, "contrast_measured_err": error, "contrast_learned": pooled_learned,
+            "contrast_z": (pooled_learned - pooled_measured) / error, "contrast_systems": len(measured),
+            "contrast_measured_negative": int(np.sum(np.array(measured) < 0))}
