@@ -97,6 +97,11 @@ def test_missing_file_and_unknown_command(plugin_site, tmp_path):
     ({"simulation.steps": 10 ** 9, "simulation.write_period": 1}, ["frames", "at most 10000000"]),
     ({"name": "../../x"}, ["name", "should match pattern"]),
     ({"name": "/abs/path"}, ["name", "should match pattern"]),
+    ({"transport.attribution_cutoff": float("inf")}, ["transport.attribution_cutoff", "finite number"]),
+    ({"transport.attribution_cutoff": -1.0}, ["transport.attribution_cutoff", "greater than 0"]),
+    ({"transport.attribution": 1.5}, ["transport.attribution", "boolean"]),
+    ({"model.labels": "local"}, ["model.labels", "'system-means', 'attribution' or 'both'"]),
+    ({"model.labels": "both", "transport.attribution": False}, ["needs transport.attribution: true"]),
 ])
 def test_bounded_and_finite_recipe_values(plugin_site, tmp_path, change, fragments):
     check(cli("validate", str(write_recipe(tmp_path / "bad.yaml", small_recipe(**change)))), *fragments)

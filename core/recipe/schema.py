@@ -312,4 +312,7 @@ class Recipe(StrictModel):
             raise ValueError("a model needs a descriptor section (the learn stage learns from features)")
         if self.ablation is not None and self.model is None:
             raise ValueError("an ablation needs the main descriptor and model sections")
+        if self.model is not None and self.model.labels != "system-means" and not self.transport.attribution:
+            raise ValueError(f"model.labels: {self.model.labels} needs transport.attribution: true (the labels are "
+                             "the measured attributions); set model.labels: system-means to do without")
         return self

@@ -1,0 +1,69 @@
+"""What local attribution adds to the transport stage's time, on a run's own trajectories.
+
+For every system of a finished run (default: the quickstart's), in this process: the transport stage
+without attribution (reading the trajectories, correlations, fit) as the baseline, then the attribution
+(with the default 3σ cutoff and without one). Prints one row per system and the total ratios.
+
+    python -m core run recipes/quickstart.yaml && python benchmarks/attribution.py [--workdir runs/quickstart]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from pathlib import Path
+
+from rich.console import Console
+from rich.table import Table
+
+from core.layout import TRAJECTORY_FILE
+from core.transport.attribution import system_attribution
+from core.transport.onsager import replica_positions, system_transport
+
+
+def trajectories(workdir: Path) -> dict[str, list[Path]]:
+    """System -> its replicas' first-segment trajectories in a run's work directory."""
+    found: dict[str, list[Path]] = {}
+    for record in sorted((workdir / "simulate").glob("*/artifact.json")):
+        artifact = json.loads(record.read_text())
+        if (record.parent / TRAJECTORY_FILE).is_file():
+            found.setdefault(artifact["system"], []).append(record.parent / TRAJECTORY_FILE)
+    return found
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--workdir", type=Path, default=Path("runs/quickstart"))
+    parser.add_argument("--cutoff", type=float, default=3.0)
+    args = parser.parse_args()
+    systems = trajectories(args.workdir)
+    if not systems:
+        raise SystemExit(f"{args.workdir}: no simulate artifacts (run a recipe first)")
+    table = Table(title=f"attribution cost against the transport stage, {args.workdir}")
+    for column in ("system", "ions", "frames", "transport s", f"attribution ({args.cutoff:g}σ) ×",
+                   "attribution (no cutoff) ×"):
+        table.add_column(column, justify="left" if column == "system" else "right")
+    totals = [0.0, 0.0, 0.0]
+    for name, paths in systems.items():
+        started = time.perf_counter()
+        positions = [replica_positions(p) for p in paths]
+        curves = [p.curves() for p in positions]
+        result = system_transport(curves)
+        baseline = time.perf_counter() - started
+        timings = []
+        for cutoff in (args.cutoff, None):
+            started = time.perf_counter()
+            system_attribution(positions, fit_start=result.window.t0, formula_units=curves[0].formula_units,
+                               cutoff=cutoff)
+            timings.append(time.perf_counter() - started)
+        for index, value in enumerate((baseline, *timings)):
+            totals[index] += value
+        table.add_row(name, str(curves[0].n_cations + curves[0].n_anions), str(curves[0].n_frames),
+                      f"{baseline:.2f}", f"{timings[0] / baseline:.3f}", f"{timings[1] / baseline:.3f}")
+    table.add_row("all", "", "", f"{totals[0]:.2f}", f"{totals[1] / totals[0]:.3f}", f"{totals[2] / totals[0]:.3f}")
+    Console(width=160).print(table)
+
+
+if __name__ == "__main__":
+    main()
