@@ -26,12 +26,22 @@ drawn from its own seed. Where the system means constrain k, training cancels
 the prior; where they do not, each member keeps its own, so the members'
 spread (``k_std``) grows there.
 
+Measured local labels (the recipe's ``model.labels``: ``attribution`` or ``both``, the default): each
+environment also carries its measured Green–Kubo attribution a_i with its noise variance σ_i²
+(:mod:`core.transport.attribution`), and the loss adds Σ_i (a_i − k_i)²/σ_i² to eq. 12 (``attribution``
+drops eq. 12), the whole divided by Σ_s (1/Δ_s + Σ_{i∈s} 1/σ_i²). With ``environments_per_step`` the local
+term is estimated from the same draws (n_s × their mean, unbiased). Early stopping then watches that
+objective on the validation systems (its square root is ``validation_rmse``). The system means alone do
+not determine k (a learner can move k between environments of one system freely); the attributions do,
+environment by environment, because their conditional mean given the environment is the local
+conductivity.
+
 Per-environment confidence (``local_variance``): the network is linear in
 its last hidden layer h, so with the labels' errors Δ_s and a Gaussian prior
 of standard deviation ``rigidity_prior_std`` (in units of the target scale) on
 the output weights, the posterior variance of k_i is r_iᵀA⁻¹r_i, r = (h, 1)
-(:mod:`core.learn.rigidity`), computed once after training on the training
-systems and stored with the weights.
+(:mod:`core.learn.rigidity`; with local labels A also holds Σ_i r_i r_iᵀ/σ_i²), computed once after
+training on the training systems and stored with the weights.
 
 Training runs inside :func:`core.memory.retained_heap`: without it, glibc
 returns each step's large activations to the kernel and page-faults them

@@ -11,6 +11,10 @@ regression of Λ_s on (m̃_s, W_s) with sample weights 1/Δ_s (scikit-learn
 penalty among ``alphas``) gives a and b; b is (almost) unpenalised by
 scaling its column by ``INTERCEPT_SCALE``. Deterministic: one member per fold.
 
+With measured local labels (``model.labels``: ``attribution`` or ``both``), each environment adds the row
+(x̃_i, 1) with target a_i and weight 1/σ_i² to the same weighted least squares (``attribution`` drops the
+system rows), and its leave-one-row-out cross-validation chooses the penalty.
+
 Per-environment confidence: with prior precision α (the chosen penalty) and
 noise Δ_s, the posterior covariance of (a, b) is (DᵀΔ⁻¹D + αI)⁻¹ for the design D
 above, and ``local_variance`` is each environment's r_iᵀ(…)⁻¹r_i with
