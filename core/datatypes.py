@@ -292,6 +292,8 @@ class LearningData:
 
     def local_loss(self, local: np.ndarray) -> float:
         """Σ_i (a_i − k_i)² / σ_i² over the rows with a local label; (n_env,) -> float."""
+        if self.local_target is None:
+            return 0.0
         precision = self.local_precision()
         residual = np.where(precision > 0, np.nan_to_num(self.local_target) - np.asarray(local, np.float64), 0.0)
         return float(np.sum(precision * residual ** 2))

@@ -32,9 +32,12 @@ class LocalConductivity:
         return np.isfinite(self.k)
 
     def uncertainty(self) -> np.ndarray:
-        """(n,) the larger of the member spread and the posterior std (the spread alone where there is no
-        posterior std)."""
-        return np.fmax(self.k_std, self.k_posterior_std)
+        """(n,) the predictive std of k: √(member spread² + posterior std²), the law of total variance over
+        the ensemble's members, each a Gaussian posterior in its last layer (the spread alone where there is no
+        posterior std). On the trajectory-level known answer its 1σ coverage is the nearest to 0.68 of the
+        three (docs/learn.md)."""
+        posterior = np.where(np.isfinite(self.k_posterior_std), self.k_posterior_std, 0.0)
+        return np.sqrt(self.k_std ** 2 + posterior ** 2)
 
     def typical_uncertainty(self, chosen: np.ndarray) -> float:
         """The median uncertainty of one k over the environments ``chosen`` ((n,) bool); NaN if none has one."""

@@ -4,7 +4,7 @@ Per system: the standard deviation over environments of the ensemble-mean
 local conductivity k (bonded ions, which have no k, left out) against the
 system's true molar conductivity Λ; the Pearson correlation across systems.
 Beside each system's spread, the typical uncertainty of one of its k (the median
-of the larger of member spread and posterior std): where it is as large as the
+of the predictive std: member spread and posterior std in quadrature): where it is as large as the
 spread, the heterogeneity is the model's, not the data's. With
 ``max_relative_uncertainty`` only environments known that well are used.
 """
@@ -28,7 +28,7 @@ class HeterogeneityConfig(PluginConfig):
     splits: list[str] | None = Field(default=None, description="splits to include; null: every system")
     max_relative_uncertainty: float | None = Field(
         default=None, gt=0, description="use only environments whose k is known to within this fraction of the "
-                                        "system's mean |k| (larger of member spread and posterior std); null: all")
+                                        "system's mean |k| (predictive std: member spread and posterior std in quadrature); null: all")
 
 
 class Heterogeneity(AnalysisPlugin):

@@ -46,7 +46,7 @@ class LocalDistributionConfig(PluginConfig):
     bins: int = Field(default=60, ge=5, le=1000)
     max_relative_uncertainty: float | None = Field(
         default=None, gt=0, description="use only environments whose k is known to within this fraction of the "
-                                        "system's mean |k| (larger of member spread and posterior std); null: all")
+                                        "system's mean |k| (predictive std: member spread and posterior std in quadrature); null: all")
 
 
 def negative_fractions(k: np.ndarray, nearest_unlike: np.ndarray, contact_distance: float) -> dict[str, float]:

@@ -13,7 +13,7 @@ largest r with data), weighting bins by their standard error; the lengths ξ
 (paper Figs. 6D, E).
 
 Confidence: each system's panel states the typical uncertainty of one k (the
-median of the larger of member spread and posterior std) against its mean |k|,
+median of the predictive std: member spread and posterior std in quadrature) against its mean |k|,
 and the share of ions used; with ``max_relative_uncertainty`` only ions whose k
 is known that well enter C(r).
 """
@@ -47,7 +47,7 @@ class SpatialCorrelationConfig(PluginConfig):
     max_snapshots: int | None = Field(default=None, ge=1, description="snapshots per system; null: all")
     max_relative_uncertainty: float | None = Field(
         default=None, gt=0, description="use only environments whose k is known to within this fraction of the "
-                                        "system's mean |k| (larger of member spread and posterior std); null: all")
+                                        "system's mean |k| (predictive std: member spread and posterior std in quadrature); null: all")
 
 
 @dataclass
