@@ -1,8 +1,9 @@
 """What local attribution adds to the transport stage's time, on a run's own trajectories.
 
-For every system of a finished run (default: the quickstart's), in this process: the transport stage
-without attribution (reading the trajectories, correlations, fit) as the baseline, then the attribution
-(with the default 3σ cutoff and without one). Prints one row per system and the total ratios.
+For every system of a finished run (default: the quickstart's), in this process: what the transport stage
+does without attribution (reading the trajectories, correlations, fit, the diagnostic figure) as the
+baseline, then the attribution (with the default 3σ cutoff and without one). Imports are warmed up first.
+Prints one row per system and the total ratios.
 
     python -m core run recipes/quickstart.yaml && python benchmarks/attribution.py [--workdir runs/quickstart]
 """
@@ -11,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import tempfile
 import time
 from pathlib import Path
 
@@ -18,6 +20,7 @@ from rich.console import Console
 from rich.table import Table
 
 from core.layout import TRAJECTORY_FILE
+from core.stages.transport import diagnostic_figure
 from core.transport.attribution import system_attribution
 from core.transport.onsager import replica_positions, system_transport
 
@@ -41,15 +44,22 @@ def main() -> None:
     if not systems:
         raise SystemExit(f"{args.workdir}: no simulate artifacts (run a recipe first)")
     table = Table(title=f"attribution cost against the transport stage, {args.workdir}")
-    for column in ("system", "ions", "frames", "transport s", f"attribution ({args.cutoff:g}σ) ×",
+    for column in ("system", "ions", "frames", "transport stage s", f"attribution ({args.cutoff:g}σ) ×",
                    "attribution (no cutoff) ×"):
         table.add_column(column, justify="left" if column == "system" else "right")
     totals = [0.0, 0.0, 0.0]
+    import scipy.spatial  # noqa: F401  (warm imports: the stage's process has them loaded after its first task)
+
+    from core.figures import pyplot
+
+    pyplot()
+    figures = Path(tempfile.mkdtemp())
     for name, paths in systems.items():
         started = time.perf_counter()
         positions = [replica_positions(p) for p in paths]
         curves = [p.curves() for p in positions]
         result = system_transport(curves)
+        diagnostic_figure(result.curves, curves[0].formula_units, 1.0, name, figures, result.row)
         baseline = time.perf_counter() - started
         timings = []
         for cutoff in (args.cutoff, None):

@@ -115,7 +115,7 @@ def replica_attribution(positions: ReplicaPositions, *, horizon_frames: int, for
     box = np.asarray(positions.box, dtype=np.float64)
     if cutoff is not None and not np.all(np.isfinite(box)):
         raise ValueError(f"{positions.source}: no box edges; the attribution's cutoff needs them")
-    chunk = max(1, min(CHUNK_FRAMES, int(2e7 // max(n_ions * n_ions, 1)))) if cutoff is not None else CHUNK_FRAMES
+    chunk = CHUNK_FRAMES
     for start in range(h, n_frames - h, chunk):
         s = np.arange(start, min(start + chunk, n_frames - h))
         velocity = ions[s + d] - ions[s - d]                         # (S, n, 3) × 2δ Δt
@@ -126,20 +126,36 @@ def replica_attribution(positions: ReplicaPositions, *, horizon_frames: int, for
         if cutoff is None:
             total[s], far_part[s] = full, 0.0
             continue
-        near = _within(ions[s], box, cutoff)                         # (S, n, n) bool, i's neighbours j (and i)
-        local_charge = np.einsum("sij,j,sjd->sid", near, valence, window)   # Σ_{j near i} z_j Δr_j, (S, n, 3)
+        local_charge = _near_sum(ions[s], box, cutoff, valence[None, :, None] * window)   # Σ_{j near i} z_j Δr_j
         total[s] = scale * valence * np.einsum("snd,snd->sn", velocity, local_charge)
         far_part[s] = full - total[s]
     return ReplicaAttribution(total, self_part, np.asarray(positions.ion_index, dtype=np.int64), valence, far_part)
 
 
-def _within(positions: np.ndarray, box: np.ndarray, cutoff: float) -> np.ndarray:
-    """(S, n, n) float64: 1 where ions i and j of each frame are closer than ``cutoff`` (minimum image), else 0.
+def _near_sum(positions: np.ndarray, box: np.ndarray, cutoff: float, values: np.ndarray) -> np.ndarray:
+    """(S, n, 3): for each frame and ion i, the sum of ``values`` (S, n, 3) over i itself and the ions of the
+    same frame closer than ``cutoff`` (minimum image).
 
-    ``positions`` (S, n, 3) σ (any origin: only differences count); ``box`` (3,) edges, σ."""
-    delta = positions[:, :, None, :] - positions[:, None, :, :]
-    delta -= box * np.round(delta / box)
-    return (np.einsum("sijd,sijd->sij", delta, delta) < cutoff * cutoff).astype(np.float64)
+    One k-d tree holds every frame of the chunk, each frame shifted along a fourth axis by more than the
+    cutoff, so pairs never join two frames and the cost grows with the neighbours, not S·n².
+    ``positions`` (S, n, 3) σ, any origin (wrapped here); ``box`` (3,) edges, σ."""
+    from scipy.spatial import cKDTree
+
+    frames, n, _ = positions.shape
+    spacing = 2.0 * cutoff + 1.0
+    points = np.empty((frames * n, 4))
+    points[:, :3] = np.mod(positions, box).reshape(-1, 3)
+    points[:, 3] = np.repeat(np.arange(frames) * spacing, n)
+    boxsize = np.append(box * (1 + 1e-12), (frames + 1) * spacing)      # the frame axis never wraps into use
+    pairs = cKDTree(points, boxsize=boxsize).query_pairs(cutoff, output_type="ndarray")
+    flat = values.reshape(-1, values.shape[-1])
+    out = flat.copy()
+    if len(pairs):
+        first, second = pairs[:, 0], pairs[:, 1]
+        for axis in range(flat.shape[1]):
+            out[:, axis] += np.bincount(first, weights=flat[second, axis], minlength=len(out))
+            out[:, axis] += np.bincount(second, weights=flat[first, axis], minlength=len(out))
+    return out.reshape(values.shape)
 
 
 def horizon_frames(fit_start: float, frame_interval: float, delta_frames: int = 1) -> int:
