@@ -352,3 +352,62 @@ def test_confidence_filter_keeps_only_well_determined_k(tmp_path: Path) -> None:
     get_registry().instantiate("analysis", "heterogeneity", {"max_relative_uncertainty": 0.2}).run(inputs, out)
     row = (out / "heterogeneity.csv").read_text().splitlines()[1].split(",")
     assert int(row[6]) == 4 and float(row[7]) == pytest.approx(0.01)
+
+
+def attribution_inputs(tmp_path: Path, learned) -> AnalysisInputs:
+    """One system of environment-dependent walkers (known share g(r)), its measured attribution, a feature store
+    of every 3rd frame and local k = ``learned(r)``."""
+    from core.features.neighbours import nearest_unlike_distance
+    from core.features.store import FeatureStoreWriter
+    from core.learn.trajectory_answer import write_trajectory
+    from core.trajectory import read_frames
+    from core.transport.attribution import save_attribution, system_attribution
+    from core.transport.onsager import replica_positions
+
+    path = tmp_path / "walk.gsd"
+    write_trajectory(path, 30, (30 / 0.04) ** (1 / 3), 1200, np.random.default_rng(4))
+    positions = replica_positions(path)
+    attribution = system_attribution([positions], fit_start=0.0, formula_units=positions.curves().formula_units,
+                                     cutoff=3.0)
+    save_attribution(attribution, tmp_path / "attribution.npz")
+    writer = FeatureStoreWriter(tmp_path / "features.h5", dim=1, attributes={"system": "walk"})
+    distances = []
+    frames = list(range(0, 1200, 3))
+    for index, frame in zip(frames, read_frames(path, frames)):
+        ions = frame.ion_indices
+        distance = nearest_unlike_distance(frame.positions, frame.ion_sign, frame.box, ions)
+        distances.append(distance)
+        writer.append(np.zeros((len(ions), 1)), replica=np.zeros(len(ions)), frame=np.full(len(ions), index),
+                      ion_index=ions, charge_sign=frame.ion_sign[ions], bonded=np.zeros(len(ions), bool),
+                      nearest_unlike=distance)
+    writer.close()
+    distance = np.concatenate(distances)
+    np.savez(tmp_path / "walk.npz", k_mean=learned(distance), k_std=np.zeros(len(distance)))
+    return AnalysisInputs(systems=[], predictions=[{"system": "walk", "split": "test"}],
+                          feature_stores={"walk": tmp_path / "features.h5"},
+                          local_conductivities={"walk": tmp_path / "walk.npz"},
+                          attributions={"walk": tmp_path / "attribution.npz"})
+
+
+@pytest.mark.parametrize("learned, agrees", [("truth", True), ("constant", False)])
+def test_local_attribution_tells_a_right_local_k_from_a_constant_one(tmp_path: Path, learned, agrees) -> None:
+    """Learned k equal to the walkers' known share g(r) agrees with the measurement (χ²/dof ~ 1, contrast within
+    2 s.e.); a constant k with the right mean does not."""
+    from core.learn.trajectory_answer import expected_attribution
+
+    function = expected_attribution if learned == "truth" else (lambda r: np.full(len(r), 0.03))
+    inputs = attribution_inputs(tmp_path, function)
+    analysis = get_registry().instantiate("analysis", "local-attribution", {"distance_bins": [1.0, 1.5]})
+    result = analysis.run(inputs, tmp_path)
+    numbers = result.numbers
+    assert numbers["n_system_bins_held_out"] == 3 and numbers["n_system_bins_all"] == 3
+    with open(tmp_path / "local_attribution.csv") as handle:
+        table = list(csv.DictReader(handle))
+    assert [row["bin"] for row in table] == ["0–1σ", "1–1.5σ", "1.5–infσ"]
+    if agrees:
+        # the velocity window ±δ smooths g slightly (docs/transport.md): a χ² a little above 1 is expected
+        assert numbers["chi2_per_dof_all"] < 4, numbers
+    else:
+        assert numbers["chi2_per_dof_all"] > 25, numbers
+    assert "contrast_z" not in numbers          # three bins: no contact-minus-free contrast
+    assert (tmp_path / "local_attribution.png").is_file()
