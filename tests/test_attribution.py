@@ -182,3 +182,32 @@ def test_environment_dependent_walkers_recover_the_known_local_answer(environmen
     contact, free = rows_near[0], rows_near[-1]
     assert contact[1] < free[1] - 0.05              # contact ions carry less ...
     assert contact[3] > free[1]                     # ... although their self part says they move more
+
+
+def test_a_mixture_gives_each_species_its_share_per_equivalent(tmp_path):
+    """Mg²⁺ (D 0.1), Li⁺ (D 0.4) and X⁻ (D 0.2) walkers with solvent: Λ per equivalent, and each species'
+    share (n_ions/F)(z_a² D_a − z_a Σ_j z_j D_j / N) in the centre-of-mass frame."""
+    valence = np.repeat([2.0, 1.0, -1.0, 0.0], [8, 8, 24, 160])
+    diffusion = np.repeat([0.1, 0.4, 0.2, 1.0], [8, 8, 24, 160])
+    typeid = np.repeat([0, 0, 1, 2], [8, 8, 24, 160])
+    path = tmp_path / "mixture.gsd"
+    write_random_walks(path, typeid, diffusion, 9.0, 1500, 0.5, np.random.default_rng(21), valence=valence)
+    positions = replica_positions(path)
+    curves = positions.curves()
+    assert curves.mixture and curves.formula_units == pytest.approx(2 * 8 + 8)     # equivalents
+    attribution = system_attribution([positions], fit_start=0.5, formula_units=curves.formula_units, cutoff=3.0)
+    n_ions, drift = 40, float(np.sum(valence * diffusion)) / len(valence)
+    data = attribution.replicas[0]
+    frames = np.flatnonzero(np.isfinite(data.total[:, 0]))
+    blocks = frame_blocks(np.zeros(len(frames)), frames, attribution.horizon_frames)
+    for z, d in ((2.0, 0.1), (1.0, 0.4), (-1.0, 0.2)):
+        columns = data.valence == z
+        mean, error, _ = block_mean(data.total[frames][:, columns].mean(axis=1), blocks)
+        error = float(np.hypot(error, attribution.far_mean_err[columns][0]))
+        expected = n_ions / curves.formula_units * (z * z * d - z * drift)
+        assert abs(mean - expected) < 4 * error, (z, mean, expected, error)
+    exact = sum(count * z * z * d for count, z, d in ((8, 2, 0.1), (8, 1, 0.4), (24, -1, 0.2)))
+    exact -= float(np.sum(valence * diffusion)) ** 2 / len(valence)       # the centre-of-mass frame's share
+    numbers = summary(attribution)
+    assert abs(numbers["molar_conductivity_attributed"] - exact / curves.formula_units) < \
+        4 * numbers["molar_conductivity_attributed_err"]
