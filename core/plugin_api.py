@@ -151,7 +151,7 @@ class AnalysisPlugin(Plugin):
     """Reads a finished run and writes figures, tables and numbers.
 
     ``needs`` lists which parts of :class:`AnalysisInputs` must be non-empty
-    ("transport", "feature_stores", "predictions", "local_conductivities");
+    ("transport", "feature_stores", "predictions", "local_conductivities", "attributions", ...);
     core skips the analysis with a note in the report when the run lacks them.
     """
 

@@ -90,13 +90,10 @@ def known_answer_set(stores: dict[str, FeatureStore], *, relative_noise: float =
         keep, weight = environment_weights(store.environments["bonded"], bonded_ions)
         g = hidden_local_conductivity(store.environments["nearest_unlike"][keep])
         means.append(float(weight @ g))
-        rows = np.arange(int(keep.sum()))
-        if environments_per_system is not None and environments_per_system < len(rows):
-            rows = np.sort(sample_rng.choice(rows, size=environments_per_system, replace=False))
-        total = float(weight.sum())
-        features.append(np.asarray(store.features[keep][rows], dtype=np.float32))
+        rows, chosen_features, chosen_weights = _subsample(store, keep, weight, environments_per_system, sample_rng)
+        features.append(chosen_features)
         index.append(np.full(len(rows), position, dtype=np.int64))
-        weights.append(np.full(len(rows), total / max(len(rows), 1)))
+        weights.append(chosen_weights)
         truth.append(g[rows])
     true_means = np.array(means)
     noise_std = np.full(len(true_means), relative_noise * float(np.mean(np.abs(true_means))) + 1e-12)
@@ -104,6 +101,18 @@ def known_answer_set(stores: dict[str, FeatureStore], *, relative_noise: float =
     data = LearningData(np.concatenate(features), np.concatenate(index), np.concatenate(weights), labels,
                         noise_std ** 2, list(stores))
     return KnownAnswerSet(data, np.concatenate(truth), true_means, noise_std)
+
+
+def _subsample(store: FeatureStore, keep: np.ndarray, weight: np.ndarray, environments_per_system: int | None,
+               rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(indices into the kept rows given to the learner, their (n, dim) float32 features, their (n,) weights
+    rescaled to the kept rows' total): every kept row, or ``environments_per_system`` of them at random."""
+    rows = np.arange(int(keep.sum()))
+    if environments_per_system is not None and environments_per_system < len(rows):
+        rows = np.sort(rng.choice(rows, size=environments_per_system, replace=False))
+    total = float(weight.sum())
+    return (rows, np.asarray(store.features[keep][rows], dtype=np.float32),
+            np.full(len(rows), total / max(len(rows), 1)))
 
 
 def stores_in_workdir(workdir: Path, descriptor: str) -> dict[str, Path]:
@@ -178,13 +187,10 @@ def measured_answer_set(stores: dict[str, FeatureStore], transport: dict[str, Pa
         means.append(float(weight @ g))
         a, variance = (local_labels(read_attribution(transport[name]), store.environments, keep, weight)
                        if labels != "system-means" else (np.full(int(keep.sum()), np.nan),) * 2)
-        rows = np.arange(int(keep.sum()))
-        if environments_per_system is not None and environments_per_system < len(rows):
-            rows = np.sort(sample_rng.choice(rows, size=environments_per_system, replace=False))
-        total = float(weight.sum())
-        features.append(np.asarray(store.features[keep][rows], dtype=np.float32))
+        rows, chosen_features, chosen_weights = _subsample(store, keep, weight, environments_per_system, sample_rng)
+        features.append(chosen_features)
         index.append(np.full(len(rows), position, dtype=np.int64))
-        weights.append(np.full(len(rows), total / max(len(rows), 1)))
+        weights.append(chosen_weights)
         local.append(a[rows])
         noise.append(variance[rows])
         g_rows.append(g[rows])
