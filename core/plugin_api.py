@@ -133,10 +133,14 @@ class ModelPlugin(Plugin):
 
     ``stochastic`` says whether members with different seeds differ; a
     deterministic model gets one member per cross-validation fold.
+    ``fits_local_labels`` says whether its members fit each environment's measured attribution
+    (:attr:`LearningData.local_target`) when the recipe's ``model.labels`` asks for it; a recipe asking it of
+    a model that does not is refused.
     """
 
     kind: ClassVar[str] = "model"
     stochastic: ClassVar[bool] = True
+    fits_local_labels: ClassVar[bool] = False
 
     def create(self, seed: int, threads: int) -> LocalConductivityModel:
         """A new, unfitted model for one ensemble member."""

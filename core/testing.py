@@ -209,6 +209,27 @@ def check_system_means_follow_a_linear_local_function(plugin: ModelPlugin) -> No
     assert r2 > 0.9, f"{plugin.name}: system means of k reach R² {r2:.3f} on a linear local function"
 
 
+def check_local_labels_pin_down_what_system_means_cannot(plugin: ModelPlugin) -> None:
+    """For models that declare ``fits_local_labels``: a local k along a feature whose mean is zero in every
+    system (so the system means say nothing of it) is recovered from noisy per-environment labels (noise
+    2× the function's spread; local R² > 0.6 on the training environments)."""
+    data = _linear_data()
+    rng = np.random.default_rng(4)
+    features = np.asarray(data.features, dtype=np.float64).copy()
+    hidden = rng.normal(size=len(features))
+    hidden -= (np.bincount(data.system_index, weights=hidden) / np.bincount(data.system_index))[data.system_index]
+    features[:, -1] = hidden
+    truth = features[:, :-1] @ LINEAR[:-1] + 0.7 + 2.0 * hidden     # most of k's spread is in the hidden direction
+    target = np.bincount(data.system_index, weights=data.weight * truth, minlength=data.n_systems)
+    noise = 2 * float(np.std(truth))
+    labelled = LearningData(features.astype(np.float32), data.system_index, data.weight, target,
+                            (0.1 * target) ** 2 + 1e-6, data.system_names, truth + rng.normal(size=len(truth)) * noise,
+                            np.full(len(truth), noise ** 2))
+    k = plugin.create(seed=0, threads=1).fit(labelled).predict_local(labelled.features)
+    r2 = 1 - np.sum((k - truth) ** 2) / np.sum((truth - truth.mean()) ** 2)
+    assert r2 > 0.6, f"{plugin.name}: fits_local_labels, but the local labels recover the local k with R² {r2:.3f}"
+
+
 MODEL_CHECKS: tuple[Check, ...] = (check_fit_returns_self, check_predict_local_gives_one_finite_k_per_environment,
                                    check_save_load_round_trip_predicts_the_same,
                                    check_system_means_follow_a_linear_local_function)
@@ -297,8 +318,12 @@ CHECKS_BY_KIND: dict[str, tuple[Check, ...]] = {"descriptor": DESCRIPTOR_CHECKS,
 
 
 def checks_for(plugin: Plugin) -> tuple[Check, ...]:
-    """Every conformance check of ``plugin``'s kind."""
-    return CHECKS_BY_KIND[plugin.kind]
+    """Every conformance check of ``plugin``'s kind, and those of the capabilities it declares
+    (``fits_local_labels`` for a model)."""
+    checks = CHECKS_BY_KIND[plugin.kind]
+    if plugin.kind == "model" and getattr(plugin, "fits_local_labels", False):
+        checks = (*checks, check_local_labels_pin_down_what_system_means_cannot)
+    return checks
 
 
 def parametrize_with_checks(plugins: list[Plugin]):

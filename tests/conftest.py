@@ -45,7 +45,7 @@ def small_recipe(**overrides: Any) -> dict[str, Any]:
         "simulation": {"plugin": "brownian", "steps": 2000, "write_period": 20, "min_ions": 2,
                        "options": {}},
         "descriptor": {"plugin": "shell-counts", "snapshots": {"max_environments": 400}},
-        "model": {"plugin": "mean-linear"},
+        "model": {"plugin": "mean-linear", "labels": "system-means"},   # mean-linear fits system means only
         "split": {"test_fraction": 0.2, "n_folds": 2},
         "analyses": [{"plugin": "summary"}],
         "executor": {"kind": "serial"},

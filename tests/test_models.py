@@ -297,7 +297,8 @@ def test_ridge_posterior_std_with_local_labels_covers_the_truth() -> None:
 
 
 def test_nn_local_loss_matches_numpy() -> None:
-    """The full-batch joint objective the network minimises equals LearningData.objective over its own k."""
+    """The full-batch joint objective the network minimises is each label set's mean χ² (LearningData's
+    weighted_loss and local_loss over its own k, each divided by its total weight)."""
     torch = pytest.importorskip("torch")
     data = centred_data(n_systems=6, per_system=40)
     labelled = with_local_labels(data, hidden_direction(data.features), 0.3, seed=2, labels="both")
@@ -310,5 +311,6 @@ def test_nn_local_loss_matches_numpy() -> None:
     with torch.no_grad():
         loss = float(member._joint_loss(member.network_, batch, torch.arange(6), None, exact=True))
     k = member.predict_local(labelled.features)
-    norm = np.sum(1 / labelled.variance) + np.sum(labelled.local_precision())
-    assert loss == pytest.approx(labelled.objective(k) / norm / member.target_scale_ ** 2, rel=1e-4)
+    expected = (labelled.weighted_loss(k) / np.sum(1 / labelled.variance)
+                + labelled.local_loss(k) / np.sum(labelled.local_precision()))   # each set's mean χ²
+    assert loss == pytest.approx(expected / member.target_scale_ ** 2, rel=1e-4)   # (k in units of the scale)

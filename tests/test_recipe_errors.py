@@ -102,6 +102,7 @@ def test_missing_file_and_unknown_command(plugin_site, tmp_path):
     ({"transport.attribution": 1.5}, ["transport.attribution", "boolean"]),
     ({"model.labels": "local"}, ["model.labels", "'system-means', 'attribution' or 'both'"]),
     ({"model.labels": "both", "transport.attribution": False}, ["needs transport.attribution: true"]),
+    ({"model.labels": "both"}, ["model.labels", "'mean-linear' does not fit measured local labels"]),
 ])
 def test_bounded_and_finite_recipe_values(plugin_site, tmp_path, change, fragments):
     check(cli("validate", str(write_recipe(tmp_path / "bad.yaml", small_recipe(**change)))), *fragments)

@@ -29,9 +29,11 @@ spread (``k_std``) grows there.
 Measured local labels (the recipe's ``model.labels``: ``attribution`` or ``both``, the default): each
 environment also carries its measured Green–Kubo attribution a_i with its noise variance σ_i²
 (:mod:`core.transport.attribution`), and the loss adds Σ_i (a_i − k_i)²/σ_i² to eq. 12 (``attribution``
-drops eq. 12), the whole divided by Σ_s (1/Δ_s + Σ_{i∈s} 1/σ_i²). With ``environments_per_step`` the local
-term is estimated from the same draws (n_s × their mean, unbiased). Early stopping then watches that
-objective on the validation systems (its square root is ``validation_rmse``). The system means alone do
+drops eq. 12). With ``environments_per_step`` the local
+term is estimated from the same draws (n_s × their mean, unbiased). Each set of labels enters as its mean
+χ² (each term divided by its own total weight): with the plain sum, precise system means dwarf the local
+term and the network learns the local directions only slowly (measured: local R² 0.11 against 0.9 on
+the kit's check). Early stopping then watches that objective on the validation systems (its square root is ``validation_rmse``). The system means alone do
 not determine k (a learner can move k between environments of one system freely); the attributions do,
 environment by environment, because their conditional mean given the environment is the local
 conductivity.
@@ -316,13 +318,16 @@ class NNMember:
         return torch.sum(weight * ((batch.target[chosen] - estimate) ** 2 - variance)) / torch.sum(weight)
 
     def _joint_loss(self, network, batch: SystemBatch, chosen, generator, exact: bool = False):
-        """[Σ_s (Λ_s − Λ̂_s)²/Δ_s (where system means are fitted) + Σ_i (a_i − k_i)²/σ_i²] over the ``chosen``
-        systems, divided by Σ_s (1/Δ_s + P_s), P_s = Σ_{i∈s} 1/σ_i²: exact, or from ``environments_per_step``
-        draws per system (both terms unbiased; the first variance-corrected as in eq. 12's estimate)."""
+        """Σ_s (Λ_s − Λ̂_s)²/Δ_s / Σ_s 1/Δ_s (where system means are fitted) + Σ_i (a_i − k_i)²/σ_i² / Σ_s P_s,
+        P_s = Σ_{i∈s} 1/σ_i², over the ``chosen`` systems: each set of labels' mean χ², so that precise system
+        means cannot starve the local labels' gradient (both sets agree in expectation, so a model that can fit
+        both has the same minimum either way). Exact, or from ``environments_per_step`` draws per system (both
+        terms unbiased; the first variance-corrected as in eq. 12's estimate)."""
         import torch
 
         system_weight = batch.inverse_variance[chosen] * float(batch.fit_system_means)
-        norm = torch.sum(system_weight) + torch.sum(batch.system_precision[chosen])
+        system_norm = torch.clamp(torch.sum(system_weight), min=1e-30)
+        local_norm = torch.clamp(torch.sum(batch.system_precision[chosen]), min=1e-30)
         if exact or self.config.environments_per_step is None:
             mask = torch.zeros(batch.n_systems, dtype=torch.bool, device=chosen.device)
             mask[chosen] = True
@@ -334,11 +339,11 @@ class NNMember:
             means = torch.zeros(batch.n_systems, dtype=local.dtype, device=local.device).index_add_(0, index,
                                                                                                      weight * local)
             residual = (batch.target[chosen] - means[chosen]) ** 2
-            return (torch.sum(system_weight * residual) + torch.sum(squares[chosen])) / norm
+            return torch.sum(system_weight * residual) / system_norm + torch.sum(squares[chosen]) / local_norm
         estimate, variance, squares = batch.sampled_means(network, chosen, self.config.environments_per_step,
                                                           generator)
         residual = (batch.target[chosen] - estimate) ** 2 - variance
-        return (torch.sum(system_weight * residual) + torch.sum(squares)) / norm
+        return torch.sum(system_weight * residual) / system_norm + torch.sum(squares) / local_norm
 
     def _rmse(self, network, batch: SystemBatch) -> float:
         import torch
@@ -418,9 +423,10 @@ class NNMember:
 
 class NNEnsemble(ModelPlugin):
     name = "nn-ensemble"
-    version = "1.3"
+    version = "1.4"
     Config = NNEnsembleConfig
     stochastic = True
+    fits_local_labels = True
     requires = ("torch",)
     install_hint = "pip install torch  (CPU: pip install torch --index-url https://download.pytorch.org/whl/cpu)"
     description = "the paper's MLP ensemble fitted to system molar conductivities (torch)"

@@ -130,6 +130,7 @@ class RidgeModel(ModelPlugin):
     version = "1.2"
     Config = RidgeConfig
     stochastic = False
+    fits_local_labels = True
     requires = ("sklearn",)
     install_hint = "pip install 'localcond[sklearn]'"
     description = "linear k on standardised features, ridge on system means (scikit-learn)"
