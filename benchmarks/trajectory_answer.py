@@ -6,7 +6,8 @@ and pairs drift together (which adds to an ion's self part and takes it back in 
 run's own transport gives the labels: Λ per system, and each environment's measured attribution. Every
 system is predicted by members that never saw it (a K-fold over systems); per descriptor, learner and
 ``labels`` setting the table gives system R² (held-out means against Λ), local R² (held-out k against g,
-environment by environment) and the 1σ/2σ coverage of the member spread and of the posterior std.
+environment by environment) and the 1σ/2σ coverage of the member spread, of the posterior std and of the
+predictive std √(spread² + posterior²) that the analyses use.
 
     python -m core.learn.trajectory_answer data/trajectory-answer
     python -m core run benchmarks/trajectory-answer.yaml
@@ -20,6 +21,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 from rich.console import Console
 from rich.table import Table
 
@@ -58,7 +60,7 @@ def main() -> None:
     table = Table(title=f"known local answer g(r): {args.descriptor} environments of {args.workdir}, "
                         f"{args.folds}-fold over {len(stores)} systems, {args.members} members")
     for column in ("learner", "labels", "system R²", "local R²", "k_std cover 1σ/2σ", "posterior cover 1σ/2σ",
-                   "train s"):
+                   "predictive cover 1σ/2σ", "train s"):
         table.add_column(column, justify="left" if column in ("learner", "labels") else "right")
     for label in args.learners:
         plugin, options = LEARNERS[label]
@@ -68,11 +70,12 @@ def main() -> None:
             k, spread, posterior, seconds = held_out_predictions(problem, plugin, options, args.folds, args.members,
                                                                  args.seed)
             confidence = {"posterior": posterior} if plugin == "ridge" else {"k_std": spread, "posterior": posterior}
+            confidence["predictive"] = np.sqrt(spread ** 2 + posterior ** 2)   # what the analyses use
             scores = attribution_scores(problem, k, confidence)
             cover = (lambda name: f"{scores[f'{name}_coverage1']:.2f} / {scores[f'{name}_coverage2']:.2f}"
                      if f"{name}_coverage1" in scores else "-")
             table.add_row(label, labels, f"{scores['system_r2']:.3f}", f"{scores['local_r2']:.3f}", cover("k_std"),
-                          cover("posterior"), f"{seconds:.0f}")
+                          cover("posterior"), cover("predictive"), f"{seconds:.0f}")
             console.print(f"  {label}, {labels}: system R² {scores['system_r2']:.3f}, local R² "
                           f"{scores['local_r2']:.3f} ({seconds:.0f} s)")
     console.print(table)
