@@ -211,3 +211,38 @@ def test_a_mixture_gives_each_species_its_share_per_equivalent(tmp_path):
     numbers = summary(attribution)
     assert abs(numbers["molar_conductivity_attributed"] - exact / curves.formula_units) < \
         4 * numbers["molar_conductivity_attributed_err"]
+
+
+@pytest.mark.parametrize("convention", ["zero", "exclude"])
+def test_local_labels_keep_the_system_mean_under_either_bonded_convention(tmp_path, convention):
+    """Labels are the attribution rescaled so that the model's weighted system mean of them is the mean share
+    (bonded ions' expected share being zero): unchanged when bonded ions count as zero, × kept/all ions when
+    they are left out of the mean."""
+    from core.datatypes import LearningData
+    from core.features.store import FeatureStoreWriter
+    from core.learn.dataset import load_learning_data
+    from core.transport.attribution import ReplicaAttribution, SystemAttribution
+
+    frames, ions = 6, 4
+    total = np.arange(frames * ions, dtype=np.float32).reshape(frames, ions) / 10
+    attribution = SystemAttribution([ReplicaAttribution(total, total / 2, np.array([3, 5, 7, 9]), np.ones(ions))],
+                                    horizon=0.5, horizon_frames=1, delta_frames=1, variance=np.full(ions, 0.25))
+    writer = FeatureStoreWriter(tmp_path / "s.h5", dim=1, attributes={})
+    for frame in (1, 2, 3):
+        writer.append(np.zeros((ions, 1)), replica=np.zeros(ions), frame=np.full(ions, frame),
+                      ion_index=np.array([3, 5, 7, 9]), charge_sign=np.array([1, 1, -1, -1]),
+                      bonded=np.array([True, False, False, True]), nearest_unlike=np.ones(ions))
+    writer.close()
+    data: LearningData = load_learning_data(["s"], {"s": tmp_path / "s.h5"}, {"s": {"molar_conductivity": 1.0,
+                                                                                   "molar_conductivity_err": 0.1}},
+                                            bonded_ions=convention, min_relative_std=0.0, labels="both",
+                                            attributions={"s": attribution})
+    kept = total[1:4][:, [1, 2]].ravel()                              # the free ions 5 and 7 at frames 1–3
+    factor = 1.0 if convention == "zero" else 0.5                     # 4 ions, 2 kept: × kept/all
+    np.testing.assert_allclose(data.local_target, kept * factor, rtol=1e-6)
+    np.testing.assert_allclose(data.local_variance, 0.25 * factor ** 2)
+    # either way the model's system mean of the labels is the free ions' summed share per ion of the box
+    np.testing.assert_allclose(data.system_means(data.local_target), kept.sum() / 12, rtol=1e-6)
+    with pytest.raises(ValueError, match="no attribution"):
+        load_learning_data(["s"], {"s": tmp_path / "s.h5"}, {"s": {"molar_conductivity": 1.0}}, bonded_ions=convention,
+                           min_relative_std=0.0, labels="attribution", attributions={"s": None})
