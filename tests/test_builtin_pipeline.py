@@ -40,9 +40,10 @@ def shrunken_quickstart(workdir: Path) -> dict:
 def test_plugins_lists_the_builtins_as_available(engines) -> None:
     listing = cli("plugins")
     assert listing.returncode == 0, listing.stderr
-    for name in ("openmm", "soap-dscribe", "radial-shells", "nn-ensemble", "ridge", "parity"):
+    for name in ("openmm", "soap-dscribe", "radial-shells", "nn-ensemble", "ridge", "parity", "local-attribution"):
         line = next(line for line in listing.stdout.splitlines() if f" {name} " in f" {line} ")
-        assert "unavailable" not in line, line
+        cells = [cell.strip() for cell in line.strip("│ ").split("│")]
+        assert cells[-1] == "yes", line            # the table's last column: "yes", or "no: <why>"
 
 
 def test_quickstart_validates() -> None:
