@@ -19,15 +19,23 @@ from pathlib import Path
 from typing import Any, ClassVar, Protocol, runtime_checkable
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, ValidationInfo, field_validator
+
+from core.numbers import refuse_booleans
 
 from core.datatypes import AnalysisInputs, AnalysisResult, Frame, LearningData, SimulationJob, TaskContext
 
 
 class PluginConfig(BaseModel):
-    """Base of every plugin's options model: unknown keys are errors."""
+    """Base of every plugin's options model: unknown keys, NaN, infinities and booleans where numbers belong
+    are errors (:mod:`core.numbers`), so a plugin's options get the rule without writing it."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _numbers_are_not_booleans(cls, value: Any, info: ValidationInfo) -> Any:
+        return refuse_booleans(cls, value, info.field_name)
 
 
 class Plugin:

@@ -8,15 +8,22 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
+
+from core.numbers import refuse_booleans
 
 from core.recipe import defaults
 
 
 class StrictModel(BaseModel):
-    """Unknown keys, NaN and infinities are errors everywhere."""
+    """Unknown keys, NaN, infinities and booleans where numbers belong are errors everywhere."""
 
     model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _numbers_are_not_booleans(cls, value: Any, info: ValidationInfo) -> Any:
+        return refuse_booleans(cls, value, info.field_name)
 
 
 #: The most systems a recipe may plan (the paper's grid is 108; the external-validity one 124).
@@ -77,7 +84,7 @@ class SystemsConfig(StrictModel):
     replicas: int = Field(default=defaults.REPLICAS, ge=1)
     n_particles: int = Field(default=defaults.N_PARTICLES, ge=2)
     density: float = Field(default=defaults.DENSITY, gt=0)
-    seed: int = 2022
+    seed: int = Field(default=2022, ge=0, description="base seed; replica seeds derive from it")
     grid: list[SystemGroup] = Field(default_factory=lambda: [SystemGroup()], min_length=1)
 
     @model_validator(mode="after")
@@ -234,7 +241,7 @@ class SplitConfig(StrictModel):
                     "trained (with the same inner folds and seeds) on the others only; 0 turns it off; "
                     f"auto: {defaults.OUTER_FOLDS} below {defaults.SMALL_DATASET_SYSTEMS} trainable systems, "
                     "else 0")
-    seed: int = 0
+    seed: int = Field(default=0, ge=0)
 
     @field_validator("outer_folds")
     @classmethod

@@ -37,7 +37,7 @@ class ParityConfig(PluginConfig):
         default="auto", description="predictions to plot: the main ensemble's, the outer folds' "
                                     "(split 'heldout'), or auto: the outer folds' where the run has them")
     attainable_draws: int = Field(default=1000, ge=10)
-    seed: int = 0
+    seed: int = Field(default=0, ge=0, description="seed of the attainable-R² draws")
 
 
 class Parity(AnalysisPlugin):
