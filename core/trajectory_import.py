@@ -115,10 +115,13 @@ def is_gsd(path: Path) -> bool:
 
 
 def frames_of(path: Path, options: ImportOptions | None = None, timestep: float | None = None) -> Iterator[Frame]:
-    """Frames of a localcond GSD file (``options`` ignored) or of any MDAnalysis-readable trajectory."""
+    """Frames of a localcond GSD file (``options`` ignored) or of any MDAnalysis-readable trajectory, each
+    checked (:mod:`core.trajectory_checks`) before it is handed out."""
+    from core.trajectory_checks import checked_frames
+
     if is_gsd(path) and options is None:
-        return read_frames(path, timestep=timestep)
-    return mdanalysis_frames(path, options or ImportOptions(), timestep)
+        return checked_frames(read_frames(path, timestep=timestep), path)
+    return checked_frames(mdanalysis_frames(path, options or ImportOptions(), timestep), path)
 
 
 def _gsd_times(path: Path, timestep: float | None) -> np.ndarray:
@@ -505,6 +508,7 @@ def _frames_of(universe, layout: _CarrierLayout, bonds: np.ndarray, options: Imp
                times: np.ndarray | None, valence: np.ndarray | None,
                labels: tuple[np.ndarray, tuple[str, ...]] | None, unwrapping: str) -> Iterator[Frame]:
     previous = None
+    first_steps: list[int] = []
     images = _gsd_images(path) if unwrapping == IMAGE_FLAGS and is_gsd(path) else None
     species, names = labels if labels is not None else (None, ())
     for index, ts in enumerate(_quietly(universe.trajectory)):
@@ -529,13 +533,35 @@ def _frames_of(universe, layout: _CarrierLayout, bonds: np.ndarray, options: Imp
         unwrapped = layout.positions(atoms, box)
         image = np.floor((unwrapped + box / 2) / box).astype(np.int32)
         if options.frame_interval is not None:
-            time = index * options.frame_interval
+            time = _stepped_time(path, index, ts, options.frame_interval, first_steps)
         elif times is not None:
             time = times[index]
         else:
             time = ts.time * options.time_scale
         yield Frame(unwrapped - image * box, box, layout.typeid, TYPES, image, bonds, step=index, time=float(time),
                     masses=layout.masses, valence=valence, species=species, species_names=names)
+
+
+def _stepped_time(path: Path, index: int, ts, frame_interval: float, first_steps: list[int]) -> float:
+    """τ of frame ``index`` with ``--frame-interval``: where the file states steps (a LAMMPS dump's TIMESTEP), the
+    step's distance from the first frame's in units of the first two frames' spacing, × the interval; so repeated
+    steps (a dump appended after a restart), steps running backwards and uneven (log-spaced) steps reach the
+    shared checks instead of being read as evenly spaced. Without steps, ``index`` × the interval.
+
+    ``first_steps`` keeps the first two frames' steps between calls."""
+    step = ts.data.get("step")
+    if step is None:
+        return index * frame_interval
+    if len(first_steps) < 2:
+        first_steps.append(int(step))
+    if len(first_steps) < 2:
+        return 0.0
+    spacing = first_steps[1] - first_steps[0]
+    if spacing <= 0:
+        raise ValueError(f"{path}: frame 1 is at step {first_steps[1]}, frame 0 at {first_steps[0]}; times must "
+                         "increase strictly (a dump appended after a restart repeats steps: remove the repeated "
+                         "frames)")
+    return (int(step) - first_steps[0]) / spacing * frame_interval
 
 
 @contextlib.contextmanager

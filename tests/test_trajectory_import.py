@@ -417,3 +417,28 @@ def test_a_frame_interval_that_contradicts_the_files_own_times_is_refused(browni
     assert agreed == stated
     native = transport_json(capsys, str(brownian), "--fit", "5", "25")
     assert stated["D_p"] == pytest.approx(native["D_p"], rel=1e-3)   # XTC keeps 10⁻³ of a length unit
+
+
+@pytest.mark.parametrize("damage, message", [("appended after a restart", "times must increase strictly"),
+                                             ("steps backwards", "times must increase strictly"),
+                                             ("log-spaced steps", "not equally spaced")])
+def test_a_lammps_dump_whose_steps_repeat_run_backwards_or_spread_unevenly_is_refused(brownian, tmp_path, capsys,
+                                                                                     damage, message):
+    """The same rule as for GSD files (core/trajectory_checks.py): times increase strictly. A dump appended after
+    a restart repeats steps (κ was 9 % high, all frames used); one whose steps run backwards was accepted; one
+    written at steps 1, 2, 4, … 1024 (like MDAnalysisTests' test_non_linear.dump) was read as evenly spaced."""
+    dump = tmp_path / "run.lammpstrj"
+    write_lammps_dump(brownian, dump, unwrapped=True)
+    frames = dump.read_text().split("ITEM: TIMESTEP\n")[1:]
+    if damage == "appended after a restart":
+        frames = frames[:80] + frames[60:]                 # steps of frames 60–79 appear twice
+    elif damage == "steps backwards":
+        frames = frames[:40] + frames[40:50][::-1] + frames[50:]
+    else:
+        frames = [f"{2 ** k}\n" + frame.split("\n", 1)[1] for k, frame in enumerate(frames[:11])]
+    dump.write_text("".join("ITEM: TIMESTEP\n" + frame for frame in frames))
+    status = main(["transport", str(dump), "--cation", "type 1", "--anion", "type 2", "--equal-masses",
+                   "--frame-interval", "0.5", "--unwrapped"])
+    err = capsys.readouterr().err
+    assert status == 2 and message in err and str(dump) in err, err
+    assert "Traceback" not in err

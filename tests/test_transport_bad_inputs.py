@@ -65,6 +65,48 @@ def _duplicated(frames):
     return frames[:5] + [frames[4]] + frames[5:]
 
 
+def _fewer_particles(frames):
+    """Frame 7 has lost its last particle (an IndexError before the shared input check)."""
+    frame = frames[7]
+    n = frame.particles.N - 1
+    for name in [name for name in dir(frame.particles) if not name.startswith("_")]:
+        value = getattr(frame.particles, name, None)
+        if isinstance(value, np.ndarray) and value.ndim and len(value) == n + 1:   # every per-particle array
+            setattr(frame.particles, name, value[:n])
+    frame.particles.N = n
+    return frames
+
+
+def _negative_mass(frames):
+    for frame in frames:
+        mass = np.ones(frame.particles.N, dtype=np.float32)
+        mass[2] = -1.0
+        frame.particles.mass = mass
+    return frames
+
+
+def _zero_total_mass(frames):
+    for frame in frames:
+        mass = np.ones(frame.particles.N, dtype=np.float32)
+        mass[: frame.particles.N // 2] = -1.0
+        frame.particles.mass = mass
+    return frames
+
+
+def _nan_velocity(frames):
+    for frame in frames:
+        frame.particles.velocity = np.zeros((frame.particles.N, 3), dtype=np.float32)
+    frames[4].particles.velocity[6] = np.nan
+    return frames
+
+
+def _retyped(frames):
+    typeid = np.asarray(frames[9].particles.typeid).copy()
+    typeid[[0, -1]] = typeid[[-1, 0]]
+    frames[9].particles.typeid = typeid
+    return frames
+
+
 @pytest.fixture(scope="module")
 def files(tmp_path_factory) -> dict[str, Path]:
     directory = tmp_path_factory.mktemp("bad")
@@ -80,7 +122,9 @@ def files(tmp_path_factory) -> dict[str, Path]:
     for name in ("empty", "text", "truncated"):
         made[name] = directory / f"{name}.gsd"
     for name, edit in (("no_cations", _no_cations), ("zero_box", _zero_box), ("one_step", _one_step),
-                       ("nan", _nan), ("absurd", _absurd), ("swapped", _swapped), ("duplicated", _duplicated)):
+                       ("nan", _nan), ("absurd", _absurd), ("swapped", _swapped), ("duplicated", _duplicated),
+                       ("fewer_particles", _fewer_particles), ("negative_mass", _negative_mass),
+                       ("zero_total_mass", _zero_total_mass), ("nan_velocity", _nan_velocity), ("retyped", _retyped)):
         made[name] = rewritten(good, directory / f"{name}.gsd", edit)
     pytest.importorskip("MDAnalysis")
     write_dcd_and_pdb(good, directory / "good.dcd", directory / "top.pdb", length)
@@ -94,12 +138,17 @@ CASES = [
     ("text", [], "not a readable GSD file"),
     ("truncated", [], "not a readable GSD file"),
     ("no_cations", [], "no cations"),
-    ("zero_box", [], "expected three positive lengths"),
-    ("one_step", [], "not equally spaced"),
-    ("nan", [], "NaN or infinite coordinates"),
+    ("zero_box", [], "frame 0 has box edges [0.0, 0.0, 0.0]; expected three finite positive"),
+    ("one_step", [], "frame 1 is at t = 0 τ (step 0), not after the frame before it"),
+    ("nan", [], "frame 5: particle 3 has a non-finite position"),
     ("absurd", [], "beyond 1e+06 box lengths"),
-    ("swapped", [], "not equally spaced"),
-    ("duplicated", [], "not equally spaced"),
+    ("swapped", [], "times must increase strictly"),
+    ("duplicated", [], "frame 5 is at t = 2 τ (step 400), not after"),
+    ("fewer_particles", [], "frame 7 has 59 particles, the first frame 60"),
+    ("negative_mass", [], "frame 0: particle 2 has mass -1.0"),
+    ("zero_total_mass", [], "masses must be finite and positive"),
+    ("nan_velocity", [], "frame 4: particle 6 has a non-finite velocity"),
+    ("retyped", [], "frame 9: particle 0 has type"),
     ("good", ["--kT", "0"], "--kT must be a positive number"),
     ("good", ["--kT", "-1"], "--kT must be a positive number"),
     ("good", ["--kT", "nan"], "--kT must be a positive number"),
