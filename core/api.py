@@ -23,11 +23,12 @@ from core.local_conductivity import LocalConductivity, load_local
 from core.plugin_api import (AnalysisPlugin, DescriptorPlugin, LocalConductivityModel, ModelPlugin, Plugin,
                              PluginConfig, SimulatorPlugin)
 from core.species import IonSpecies, ion_species
+from core.transport.attribution import SystemAttribution, block_mean, frame_blocks
 from core.trajectory import (LOG_BJERRUM_LENGTH, LOG_CONCENTRATION, LOG_FRAME_INTERVAL, LOG_KT, LOG_TIMESTEP,
                              GSDWriter, frame_count, read_frames, read_log)
 
 #: The version of this API (not of localcond): major.minor.
-API_VERSION = "1.0"
+API_VERSION = "1.1"
 
 __all__ = [
     "API_VERSION", "require_api",
@@ -37,6 +38,8 @@ __all__ = [
     # data that core hands to plugins and plugins hand back
     "Frame", "SystemSpec", "SimulationSettings", "SimulationJob", "TaskContext", "LearningData",
     "AnalysisInputs", "AnalysisResult", "IonSpecies", "ion_species", "LocalConductivity", "load_local",
+    # each ion's measured share of Λ (API 1.1), and means over environments with frame-block errors
+    "SystemAttribution", "block_mean", "frame_blocks",
     # the GSD trajectory conventions
     "CATION_TYPE", "ANION_TYPE", "SOLVENT_TYPE", "PAIR_BOND_TYPE", "GSDWriter", "read_frames", "read_log",
     "frame_count", "trajectory_log", "LOG_TIMESTEP", "LOG_FRAME_INTERVAL", "LOG_KT", "LOG_CONCENTRATION", "LOG_BJERRUM_LENGTH",
@@ -52,7 +55,7 @@ def require_api(version: str) -> None:
     >>> require_api("2.0")
     Traceback (most recent call last):
     ...
-    ImportError: this plugin needs localcond API 2.0; this localcond has 1.0 (same major version, minor 0 or later)
+    ImportError: this plugin needs localcond API 2.0; this localcond has 1.1 (same major version, minor 0 or later)
     """
     wanted_major, wanted_minor = (int(part) for part in version.split(".")[:2])
     major, minor = (int(part) for part in API_VERSION.split(".")[:2])

@@ -26,10 +26,8 @@ from pathlib import Path
 import numpy as np
 from pydantic import Field, field_validator
 
-from core.datatypes import AnalysisInputs, AnalysisResult
-from core.figures import pyplot, save_figure
-from core.plugin_api import AnalysisPlugin, PluginConfig
-from core.transport.attribution import block_mean, frame_blocks
+from core.api import (AnalysisInputs, AnalysisPlugin, AnalysisResult, PluginConfig, block_mean, frame_blocks, pyplot,
+                      save_figure)
 
 #: Columns of ``local_attribution.csv``.
 COLUMNS = ("system", "split", "bin", "n_environments", "learned", "measured", "measured_err", "measured_self",
