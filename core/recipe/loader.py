@@ -137,13 +137,15 @@ def load_recipe(path: str | Path, registry: PluginRegistry | None = None, *,
         if ablation else []
 
     if recipe.model is not None and recipe.model.labels != "system-means":
+        able = ", ".join(sorted(info.name for info in registry.plugins("model")
+                                if getattr(info.plugin_class, "fits_local_labels", False))) or "none installed"
         for chosen in (model, *extra_models):
             chosen_class = registry.info("model", chosen.name).plugin_class if chosen is not None else None
             if chosen_class is not None and not getattr(chosen_class, "fits_local_labels", False):
                 problems.append(UserError(
                     f"model {chosen.name!r} does not fit measured local labels, which model.labels: "
                     f"{recipe.model.labels} asks for; set model.labels: system-means, or use a model that does "
-                    "(nn-ensemble, ridge)", source=source, path="model.labels",
+                    f"({able})", source=source, path="model.labels",
                     line=line_of(node, _split("model.labels"))))
     for kind, main, extras in (("descriptors", descriptor, extra_descriptors), ("models", model, extra_models)):
         seen = [(main.name, main.options)] if main is not None else []
