@@ -12,6 +12,8 @@ needs with :func:`require_api`.
 
 from __future__ import annotations
 
+from core.attribution_check import (GroupComparison, MeasuredShares, chi2_per_dof, compare_groups,
+                                    measured_shares)
 from core.datatypes import (ANION_TYPE, CATION_TYPE, PAIR_BOND_TYPE, SOLVENT_TYPE, AnalysisInputs,
                             AnalysisResult, Frame, LearningData, SimulationJob, SimulationSettings, SystemSpec,
                             TaskContext)
@@ -28,7 +30,7 @@ from core.trajectory import (LOG_BJERRUM_LENGTH, LOG_CONCENTRATION, LOG_FRAME_IN
                              GSDWriter, frame_count, read_frames, read_log)
 
 #: The version of this API (not of localcond): major.minor.
-API_VERSION = "1.1"
+API_VERSION = "1.2"
 
 __all__ = [
     "API_VERSION", "require_api",
@@ -40,6 +42,8 @@ __all__ = [
     "AnalysisInputs", "AnalysisResult", "IonSpecies", "ion_species", "LocalConductivity", "load_local",
     # each ion's measured share of Λ (API 1.1), and means over environments with frame-block errors
     "SystemAttribution", "block_mean", "frame_blocks",
+    # learned k against the measured shares over groups of environments (API 1.2)
+    "MeasuredShares", "GroupComparison", "measured_shares", "compare_groups", "chi2_per_dof",
     # the GSD trajectory conventions
     "CATION_TYPE", "ANION_TYPE", "SOLVENT_TYPE", "PAIR_BOND_TYPE", "GSDWriter", "read_frames", "read_log",
     "frame_count", "trajectory_log", "LOG_TIMESTEP", "LOG_FRAME_INTERVAL", "LOG_KT", "LOG_CONCENTRATION", "LOG_BJERRUM_LENGTH",
@@ -55,7 +59,7 @@ def require_api(version: str) -> None:
     >>> require_api("2.0")
     Traceback (most recent call last):
     ...
-    ImportError: this plugin needs localcond API 2.0; this localcond has 1.1 (same major version, minor 0 or later)
+    ImportError: this plugin needs localcond API 2.0; this localcond has 1.2 (same major version, minor 0 or later)
     """
     wanted_major, wanted_minor = (int(part) for part in version.split(".")[:2])
     major, minor = (int(part) for part in API_VERSION.split(".")[:2])

@@ -411,3 +411,51 @@ def test_local_attribution_tells_a_right_local_k_from_a_constant_one(tmp_path: P
         assert numbers["chi2_per_dof_all"] > 25, numbers
     assert "contrast_z" not in numbers          # three bins: no contact-minus-free contrast
     assert (tmp_path / "local_attribution.png").is_file()
+
+
+@pytest.mark.parametrize("learned", ["truth", "constant", "inverted"])
+def test_figure_analyses_check_learned_k_against_the_measured_shares(tmp_path: Path, learned: str) -> None:
+    """Figs. 4, 5, 6 and 7/8 set the learned k beside the measured attribution on the walkers' known share g(r).
+
+    The truth agrees everywhere. A constant k with the right mean fails the group means (Fig. 4), the spread
+    the nearest-unlike distance explains (Fig. 5) and the contrast (Figs. 7/8); it claims no spatial
+    correlation, which the data cannot refute through C_lm (Fig. 6 checks what a model claims). An inverted
+    k (2 mean − g) has the truth's C(r) exactly, and C_lm of the opposite sign: Fig. 6's check fails.
+    """
+    from core.learn.trajectory_answer import expected_attribution
+
+    functions = {"truth": expected_attribution, "constant": lambda r: np.full(len(r), 0.03),
+                 "inverted": lambda r: 0.06 - expected_attribution(r)}
+    inputs = attribution_inputs(tmp_path, functions[learned])
+    inputs.predictions[0].update({"concentration": 0.04, "bjerrum_length": 1.0, "true": 0.03})
+    inputs.trajectories["walk"] = [tmp_path / "walk.gsd"]
+    inputs.transport.append({"system": "walk", "concentration": 0.04, "bjerrum_length": 1.0, "L_self_pp": 1.0,
+                             "L_pm": 0.1})
+    results = {}
+    for name in ("local-distribution", "heterogeneity", "spatial-correlation", "onsager-relations"):
+        out = tmp_path / name
+        out.mkdir()
+        results[name] = get_registry().instantiate("analysis", name, {}).run(inputs, out)
+    figure4 = results["local-distribution"].numbers["measured_agreement"]
+    assert figure4["n_system_groups"] == 2
+    figure5 = results["heterogeneity"].numbers["measured_agreement"]
+    assert figure5["n_systems"] == 1
+    figure6 = results["spatial-correlation"].numbers["measured_agreement"]
+    assert figure6["n_bins"] > 30 or learned == "constant"
+    with open(tmp_path / "onsager-relations" / "onsager_relations.csv") as handle:
+        contrast = next(csv.DictReader(handle))
+    contrast_z = float(contrast["contrast_z"])
+    assert float(contrast["contrast_measured"]) < -3 * float(contrast["contrast_measured_err"])  # contact ions carry less
+    if learned == "truth":
+        assert figure4["chi2_per_dof"] < 4 and figure5["chi2_per_dof"] < 4 and abs(contrast_z) < 2.5, \
+            (figure4, figure5, contrast_z)
+        assert figure6["chi2_per_dof"] < 2, figure6
+    elif learned == "constant":
+        assert figure4["chi2_per_dof"] > 25 and figure5["chi2_per_dof"] > 9 and abs(contrast_z) > 5, \
+            (figure4, figure5, contrast_z)
+        assert figure6["n_bins"] == 0     # C and C_lm both vanish exactly: nothing claimed, nothing to refute
+    else:
+        assert figure6["chi2_per_dof"] > 4, figure6
+        assert contrast_z > 5    # the inverted contrast has the wrong sign
+    assert all(any(note.startswith("Measured check") for note in result.notes)
+               for name, result in results.items() if name != "onsager-relations")

@@ -7,19 +7,32 @@ Beside each system's spread, the typical uncertainty of one of its k (the median
 of the predictive std: member spread and posterior std in quadrature): where it is as large as the
 spread, the heterogeneity is the model's, not the data's. With
 ``max_relative_uncertainty`` only environments known that well are used.
+
+Measured check: the part of the spread that the distance to the nearest unlike
+ion explains, Var_b(E[k | bin b]) (bins ``distance_bins``), from the learned k
+and from the measured attribution (each bin's mean share, the noise of those
+means subtracted: :meth:`core.api.GroupComparison.between_group_spread`). By the
+law of total variance it bounds the spread of the true k from below, and it is
+what the data can say about Fig. 5 system by system: z = (learned − measured) /
+error, χ²/dof over systems in ``measured_agreement``. The rest of the learned
+spread (within a bin) is the model's.
 """
 
 from __future__ import annotations
 
 import csv
+import math
 from pathlib import Path
 
 import numpy as np
-from pydantic import Field
+from pydantic import Field, field_validator
 
-from core.datatypes import AnalysisInputs, AnalysisResult
-from core.figures import pyplot, save_figure
-from core.plugin_api import AnalysisPlugin, PluginConfig
+from core.api import (AnalysisInputs, AnalysisPlugin, AnalysisResult, PluginConfig, chi2_per_dof, compare_groups,
+                      measured_shares, pyplot, save_figure)
+
+#: Columns of the measured check (between-bin variances, reduced Λ²).
+MEASURED_COLUMNS = ("explained_var_learned", "explained_var_measured", "explained_var_measured_err",
+                    "explained_var_z")
 
 
 class HeterogeneityConfig(PluginConfig):
@@ -29,11 +42,22 @@ class HeterogeneityConfig(PluginConfig):
     max_relative_uncertainty: float | None = Field(
         default=None, gt=0, description="use only environments whose k is known to within this fraction of the "
                                         "system's mean |k| (predictive std: member spread and posterior std in quadrature); null: all")
+    distance_bins: list[float] = Field(
+        default=[1.2, 1.5, 2.0, 3.0], min_length=1,
+        description="inner edges (σ) of the bins of the distance to the nearest unlike ion for the measured check")
+    min_environments: int = Field(default=20, ge=2, description="bins with fewer environments are left out of it")
+
+    @field_validator("distance_bins")
+    @classmethod
+    def _increasing(cls, edges: list[float]) -> list[float]:
+        if not all(math.isfinite(e) and e > 0 for e in edges) or any(b <= a for a, b in zip(edges, edges[1:])):
+            raise ValueError("distance_bins must be finite, positive and increasing (σ)")
+        return edges
 
 
 class Heterogeneity(AnalysisPlugin):
     name = "heterogeneity"
-    version = "1.1"
+    version = "1.2"
     Config = HeterogeneityConfig
     needs = frozenset({"predictions", "local_conductivities"})
     requires = ("matplotlib",)
@@ -58,10 +82,11 @@ class Heterogeneity(AnalysisPlugin):
             rows.append({"system": prediction["system"], "split": prediction["split"], "true": prediction["true"],
                          "concentration": prediction["concentration"], "k_std": float(np.std(k)),
                          "k_mean": float(np.mean(k)), "n_environments": int(len(k)),
-                         "k_uncertainty_median": local.typical_uncertainty(confident)})
+                         "k_uncertainty_median": local.typical_uncertainty(confident),
+                         **self.measured_check(inputs, prediction["system"])})
         with open(output_dir / "heterogeneity.csv", "w", newline="") as handle:
             writer = csv.DictWriter(handle, fieldnames=["system", "split", "concentration", "true", "k_mean", "k_std",
-                                                        "n_environments", "k_uncertainty_median"])
+                                                        "n_environments", "k_uncertainty_median", *MEASURED_COLUMNS])
             writer.writeheader()
             writer.writerows(rows)
         result.tables.append("heterogeneity.csv")
@@ -72,7 +97,20 @@ class Heterogeneity(AnalysisPlugin):
         else:
             result.notes.append("fewer than three systems with local conductivities: no correlation coefficient")
         result.numbers["n_systems"] = len(rows)
-        figure, axes = plt.subplots(figsize=(4.8, 4.2))
+        checked = [r for r in rows if np.isfinite(r["explained_var_z"])]
+        if checked:
+            z = np.array([r["explained_var_z"] for r in checked])
+            result.numbers["measured_agreement"] = {"chi2_per_dof": chi2_per_dof(z), "n_systems": len(checked),
+                                                    "within_2_se": int(np.sum(np.abs(z) <= 2))}
+            result.notes.append(
+                f"Measured check: the spread of k explained by the distance to the nearest unlike ion agrees with "
+                f"the measured shares' within 2 s.e. in {int(np.sum(np.abs(z) <= 2))} of {len(checked)} systems "
+                f"(χ²/dof {chi2_per_dof(z):.2f}; right panel). The std plotted on the left also holds the spread "
+                "within those bins, which only the model states.")
+        else:
+            result.notes.append("no measured attribution for these systems: the spread is not checked against "
+                                "measurement")
+        figure, (axes, check_axes) = plt.subplots(1, 2, figsize=(9.2, 4.2))
         scatter = axes.scatter(true, spread, c=[r["concentration"] for r in rows], cmap="viridis")
         figure.colorbar(scatter, ax=axes, label="c (σ⁻³)")
         axes.scatter(true, [r["k_uncertainty_median"] for r in rows], marker="x", color="0.5", s=14,
@@ -80,6 +118,30 @@ class Heterogeneity(AnalysisPlugin):
         axes.legend(frameon=False, fontsize=7)
         axes.set_xlabel("Λ (reduced)")
         axes.set_ylabel("std of local k (reduced)")
+        if checked:
+            check_axes.errorbar([r["explained_var_measured"] for r in checked],
+                                [r["explained_var_learned"] for r in checked],
+                                xerr=[r["explained_var_measured_err"] for r in checked], fmt="o", ms=4, lw=0.8)
+            values = [v for r in checked for v in (r["explained_var_measured"], r["explained_var_learned"])]
+            check_axes.plot([min(values), max(values)], [min(values), max(values)], "k:", lw=0.8)
+        check_axes.set_xlabel("measured Var(E[k | nearest-unlike bin]) (± s.e.)")
+        check_axes.set_ylabel("learned Var(E[k | nearest-unlike bin])")
         figure.tight_layout()
         result.figures += save_figure(figure, output_dir, "heterogeneity")
         return result
+
+    def measured_check(self, inputs: AnalysisInputs, system: str) -> dict[str, float]:
+        """Between-bin variance of k, learned and measured (NaN without an attribution or two usable bins)."""
+        out = dict.fromkeys(MEASURED_COLUMNS, float("nan"))
+        shares = measured_shares(inputs, system)
+        if shares is None:
+            return out
+        nearest = inputs.environments(system)["nearest_unlike"]
+        bins = np.digitize(nearest, self.config.distance_bins)
+        spread = compare_groups(shares, bins, len(self.config.distance_bins) + 1).between_group_spread(
+            self.config.min_environments)
+        if spread["n_groups"] < 2 or not spread["measured_err"] > 0:
+            return out
+        return {"explained_var_learned": spread["learned"], "explained_var_measured": spread["measured"],
+                "explained_var_measured_err": spread["measured_err"],
+                "explained_var_z": (spread["learned"] - spread["measured"]) / spread["measured_err"]}

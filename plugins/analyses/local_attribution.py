@@ -26,8 +26,8 @@ from pathlib import Path
 import numpy as np
 from pydantic import Field, field_validator
 
-from core.api import (AnalysisInputs, AnalysisPlugin, AnalysisResult, PluginConfig, block_mean, frame_blocks, pyplot,
-                      save_figure)
+from core.api import (AnalysisInputs, AnalysisPlugin, AnalysisResult, PluginConfig, block_mean, compare_groups,
+                      measured_shares, pyplot, save_figure)
 
 #: Columns of ``local_attribution.csv``.
 COLUMNS = ("system", "split", "bin", "n_environments", "learned", "measured", "measured_err", "measured_self",
@@ -97,25 +97,24 @@ class LocalAttribution(AnalysisPlugin):
         """One row per bin of ``system``: learned and measured means over the environments with both."""
         environments = inputs.environments(system)
         attribution = inputs.attribution(system)
-        measured, self_part, _, far = attribution.lookup(environments["replica"], environments["frame"],
-                                                         environments["ion_index"])
-        common = float(np.max(attribution.far_mean_err)) if attribution.far_mean_err is not None else 0.0
-        learned = inputs.local(system).k
-        usable = np.isfinite(learned) & np.isfinite(measured)
+        shares = measured_shares(inputs, system)
+        _, self_part, _, far = attribution.lookup(environments["replica"], environments["frame"],
+                                                  environments["ion_index"])
         which = np.digitize(environments["nearest_unlike"], self.config.distance_bins)
-        blocks = frame_blocks(environments["replica"], environments["frame"], attribution.horizon_frames)
+        comparison = compare_groups(shares, which, len(names))
+        usable = shares.usable
         rows = []
         for number, name in enumerate(names):
             chosen = usable & (which == number)
-            mean, error, _ = block_mean(measured[chosen], blocks[chosen])
-            error = math.hypot(error, common)   # the far part's mean, shared by every bin of the system
-            far_excess, far_error, _ = block_mean(far[chosen] - np.mean(far[usable]), blocks[chosen])
+            far_excess, far_error, _ = block_mean(far[chosen] - np.mean(far[usable]), shares.blocks[chosen])
             self_mean = float(np.mean(self_part[chosen])) if chosen.any() else float("nan")
-            k = float(np.mean(learned[chosen])) if chosen.any() else float("nan")
-            rows.append({"system": system, "split": split, "bin": name, "n_environments": int(chosen.sum()),
-                         "learned": k, "measured": mean, "measured_err": error, "measured_self": self_mean,
+            mean = float(comparison.measured[number])
+            rows.append({"system": system, "split": split, "bin": name,
+                         "n_environments": int(comparison.n_environments[number]),
+                         "learned": float(comparison.learned[number]), "measured": mean,
+                         "measured_err": float(comparison.total_err[number]), "measured_self": self_mean,
                          "measured_distinct": mean - self_mean, "far_excess": far_excess, "far_excess_err": far_error,
-                         "z": (k - mean) / error if error > 0 else float("nan")})
+                         "z": float(comparison.z[number])})
         return rows
 
     def figure(self, rows: list[dict], names: list[str], output_dir: Path) -> list[str]:

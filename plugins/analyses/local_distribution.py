@@ -12,6 +12,14 @@ l_B = 10σ); and Sarle's bimodality coefficient of all k,
 γ the sample skewness, κ the sample excess kurtosis; b > 5/9 (the value for a
 uniform distribution) suggests two modes.
 
+Measured check: where the transport stage measured each ion's share of Λ
+(``attribution.npz``), the table sets the mean learned k of near and of far
+ions beside the mean measured share ± its frame-block error, with z =
+(learned − measured)/error, and the numbers give χ²/dof over the system-groups
+(``measured_agreement``). Those means are what the data fix; the percentages of
+k < 0 and the histograms' shapes depend on the spread of k within a group,
+which one noisy measurement per environment does not fix (a note says so).
+
 Confidence: per system, the median member spread and posterior std of k and
 the share of environments known to within ``max_relative_uncertainty`` of the
 mean |k| (all with a k when unset) go in the table; each panel draws the
@@ -27,10 +35,8 @@ from pathlib import Path
 import numpy as np
 from pydantic import Field
 
-from core.datatypes import AnalysisInputs, AnalysisResult
-from core.figures import pyplot, save_figure
-from core.local_conductivity import finite_median
-from core.plugin_api import AnalysisPlugin, PluginConfig
+from core.api import (AnalysisInputs, AnalysisPlugin, AnalysisResult, PluginConfig, chi2_per_dof, compare_groups,
+                      measured_shares, pyplot, save_figure)
 
 #: Sarle's coefficient of a uniform distribution; larger values suggest bimodality.
 UNIFORM_BIMODALITY = 5.0 / 9.0
@@ -47,6 +53,17 @@ class LocalDistributionConfig(PluginConfig):
     max_relative_uncertainty: float | None = Field(
         default=None, gt=0, description="use only environments whose k is known to within this fraction of the "
                                         "system's mean |k| (predictive std: member spread and posterior std in quadrature); null: all")
+
+
+def finite_median(values: np.ndarray) -> float:
+    """Median of the finite entries of ``values`` (NaN if none)."""
+    values = np.asarray(values, dtype=float)
+    values = values[np.isfinite(values)]
+    return float(np.median(values)) if len(values) else float("nan")
+
+
+#: Columns of the measured check, per group (near, far).
+MEASURED_COLUMNS = ("learned_mean", "measured_mean", "measured_err", "z")
 
 
 def negative_fractions(k: np.ndarray, nearest_unlike: np.ndarray, contact_distance: float) -> dict[str, float]:
@@ -82,7 +99,7 @@ def bimodality_coefficient(values: np.ndarray) -> float:
 
 class LocalDistribution(AnalysisPlugin):
     name = "local-distribution"
-    version = "1.1"
+    version = "1.2"
     Config = LocalDistributionConfig
     needs = frozenset({"predictions", "local_conductivities", "feature_stores"})
     requires = ("matplotlib",)
@@ -114,11 +131,12 @@ class LocalDistribution(AnalysisPlugin):
                          "bimodality": bimodality_coefficient(finite),
                          "k_std_median": finite_median(local.k_std[with_k]),
                          "k_posterior_std_median": finite_median(local.k_posterior_std[with_k]),
-                         "confident_percent": 100.0 * float(confident.sum()) / max(int(with_k.sum()), 1)})
+                         "confident_percent": 100.0 * float(confident.sum()) / max(int(with_k.sum()), 1),
+                         **self.measured_check(inputs, name, nearest)})
             samples[name] = (k, nearest, local.typical_uncertainty(confident))
         fields = ["system", "concentration", "bjerrum_length", "true", "n_near", "n_far", "negative_near_percent",
                   "negative_far_percent", "negative_percent", "bimodality", "k_std_median", "k_posterior_std_median",
-                  "confident_percent"]
+                  "confident_percent"] + [f"{group}_{column}" for group in ("near", "far") for column in MEASURED_COLUMNS]
         with open(output_dir / "local_distribution.csv", "w", newline="") as handle:
             writer = csv.DictWriter(handle, fieldnames=fields)
             writer.writeheader()
@@ -126,12 +144,44 @@ class LocalDistribution(AnalysisPlugin):
         result.tables.append("local_distribution.csv")
         for row in rows:
             result.numbers[row["system"]] = {key: row[key] for key in fields[4:]}
+        z = np.array([row[f"{group}_z"] for row in rows for group in ("near", "far")], dtype=float)
+        if np.isfinite(z).any():
+            agree = np.abs(z[np.isfinite(z)]) <= 2
+            result.numbers["measured_agreement"] = {"chi2_per_dof": chi2_per_dof(z),
+                                                    "n_system_groups": int(np.isfinite(z).sum()),
+                                                    "within_2_se": int(agree.sum())}
+            result.notes.append(
+                f"Measured check: the mean learned k of near and of far ions agrees with the mean measured share "
+                f"within 2 s.e. in {int(agree.sum())} of {len(agree)} system-groups (χ²/dof "
+                f"{chi2_per_dof(z):.2f}; table columns near_*/far_*). The percentages of k < 0 and the "
+                "histograms' shapes are the model's: one noisy measurement per environment fixes group means, "
+                "not the spread within a group.")
+        else:
+            result.notes.append("no measured attribution (transport.attribution off): the near/far means are "
+                                "not checked against measurement")
         shown = self._chosen(rows, config)
         if shown:
             result.figures += self._figure(shown, samples, config, output_dir)
         else:
             result.notes.append("no system with local conductivities to plot")
         return result
+
+    def measured_check(self, inputs: AnalysisInputs, system: str, nearest: np.ndarray) -> dict[str, float]:
+        """Near and far: mean learned k, mean measured share ± s.e. and z (NaN without an attribution or
+        with fewer than 20 environments in the group)."""
+        shares = measured_shares(inputs, system)
+        out = {f"{group}_{column}": float("nan") for group in ("near", "far") for column in MEASURED_COLUMNS}
+        if shares is None:
+            return out
+        comparison = compare_groups(shares, (nearest >= self.config.contact_distance).astype(int), 2)
+        kept = comparison.kept(min_environments=20)
+        for number, group in enumerate(("near", "far")):
+            if kept[number]:
+                out.update({f"{group}_learned_mean": float(comparison.learned[number]),
+                            f"{group}_measured_mean": float(comparison.measured[number]),
+                            f"{group}_measured_err": float(comparison.total_err[number]),
+                            f"{group}_z": float(comparison.z[number])})
+        return out
 
     @staticmethod
     def _chosen(rows: list[dict], config: LocalDistributionConfig) -> list[dict]:

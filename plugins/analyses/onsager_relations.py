@@ -12,6 +12,16 @@ by the recipe's concentration.
 Systems of one concentration are joined in order of Bjerrum length; the
 Pearson correlation over all systems and the Spearman correlation within each
 concentration (three or more systems) are reported.
+
+Measured check: the fraction of k below zero is the model's statement (one
+noisy measured share per environment does not fix the sign of k in one
+environment). What the data fix is the mean of k over a group of environments,
+so each system also gets the near-minus-far contrast of k (near: an unlike ion
+within ``contact_distance``) from the learned k and from the measured shares
+(± its frame-block error; the far part's common error cancels), z between them,
+and the Pearson correlation of each contrast with L_self^{++}/c and L^{+-}/c.
+Where the learned contrast agrees with the measured one, the relation of the
+local field to the Onsager coefficients is the data's; the third panel shows both.
 """
 
 from __future__ import annotations
@@ -22,10 +32,9 @@ from pathlib import Path
 import numpy as np
 from pydantic import Field
 
-from core.datatypes import AnalysisInputs, AnalysisResult
-from core.figures import pyplot, save_figure
+from core.api import (AnalysisInputs, AnalysisPlugin, AnalysisResult, PluginConfig, chi2_per_dof, compare_groups,
+                      measured_shares, pyplot, save_figure)
 from core.species import species_notes
-from core.plugin_api import AnalysisPlugin, PluginConfig
 
 #: (transport column, label) of the coefficients set against the negative fraction.
 COEFFICIENTS = (("L_self_pp", "L_self^{++} / c"), ("L_pm", "L^{+-} / c"))
@@ -35,6 +44,12 @@ class OnsagerRelationsConfig(PluginConfig):
     """Which systems to include."""
 
     splits: list[str] | None = Field(default=None, description="prediction splits to include; null: every system")
+    contact_distance: float = Field(default=1.6, gt=0, description="near: an unlike ion within this distance, σ "
+                                                                    "(the measured check's contrast)")
+    min_environments: int = Field(default=20, ge=2, description="the contrast needs this many near and far")
+
+#: Columns of the measured check: near-minus-far mean k, learned and measured.
+CONTRAST_COLUMNS = ("contrast_learned", "contrast_measured", "contrast_measured_err", "contrast_z")
 
 
 def negative_percent(k: np.ndarray) -> float:
@@ -55,7 +70,7 @@ def spearman(x: np.ndarray, y: np.ndarray) -> float:
 
 class OnsagerRelations(AnalysisPlugin):
     name = "onsager-relations"
-    version = "1.1"
+    version = "1.2"
     Config = OnsagerRelationsConfig
     needs = frozenset({"local_conductivities", "transport", "predictions"})
     requires = ("matplotlib", "scipy")
@@ -78,13 +93,13 @@ class OnsagerRelations(AnalysisPlugin):
             c = float(row.get("formula_concentration") or row["concentration"])
             out = {"system": name, "concentration": float(row["concentration"]),
                    "bjerrum_length": float(row["bjerrum_length"]),
-                   "negative_percent": fraction}
+                   "negative_percent": fraction, **self.contrast(inputs, name)}
             for column, _ in COEFFICIENTS:
                 out[f"{column}_over_c"] = float(row[column]) / c
                 out[f"{column}_over_c_std"] = float(row.get(f"{column}_std", float("nan"))) / c
             rows.append(out)
         fields = ["system", "concentration", "bjerrum_length", "negative_percent"] + [
-            f"{column}_over_c{suffix}" for column, _ in COEFFICIENTS for suffix in ("", "_std")]
+            f"{column}_over_c{suffix}" for column, _ in COEFFICIENTS for suffix in ("", "_std")] + list(CONTRAST_COLUMNS)
         with open(output_dir / "onsager_relations.csv", "w", newline="") as handle:
             writer = csv.DictWriter(handle, fieldnames=fields)
             writer.writeheader()
@@ -104,14 +119,49 @@ class OnsagerRelations(AnalysisPlugin):
             for c in sorted({r["concentration"] for r in rows}):
                 chosen = np.array([r["concentration"] == c for r in rows])
                 numbers[f"spearman_at_c={c:g}"] = spearman(fraction[chosen], values[chosen])
+            for which in ("learned", "measured"):
+                contrast = np.array([r[f"contrast_{which}"] for r in rows])
+                finite = np.isfinite(contrast)
+                numbers[f"pearson_r_contrast_{which}"] = (
+                    float(np.corrcoef(contrast[finite], values[finite])[0, 1])
+                    if finite.sum() >= 3 and np.ptp(contrast[finite]) and np.ptp(values[finite]) else float("nan"))
             result.numbers[label] = numbers
+        z = np.array([r["contrast_z"] for r in rows], dtype=float)
+        if np.isfinite(z).any():
+            agree = int(np.sum(np.abs(z[np.isfinite(z)]) <= 2))
+            result.numbers["measured_agreement"] = {"chi2_per_dof": chi2_per_dof(z), "n_systems": int(np.isfinite(z).sum()),
+                                                    "within_2_se": agree}
+            result.notes.append(
+                f"Measured check: the percentage of k < 0 is the model's; the near-minus-far contrast of k is the "
+                f"data's too. Learned and measured contrasts agree within 2 s.e. in {agree} of "
+                f"{int(np.isfinite(z).sum())} systems (χ²/dof {chi2_per_dof(z):.2f}); the Pearson r of each "
+                "contrast with the coefficients is in the numbers, and the third panel shows both against L^{+-}/c.")
+        else:
+            result.notes.append("no measured attribution: the local field is not checked against measurement")
         result.figures += self._figure(rows, output_dir)
         return result
+
+    def contrast(self, inputs: AnalysisInputs, system: str) -> dict[str, float]:
+        """Near-minus-far mean k, learned and measured ± s.e., and z (NaN without an attribution or enough
+        environments in either group)."""
+        out = dict.fromkeys(CONTRAST_COLUMNS, float("nan"))
+        shares = measured_shares(inputs, system)
+        if shares is None:
+            return out
+        far = inputs.environments(system)["nearest_unlike"] >= self.config.contact_distance
+        comparison = compare_groups(shares, far.astype(int), 2)
+        if not comparison.kept(self.config.min_environments).all():
+            return out
+        learned = float(comparison.learned[0] - comparison.learned[1])
+        measured = float(comparison.measured[0] - comparison.measured[1])
+        error = float(np.hypot(*comparison.measured_err))
+        return {"contrast_learned": learned, "contrast_measured": measured, "contrast_measured_err": error,
+                "contrast_z": (learned - measured) / error if error > 0 else float("nan")}
 
     @staticmethod
     def _figure(rows: list[dict], output_dir: Path) -> list[str]:
         plt = pyplot()
-        figure, axes = plt.subplots(1, 2, figsize=(8.4, 3.6))
+        figure, axes = plt.subplots(1, 3, figsize=(12.6, 3.6))
         concentrations = sorted({r["concentration"] for r in rows})
         colours = plt.get_cmap("viridis")(np.linspace(0, 0.9, len(concentrations)))
         for ax, (column, label) in zip(axes, COEFFICIENTS):
@@ -123,5 +173,15 @@ class OnsagerRelations(AnalysisPlugin):
             ax.set_xlabel("ions with k < 0 (%)")
             ax.set_ylabel(f"{label} (reduced)")
             ax.legend(frameon=False, fontsize=7)
+        checked = [r for r in rows if np.isfinite(r["contrast_measured"])]
+        coupling = [r["L_pm_over_c"] for r in checked]
+        axes[2].errorbar(coupling, [r["contrast_measured"] for r in checked],
+                         yerr=[r["contrast_measured_err"] for r in checked], fmt="o", ms=4, mfc="none", lw=0.8,
+                         label="measured")
+        axes[2].plot(coupling, [r["contrast_learned"] for r in checked], "x", ms=5, label="learned")
+        axes[2].axhline(0.0, color="k", lw=0.5)
+        axes[2].set_xlabel("L^{+-} / c (reduced)")
+        axes[2].set_ylabel("near − far mean k (reduced)")
+        axes[2].legend(frameon=False, fontsize=7)
         figure.tight_layout()
         return save_figure(figure, output_dir, "onsager_relations")

@@ -12,6 +12,21 @@ largest r with data), weighting bins by their standard error; the lengths ξ
 (with the fit's standard error) are plotted against concentration
 (paper Figs. 6D, E).
 
+Measured check: with the transport stage's attribution (each ion's measured
+share m_i of Λ at each frame), the same sums with one factor measured,
+
+    C_lm(r) = Σ ½ (Δk_i Δm_j + Δm_i Δk_j) / Σ 1,
+
+estimate ⟨Δk_i Δk_j^true⟩ without bias, because the noise of m has zero mean
+given the configuration at the frame, of which the learned k is a function. So
+C_lm = C(r) where the learned k is right, and C_lm differs where the model's
+correlations are not the data's. Per bin, the difference C − C_lm and its error
+(blocks of frames one current window apart, the frames of one block sharing
+noise) go in ``spatial_correlation.csv``; χ²/dof of the difference over the fit
+window, per system and kind, in ``measured_agreement``; the panels draw C_lm as
+open markers. The products of two measured shares are not used: neighbours'
+noises are correlated, so they would not estimate C(r).
+
 Confidence: each system's panel states the typical uncertainty of one k (the
 median of the predictive std: member spread and posterior std in quadrature) against its mean |k|,
 and the share of ions used; with ``max_relative_uncertainty`` only ions whose k
@@ -27,9 +42,8 @@ from pathlib import Path
 import numpy as np
 from pydantic import Field
 
-from core.datatypes import AnalysisInputs, AnalysisResult
-from core.figures import pyplot, save_figure
-from core.plugin_api import AnalysisPlugin, PluginConfig
+from core.api import (AnalysisInputs, AnalysisPlugin, AnalysisResult, PluginConfig, chi2_per_dof, measured_shares,
+                      pyplot, save_figure)
 from core.species import species_notes
 
 KINDS = ("like", "unlike")
@@ -95,23 +109,79 @@ class CorrelationHistogram:
             return np.where(self.count > 1, np.sqrt(variance / np.maximum(self.count - 1, 1)), np.nan)
 
 
+@dataclass
+class BlockedCrossHistogram:
+    """Per block of frames and bin: sums of the learned products Δk_i Δk_j, of the half-measured products
+    ½(Δk_i Δm_j + Δm_i Δk_j), and pair counts, over the snapshots with a measured attribution."""
+
+    bin_width: float
+    n_bins: int
+    blocks: dict[int, np.ndarray] = field(default_factory=dict)
+
+    def add(self, block: int, distance: np.ndarray, learned: np.ndarray, crossed: np.ndarray) -> None:
+        """Add pairs at ``distance`` (σ) with products ``learned`` and ``crossed`` to block ``block``."""
+        bins = np.floor(distance / self.bin_width).astype(np.int64)
+        inside = bins < self.n_bins
+        sums = self.blocks.setdefault(block, np.zeros((3, self.n_bins)))
+        sums[0] += np.bincount(bins[inside], weights=learned[inside], minlength=self.n_bins)
+        sums[1] += np.bincount(bins[inside], weights=crossed[inside], minlength=self.n_bins)
+        sums[2] += np.bincount(bins[inside], minlength=self.n_bins)
+
+    def _totals(self) -> np.ndarray:
+        return np.array(list(self.blocks.values())) if self.blocks else np.zeros((0, 3, self.n_bins))
+
+    @property
+    def count(self) -> np.ndarray:
+        """(n_bins,) pairs in the checked snapshots."""
+        return self._totals()[:, 2].sum(axis=0).astype(np.int64)
+
+    @property
+    def crossed(self) -> np.ndarray:
+        """(n_bins,) C_lm(r); NaN where a bin has no pair."""
+        totals = self._totals().sum(axis=0)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return np.where(totals[2] > 0, totals[1] / np.maximum(totals[2], 1), np.nan)
+
+    def difference(self) -> tuple[np.ndarray, np.ndarray]:
+        """(n_bins,) C − C_lm over the checked snapshots and its standard error: the ratio estimator over
+        blocks, √(B/(B−1) Σ_b (D_b − d n_b)²) / N per bin; NaN with fewer than two blocks holding the bin."""
+        per_block = self._totals()
+        sums, counts = per_block[:, 0] - per_block[:, 1], per_block[:, 2]
+        total = counts.sum(axis=0)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            mean = np.where(total > 0, sums.sum(axis=0) / np.maximum(total, 1), np.nan)
+            holding = (counts > 0).sum(axis=0)
+            spread = np.sum((sums - mean * counts) ** 2, axis=0) * holding / np.maximum(holding - 1, 1)
+            error = np.where(holding >= 2, np.sqrt(spread) / np.maximum(total, 1), np.nan)
+        return mean, error
+
+
+def species_deviation(values: np.ndarray, sign: np.ndarray) -> np.ndarray:
+    """(n,) ``values`` less their mean over the ions of the same charge sign."""
+    delta = np.asarray(values, dtype=np.float64).copy()
+    for charge in (1, -1):
+        mine = sign == charge
+        if mine.any():   # a constant gives exact zeros, not the rounding of its mean
+            delta[mine] = 0.0 if np.ptp(delta[mine]) == 0 else delta[mine] - delta[mine].mean()
+    return delta
+
+
 def add_snapshot(histograms: dict[str, CorrelationHistogram], positions: np.ndarray, sign: np.ndarray,
-                 k: np.ndarray, box: np.ndarray) -> None:
+                 k: np.ndarray, box: np.ndarray, measured: np.ndarray | None = None,
+                 crossed: dict[str, BlockedCrossHistogram] | None = None, block: int = 0) -> None:
     """Accumulate one snapshot's pairs into ``histograms`` ("like", "unlike").
 
     ``positions`` (n, 3) σ, ``sign`` (n,) ±1 and ``k`` (n,) of the ions with a
     local conductivity; Δk is taken from the snapshot's mean k per species.
     Every unordered pair within the histograms' range counts twice (i–j and
-    j–i), as in eq. 3's double sum.
+    j–i), as in eq. 3's double sum. With ``measured`` ((n,) the ions' measured
+    shares, all finite) and ``crossed``, the pairs also go into block ``block``
+    of the measured check.
     """
     from scipy.spatial import cKDTree
 
     box = np.asarray(box, dtype=np.float64)
-    delta = np.asarray(k, dtype=np.float64).copy()
-    for charge in (1, -1):
-        mine = sign == charge
-        if mine.any():
-            delta[mine] -= delta[mine].mean()
+    delta = species_deviation(k, sign)
     wrapped = np.mod(positions, box)
     wrapped = np.where(wrapped >= box, 0.0, wrapped)
     reach = min(histograms["like"].n_bins * histograms["like"].bin_width, 0.5 * float(box.min()))
@@ -125,6 +195,12 @@ def add_snapshot(histograms: dict[str, CorrelationHistogram], positions: np.ndar
     like = sign[i] == sign[j]
     for kind, chosen in (("like", like), ("unlike", ~like)):
         histograms[kind].add(np.repeat(distance[chosen], 2), np.repeat(product[chosen], 2))
+    if measured is not None and crossed is not None:
+        measured_delta = species_deviation(measured, sign)
+        half = 0.5 * (delta[i] * measured_delta[j] + measured_delta[i] * delta[j])
+        for kind, chosen in (("like", like), ("unlike", ~like)):
+            crossed[kind].add(block, np.repeat(distance[chosen], 2), np.repeat(product[chosen], 2),
+                              np.repeat(half[chosen], 2))
 
 
 def _minimum_image(delta: np.ndarray, box: np.ndarray) -> np.ndarray:
@@ -164,7 +240,7 @@ def fit_exponential(r: np.ndarray, correlation: np.ndarray, error: np.ndarray) -
 
 class SpatialCorrelation(AnalysisPlugin):
     name = "spatial-correlation"
-    version = "1.2"
+    version = "1.3"
     Config = SpatialCorrelationConfig
     needs = frozenset({"local_conductivities", "feature_stores", "trajectories"})
     requires = ("matplotlib", "scipy")
@@ -175,7 +251,7 @@ class SpatialCorrelation(AnalysisPlugin):
         config: SpatialCorrelationConfig = self.config
         result = AnalysisResult(title="Spatial correlation of local conductivity", paper_figure="Fig. 6")
         specs = {s.name: s for s in inputs.systems}
-        curves, fits, confidence = {}, [], {}
+        curves, fits, confidence, checks = {}, [], {}, {}
         result.notes += species_notes(inputs.transport, "like and unlike are by charge sign, so two cation species "
                                                         "(Li⁺ and Mg²⁺) count as like, and Δk is taken from the "
                                                         "mean of all cations (or anions)")
@@ -185,8 +261,10 @@ class SpatialCorrelation(AnalysisPlugin):
                 continue
             local = inputs.local(name)
             confident = local.confident(config.max_relative_uncertainty)
-            histograms = self.correlate(np.where(confident, local.k, np.nan), inputs, name)
+            histograms, crossed = self.correlate(np.where(confident, local.k, np.nan), inputs, name)
             curves[name] = histograms
+            if crossed is not None:
+                checks[name] = crossed
             confidence[name] = {
                 "k_uncertainty_median": local.typical_uncertainty(confident),
                 "k_mean_abs": float(np.mean(np.abs(local.k[confident]))) if confident.any() else float("nan"),
@@ -200,22 +278,51 @@ class SpatialCorrelation(AnalysisPlugin):
                 fits.append({"system": name, "kind": kind,
                              "concentration": spec.concentration if spec else float("nan"),
                              "bjerrum_length": spec.bjerrum_length if spec else float("nan"), **fit})
-        self._write_tables(curves, fits, output_dir, result)
+        self._write_tables(curves, checks, fits, output_dir, result)
+        self._measured_numbers(checks, result)
         for fit in fits:
             result.numbers.setdefault(fit["system"], {})[f"{fit['kind']}_length"] = fit["length"]
             result.numbers[fit["system"]][f"{fit['kind']}_length_error"] = fit["length_error"]
         for name, values in confidence.items():
             result.numbers.setdefault(name, {}).update(values)
         if curves:
-            result.figures += self._figures(curves, fits, config, output_dir, confidence)
+            result.figures += self._figures(curves, fits, config, output_dir, confidence, checks)
         return result
 
-    def correlate(self, k: np.ndarray, inputs: AnalysisInputs, system: str) -> dict[str, CorrelationHistogram]:
+    def _measured_numbers(self, checks: dict[str, dict[str, BlockedCrossHistogram]], result: AnalysisResult) -> None:
+        """χ²/dof of C − C_lm over the fit window, per system and kind, and over all."""
+        config: SpatialCorrelationConfig = self.config
+        if not checks:
+            result.notes.append("no measured attribution: C(r) is not checked against measurement")
+            return
+        every, agreement = [], {}
+        for name, crossed in checks.items():
+            for kind in KINDS:
+                h = crossed[kind]
+                r = (np.arange(h.n_bins) + 0.5) * h.bin_width
+                difference, error = h.difference()
+                window = (r >= config.fit_from) & (r <= (config.fit_to or config.r_max)) & \
+                         (h.count >= config.min_pairs) & np.isfinite(error) & (error > 0)
+                z = difference[window] / error[window]
+                every.append(z)
+                agreement[f"{name} {kind}"] = chi2_per_dof(z)
+        z = np.concatenate(every) if every else np.zeros(0)
+        result.numbers["measured_agreement"] = {"chi2_per_dof": chi2_per_dof(z), "n_bins": int(len(z)),
+                                                "per_system_and_kind": agreement}
+        result.notes.append(f"Measured check: C(r) of the learned k against C_lm(r), one factor the measured "
+                            f"share (open markers), over the fit window: χ²/dof {chi2_per_dof(z):.2f} over "
+                            f"{len(z)} bins. Where it is near 1, the data support the learned correlations.")
+
+    def correlate(self, k: np.ndarray, inputs: AnalysisInputs, system: str
+                  ) -> tuple[dict[str, CorrelationHistogram], dict[str, BlockedCrossHistogram] | None]:
         """Eq. 3 histograms of ``system`` over its snapshots (one frame in memory at a time), from ``k``
-        ((n,) per environment of its store; NaN for those left out)."""
+        ((n,) per environment of its store; NaN for those left out), and the measured check's histograms
+        (None without an attribution)."""
         config: SpatialCorrelationConfig = self.config
         n_bins = int(np.ceil(config.r_max / config.bin_width))
         histograms = {kind: CorrelationHistogram(config.bin_width, n_bins) for kind in KINDS}
+        shares = measured_shares(inputs, system)
+        crossed = {kind: BlockedCrossHistogram(config.bin_width, n_bins) for kind in KINDS} if shares else None
         environments = inputs.environments(system)
         snapshots = sorted({(int(r), int(f)) for r, f in zip(environments["replica"], environments["frame"])})
         if config.max_snapshots is not None and len(snapshots) > config.max_snapshots:
@@ -229,20 +336,29 @@ class SpatialCorrelation(AnalysisPlugin):
                 if len(index) < 2:
                     continue
                 ions = environments["ion_index"][index]
+                measured = shares.measured[index] if shares is not None else None
+                checked = measured is not None and bool(np.all(np.isfinite(measured)))
                 add_snapshot(histograms, frame.positions[ions], environments["charge_sign"][index].astype(int),
-                             k[index], frame.box)
-        return histograms
+                             k[index], frame.box, measured=measured if checked else None, crossed=crossed,
+                             block=int(shares.blocks[index[0]]) if checked else 0)
+        return histograms, crossed
 
     @staticmethod
-    def _write_tables(curves: dict, fits: list[dict], output_dir: Path, result: AnalysisResult) -> None:
+    def _write_tables(curves: dict, checks: dict, fits: list[dict], output_dir: Path, result: AnalysisResult) -> None:
         with open(output_dir / "spatial_correlation.csv", "w", newline="") as handle:
             writer = csv.writer(handle)
-            writer.writerow(["system", "kind", "r", "C", "standard_error", "n_pairs"])
+            writer.writerow(["system", "kind", "r", "C", "standard_error", "n_pairs", "C_measured_factor",
+                             "C_minus_C_measured_factor", "difference_error", "n_pairs_checked"])
             for name, histograms in curves.items():
                 for kind in KINDS:
                     h = histograms[kind]
-                    for r, c, e, n in zip(h.r, h.correlation, h.standard_error, h.count):
-                        writer.writerow([name, kind, f"{r:.4g}", c, e, int(n)])
+                    nan = np.full(h.n_bins, np.nan)
+                    crossed = checks[name][kind] if name in checks else None
+                    cross, (difference, error), checked = ((crossed.crossed, crossed.difference(), crossed.count)
+                                                           if crossed else (nan, (nan, nan), np.zeros(h.n_bins)))
+                    for row in zip(h.r, h.correlation, h.standard_error, h.count, cross, difference, error, checked):
+                        writer.writerow([name, kind, f"{row[0]:.4g}", row[1], row[2], int(row[3]), row[4], row[5],
+                                         row[6], int(row[7])])
         fields = ["system", "kind", "concentration", "bjerrum_length", "amplitude", "amplitude_error", "length",
                   "length_error", "n_bins"]
         with open(output_dir / "correlation_lengths.csv", "w", newline="") as handle:
@@ -253,7 +369,7 @@ class SpatialCorrelation(AnalysisPlugin):
 
     @staticmethod
     def _figures(curves: dict, fits: list[dict], config: SpatialCorrelationConfig, output_dir: Path,
-                 confidence: dict[str, dict[str, float]]) -> list[str]:
+                 confidence: dict[str, dict[str, float]], checks: dict | None = None) -> list[str]:
         plt = pyplot()
         shown = [n for n in (config.systems or list(curves)[:3]) if n in curves]
         fit_of = {(f["system"], f["kind"]): f for f in fits}
@@ -262,6 +378,9 @@ class SpatialCorrelation(AnalysisPlugin):
             for kind, colour in zip(KINDS, ("#1f77b4", "#d62728")):
                 h = curves[name][kind]
                 ax.errorbar(h.r, h.correlation, yerr=h.standard_error, fmt=".", ms=3, color=colour, label=kind)
+                if checks and name in checks:
+                    ax.plot(h.r, checks[name][kind].crossed, "o", mfc="none", ms=3, color=colour, lw=0,
+                            label=f"{kind}, one factor measured")
                 fit = fit_of[(name, kind)]
                 if np.isfinite(fit["length"]):
                     r = h.r[h.r >= config.fit_from]
