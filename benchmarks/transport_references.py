@@ -17,16 +17,164 @@ simulate stage, with the settings of ``recipes/precise.yaml``, then, in this pro
 from __future__ import annotations
 
 import argparse
+import dataclasses
+import json
+import math
 import sys
+import warnings
 from pathlib import Path
 
+import numpy as np
 import yaml
 from rich.console import Console
+from rich.table import Table
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 #: The reference state points: (concentration σ⁻³, Bjerrum length σ).
 STATE_POINTS = ((0.04, 2.5), (0.04, 5.5), (0.04, 10.0))
+#: Start of the windows [t0, 3 t0] of the running slope, τ.
+RUNNING_STARTS = (0.5, 1, 2, 4, 8, 16, 32, 64)
+
+
+def charge_msd(positions) -> np.ndarray:
+    """(T,) the origin-averaged MSD of M = Σ z_i r_i, σ², lag 0 … T − 1 frames."""
+    from core.transport.correlation import displacement_correlation
+
+    return displacement_correlation(charge_coordinate(positions))
+
+
+def charge_coordinate(positions) -> np.ndarray:
+    """(T, 3) M = Σ z_i r_i in the centre-of-mass frame, σ."""
+    return positions.z_plus * positions.cations.sum(axis=1) + positions.z_minus * positions.anions.sum(axis=1)
+
+
+def segment(positions, first: int, last: int):
+    """The frames [first, last) of a replica as a replica of its own."""
+    return dataclasses.replace(positions, cations=positions.cations[first:last], anions=positions.anions[first:last],
+                               currents=None, solvent=None)
+
+
+def to_molar(slope: float, positions, kT: float = 1.0) -> float:
+    """Λ per formula unit from a charge-MSD slope (σ²/τ): slope / (6 kT N₊) for a 1:1 salt."""
+    return slope / (6.0 * kT * positions.cations.shape[1])
+
+
+def einstein(replicas: list, **options) -> tuple[float, float, dict]:
+    """Today's default: GLS over the automatic window (``core.transport.onsager.system_transport``)."""
+    from core.transport.onsager import system_transport
+
+    row = system_transport([r.curves() for r in replicas], **options).row
+    return row["molar_conductivity"], row["molar_conductivity_err"], row
+
+
+def relaxation(replicas: list, start: float, end_fraction: float = 0.25) -> tuple[float, float, object]:
+    """The relaxation-aware GLS over [start, end_fraction × run length]."""
+    from core.transport.relaxation import relaxed_slope
+
+    msds = [charge_msd(r) for r in replicas]
+    length = (min(len(m) for m in msds) - 1) * replicas[0].frame_interval
+    fit = relaxed_slope(msds, replicas[0].frame_interval, (start, end_fraction * length))
+    return to_molar(fit.slope, replicas[0]), to_molar(fit.slope_err, replicas[0]), fit
+
+
+def spectral(replicas: list, model: str = "pade") -> tuple[float, float, object]:
+    """STACIE's autocorrelation integral of the charge current J = ΔM/Δt (positions only), all replicas and
+    components as sequences of one spectrum; κ = ∫⟨J_x J_x⟩ dt / (V kT), Λ = κ / c."""
+    import stacie
+
+    sequences = []
+    for r in replicas:
+        current = np.diff(charge_coordinate(r), axis=0) / r.frame_interval
+        sequences += [current[:, k] for k in range(3)]
+    length = min(len(s) for s in sequences)
+    spectrum = stacie.compute_spectrum(np.array([s[:length] for s in sequences]), prefactors=1.0 / replicas[0].volume,
+                                       timestep=replicas[0].frame_interval)
+    chosen = stacie.PadeModel([0, 2], [2]) if model == "pade" else stacie.ExpPolyModel([0, 1, 2])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        result = stacie.estimate_acint(spectrum, chosen)
+    concentration = replicas[0].cations.shape[1] / replicas[0].volume
+    return result.acint / concentration, result.acint_std / concentration, result
+
+
+def running_slope(replicas: list) -> list[tuple[float, float, float]]:
+    """(t0, Λ, error) over windows [t0, 3 t0], GLS pooled over ``replicas``."""
+    out = []
+    length = min(r.cations.shape[0] for r in replicas) * replicas[0].frame_interval
+    for t0 in RUNNING_STARTS:
+        if 3 * t0 > 0.5 * length:
+            break
+        value, error, _ = einstein(replicas, fit_window=(t0, 3 * t0))
+        out.append((t0, value, error))
+    return out
+
+
+def reference_table(states: dict, console: Console) -> dict:
+    """Per state point, all replicas pooled: the running slope and every estimator over the whole runs."""
+    references = {}
+    for state, replicas in states.items():
+        name = f"c = {state[0]:g}, l_B = {state[1]:g}"
+        total = sum(r.cations.shape[0] - 1 for r in replicas) * replicas[0].frame_interval
+        table = Table(title=f"{name}: {len(replicas)} replicas, {total:g} τ in all; Λ pooled over them")
+        for column in ("estimator", "Λ", "±", "notes"):
+            table.add_column(column, justify="right")
+        for t0, value, error in running_slope(replicas):
+            table.add_row(f"straight line [{t0:g}, {3 * t0:g}] τ", f"{value:.4f}", f"{error:.4f}", "")
+        default, default_err, row = einstein(replicas)
+        table.add_row("default (automatic window)", f"{default:.4f}", f"{default_err:.4f}",
+                      f"[{row['fit_t0']:.3g}, {row['fit_t1']:.3g}] τ, converged {row['collective_converged']}")
+        relaxed, relaxed_err, fit = relaxation(replicas, 1.0)
+        table.add_row("relaxation GLS [1 τ, T/4]", f"{relaxed:.4f}", f"{relaxed_err:.4f}",
+                      f"τ_r {fit.relaxation_time:.3g} τ (log-spread {fit.relaxation_time_spread:.2f}), "
+                      f"relaxed {fit.relaxed}, χ²/dof {fit.chi2 / fit.dof:.2f}")
+        entry = {"default": (default, default_err), "relaxation": (relaxed, relaxed_err),
+                 "relaxation_time": fit.relaxation_time}
+        for model in ("pade", "exppoly"):
+            value, error, result = spectral(replicas, model)
+            table.add_row(f"STACIE {model}", f"{value:.4f}", f"{error:.4f}", f"f_cut {result.fcut:.3g}/τ")
+            entry[f"stacie_{model}"] = (value, error)
+        console.print(table)
+        references[state] = entry
+    return references
+
+
+def segment_table(states: dict, segment_length: float, references: dict, console: Console) -> dict:
+    """Every estimator on precise-sized runs (2 segments of ``segment_length`` τ from different replicas)."""
+    summary = {}
+    for state, replicas in states.items():
+        frames = int(round(segment_length / replicas[0].frame_interval)) + 1
+        pieces = [[segment(r, k * (frames - 1), k * (frames - 1) + frames)
+                   for k in range((r.cations.shape[0] - 1) // (frames - 1))] for r in replicas]
+        runs = []   # pair the k-th segment of replica i with the k-th of replica i + 1
+        for k in range(min(len(p) for p in pieces)):
+            for i in range(0, len(pieces) - 1, 2):
+                runs.append([pieces[i][k], pieces[i + 1][k]])
+        estimates: dict[str, list[tuple[float, float]]] = {"default": [], "relaxation": [], "stacie_pade": []}
+        for run in runs:
+            estimates["default"].append(einstein(run)[:2])
+            estimates["relaxation"].append(relaxation(run, 1.0)[:2])
+            estimates["stacie_pade"].append(spectral(run, "pade")[:2])
+        reference, reference_err = references[state]["relaxation"]
+        table = Table(title=f"c = {state[0]:g}, l_B = {state[1]:g}: {len(runs)} runs of 2 × {segment_length:g} τ "
+                            f"against the reference {reference:.4f} ± {reference_err:.4f} (relaxation GLS, all data)")
+        for column in ("estimator", "mean Λ", "bias %", "± %", "scatter %", "RMS reported %", "ratio"):
+            table.add_column(column, justify="right")
+        summary[state] = {}
+        for name, values in estimates.items():
+            values = np.array(values, dtype=float)
+            finite = np.all(np.isfinite(values), axis=1)
+            values = values[finite]
+            mean, scatter = values[:, 0].mean(), values[:, 0].std(ddof=1)
+            reported = math.sqrt(float(np.mean(values[:, 1] ** 2)))
+            bias = 100 * (mean / reference - 1)
+            bias_err = 100 * math.hypot(scatter / math.sqrt(len(values)) / reference, reference_err * mean / reference ** 2)
+            table.add_row(name, f"{mean:.4f}", f"{bias:+.1f}", f"{bias_err:.1f}", f"{100 * scatter / reference:.1f}",
+                          f"{100 * reported / reference:.1f}", f"{reported / scatter:.2f}")
+            summary[state][name] = {"mean": mean, "bias_percent": bias, "bias_err_percent": bias_err,
+                                    "scatter": scatter, "reported": reported, "n": int(len(values))}
+        console.print(table)
+    return summary
 
 
 def simulate(workdir: Path, replicas: int, steps: int, console: Console) -> dict[tuple[float, float], list[Path]]:
@@ -68,6 +216,15 @@ def main() -> None:
         for state, files in paths.items():
             console.print(f"c = {state[0]:g}, l_B = {state[1]:g}: {len(files)} replicas")
         return
+    from core.transport.onsager import replica_positions
+
+    states = {state: [replica_positions(path) for path in files] for state, files in paths.items()}
+    references = reference_table(states, console)
+    summary = segment_table(states, args.segment, references, console)
+    out = Path(args.workdir) / "references.json"
+    out.write_text(json.dumps({f"c{s[0]:g}_lB{s[1]:g}": {"reference": references[s], "segments": summary[s]}
+                               for s in states}, indent=1))
+    console.print(f"written: {out}")
 
 
 if __name__ == "__main__":

@@ -203,10 +203,15 @@ class Frame:
 
     @property
     def ion_sign(self) -> np.ndarray:
-        """(N,) int8: +1 for cations, -1 for anions, 0 for everything else."""
-        lookup = np.array([1 if t == CATION_TYPE else -1 if t == ANION_TYPE else 0
-                           for t in self.types], dtype=np.int8)
-        return lookup[self.typeid]
+        """(N,) int8: +1 for cations, -1 for anions, 0 for everything else.
+
+        By type name (``cation``, ``anion``) where the frame uses localcond's names; otherwise, where the
+        frame has charges, by the sign of each particle's charge (a file with types A, B, C and charges ±1).
+        """
+        names = [1 if t == CATION_TYPE else -1 if t == ANION_TYPE else 0 for t in self.types]
+        if not any(names) and self.valence is not None:
+            return np.sign(np.asarray(self.valence, dtype=np.float64)).astype(np.int8)
+        return np.array(names, dtype=np.int8)[self.typeid]
 
     @property
     def ion_indices(self) -> np.ndarray:

@@ -9,6 +9,7 @@ motion is exact; bonds of type ``pair``; and these log keys in every frame
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -37,6 +38,33 @@ def frame_count(path: Path) -> int:
     """Number of frames in a GSD file."""
     with _gsd().open(str(path), "r") as trajectory:
         return len(trajectory)
+
+
+@dataclass(frozen=True)
+class GSDContents:
+    """What a GSD file's index says it holds, read without the data.
+
+    n_frames: frames the index claims. first_without_positions: the first frame after frame 0 with no
+    ``particles/position`` chunk, or None: GSD hands such a frame frame 0's positions (a writer leaves out
+    what equals frame 0), which no dynamics reproduces bit for bit. with_positions: frames 1 … n − 1 that
+    hold positions, plus frame 0. has_images: whether any frame stores ``particles/image``.
+    """
+
+    n_frames: int
+    first_without_positions: int | None
+    with_positions: int
+    has_images: bool
+
+
+def gsd_contents(path: Path) -> GSDContents:
+    """Check a GSD file's index frame by frame (about 0.25 µs per frame: 0.5 s for a million)."""
+    import gsd.fl
+
+    with gsd.fl.open(str(path), "r") as handle:
+        n_frames = int(handle.nframes)
+        missing = [index for index in range(1, n_frames) if not handle.chunk_exists(index, "particles/position")]
+        has_images = any(handle.chunk_exists(index, "particles/image") for index in range(n_frames))
+    return GSDContents(n_frames, missing[0] if missing else None, n_frames - len(missing), has_images)
 
 
 def read_log(path: Path, frame: int = 0) -> dict[str, float | str]:

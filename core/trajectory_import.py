@@ -29,15 +29,13 @@ import numpy as np
 from core.datatypes import ANION_TYPE, CATION_TYPE, SOLVENT_TYPE, Frame
 from core.errors import UserError
 from core.species import check_name
-from core.trajectory import read_frames
+from core.trajectory import GSDContents, gsd_contents, read_frames
+from core.unwrap import SPARSE_FRAME_FRACTION  # one bound for every reader
 
 TYPES = (CATION_TYPE, ANION_TYPE, SOLVENT_TYPE)
 
 #: A topology charge counts as the valence z when it is within this of an integer (e).
 VALENCE_TOLERANCE = 0.05
-#: Unwrapping by NoJump is refused when an atom moves more than this fraction of the box between frames:
-#: its unwrapped step is at most half a box by construction, so steps near that bound are likely folded.
-SPARSE_FRAME_FRACTION = 0.35
 #: Ways to group selected atoms into ions (``ImportOptions.group``).
 GROUPS = ("atom", "residue", "molecule", "fragment")
 
@@ -120,7 +118,15 @@ def frames_of(path: Path, options: ImportOptions | None = None, timestep: float 
     from core.trajectory_checks import checked_frames
 
     if is_gsd(path) and options is None:
-        return checked_frames(read_frames(path, timestep=timestep), path)
+        contents = _checked_gsd_contents(path)
+        frames = read_frames(path, timestep=timestep)
+        if not contents.has_images:
+            from core.unwrap import nojump_frames
+
+            warnings.warn(f"{path}: no image flags; positions unwrapped by NoJump (no particle may move more "
+                          f"than {SPARSE_FRAME_FRACTION:g} of the box between frames)", UserWarning, stacklevel=2)
+            frames = nojump_frames(frames, path)
+        return checked_frames(frames, path)
     return checked_frames(mdanalysis_frames(path, options or ImportOptions(), timestep), path)
 
 
@@ -215,6 +221,7 @@ def mdanalysis_frames(path: Path, options: ImportOptions, timestep: float | None
         hint = ("; name the format with --format (e.g. LAMMPSDUMP, XTC, DCD)"
                 if options.format is None and ("format" in str(exc).lower() or "guess" in str(exc).lower()) else "")
         raise UserError(f"{path}: MDAnalysis cannot read it{with_topology}: {exc}{hint}") from exc
+    _check_unique_ids(universe, path)
     entries = options.ion_selections()
     owner = np.full(universe.atoms.n_atoms, -1, dtype=np.int64)  # species index of each atom
     carriers: list[np.ndarray] = []  # per ion: its atoms' indices
@@ -478,12 +485,19 @@ def _lammps_columns(path: Path) -> set[str]:
 
 
 def _gsd_has_images(path: Path) -> bool:
-    """Whether a GSD file stores image flags (any non-zero ``particles.image`` in its first or last frame)."""
-    import gsd.hoomd
+    """Whether a GSD file stores image flags (a ``particles/image`` chunk in any frame)."""
+    return _checked_gsd_contents(path).has_images
 
-    with gsd.hoomd.open(str(path), "r") as trajectory:
-        ends = [trajectory[0]] + ([trajectory[len(trajectory) - 1]] if len(trajectory) > 1 else [])
-        return any(f.particles.image is not None and np.any(np.asarray(f.particles.image) != 0) for f in ends)
+
+def _checked_gsd_contents(path: Path) -> GSDContents:
+    """The GSD file's index, refused where a frame it counts holds no positions (GSD would repeat frame 0's)."""
+    contents = gsd_contents(path)
+    if contents.first_without_positions is not None:
+        raise UserError(f"{path}: the index counts {contents.n_frames} frames, but frame "
+                        f"{contents.first_without_positions} holds no particle positions ({contents.with_positions} "
+                        "frames do); GSD would give those frames the first frame's positions, which no dynamics "
+                        "returns to. Write positions in every frame, or cut the file to the frames that hold them")
+    return contents
 
 
 def _gsd_images(path: Path) -> Iterator[np.ndarray]:
@@ -502,6 +516,20 @@ def _frames(universe, layout: _CarrierLayout, bonds: np.ndarray, options: Import
         yield from _frames_of(universe, layout, bonds, options, path, times, valence, labels, unwrapping)
     finally:
         universe.trajectory.close()
+
+
+def _check_unique_ids(universe, path: Path) -> None:
+    """Refuse a topology (or a LAMMPS dump's first frame) that gives one atom id to two atoms: readers that
+    order atoms by id (MDAnalysis' LAMMPS dump reader) would then mix their coordinates up."""
+    ids = getattr(universe.atoms, "ids", None)
+    if ids is None or len(ids) == 0:
+        return
+    values, first, counts = np.unique(np.asarray(ids), return_index=True, return_counts=True)
+    repeated = np.flatnonzero(counts > 1)
+    if len(repeated):
+        which = repeated[np.argmin(first[repeated])]
+        raise UserError(f"{path}: atom id {values[which]} is given to {counts[which]} atoms ({len(repeated)} ids "
+                        "repeated in all); every atom needs an id of its own")
 
 
 def _frames_of(universe, layout: _CarrierLayout, bonds: np.ndarray, options: ImportOptions, path: Path,

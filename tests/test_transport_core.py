@@ -191,7 +191,8 @@ def test_transport_command_reads_gsd_and_mdanalysis_formats_alike(tmp_path):
     a, b = json.loads(native.stdout)["pooled"], json.loads(imported.stdout)["pooled"]
     for key in ("D_p", "D_m", "kappa", "L_pm"):
         assert b[key] == pytest.approx(a[key], rel=1e-3, abs=1e-9), key
-    table = cli("transport", str(tmp_path / "b.gsd"), str(tmp_path / "b.gsd"))
+    write_brownian(tmp_path / "b2.gsd", n_pairs=60, n_solvent=60, frames=200, seed=8)   # a second replica
+    table = cli("transport", str(tmp_path / "b.gsd"), str(tmp_path / "b2.gsd"))
     assert table.returncode == 0 and "pooled" in table.stdout and "replica scatter" in table.stdout
 
     bad = cli("transport", str(tmp_path / "b.dcd"), "--topology", str(tmp_path / "top.pdb"), "--cation", "name NA")

@@ -42,6 +42,7 @@ from __future__ import annotations
 
 import itertools
 import math
+import warnings
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -289,7 +290,7 @@ def replica_positions(path: Path | Sequence[Path], *, timestep: float | None = N
     currents: list[np.ndarray] = []
     solvent: list[np.ndarray] = []
     times: list[float] = []
-    volume = 0.0
+    volumes: list[float] = []
     species: tuple[IonSpecies, ...] | None = None
     for index, frame in enumerate(itertools.chain.from_iterable(frames_of(p, import_options, timestep)
                                                                  for p in paths)):
@@ -308,7 +309,7 @@ def replica_positions(path: Path | Sequence[Path], *, timestep: float | None = N
             relative = frame.velocities - np.average(frame.velocities, axis=0, weights=frame.masses)
             currents.append(charges @ relative)  # J = Σ_i z_i (v_i − v_cm)
         times.append(frame.time)
-        volume = float(np.prod(frame.box))
+        volumes.append(float(np.prod(frame.box)))
     if len(times) < 4:
         raise ValueError(f"{path}: {len(times)} frames; transport needs at least 4")
     for kind, found in (("cations", cations[0]), ("anions", anions[0])):
@@ -319,6 +320,10 @@ def replica_positions(path: Path | Sequence[Path], *, timestep: float | None = N
     if not np.all(steps > 0) or np.ptp(steps) > 1e-6 * steps.mean():
         raise ValueError(f"{path}: frames are not equally spaced in time (intervals {steps.min():g} to "
                          f"{steps.max():g} τ); transport needs a uniform frame interval")
+    volume = float(np.mean(volumes))   # a box that varies (NPT): the mean volume over the frames used
+    if np.ptp(volumes) > 1e-9 * volume:
+        warnings.warn(f"{path}: the box volume varies from {min(volumes):.6g} to {max(volumes):.6g} (NPT); transport "
+                      f"uses the mean volume {volume:.6g} and each frame's box to unwrap", UserWarning, stacklevel=2)
     sign = frame.ion_sign
     z_plus, z_minus = ((species[0].valence, species[1].valence) if len(species) == 2
                        else (float("nan"), float("nan")))
@@ -427,14 +432,25 @@ def replica_transport(path: Path, *, kT: float = 1.0, timestep: float | None = N
                             min_decades=min_decades, max_window_fraction=max_window_fraction).replicas[0]
 
 
+#: Replicas' volumes may differ by this fraction (the mean volumes of NPT runs at one state point).
+VOLUME_TOLERANCE = 0.01
+
+
 def _check_same_system(replicas: list[ReplicaCurves]) -> None:
+    """Refuse replicas that are not of one system, or one trajectory given twice."""
     first = replicas[0]
-    for other in replicas[1:]:
-        for what, a, b in (("frame interval", first.frame_interval, other.frame_interval),
-                           ("volume", first.volume, other.volume)):
-            if abs(a - b) > 1e-6 * abs(a):
+    for number, other in enumerate(replicas[1:], start=1):
+        for what, a, b, tolerance in (("frame interval", first.frame_interval, other.frame_interval, 1e-6),
+                                      ("volume", first.volume, other.volume, VOLUME_TOLERANCE)):
+            if abs(a - b) > tolerance * abs(a):
                 raise ValueError(f"{other.source}: {what} {b:g} differs from {first.source}'s {a:g}; "
                                  "replicas of one system must share it")
+        for earlier in replicas[:number]:
+            if earlier.n_frames == other.n_frames and np.array_equal(earlier.correlations["charge"],
+                                                                     other.correlations["charge"]):
+                raise ValueError(f"{other.source}: the same trajectory as {earlier.source} (identical charge "
+                                 "displacements); a file given twice, or a copy, would count its data twice and "
+                                 "shrink the error by √2. Give each independent replica once")
         if first.species and other.species and first.species != other.species:
             raise ValueError(f"{other.source}: ions {', '.join(s.label for s in other.species)}, but {first.source} "
                              f"has {', '.join(s.label for s in first.species)}; replicas of one system must have "
@@ -617,7 +633,7 @@ def system_transport(replicas: list[ReplicaCurves], *, kT: float = 1.0, fit_wind
                                                    max_window_fraction=max_window_fraction)
     fitted, variances = _fit(replicas, window)
 
-    volume = first.volume
+    volume = float(np.mean([r.volume for r in replicas]))
     scale = 1.0 / (6.0 * kT * volume)
     concentration = first.formula_units / volume
     results = [_replica_result(r, lines, variance, window, scale, concentration, kT)
