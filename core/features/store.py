@@ -19,6 +19,7 @@ A store without ``complete = True`` is never read.
 from __future__ import annotations
 
 import json
+import uuid
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -36,12 +37,21 @@ class IncompleteStoreError(ValueError):
 
 
 class FeatureStoreWriter:
-    """Appends blocks of environments to a new store; :meth:`close` marks it complete."""
+    """Appends blocks of environments to a new store; :meth:`close` writes it, marked complete.
+
+    The store is built in memory (HDF5's ``core`` driver, no backing file) and written to ``path`` in one
+    plain write when it is complete. HDF5 never writes to the disk itself: a disk that fills under the
+    library left files half-closed and crashed the interpreter later (a segmentation fault with no message);
+    a full disk now fails the final write with an ordinary ``OSError`` (ENOSPC). Memory: the store's size
+    (environments × features × 4 bytes), twice for a moment while it is written.
+    """
 
     def __init__(self, path: Path, *, dim: int, attributes: dict[str, Any], chunk_rows: int = 4096) -> None:
         import h5py
 
-        self._file = h5py.File(path, "w")
+        self._path = Path(path)
+        # a name of its own: HDF5 refuses two open files of one name, even in memory
+        self._file = h5py.File(f"{uuid.uuid4().hex}-{self._path.name}", "w", driver="core", backing_store=False)
         self._file.attrs["complete"] = False
         for key, value in attributes.items():
             self._file.attrs[key] = json.dumps(value) if isinstance(value, (dict, list)) else value
@@ -63,9 +73,16 @@ class FeatureStoreWriter:
             dataset[start:] = np.asarray(columns[name]).astype(dataset.dtype)
 
     def close(self, complete: bool = True) -> None:
-        """Close the file; only ``complete=True`` marks it readable."""
-        self._file.attrs["complete"] = complete
+        """Write the store to its path, marked complete; ``complete=False`` (the failure path) writes nothing."""
+        if not complete:
+            self._file.close()
+            return
+        self._file.attrs["complete"] = True
+        self._file.flush()
+        image = self._file.id.get_file_image()
         self._file.close()
+        with open(self._path, "wb") as handle:
+            handle.write(image)
 
 
 @dataclass
