@@ -136,7 +136,8 @@ def open_backend(config: ExecutorConfig) -> Iterator[tuple[SerialBackend | DaskB
                 yield DaskBackend(client), threads
         return
     plan = layout(config)
-    with dask.config.set({"distributed.nanny.pre-spawn-environ": thread_environment(plan.threads_per_task)}):
+    with dask.config.set({"distributed.nanny.pre-spawn-environ": thread_environment(plan.threads_per_task),
+                          "distributed.worker.preload": ["core.dask_worker"]}):   # Ctrl-C is the client's
         with LocalCluster(n_workers=plan.workers, threads_per_worker=1, processes=True,
                           memory_limit=config.memory_limit, dashboard_address=None) as cluster:
             with Client(cluster) as client:

@@ -57,3 +57,23 @@ def test_transport_table_follows_the_recipes_grid_not_completion_order(plugin_si
     with open(workdir / "transport.csv") as handle:
         rows = [(float(r["concentration"]), float(r["bjerrum_length"])) for r in csv.DictReader(handle)]
     assert rows == [(c, lb) for c in (0.02, 0.05) for lb in (2.5, 5.0, 10.0)]
+
+
+def test_ctrl_c_on_the_local_dask_executor_ends_without_worker_tracebacks(plugin_site, tmp_path):
+    """Ctrl-C reaches the whole foreground process group, Dask's worker processes too: the run exits 130
+    with the resume hint and no traceback from any process (4 worker tracebacks before)."""
+    recipe = write_recipe(tmp_path / "slow.yaml", small_recipe(**{"simulation.options": {"seconds_per_frame": 0.02},
+                                                                  "executor": {"kind": "local", "workers": 2}}))
+    workdir = tmp_path / "run"
+    env = {**os.environ, "PYTHONPATH": os.environ["PYTHONPATH"] + os.pathsep + str(HERE.parent)}
+    process = subprocess.Popen([sys.executable, "-m", "core", "run", str(recipe), "--workdir", str(workdir)],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
+                               start_new_session=True)
+    deadline = time.time() + 120
+    while time.time() < deadline and len(list(workdir.glob("simulate/*/" + META_FILE))) < 2:
+        time.sleep(0.05)
+    os.killpg(process.pid, signal.SIGINT)      # what a terminal's Ctrl-C does
+    stdout, stderr = process.communicate(timeout=120)
+    assert process.returncode == 130, stdout + stderr
+    assert "interrupted: finished work is kept" in stderr
+    assert "Traceback" not in stdout + stderr and "KeyboardInterrupt" not in stdout + stderr, stdout + stderr

@@ -1,0 +1,18 @@
+"""Set-up of each Dask worker process that localcond starts itself (the ``local`` executor's LocalCluster).
+
+Loaded by Dask as a worker preload (``distributed.worker.preload``). A terminal's Ctrl-C reaches the whole
+foreground process group, worker processes included; each worker then raised its own KeyboardInterrupt
+and printed a traceback while the client was already stopping the run. Workers ignore SIGINT: the client
+process handles it (exit 130, finished work kept) and closes the cluster, which ends the workers.
+"""
+
+from __future__ import annotations
+
+import signal
+import threading
+
+
+def dask_setup(worker) -> None:  # noqa: ARG001 (Dask's preload signature)
+    """Ignore SIGINT in this worker process (where Dask runs it in the main thread, as it does)."""
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
