@@ -66,6 +66,7 @@ class Brownian(SimulatorPlugin):
 
 class ShellConfig(PluginConfig):
     r_cut: float = Field(default=3.0, gt=0)
+    seconds_per_frame: float = Field(default=0.0, ge=0)
 
 
 class ShellCounts(DescriptorPlugin):
@@ -78,6 +79,7 @@ class ShellCounts(DescriptorPlugin):
         return ["like", "unlike"]
 
     def compute(self, frame: Frame, centers: np.ndarray) -> np.ndarray:
+        time.sleep(self.config.seconds_per_frame)
         sign = frame.ion_sign
         wrapped = np.mod(frame.positions, frame.box)
         wrapped = np.where(wrapped >= frame.box, 0.0, wrapped)
@@ -94,10 +96,18 @@ class ShellCounts(DescriptorPlugin):
         return out
 
 
+class MeanLinearConfig(PluginConfig):
+    seconds_per_fit: float = Field(default=0.0, ge=0)
+
+
 class MeanLinearModel:
     """k = w·x + b by weighted least squares of Λ_s on system-mean features."""
 
+    def __init__(self, seconds_per_fit: float = 0.0) -> None:
+        self.seconds_per_fit = seconds_per_fit
+
     def fit(self, train: LearningData, validation: LearningData | None = None) -> MeanLinearModel:
+        time.sleep(self.seconds_per_fit)
         means = np.stack([np.bincount(train.system_index, weights=train.weight * train.features[:, j],
                                       minlength=train.n_systems) for j in range(train.features.shape[1])], axis=1)
         totals = np.bincount(train.system_index, weights=train.weight, minlength=train.n_systems)
@@ -118,11 +128,12 @@ class MeanLinearModel:
 class MeanLinear(ModelPlugin):
     name = "mean-linear"
     version = "1.0"
+    Config = MeanLinearConfig
     stochastic = False
     description = "linear k on system-mean features (test plugin)"
 
     def create(self, seed: int, threads: int) -> MeanLinearModel:
-        return MeanLinearModel()
+        return MeanLinearModel(self.config.seconds_per_fit)
 
     def load(self, directory: Path) -> MeanLinearModel:
         data = json.loads((directory / "linear.json").read_text())
@@ -131,13 +142,19 @@ class MeanLinear(ModelPlugin):
         return model
 
 
+class SummaryConfig(PluginConfig):
+    seconds: float = Field(default=0.0, ge=0)
+
+
 class Summary(AnalysisPlugin):
     name = "summary"
     version = "1.0"
+    Config = SummaryConfig
     needs = frozenset({"predictions"})
     description = "parity plot and table (test plugin)"
 
     def run(self, inputs: AnalysisInputs, output_dir: Path) -> AnalysisResult:
+        time.sleep(self.config.seconds)
         import matplotlib
 
         matplotlib.use("Agg")
