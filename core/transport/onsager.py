@@ -57,7 +57,7 @@ from core.transport.gls import LineParameters, fit_lags, gls_weights, lag_kernel
 from core.transport.window import FitWindow, choose_window
 
 #: Bumped whenever the numbers this module produces change; part of cache keys.
-TRANSPORT_VERSION = "5"
+TRANSPORT_VERSION = "6"
 
 #: A collective auto-slope enters the covariance floored at this fraction of its value for uncorrelated
 #: ions (e.g. b_QQ >= 0.05 (b_self++ + b_self−−)): a slope estimated near zero by chance would otherwise
@@ -628,6 +628,7 @@ def system_transport(replicas: list[ReplicaCurves], *, kT: float = 1.0, fit_wind
     window = choose_window(first.lag_times[: shared - 1], pooled_msd, slope_tolerance=slope_tolerance,
                            min_decades=min_decades, max_fraction=max_window_fraction, forced=fit_window)
     converged, late = True, (float("nan"), float("nan"))
+    start = window
     if fit_window is None and window.diffusive:
         window, converged, late = converged_window(replicas, window, min_decades=min_decades,
                                                    max_window_fraction=max_window_fraction)
@@ -642,9 +643,51 @@ def system_transport(replicas: list[ReplicaCurves], *, kT: float = 1.0, fit_wind
     row["collective_converged"] = None if fit_window is not None else bool(converged and window.diffusive)
     row["late_molar_conductivity"] = late[0] * scale / concentration
     row["late_molar_conductivity_err"] = late[1] * scale / concentration
+    row.update(relaxation_columns(replicas, start.t0, max_window_fraction, scale / concentration, row))
     curves = [TransportCurves(r.lag_times, r.ion_msd, r.correlations["charge"][1:], r.current, (window.t0, window.t1))
               for r in replicas]
     return SystemTransport(row, results, window, curves)
+
+
+#: Columns of :func:`relaxation_columns`, in order.
+RELAXATION_COLUMNS = ("molar_conductivity_relaxed", "molar_conductivity_relaxed_err", "relaxation_time",
+                      "relaxation_resolved", "window_bias", "window_bias_err", "label_status")
+
+
+def relaxation_columns(replicas: list[ReplicaCurves], start: float, max_window_fraction: float, to_molar: float,
+                       row: dict[str, Any]) -> dict[str, Any]:
+    """Λ from the charge MSD with its relaxation modelled (:mod:`core.transport.relaxation`), over
+    [``start``, ``max_window_fraction`` × the shortest run], and what it says of the straight-line label.
+
+    ``to_molar`` converts an MSD slope (σ²/τ) to Λ. ``window_bias`` = Λ (the window's) − Λ_relaxed: the
+    straight line's estimated remaining bias. Its error is √(σ_relaxed² − σ_window²), since the window's
+    estimate is the more efficient of two estimates of one quantity from the same data (Hausman), floored
+    at 0. ``label_status``: ``converged`` (the window's convergence test passed), ``bias within error``
+    (|bias| ≤ its error, or ≤ the label's error), ``bias may exceed error``, or ``not checked`` (the run is
+    too short for the fit).
+    """
+    from core.transport.relaxation import relaxed_slope
+
+    nan = float("nan")
+    out: dict[str, Any] = dict.fromkeys(RELAXATION_COLUMNS, nan)
+    out["relaxation_resolved"] = None
+    out["label_status"] = "converged" if row.get("collective_converged") else "not checked"
+    shortest = min(r.run_length for r in replicas)
+    try:
+        fit = relaxed_slope([r.correlations["charge"] for r in replicas], replicas[0].frame_interval,
+                            (start, max_window_fraction * shortest))
+    except ValueError:
+        return out
+    value, error = fit.slope * to_molar, fit.slope_err * to_molar
+    bias = row["molar_conductivity"] - value
+    bias_error = math.sqrt(max(error ** 2 - row["molar_conductivity_err"] ** 2, 0.0))
+    out.update({"molar_conductivity_relaxed": value, "molar_conductivity_relaxed_err": error,
+                "relaxation_time": fit.relaxation_time, "relaxation_resolved": fit.relaxed,
+                "window_bias": bias, "window_bias_err": bias_error})
+    if not row.get("collective_converged"):
+        within = abs(bias) <= max(bias_error, row["molar_conductivity_err"])
+        out["label_status"] = "bias within error" if within else "bias may exceed error"
+    return out
 
 
 def _replica_result(curves: ReplicaCurves, lines: dict[str, tuple[float, float]], variance: dict[str, float],

@@ -27,7 +27,7 @@ TIME_UNITS = {"fs": 1e-15, "ps": 1e-12, "ns": 1e-9, "s": 1.0}
 DIFFUSION = ("D_p", "D_m", "D_s")
 CONDUCTIVITY = ("kappa", "kappa_green_kubo")
 MOLAR = ("molar_conductivity", "molar_conductivity_ne", "molar_conductivity_equivalent",
-         "late_molar_conductivity", "molar_conductivity_sem")
+         "late_molar_conductivity", "molar_conductivity_sem", "molar_conductivity_relaxed", "window_bias")
 
 
 def factors(temperature: float, length_unit: str, time_unit: str) -> dict[str, float]:

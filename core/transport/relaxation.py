@@ -177,10 +177,10 @@ def relaxed_slope(msds: list[np.ndarray], frame_interval: float, window: tuple[f
                key=lambda fit: float(fit[1][0]) if len(fit[1]) else 0.0)
     parameters, tau = best[0], best[-1]
     for _ in range(2):
-        covariance = sum(variogram_covariance(n, lags, _model_variogram(n, frame_interval, parameters[0],
-                                                                        parameters[1], parameters[2], tau,
-                                                                        components), components)
-                         for n in n_frames) / len(n_frames) ** 2
+        covariance = sum(n_frames.count(n) * variogram_covariance(
+            n, lags, _model_variogram(n, frame_interval, parameters[0], parameters[1], parameters[2], tau,
+                                      components), components)
+            for n in sorted(set(n_frames))) / len(n_frames) ** 2     # replicas of one length share theirs
         jitter = 1e-10 * float(np.mean(np.diag(covariance)))
         factor = np.linalg.cholesky(covariance + jitter * np.eye(len(lags)))
         fits = [_gls(times, values, factor, tau) for tau in grid]
