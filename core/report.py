@@ -201,11 +201,16 @@ def build_report(workdir: Path, resolved: ResolvedRecipe, outcomes: list[TaskOut
                          "molar_conductivity", "molar_conductivity_err", "molar_conductivity_attributed",
                          "molar_conductivity_attributed_err", "molar_conductivity_rel_err",
                          "molar_conductivity_std", "molar_conductivity_basis", "ionicity", "fit_t0", "fit_t1",
-                         "diffusive", "collective_converged"]),
+                         "diffusive", "collective_converged", "molar_conductivity_relaxed",
+                         "molar_conductivity_relaxed_err", "relaxation_time", "window_bias", "window_bias_err",
+                         "label_status"]),
+                 _label_bias_note(transport_rows),
                  "<p>Λ is pooled over the replicas; <code>molar_conductivity_err</code> is its standard error from the "
                  "trajectories (GLS with the covariance of overlapping time origins), "
                  "<code>molar_conductivity_std</code> the scatter of single replicas (a check: it should be about "
-                 "err·√n_replicas); <code>simulated_time</code> is summed over replicas, τ.</p>"]
+                 "err·√n_replicas); <code>simulated_time</code> is summed over replicas, τ. "
+                 "<code>molar_conductivity_relaxed</code> fits the charge MSD's relaxation from above "
+                 "(docs/transport.md); <code>window_bias</code> is the label's estimated remaining bias against it.</p>"]
     diagnostics = sorted((o.label, Path(o.path).relative_to(workdir) / f"{TRANSPORT_FIGURE_STEM}.png")
                          for o in outcomes if o.operation == "transport" and o.ok and o.path
                          and (Path(o.path) / f"{TRANSPORT_FIGURE_STEM}.png").is_file())
@@ -227,6 +232,17 @@ def build_report(workdir: Path, resolved: ResolvedRecipe, outcomes: list[TaskOut
     return (f"<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>localcond: "
             f"{html.escape(resolved.name)}</title><style>{STYLE}</style></head><body>\n"
             + "\n".join(sections) + "\n</body></html>\n")
+
+
+def _label_bias_note(rows: list[dict[str, str]]) -> str:
+    """A flag on the labels whose estimated remaining bias may exceed their error (``label_status``)."""
+    flagged = [row["system"] for row in rows if row.get("label_status") == "bias may exceed error"]
+    if not flagged:
+        return ""
+    return (f'<p class="bad">{len(flagged)} of {len(rows)} labels: the straight-line window may still be biased '
+            f'by more than the label\'s error (<code>window_bias</code> against the relaxation-aware fit): '
+            f'{html.escape(", ".join(flagged[:20]))}{" …" if len(flagged) > 20 else ""}. Longer runs, or '
+            "<code>simulation.precision</code>.</p>")
 
 
 def write_report(workdir: Path, resolved: ResolvedRecipe, outcomes: list[TaskOutcome], *,

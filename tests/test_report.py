@@ -41,3 +41,13 @@ def test_provenance_names_the_commit_of_the_source_tree():
     dirty = subprocess.run(["git", "-C", str(SOURCE), "status", "--porcelain", "--untracked-files=no"],
                            capture_output=True, text=True).stdout.strip()
     assert source_commit() == head.stdout.strip() + (" + uncommitted changes" if dirty else "")
+
+
+def test_the_report_flags_labels_whose_bias_may_exceed_their_error() -> None:
+    from core.report import _label_bias_note
+
+    rows = [{"system": "a", "label_status": "converged"}, {"system": "b", "label_status": "bias may exceed error"},
+            {"system": "c", "label_status": "bias within error"}]
+    note = _label_bias_note(rows)
+    assert "1 of 3 labels" in note and "b" in note and 'class="bad"' in note
+    assert _label_bias_note(rows[:1] + rows[2:]) == ""
