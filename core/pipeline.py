@@ -140,8 +140,11 @@ def _precision_rounds(resolved: ResolvedRecipe, workdir: Path, threads: int, onl
                                                  recipe.simulation.write_period, index)
         rounds.append(found)
         met = sum(1 for s in found.systems.values() if s["meets_target"])
+        biased = sum(1 for s in found.systems.values() if not s["accurate"])
         console.print(f"precision round {index}: {met}/{len(rows)} systems at relative error of Λ ≤ "
-                      f"{config.target_relative_error:g}; extending {len(found.extended)}"
+                      f"{config.target_relative_error:g}"
+                      + (f", {biased} whose label may be biased beyond its error" if config.converged else "")
+                      + f"; extending {len(found.extended)}"
                       + (f"; budget spent for {', '.join(found.budget_exhausted)}" if found.budget_exhausted else ""))
         if extensions_next == extensions:
             break

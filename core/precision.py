@@ -2,7 +2,9 @@
 
 The relative standard error of Λ falls as 1/√t with the simulated time t of a system (measured in
 ``benchmarks/transport_calibration.py``), so a system at relative error e after S production steps per
-replica needs about S·(e/g)² steps per replica for a target g. Each round extends every replica of the
+replica needs about S·(e/g)² steps per replica for a target g. A label that may still be biased by more
+than its error (transport's ``label_status``, from the relaxation-aware fit) gets its runs at least doubled
+(with ``converged``), since the fit window, a fixed fraction of the run, then starts twice as late. Each round extends every replica of the
 systems above the target by the missing steps (times a safety factor, in whole frames), within the
 per-replica and total budgets; the worst systems are served first when the total budget is short.
 Decisions depend only on the recipe and on the cached transport results, so a re-run of the same
@@ -22,7 +24,10 @@ from core.recipe.schema import PrecisionConfig
 class PrecisionRound:
     """What one round found and decided.
 
-    systems: name -> {relative_error, steps_per_replica, simulated_time (τ), meets_target}.
+    systems: name -> {relative_error, steps_per_replica, simulated_time (τ), meets_target, label_status,
+        accurate, stopped_by}: ``accurate`` is false only where the label may still be biased by more than its
+        error; ``stopped_by`` says why the system is not extended: "precise and accurate", "precise"
+        (accuracy not asked for, or not checkable), or "budget"; None while it is extended.
     extended: name -> production steps added to each replica of that system for the next round.
     """
 
@@ -51,15 +56,24 @@ def next_extensions(rows: dict[str, dict[str, Any]], replicas: dict[str, int], e
         relative = float(row.get("molar_conductivity_rel_err", math.nan))
         current = steps_per_replica(base_steps, extensions, name)
         meets = math.isfinite(relative) and relative <= config.target_relative_error
+        status = row.get("label_status")
+        accurate = status != "bias may exceed error"
         record.systems[name] = {"relative_error": relative, "steps_per_replica": current,
-                                "simulated_time": row.get("simulated_time"), "meets_target": meets}
-        if meets or not math.isfinite(relative):
+                                "simulated_time": row.get("simulated_time"), "meets_target": meets,
+                                "label_status": status, "accurate": accurate, "stopped_by": None}
+        unbiased_wanted = config.converged and not accurate
+        if (meets or not math.isfinite(relative)) and not unbiased_wanted:
+            record.systems[name]["stopped_by"] = ("precise and accurate" if config.converged and status in
+                                                  ("converged", "bias within error") else "precise")
             continue
-        needed = current * (relative / config.target_relative_error) ** 2 * config.safety
+        needed = current * (relative / config.target_relative_error) ** 2 * config.safety if not meets else current
+        if unbiased_wanted:
+            needed = max(needed, 2 * current)   # a later window: the relaxation decays with the run's length
         add = min(math.ceil((needed - current) / write_period) * write_period,
                   (config.max_steps_per_replica - current) // write_period * write_period)
         if add < write_period:
             record.budget_exhausted.append(name)
+            record.systems[name]["stopped_by"] = "budget"
             continue
         wanted.append((relative, name, add))
     remaining = math.inf
@@ -72,6 +86,7 @@ def next_extensions(rows: dict[str, dict[str, Any]], replicas: dict[str, int], e
         add = int(min(add, affordable))
         if add < write_period:
             record.budget_exhausted.append(name)
+            record.systems[name]["stopped_by"] = "budget"
             continue
         result.setdefault(name, []).append(add)
         record.extended[name] = add
