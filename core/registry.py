@@ -102,17 +102,33 @@ class PluginRegistry:
         plugin_name = name or f"{package}:{getattr(module, '__name__', repr(module))}"
         if self._manager.has_plugin(plugin_name):
             return
+        try:
+            hash(module)
+        except TypeError:   # pluggy keeps plugins in sets: hold an unhashable namespace's hooks in a module
+            holder = ModuleType(plugin_name)
+            holder.__dict__.update({k: getattr(module, k) for k in dir(module) if not k.startswith("__")})
+            module = holder
         self._manager.register(module, name=plugin_name)
         self._packages[plugin_name] = (package, package_version)
 
     def collect(self) -> PluginRegistry:
-        """Call every registration hook and index the plugin classes they return."""
+        """Call every registration hook and index the plugin classes they return.
+
+        Each package's implementation is called through pluggy's hook caller on its own (a subset caller
+        without the other packages), so that one package's failing hook is attributed to it and does not
+        hide the others' plugins. A ``hookimpl`` whose name matches no hook (misspelt) makes its package a
+        broken entry, instead of being ignored.
+        """
+        self._check_hook_names()
         for kind, hook_name in _HOOK_OF_KIND.items():
             hook = getattr(self._manager.hook, hook_name)
-            for impl in hook.get_hookimpls():
+            implementations = hook.get_hookimpls()
+            for impl in implementations:
                 package, package_version = self._packages.get(impl.plugin_name, (impl.plugin_name, ""))
+                others = [other.plugin for other in implementations if other is not impl]
                 try:
-                    classes = list(impl.function(registry=self) or [])
+                    returned = self._manager.subset_hook_caller(hook_name, remove_plugins=others)(registry=self)
+                    classes = [c for result in returned for c in (result or [])]
                 except Exception as exc:  # one package's failing hook must not hide the others' plugins
                     self.broken.append(PluginInfo(kind, "?", None, package, package_version,
                                                   f"{hook_name} failed: {type(exc).__name__}: {exc}"))
@@ -124,6 +140,20 @@ class PluginRegistry:
                         name = getattr(plugin_class, "name", None) or getattr(plugin_class, "__name__", "?")
                         self.broken.append(PluginInfo(kind, str(name), None, package, package_version, str(exc)))
         return self
+
+    def _check_hook_names(self) -> None:
+        """A broken entry (named after the hook) for every ``hookimpl`` that is not one of localcond's hooks."""
+        known = ", ".join(_HOOK_OF_KIND.values())
+        for plugin_name, plugin in self._manager.list_name_plugin():
+            for caller in self._manager.get_hookcallers(plugin) or []:
+                if caller.spec is not None:
+                    continue
+                package, package_version = self._packages.get(plugin_name, (plugin_name, ""))
+                entry = PluginInfo("?", caller.name, None, package, package_version,
+                                   f"hookimpl {caller.name!r} matches no localcond hook (misspelt?); the hooks "
+                                   f"are {known}")
+                if entry not in self.broken:
+                    self.broken.append(entry)
 
     def _add(self, kind: str, plugin_class: Any, package: str, package_version: str) -> None:
         base = PLUGIN_KINDS[kind]

@@ -87,6 +87,22 @@ def test_a_failing_registration_hook_is_listed_as_broken():
     assert any("engine missing at import" in info.unavailable_reason for info in registry.broken)
 
 
+def test_a_misspelt_hookimpl_is_listed_as_broken_not_ignored():
+    """pytest's and pluggy's rule: an implementation must match a hook specification."""
+    @hookimpl
+    def localcond_register_descriptor(registry):     # the hook is localcond_register_descriptors
+        return []
+
+    registry = PluginRegistry()
+    registry.register_module(types.SimpleNamespace(localcond_register_descriptor=localcond_register_descriptor),
+                             package="typo-package")
+    registry.collect()
+    broken = [info for info in registry.broken if info.package == "typo-package"]
+    assert len(broken) == 1 and broken[0].name == "localcond_register_descriptor"
+    assert "matches no localcond hook (misspelt?)" in broken[0].unavailable_reason
+    assert "localcond_register_descriptors" in broken[0].unavailable_reason
+
+
 def test_requiring_an_unavailable_plugin_gives_the_install_hint(plugin_site):
     with pytest.raises(PluginUnavailableError, match="pip install localcond-no-such-engine"):
         get_registry().require("descriptor", "needs-engine")
