@@ -1,7 +1,7 @@
 """localcond core: hook specs, plugin registry, recipes, the cached pipeline on Dask, and the CLI.
 
-Plugin authors need :data:`core.hookspecs.hookimpl`, the base classes in
-:mod:`core.plugin_api` and the data types in :mod:`core.datatypes`.
+Plugin authors import from :mod:`core.api` only (the versioned public API: base classes, data types,
+``hookimpl``) and test with :mod:`core.testing` (the plugin-author kit).
 """
 
 from core.hookspecs import hookimpl

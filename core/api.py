@@ -17,20 +17,27 @@ from core.attribution_check import (GroupComparison, MeasuredShares, chi2_per_do
 from core.datatypes import (ANION_TYPE, CATION_TYPE, PAIR_BOND_TYPE, SOLVENT_TYPE, AnalysisInputs,
                             AnalysisResult, Frame, LearningData, SimulationJob, SimulationSettings, SystemSpec,
                             TaskContext)
-from core.electrolyte import trajectory_log
+from core.electrolyte import TYPES, Topology, build_topology, initial_positions, trajectory_log
 from core.engine_simulator import EngineConfig, EngineSimulator
+from core.ewald import ewald_parameters
+from core.features.ase_frames import STAND_IN_ELEMENTS, species_in_element_order, species_subset, stand_in_number
 from core.figures import pyplot, save_figure
 from core.hookspecs import hookimpl
+from core.learn.rigidity import label_rows, local_variance, posterior_covariance
+from core.learn.scores import prediction_scores, r2_score
 from core.local_conductivity import LocalConductivity, load_local
+from core.memory import retained_heap
 from core.plugin_api import (AnalysisPlugin, DescriptorPlugin, LocalConductivityModel, ModelPlugin, Plugin,
                              PluginConfig, SimulatorPlugin)
-from core.species import IonSpecies, ion_species
-from core.transport.attribution import SystemAttribution, block_mean, frame_blocks
+from core.registry import PluginRegistry
+from core.species import IonSpecies, ion_species, species_notes
 from core.trajectory import (LOG_BJERRUM_LENGTH, LOG_CONCENTRATION, LOG_FRAME_INTERVAL, LOG_KT, LOG_TIMESTEP,
                              GSDWriter, frame_count, read_frames, read_log)
+from core.trajectory_import import ImportOptions, frames_of, is_gsd
+from core.transport.attribution import SystemAttribution, block_mean, frame_blocks
 
 #: The version of this API (not of localcond): major.minor.
-API_VERSION = "1.2"
+API_VERSION = "1.3"
 
 __all__ = [
     "API_VERSION", "require_api",
@@ -49,6 +56,13 @@ __all__ = [
     "frame_count", "trajectory_log", "LOG_TIMESTEP", "LOG_FRAME_INTERVAL", "LOG_KT", "LOG_CONCENTRATION", "LOG_BJERRUM_LENGTH",
     # figures
     "pyplot", "save_figure",
+    # what the built-in plugins need beyond the above (API 1.3): the registry a hook receives; a simulator's
+    # model, Ewald parameters and imported trajectories; a descriptor's element stand-ins; a model's
+    # posterior and scores; an analysis's species notes
+    "PluginRegistry", "TYPES", "Topology", "build_topology", "initial_positions", "ewald_parameters",
+    "ImportOptions", "frames_of", "is_gsd", "STAND_IN_ELEMENTS", "species_in_element_order", "species_subset",
+    "stand_in_number", "label_rows", "local_variance", "posterior_covariance", "prediction_scores", "r2_score",
+    "retained_heap", "species_notes",
 ]
 
 
@@ -59,7 +73,7 @@ def require_api(version: str) -> None:
     >>> require_api("2.0")
     Traceback (most recent call last):
     ...
-    ImportError: this plugin needs localcond API 2.0; this localcond has 1.2 (same major version, minor 0 or later)
+    ImportError: this plugin needs localcond API 2.0; this localcond has 1.3 (same major version, minor 0 or later)
     """
     wanted_major, wanted_minor = (int(part) for part in version.split(".")[:2])
     major, minor = (int(part) for part in API_VERSION.split(".")[:2])

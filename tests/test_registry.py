@@ -134,3 +134,14 @@ def test_building_the_registry_imports_no_engine_until_one_is_asked_for() -> Non
     out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True,
                          cwd=str(Path(__file__).parents[1])).stdout.splitlines()
     assert out == ["[]", "['sklearn']"]
+
+
+def test_built_in_plugins_import_core_only_through_its_public_api() -> None:
+    """ARCHITECTURE.md: plugins import from ``core.api`` (versioned), never from core's inner modules."""
+    import re
+    from pathlib import Path
+
+    inner = re.compile(r"^\s*(from core\.(?!api\b)[\w.]+ import|import core\.)", re.MULTILINE)
+    root = Path(__file__).resolve().parents[1] / "plugins"
+    offenders = {str(path.relative_to(root)): inner.findall(path.read_text()) for path in root.rglob("*.py")}
+    assert not {path: found for path, found in offenders.items() if found}

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from core.hookspecs import hookimpl
-from core.plugin_api import AnalysisPlugin
-from core.registry import PluginRegistry
+from core.api import AnalysisPlugin, PluginRegistry, hookimpl
 
 from .cluster_nernst_einstein import ClusterNernstEinstein
 from .heterogeneity import Heterogeneity

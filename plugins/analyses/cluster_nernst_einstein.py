@@ -29,10 +29,7 @@ from pathlib import Path
 import numpy as np
 from pydantic import Field
 
-from core.datatypes import AnalysisInputs, AnalysisResult
-from core.figures import pyplot, save_figure
-from core.learn.scores import r2_score
-from core.plugin_api import AnalysisPlugin, PluginConfig
+from core.api import AnalysisInputs, AnalysisPlugin, AnalysisResult, PluginConfig, pyplot, r2_score, save_figure
 
 
 class ClusterNernstEinsteinConfig(PluginConfig):
@@ -91,7 +88,7 @@ def replica_cluster_ne(path: Path, cutoff: float, window: tuple[float, float], m
 
     ``formula_concentration``: what Λ is per, σ⁻³ (the transport row's); None: cations per volume.
     """
-    from core.trajectory import LOG_KT, read_frames, read_log
+    from core.api import LOG_KT, read_frames, read_log
 
     positions, times, sign, box, valence, masses = [], [], None, None, None, None
     for frame in read_frames(path):

@@ -33,8 +33,7 @@ import numpy as np
 from pydantic import Field
 
 from core.api import (AnalysisInputs, AnalysisPlugin, AnalysisResult, PluginConfig, chi2_per_dof, compare_groups,
-                      measured_shares, pyplot, save_figure)
-from core.species import species_notes
+                      measured_shares, pyplot, save_figure, species_notes)
 
 #: (transport column, label) of the coefficients set against the negative fraction.
 COEFFICIENTS = (("L_self_pp", "L_self^{++} / c"), ("L_pm", "L^{+-} / c"))

@@ -20,10 +20,8 @@ from typing import Any, Literal
 
 from pydantic import Field
 
-from core.datatypes import AnalysisInputs, AnalysisResult
-from core.figures import pyplot, save_figure
-from core.learn.scores import prediction_scores
-from core.plugin_api import AnalysisPlugin, PluginConfig
+from core.api import (AnalysisInputs, AnalysisPlugin, AnalysisResult, PluginConfig, prediction_scores, pyplot,
+                      save_figure)
 
 SPLIT_COLOURS = {"train": "#9e9e9e", "validation": "#f0a030", "test": "#1f77b4", "external": "#d62728",
                  "heldout": "#2ca02c"}

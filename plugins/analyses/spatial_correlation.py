@@ -43,8 +43,7 @@ import numpy as np
 from pydantic import Field
 
 from core.api import (AnalysisInputs, AnalysisPlugin, AnalysisResult, PluginConfig, chi2_per_dof, measured_shares,
-                      pyplot, save_figure)
-from core.species import species_notes
+                      pyplot, save_figure, species_notes)
 
 KINDS = ("like", "unlike")
 

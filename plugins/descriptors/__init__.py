@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from core.hookspecs import hookimpl
-from core.plugin_api import DescriptorPlugin
-from core.registry import PluginRegistry
+from core.api import DescriptorPlugin, PluginRegistry, hookimpl
 
 from .radial_shells import RadialShells
 from .soap_dscribe import SOAPDScribe

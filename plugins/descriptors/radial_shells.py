@@ -15,8 +15,7 @@ import numpy as np
 from pydantic import Field
 from scipy.spatial import cKDTree
 
-from core.datatypes import Frame
-from core.plugin_api import DescriptorPlugin, PluginConfig
+from core.api import DescriptorPlugin, Frame, PluginConfig
 
 
 class RadialShellsConfig(PluginConfig):

@@ -27,9 +27,8 @@ from typing import Literal
 import numpy as np
 from pydantic import Field
 
-from core.datatypes import Frame
-from core.features.ase_frames import STAND_IN_ELEMENTS, species_in_element_order, species_subset
-from core.plugin_api import DescriptorPlugin, PluginConfig
+from core.api import (STAND_IN_ELEMENTS, DescriptorPlugin, Frame, PluginConfig, species_in_element_order,
+                      species_subset)
 
 
 class SOAPConfig(PluginConfig):

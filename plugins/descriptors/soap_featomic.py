@@ -35,9 +35,8 @@ from typing import Literal
 import numpy as np
 from pydantic import Field
 
-from core.datatypes import Frame
-from core.features.ase_frames import species_in_element_order, species_subset, stand_in_number
-from core.plugin_api import DescriptorPlugin, PluginConfig
+from core.api import (DescriptorPlugin, Frame, PluginConfig, species_in_element_order, species_subset,
+                      stand_in_number)
 
 
 class SOAPFeatomicConfig(PluginConfig):

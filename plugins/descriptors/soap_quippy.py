@@ -30,9 +30,8 @@ from functools import cached_property
 import numpy as np
 from pydantic import Field
 
-from core.datatypes import Frame
-from core.features.ase_frames import species_in_element_order, species_subset, stand_in_number
-from core.plugin_api import DescriptorPlugin, PluginConfig
+from core.api import (DescriptorPlugin, Frame, PluginConfig, species_in_element_order, species_subset,
+                      stand_in_number)
 
 
 class SOAPQuippyConfig(PluginConfig):

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from core.hookspecs import hookimpl
-from core.plugin_api import ModelPlugin
-from core.registry import PluginRegistry
+from core.api import ModelPlugin, PluginRegistry, hookimpl
 
 from .nn_ensemble import NNEnsemble
 from .ridge import RidgeModel

@@ -59,10 +59,8 @@ from typing import Literal
 import numpy as np
 from pydantic import Field
 
-from core.datatypes import LearningData
-from core.learn.rigidity import label_rows, local_variance, posterior_covariance
-from core.memory import retained_heap
-from core.plugin_api import ModelPlugin, PluginConfig
+from core.api import (LearningData, ModelPlugin, PluginConfig, label_rows, local_variance, posterior_covariance,
+                      retained_heap)
 
 WEIGHTS_FILE = "nn-member.pt"
 #: A member's random prior network is drawn with its seed plus this (so it differs from its initialisation).

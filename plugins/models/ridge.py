@@ -29,9 +29,7 @@ from pathlib import Path
 import numpy as np
 from pydantic import Field
 
-from core.datatypes import LearningData
-from core.learn.rigidity import local_variance, posterior_covariance
-from core.plugin_api import ModelPlugin, PluginConfig
+from core.api import LearningData, ModelPlugin, PluginConfig, local_variance, posterior_covariance
 
 COEFFICIENTS_FILE = "ridge.npz"
 #: The intercept column is multiplied by this, so the penalty on b is negligible.

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from core.hookspecs import hookimpl
-from core.plugin_api import SimulatorPlugin
-from core.registry import PluginRegistry
+from core.api import PluginRegistry, SimulatorPlugin, hookimpl
 
 from .hoomd_simulator import HOOMDSimulator
 from .imported_trajectories import ImportedTrajectories

@@ -32,10 +32,9 @@ from typing import Any, Literal
 import numpy as np
 from pydantic import Field
 
-from core.datatypes import PAIR_BOND_TYPE, SimulationJob, SimulationSettings
-from core.electrolyte import ANION_TYPE, CATION_TYPE, SOLVENT_TYPE, TYPES, Topology, build_topology, initial_positions
-from core.ewald import ewald_parameters
-from core.engine_simulator import EngineConfig, EngineSimulator
+from core.api import (ANION_TYPE, CATION_TYPE, PAIR_BOND_TYPE, SOLVENT_TYPE, TYPES, EngineConfig, EngineSimulator,
+                      SimulationJob, SimulationSettings, Topology, build_topology, ewald_parameters,
+                      initial_positions)
 
 from . import hoomd_compat as compat
 

@@ -19,11 +19,8 @@ from typing import Any, Literal
 import numpy as np
 from pydantic import Field, model_validator
 
-from core.datatypes import SimulationJob, TaskContext
-from core.electrolyte import trajectory_log
-from core.plugin_api import PluginConfig, SimulatorPlugin
-from core.trajectory import LOG_FRAME_INTERVAL, LOG_TIMESTEP, GSDWriter
-from core.trajectory_import import ImportOptions, frames_of, is_gsd
+from core.api import (LOG_FRAME_INTERVAL, LOG_TIMESTEP, GSDWriter, ImportOptions, PluginConfig, SimulationJob,
+                      SimulatorPlugin, TaskContext, frames_of, is_gsd, trajectory_log)
 
 
 class TrajectoriesConfig(PluginConfig):

@@ -35,8 +35,7 @@ from typing import Literal
 
 import numpy as np
 
-from core.electrolyte import Topology
-from core.ewald import ewald_parameters
+from core.api import Topology, ewald_parameters
 
 from .openmm_units import charge_unit
 

@@ -14,9 +14,7 @@ from typing import Any, Literal
 import numpy as np
 from pydantic import Field
 
-from core.datatypes import SimulationJob
-from core.electrolyte import build_topology, initial_positions
-from core.engine_simulator import EngineConfig, EngineSimulator
+from core.api import EngineConfig, EngineSimulator, SimulationJob, build_topology, initial_positions
 
 from .openmm_model import CoulombSettings, build_system, choose_coulomb_method, make_platform
 from .openmm_units import temperature_kelvin
