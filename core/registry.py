@@ -26,7 +26,8 @@ from core.plugin_api import PLUGIN_KINDS, Plugin
 
 ENTRY_POINT_GROUP = hookspecs.PROJECT_NAME
 
-_HOOK_OF_KIND = {
+#: The registration hook of each plugin kind.
+HOOK_OF_KIND = {
     "simulator": "localcond_register_simulators",
     "descriptor": "localcond_register_descriptors",
     "model": "localcond_register_models",
@@ -120,7 +121,7 @@ class PluginRegistry:
         broken entry, instead of being ignored.
         """
         self._check_hook_names()
-        for kind, hook_name in _HOOK_OF_KIND.items():
+        for kind, hook_name in HOOK_OF_KIND.items():
             hook = getattr(self._manager.hook, hook_name)
             implementations = hook.get_hookimpls()
             for impl in implementations:
@@ -143,7 +144,7 @@ class PluginRegistry:
 
     def _check_hook_names(self) -> None:
         """A broken entry (named after the hook) for every ``hookimpl`` that is not one of localcond's hooks."""
-        known = ", ".join(_HOOK_OF_KIND.values())
+        known = ", ".join(HOOK_OF_KIND.values())
         for plugin_name, plugin in self._manager.list_name_plugin():
             for caller in self._manager.get_hookcallers(plugin) or []:
                 if caller.spec is not None:
