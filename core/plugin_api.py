@@ -73,6 +73,13 @@ class Plugin:
                 return f"cannot import {module!r}: {exc}"
         return None
 
+    @classmethod
+    def missing_hardware(cls, config: PluginConfig) -> tuple[str, str] | None:
+        """(option, why) where ``config`` asks for hardware this machine lacks (a GPU platform or device),
+        naming what is available; ``None`` otherwise. A recipe run here (``serial`` or ``local`` executor) is
+        refused with exit 2 when this says so; one for a cluster is not (its workers may have it)."""
+        return None
+
 
 class SimulatorPlugin(Plugin):
     """Turns one replica of one system into a GSD trajectory.

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import pytest
+import yaml
 
-from tests.conftest import cli, small_recipe, write_recipe
+from tests.conftest import HERE, cli, small_recipe, write_recipe
+
+RECIPES = HERE.parent / "recipes"
 
 
 def run_validate(tmp_path, text: str):
@@ -138,3 +141,32 @@ def test_unusable_work_directories_are_refused(plugin_site, tmp_path, workdir, f
 def test_show_on_a_damaged_manifest(tmp_path, text, fragment):
     (tmp_path / "manifest.json").write_text(text)
     check(cli("show", str(tmp_path)), "manifest.json", fragment)
+
+
+@pytest.mark.parametrize("section, option, value, message", [
+    ("simulation", "platform", "CUDA", "OpenMM platform 'CUDA' is not available on this machine"),
+    ("model", "device", "cuda", "device 'cuda' asked for, but torch"),
+])
+def test_a_gpu_this_machine_lacks_exits_2_naming_what_is_available(tmp_path, section, option, value, message):
+    """Asked of a machine without it (tested where there is none): exit 2 at validation, naming the option and
+    what is here; a recipe for a cluster (executor: slurm) is not refused, its workers may have one."""
+    pytest.importorskip("openmm")
+    pytest.importorskip("torch")
+    import openmm
+    import torch
+
+    if (option == "platform" and "CUDA" in [openmm.Platform.getPlatform(i).getName()
+                                            for i in range(openmm.Platform.getNumPlatforms())]) or \
+            (option == "device" and torch.cuda.is_available()):
+        pytest.skip("this machine has the GPU")
+    recipe = yaml.safe_load((RECIPES / "quickstart.yaml").read_text())
+    recipe[section].setdefault("options", {})[option] = value
+    path = tmp_path / "gpu.yaml"
+    path.write_text(yaml.safe_dump(recipe))
+    result = cli("validate", str(path))
+    assert result.returncode == 2 and message in result.stderr and f"{section}.options.{option}" in result.stderr, \
+        result.stderr
+    assert "available" in result.stderr and "Traceback" not in result.stderr
+    recipe["executor"] = {"kind": "slurm", "slurm": {"cores": 2, "memory": "4GB", "walltime": "00:10:00"}}
+    path.write_text(yaml.safe_dump(recipe))
+    assert cli("validate", str(path)).returncode == 0

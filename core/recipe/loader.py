@@ -116,6 +116,13 @@ def load_recipe(path: str | Path, registry: PluginRegistry | None = None, *,
                 error = {**error, "loc": (*_split(f"{where}.options"), *error["loc"])}
                 problems.append(_problem(error, source, node, plugin_class.Config, len(_split(f"{where}.options"))))
             return None
+        here = recipe.executor.kind in ("serial", "local") and not allow_unavailable and info.available
+        missing = plugin_class.missing_hardware(options) if here else None
+        if missing is not None:
+            field, why = missing
+            where_option = f"{where}.options.{field}"
+            problems.append(UserError(why, source=source, path=where_option, line=line_of(node, _split(where_option))))
+            return None
         return StagePlugin(kind, info.name, info.version, info.package, options.model_dump(mode="json"))
 
     simulator = resolve("simulator", recipe.simulation, "simulation")

@@ -429,6 +429,20 @@ class NNEnsemble(ModelPlugin):
     install_hint = "pip install torch  (CPU: pip install torch --index-url https://download.pytorch.org/whl/cpu)"
     description = "the paper's MLP ensemble fitted to system molar conductivities (torch)"
 
+    @classmethod
+    def missing_hardware(cls, config: NNEnsembleConfig) -> tuple[str, str] | None:
+        """``device: cuda`` where torch sees no CUDA device (``auto`` falls back to the CPU)."""
+        if config.device != "cuda":
+            return None
+        import torch
+
+        if torch.cuda.is_available():
+            return None
+        build = f"built with CUDA {torch.version.cuda}" if torch.version.cuda else "a CPU-only build"
+        return "device", (f"device 'cuda' asked for, but torch {torch.__version__} ({build}) sees no CUDA device "
+                          "here; available: cpu. Use device: auto or cpu, or run the recipe on a cluster whose "
+                          "workers have a GPU (executor: slurm or address)")
+
     def create(self, seed: int, threads: int) -> NNMember:
         return NNMember(self.config, seed, threads)
 

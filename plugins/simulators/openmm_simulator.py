@@ -98,6 +98,20 @@ class OpenMMSimulator(EngineSimulator):
     install_hint = "pip install 'localcond[openmm]'  (or: conda install -c conda-forge openmm)"
     description = "coarse-grained electrolyte: WCA + PME Coulomb (ion-pair real space) + Nosé–Hoover, OpenMM"
 
+    @classmethod
+    def missing_hardware(cls, config: OpenMMConfig) -> tuple[str, str] | None:
+        """A GPU platform (CUDA, OpenCL, HIP) that OpenMM does not offer here, with those it does."""
+        if config.platform in ("CPU", "Reference"):
+            return None
+        import openmm
+
+        here = [openmm.Platform.getPlatform(i).getName() for i in range(openmm.Platform.getNumPlatforms())]
+        if config.platform in here:
+            return None
+        return "platform", (f"OpenMM platform {config.platform!r} is not available on this machine (OpenMM "
+                            f"{openmm.__version__} offers {', '.join(here)}); use one of those, or run the recipe on "
+                            "a cluster whose workers have it (executor: slurm or address)")
+
     def prepare(self, job: SimulationJob, threads: int, equilibrate: bool = True) -> tuple[OpenMMSession, Any]:
         """A production-ready session: built, placed, minimised and (if asked) equilibrated.
 
