@@ -214,6 +214,18 @@ def simulate(workdir: Path, replicas: int, steps: int, console: Console) -> dict
     return found
 
 
+def existing(workdir: Path) -> dict[tuple[float, float], list[Path]]:
+    """The finished replicas in ``workdir`` (those with their artifact record), per state point."""
+    found: dict[tuple[float, float], list[Path]] = {}
+    for state in STATE_POINTS:
+        pattern = f"c{state[0]:g}_lB{state[1]:g}_*.r*"
+        done = [d for d in sorted((workdir / "simulate").glob(pattern))
+                if d.is_dir() and (d / "artifact.json").is_file() and (d / "trajectory.gsd").is_file()]
+        if done:
+            found[state] = [d / "trajectory.gsd" for d in done]
+    return found
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--workdir", default="runs/references")
@@ -221,9 +233,12 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=200_000, help="production steps per replica (dt = 0.005 τ)")
     parser.add_argument("--segment", type=float, default=500.0, help="length of a precise-sized replica, τ")
     parser.add_argument("--simulate-only", action="store_true")
+    parser.add_argument("--use-existing", action="store_true",
+                        help="analyse the replicas already simulated in --workdir, simulate nothing")
     args = parser.parse_args()
-    console = Console()
-    paths = simulate(Path(args.workdir), args.replicas, args.steps, console)
+    console = Console(width=150)
+    paths = existing(Path(args.workdir)) if args.use_existing else simulate(Path(args.workdir), args.replicas,
+                                                                             args.steps, console)
     if args.simulate_only:
         for state, files in paths.items():
             console.print(f"c = {state[0]:g}, l_B = {state[1]:g}: {len(files)} replicas")
