@@ -158,13 +158,14 @@ def segment_table(states: dict, segment_length: float, references: dict, console
             for i in range(0, len(pieces) - 1, 2):
                 runs.append([pieces[i][k], pieces[i + 1][k]])
         estimates: dict[str, list[tuple[float, float]]] = {"default": [], "relaxation": [], "stacie_pade": []}
-        flagged = []
+        flagged, biases = [], []
         for run in runs:
             value, error, row = einstein(run)
             estimates["default"].append((value, error))
             estimates["relaxation"].append((row["molar_conductivity_relaxed"], row["molar_conductivity_relaxed_err"]))
             estimates["stacie_pade"].append(spectral(run, "pade")[:2])
             flagged.append(row["label_status"] == "bias may exceed error")
+            biases.append((row["window_bias"], row["window_bias_err"], row["molar_conductivity_err"]))
         reference, reference_err = references[state][REFERENCE]
         table = Table(title=f"c = {state[0]:g}, l_B = {state[1]:g}: {len(runs)} runs of 2 × {segment_length:g} τ "
                             f"against the reference {reference:.4f} ± {reference_err:.4f} ({REFERENCE}, all data); "
@@ -185,6 +186,12 @@ def segment_table(states: dict, segment_length: float, references: dict, console
             summary[state][name] = {"mean": mean, "bias_percent": bias, "bias_err_percent": bias_err,
                                     "scatter": scatter, "reported": reported, "n": int(len(values))}
         summary[state]["flagged"] = int(sum(flagged))
+        two_sigma = sum(abs(b) > 2 * max(e, label) for b, e, label in biases if math.isfinite(b))
+        summary[state]["flagged_at_2_sigma"] = int(two_sigma)
+        summary[state]["window_bias_mean"] = float(np.nanmean([b for b, _, _ in biases]))
+        console.print(f"  window_bias over the runs: mean {summary[state]['window_bias_mean']:+.4f} (the default's "
+                      f"mean − reference: {summary[state]['default']['mean'] - reference:+.4f}); flagged at 1σ "
+                      f"{sum(flagged)}, at 2σ {two_sigma} of {len(runs)}")
         console.print(table)
     return summary
 
