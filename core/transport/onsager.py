@@ -663,8 +663,8 @@ def relaxation_columns(replicas: list[ReplicaCurves], start: float, max_window_f
     straight line's estimated remaining bias. Its error is √(σ_relaxed² − σ_window²), since the window's
     estimate is the more efficient of two estimates of one quantity from the same data (Hausman), floored
     at 0. ``label_status``: ``converged`` (the window's convergence test passed), ``bias within error``
-    (|bias| ≤ its error, or ≤ the label's error), ``bias may exceed error``, or ``not checked`` (the run is
-    too short for the fit).
+    (|bias| ≤ twice its error or twice the label's error), ``bias may exceed error``, or ``not checked``
+    (the run is too short for the fit).
     """
     from core.transport.relaxation import relaxed_slope
 
@@ -685,7 +685,9 @@ def relaxation_columns(replicas: list[ReplicaCurves], start: float, max_window_f
                 "relaxation_time": fit.relaxation_time, "relaxation_resolved": fit.relaxed,
                 "window_bias": bias, "window_bias_err": bias_error})
     if not row.get("collective_converged"):
-        within = abs(bias) <= max(bias_error, row["molar_conductivity_err"])
+        # 2σ: at precise.yaml's run length the relaxation fit's error is up to 2× low (measured on the
+        # references, docs/transport.md), so a 1σ test would flag labels that are not biased
+        within = abs(bias) <= 2.0 * max(bias_error, row["molar_conductivity_err"])
         out["label_status"] = "bias within error" if within else "bias may exceed error"
     return out
 
