@@ -676,7 +676,9 @@ def relaxation_columns(replicas: list[ReplicaCurves], start: float, max_window_f
     try:
         fit = relaxed_slope([r.correlations["charge"] for r in replicas], replicas[0].frame_interval,
                             (start, max_window_fraction * shortest))
-    except ValueError:
+    except (ValueError, np.linalg.LinAlgError):   # too short a run, or a degenerate fit: say it was not checked
+        return out
+    if not (math.isfinite(fit.slope) and math.isfinite(fit.slope_err)):
         return out
     value, error = fit.slope * to_molar, fit.slope_err * to_molar
     bias = row["molar_conductivity"] - value
