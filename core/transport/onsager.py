@@ -607,14 +607,15 @@ def converged_window(replicas: list[ReplicaCurves], start: FitWindow, *, min_dec
 
 def system_transport(replicas: list[ReplicaCurves], *, kT: float = 1.0, fit_window: tuple[float, float] | None = None,
                      slope_tolerance: float = 0.1, min_decades: float = 1.0,
-                     max_window_fraction: float = 0.25) -> SystemTransport:
+                     max_window_fraction: float = 0.25, relaxation: bool = True) -> SystemTransport:
     """Transport of one system from the curves of its replicas (same ions, volume and frame interval).
 
     The window is chosen once for all replicas, unless ``fit_window`` (τ) forces one: the earliest
     decade where the ions' self MSD, averaged over the replicas (weighted by their lengths, over the
     lags they share), is diffusive, then moved later until the charge MSD's slope has converged
     (:func:`converged_window`). Lines are fitted by GLS with the charge MSD's covariance (parameters
-    from an OLS pass, then refined once from the GLS lines), all pooled over the replicas.
+    from an OLS pass, then refined once from the GLS lines), all pooled over the replicas. ``relaxation``
+    adds the relaxation-aware check of the label (:func:`relaxation_columns`, about 0.1–1 s).
     """
     if not replicas:
         raise ValueError("no replicas")
@@ -643,7 +644,8 @@ def system_transport(replicas: list[ReplicaCurves], *, kT: float = 1.0, fit_wind
     row["collective_converged"] = None if fit_window is not None else bool(converged and window.diffusive)
     row["late_molar_conductivity"] = late[0] * scale / concentration
     row["late_molar_conductivity_err"] = late[1] * scale / concentration
-    row.update(relaxation_columns(replicas, start.t0, max_window_fraction, scale / concentration, row))
+    if relaxation:   # the relaxation-aware check of the label (off: the columns are left out, for speed)
+        row.update(relaxation_columns(replicas, start.t0, max_window_fraction, scale / concentration, row))
     curves = [TransportCurves(r.lag_times, r.ion_msd, r.correlations["charge"][1:], r.current, (window.t0, window.t1))
               for r in replicas]
     return SystemTransport(row, results, window, curves)
