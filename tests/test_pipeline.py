@@ -227,7 +227,8 @@ def test_ablation_learns_every_descriptor_model_pair_on_one_set_of_simulations(p
     with open(workdir / "ablation.csv") as handle:
         rows = list(csv.DictReader(handle))
     pairs = {(r["descriptor_options"], r["main"]) for r in rows if r["split"] == "test"}
-    assert pairs == {('{"r_cut": 3.0}', "True"), ('{"r_cut": 2.0}', "False")}
+    assert pairs == {('{"r_cut": 3.0, "seconds_per_frame": 0.0}', "True"),
+                     ('{"r_cut": 2.0, "seconds_per_frame": 0.0}', "False")}
     assert "Ablation" in (workdir / "report.html").read_text()
     plain = cli("run", str(write_recipe(tmp_path / "plain.yaml", small_recipe())), "--workdir", str(workdir))
     assert plain.returncode == 0 and not (workdir / "ablation.csv").exists()
