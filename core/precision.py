@@ -3,7 +3,8 @@
 The relative standard error of Λ falls as 1/√t with the simulated time t of a system (measured in
 ``benchmarks/transport_calibration.py``), so a system at relative error e after S production steps per
 replica needs about S·(e/g)² steps per replica for a target g. A label that may still be biased by more
-than its error (transport's ``label_status``, from the relaxation-aware fit) gets its runs at least doubled
+than its error, or whose relaxation the run does not resolve (transport's ``label_status``, from the
+relaxation-aware fit) gets its runs at least doubled
 (with ``converged``), since the fit window, a fixed fraction of the run, then starts twice as late. Each round extends every replica of the
 systems above the target by the missing steps (times a safety factor, in whole frames), within the
 per-replica and total budgets; the worst systems are served first when the total budget is short.
@@ -18,6 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from core.recipe.schema import PrecisionConfig
+from core.transport.label_status import LabelStatus, needs_longer_runs
 
 
 @dataclass
@@ -57,14 +59,14 @@ def next_extensions(rows: dict[str, dict[str, Any]], replicas: dict[str, int], e
         current = steps_per_replica(base_steps, extensions, name)
         meets = math.isfinite(relative) and relative <= config.target_relative_error
         status = row.get("label_status")
-        accurate = status != "bias may exceed error"
+        accurate = not needs_longer_runs(status)
         record.systems[name] = {"relative_error": relative, "steps_per_replica": current,
                                 "simulated_time": row.get("simulated_time"), "meets_target": meets,
                                 "label_status": status, "accurate": accurate, "stopped_by": None}
         unbiased_wanted = config.converged and not accurate
         if (meets or not math.isfinite(relative)) and not unbiased_wanted:
             record.systems[name]["stopped_by"] = ("precise and accurate" if config.converged and status in
-                                                  ("converged", "bias within error") else "precise")
+                                                  (LabelStatus.CONVERGED, LabelStatus.WITHIN_ERROR) else "precise")
             continue
         needed = current * (relative / config.target_relative_error) ** 2 * config.safety if not meets else current
         if unbiased_wanted:

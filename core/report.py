@@ -26,6 +26,7 @@ from core.recipe.loader import ResolvedRecipe
 from core.layout import (PREDICTIONS_FILE, REPORT_FILE, TRANSPORT_FIGURE_STEM, TRANSPORT_FILE,
                           read_analysis_result, read_predictions)
 from core.tasks import STAGES, TaskOutcome
+from core.transport.label_status import LabelStatus
 
 STYLE = """body{font-family:system-ui,sans-serif;max-width:1100px;margin:2em auto;padding:0 1em;color:#222}
 table{border-collapse:collapse;margin:1em 0;font-size:90%}td,th{border:1px solid #ccc;padding:3px 8px;text-align:right}
@@ -235,14 +236,19 @@ def build_report(workdir: Path, resolved: ResolvedRecipe, outcomes: list[TaskOut
 
 
 def _label_bias_note(rows: list[dict[str, str]]) -> str:
-    """A flag on the labels whose estimated remaining bias may exceed their error (``label_status``)."""
-    flagged = [row["system"] for row in rows if row.get("label_status") == "bias may exceed error"]
-    if not flagged:
-        return ""
-    return (f'<p class="bad">{len(flagged)} of {len(rows)} labels: the straight-line window may still be biased '
-            f'by more than the label\'s error (<code>window_bias</code> against the relaxation-aware fit): '
-            f'{html.escape(", ".join(flagged[:20]))}{" …" if len(flagged) > 20 else ""}. Longer runs, or '
-            "<code>simulation.precision</code>.</p>")
+    """A flag on the labels whose estimated remaining bias may exceed their error, or whose relaxation the run
+    does not resolve (``label_status``, :class:`core.transport.label_status.LabelStatus`)."""
+    parts = []
+    for status, what in ((LabelStatus.MAY_EXCEED, "the straight-line window may still be biased by more than the "
+                          "label's error (<code>window_bias</code> against the relaxation-aware fit)"),
+                         (LabelStatus.UNRESOLVED, "the charge MSD relaxes more slowly than the run resolves, so "
+                          "the label's remaining bias is not bounded")):
+        flagged = [row["system"] for row in rows if row.get("label_status") == status]
+        if flagged:
+            parts.append(f'<p class="bad">{len(flagged)} of {len(rows)} labels: {what}: '
+                         f'{html.escape(", ".join(flagged[:20]))}{" …" if len(flagged) > 20 else ""}. Longer runs, '
+                         "or <code>simulation.precision</code>.</p>")
+    return "\n".join(parts)
 
 
 def write_report(workdir: Path, resolved: ResolvedRecipe, outcomes: list[TaskOutcome], *,

@@ -42,19 +42,20 @@ def test_budgets_cap_the_extensions_and_serve_the_worst_system_first():
 def test_a_label_that_may_still_be_biased_is_continued_until_accurate_and_says_what_stopped_each():
     """Precise but possibly biased (label_status 'bias may exceed error'): doubled, unless converged: false."""
     config = PrecisionConfig(target_relative_error=0.1, max_steps_per_replica=100_000, safety=1.0)
-    table = rows(a=0.05, b=0.05, c=0.2)
+    table = rows(a=0.05, b=0.05, c=0.2, d=0.05)
     table["a"]["label_status"] = "bias may exceed error"
     table["b"]["label_status"] = "converged"
     table["c"]["label_status"] = "bias within error"
-    result, found = next_extensions(table, {"a": 2, "b": 2, "c": 2}, {}, config, 10_000, 100, 0)
-    assert result == {"a": [10_000], "c": [30_000]}      # a doubled; c by the 1/√t law
+    table["d"]["label_status"] = "relaxation not resolved"
+    result, found = next_extensions(table, {"a": 2, "b": 2, "c": 2, "d": 2}, {}, config, 10_000, 100, 0)
+    assert result == {"a": [10_000], "c": [30_000], "d": [10_000]}      # a, d doubled; c by the 1/√t law
     assert found.systems["b"]["stopped_by"] == "precise and accurate"
     assert found.systems["a"]["stopped_by"] is None and not found.systems["a"]["accurate"]
-    plain, found = next_extensions(table, {"a": 2, "b": 2, "c": 2}, {},
+    plain, found = next_extensions(table, {"a": 2, "b": 2, "c": 2, "d": 2}, {},
                                    config.model_copy(update={"converged": False}), 10_000, 100, 0)
     assert plain == {"c": [30_000]} and found.systems["a"]["stopped_by"] == "precise"
     capped = config.model_copy(update={"max_steps_per_replica": 10_000})
-    _, found = next_extensions(table, {"a": 2, "b": 2, "c": 2}, {}, capped, 10_000, 100, 0)
+    _, found = next_extensions(table, {"a": 2, "b": 2, "c": 2, "d": 2}, {}, capped, 10_000, 100, 0)
     assert found.systems["a"]["stopped_by"] == "budget"
 
 

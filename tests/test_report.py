@@ -47,7 +47,10 @@ def test_the_report_flags_labels_whose_bias_may_exceed_their_error() -> None:
     from core.report import _label_bias_note
 
     rows = [{"system": "a", "label_status": "converged"}, {"system": "b", "label_status": "bias may exceed error"},
-            {"system": "c", "label_status": "bias within error"}]
+            {"system": "c", "label_status": "bias within error"},
+            {"system": "slow", "label_status": "relaxation not resolved"}]
     note = _label_bias_note(rows)
-    assert "1 of 3 labels" in note and "b" in note and 'class="bad"' in note
-    assert _label_bias_note(rows[:1] + rows[2:]) == ""
+    assert "1 of 4 labels: the straight-line window may still be biased" in note and ": b." in note
+    assert "1 of 4 labels: the charge MSD relaxes more slowly" in note and ": slow." in note
+    assert note.count('class="bad"') == 2
+    assert _label_bias_note(rows[:1] + rows[2:3]) == ""

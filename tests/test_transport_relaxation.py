@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pytest
 
@@ -163,3 +165,20 @@ def test_stacie_agrees_with_the_relaxation_fit_on_a_relaxing_walker() -> None:
     truth = 6 * d
     assert abs(fit.slope - spectral) < 3 * np.hypot(fit.slope_err, spectral_err), (fit.slope, spectral)
     assert abs(fit.slope - truth) < 3 * fit.slope_err and abs(spectral - truth) < 3 * spectral_err
+
+
+def test_label_status_and_the_bias_error_follow_their_definitions() -> None:
+    """window_bias's error is √|σ_r² − σ_w²| whichever estimator is the more efficient (never 0 unless the
+    errors are equal); a fit whose relaxation is not resolved cannot bound the bias; convergence wins."""
+    from core.transport.label_status import LabelStatus, bias_error, label_status, needs_longer_runs
+
+    assert bias_error(5.0, 3.0) == pytest.approx(4.0) and bias_error(3.0, 5.0) == pytest.approx(4.0)
+    common = dict(converged=False, bias_err=0.01, label_err=0.02)
+    assert label_status(resolved=True, bias=0.039, **common) is LabelStatus.WITHIN_ERROR    # 2 × the larger
+    assert label_status(resolved=True, bias=-0.041, **common) is LabelStatus.MAY_EXCEED
+    assert label_status(resolved=False, bias=0.0, **common) is LabelStatus.UNRESOLVED
+    assert label_status(resolved=None, bias=math.nan, **common) is LabelStatus.NOT_CHECKED
+    assert label_status(resolved=False, bias=1.0, converged=True, bias_err=0.0, label_err=0.0) \
+        is LabelStatus.CONVERGED
+    assert [needs_longer_runs(str(s)) for s in LabelStatus] == [False, False, True, True, False]
+    assert not needs_longer_runs(None)

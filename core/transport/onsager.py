@@ -54,10 +54,11 @@ from core.species import IonSpecies, charge_balance, ion_species
 from core.trajectory_import import ImportOptions, frames_of
 from core.transport.correlation import displacement_correlation, time_correlation
 from core.transport.gls import LineParameters, fit_lags, gls_weights, lag_kernels, msd_covariance, ols_line
+from core.transport.label_status import LabelStatus, bias_error, label_status
 from core.transport.window import FitWindow, choose_window
 
 #: Bumped whenever the numbers this module produces change; part of cache keys.
-TRANSPORT_VERSION = "6"
+TRANSPORT_VERSION = "7"
 
 #: A collective auto-slope enters the covariance floored at this fraction of its value for uncorrelated
 #: ions (e.g. b_QQ >= 0.05 (b_self++ + b_self−−)): a slope estimated near zero by chance would otherwise
@@ -662,18 +663,17 @@ def relaxation_columns(replicas: list[ReplicaCurves], start: float, max_window_f
     [``start``, ``max_window_fraction`` × the shortest run], and what it says of the straight-line label.
 
     ``to_molar`` converts an MSD slope (σ²/τ) to Λ. ``window_bias`` = Λ (the window's) − Λ_relaxed: the
-    straight line's estimated remaining bias. Its error is √(σ_relaxed² − σ_window²), since the window's
-    estimate is the more efficient of two estimates of one quantity from the same data (Hausman), floored
-    at 0. ``label_status``: ``converged`` (the window's convergence test passed), ``bias within error``
-    (|bias| ≤ twice its error or twice the label's error), ``bias may exceed error``, or ``not checked``
-    (the run is too short for the fit).
+    straight line's estimated remaining bias, ± √|σ_relaxed² − σ_window²|
+    (:func:`core.transport.label_status.bias_error`). ``label_status``: a
+    :class:`core.transport.label_status.LabelStatus`.
     """
     from core.transport.relaxation import relaxed_slope
 
     nan = float("nan")
+    converged = bool(row.get("collective_converged"))
     out: dict[str, Any] = dict.fromkeys(RELAXATION_COLUMNS, nan)
     out["relaxation_resolved"] = None
-    out["label_status"] = "converged" if row.get("collective_converged") else "not checked"
+    out["label_status"] = str(LabelStatus.CONVERGED if converged else LabelStatus.NOT_CHECKED)
     shortest = min(r.run_length for r in replicas)
     try:
         fit = relaxed_slope([r.correlations["charge"] for r in replicas], replicas[0].frame_interval,
@@ -684,15 +684,12 @@ def relaxation_columns(replicas: list[ReplicaCurves], start: float, max_window_f
         return out
     value, error = fit.slope * to_molar, fit.slope_err * to_molar
     bias = row["molar_conductivity"] - value
-    bias_error = math.sqrt(max(error ** 2 - row["molar_conductivity_err"] ** 2, 0.0))
+    bias_err = bias_error(error, row["molar_conductivity_err"])
     out.update({"molar_conductivity_relaxed": value, "molar_conductivity_relaxed_err": error,
                 "relaxation_time": fit.relaxation_time, "relaxation_resolved": fit.relaxed,
-                "window_bias": bias, "window_bias_err": bias_error})
-    if not row.get("collective_converged"):
-        # 2σ: at precise.yaml's run length the relaxation fit's error is up to 2× low (measured on the
-        # references, docs/transport.md), so a 1σ test would flag labels that are not biased
-        within = abs(bias) <= 2.0 * max(bias_error, row["molar_conductivity_err"])
-        out["label_status"] = "bias within error" if within else "bias may exceed error"
+                "window_bias": bias, "window_bias_err": bias_err,
+                "label_status": str(label_status(converged=converged, resolved=fit.relaxed, bias=bias,
+                                                 bias_err=bias_err, label_err=row["molar_conductivity_err"]))})
     return out
 
 
