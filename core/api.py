@@ -12,8 +12,8 @@ needs with :func:`require_api`.
 
 from __future__ import annotations
 
-from core.attribution_check import (GroupComparison, MeasuredShares, chi2_per_dof, compare_groups,
-                                    measured_shares)
+from core.attribution_check import (DistanceBinEdges, GroupComparison, MeasuredShares, chi2_per_dof,
+                                    compare_groups, measured_shares)
 from core.datatypes import (ANION_TYPE, CATION_TYPE, PAIR_BOND_TYPE, SOLVENT_TYPE, AnalysisInputs,
                             AnalysisResult, Frame, LearningData, SimulationJob, SimulationSettings, SystemSpec,
                             TaskContext)
@@ -37,7 +37,7 @@ from core.trajectory_import import ImportOptions, frames_of, is_gsd
 from core.transport.attribution import SystemAttribution, block_mean, frame_blocks
 
 #: The version of this API (not of localcond): major.minor.
-API_VERSION = "1.3"
+API_VERSION = "1.4"
 
 __all__ = [
     "API_VERSION", "require_api",
@@ -63,6 +63,8 @@ __all__ = [
     "ImportOptions", "frames_of", "is_gsd", "STAND_IN_ELEMENTS", "species_in_element_order", "species_subset",
     "stand_in_number", "label_rows", "local_variance", "posterior_covariance", "prediction_scores", "r2_score",
     "retained_heap", "species_notes",
+    # an analysis option type for distance-bin edges, validated (API 1.4)
+    "DistanceBinEdges",
 ]
 
 
@@ -73,7 +75,7 @@ def require_api(version: str) -> None:
     >>> require_api("2.0")
     Traceback (most recent call last):
     ...
-    ImportError: this plugin needs localcond API 2.0; this localcond has 1.3 (same major version, minor 0 or later)
+    ImportError: this plugin needs localcond API 2.0; this localcond has 1.4 (same major version, minor 0 or later)
     """
     wanted_major, wanted_minor = (int(part) for part in version.split(".")[:2])
     major, minor = (int(part) for part in API_VERSION.split(".")[:2])

@@ -19,11 +19,24 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Annotated
 
 import numpy as np
+from pydantic import AfterValidator
 
 from core.datatypes import AnalysisInputs
 from core.transport.attribution import block_mean, frame_blocks
+
+
+def _increasing_edges(edges: list[float]) -> list[float]:
+    if not all(math.isfinite(e) and e > 0 for e in edges) or any(b <= a for a, b in zip(edges, edges[1:])):
+        raise ValueError("bin edges must be finite, positive and increasing (σ)")
+    return edges
+
+
+#: An option type for inner bin edges of a distance (σ), e.g. to the nearest unlike ion: finite, positive,
+#: strictly increasing. Use it as a plugin option's annotation (``distance_bins: DistanceBinEdges = Field(…)``).
+DistanceBinEdges = Annotated[list[float], AfterValidator(_increasing_edges)]
 
 
 @dataclass(frozen=True)

@@ -459,3 +459,13 @@ def test_figure_analyses_check_learned_k_against_the_measured_shares(tmp_path: P
         assert contrast_z > 5    # the inverted contrast has the wrong sign
     assert all(any(note.startswith("Measured check") for note in result.notes)
                for name, result in results.items() if name != "onsager-relations")
+
+
+@pytest.mark.parametrize("name", ["heterogeneity", "local-attribution"])
+@pytest.mark.parametrize("edges", [[2.0, 1.0], [1.0, 1.0], [0.0, 1.5], [-1.0]])
+def test_distance_bins_must_be_positive_and_increasing(name: str, edges: list[float]) -> None:
+    """One validated option type (``core.api.DistanceBinEdges``) for both analyses' bin edges."""
+    from pydantic import ValidationError
+
+    with pytest.raises(ValidationError, match="distance_bins"):
+        get_registry().instantiate("analysis", name, {"distance_bins": edges})

@@ -21,14 +21,13 @@ spread (within a bin) is the model's.
 from __future__ import annotations
 
 import csv
-import math
 from pathlib import Path
 
 import numpy as np
-from pydantic import Field, field_validator
+from pydantic import Field
 
-from core.api import (AnalysisInputs, AnalysisPlugin, AnalysisResult, PluginConfig, chi2_per_dof, compare_groups,
-                      measured_shares, pyplot, save_figure)
+from core.api import (AnalysisInputs, AnalysisPlugin, AnalysisResult, DistanceBinEdges, PluginConfig, chi2_per_dof,
+                      compare_groups, measured_shares, pyplot, save_figure)
 
 #: Columns of the measured check (between-bin variances, reduced Λ²).
 MEASURED_COLUMNS = ("explained_var_learned", "explained_var_measured", "explained_var_measured_err",
@@ -42,17 +41,11 @@ class HeterogeneityConfig(PluginConfig):
     max_relative_uncertainty: float | None = Field(
         default=None, gt=0, description="use only environments whose k is known to within this fraction of the "
                                         "system's mean |k| (predictive std: member spread and posterior std in quadrature); null: all")
-    distance_bins: list[float] = Field(
+    distance_bins: DistanceBinEdges = Field(
         default=[1.2, 1.5, 2.0, 3.0], min_length=1,
         description="inner edges (σ) of the bins of the distance to the nearest unlike ion for the measured check")
     min_environments: int = Field(default=20, ge=2, description="bins with fewer environments are left out of it")
 
-    @field_validator("distance_bins")
-    @classmethod
-    def _increasing(cls, edges: list[float]) -> list[float]:
-        if not all(math.isfinite(e) and e > 0 for e in edges) or any(b <= a for a, b in zip(edges, edges[1:])):
-            raise ValueError("distance_bins must be finite, positive and increasing (σ)")
-        return edges
 
 
 class Heterogeneity(AnalysisPlugin):

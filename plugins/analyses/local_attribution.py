@@ -24,10 +24,10 @@ import math
 from pathlib import Path
 
 import numpy as np
-from pydantic import Field, field_validator
+from pydantic import Field
 
-from core.api import (AnalysisInputs, AnalysisPlugin, AnalysisResult, PluginConfig, block_mean, compare_groups,
-                      measured_shares, pyplot, save_figure)
+from core.api import (AnalysisInputs, AnalysisPlugin, AnalysisResult, DistanceBinEdges, PluginConfig, block_mean,
+                      compare_groups, measured_shares, pyplot, save_figure)
 
 #: Columns of ``local_attribution.csv``.
 COLUMNS = ("system", "split", "bin", "n_environments", "learned", "measured", "measured_err", "measured_self",
@@ -39,17 +39,11 @@ HELD_OUT = ("test", "external")
 class LocalAttributionConfig(PluginConfig):
     """The environment bins."""
 
-    distance_bins: list[float] = Field(
+    distance_bins: DistanceBinEdges = Field(
         default=[1.5], min_length=1, description="inner edges (σ) of the bins of the distance to the nearest unlike "
                                                  "ion; the default [1.5] gives contact (< 1.5σ) and free")
     min_environments: int = Field(default=20, ge=2, description="bins with fewer environments are left out")
 
-    @field_validator("distance_bins")
-    @classmethod
-    def _increasing(cls, edges: list[float]) -> list[float]:
-        if not all(math.isfinite(e) and e > 0 for e in edges) or any(b <= a for a, b in zip(edges, edges[1:])):
-            raise ValueError("distance_bins must be finite, positive and increasing (σ)")
-        return edges
 
 
 class LocalAttribution(AnalysisPlugin):
