@@ -2,8 +2,11 @@
 
 Loaded by Dask as a worker preload (``distributed.worker.preload``). A terminal's Ctrl-C reaches the whole
 foreground process group, worker processes included; each worker then raised its own KeyboardInterrupt
-and printed a traceback while the client was already stopping the run. Workers ignore SIGINT: the client
-process handles it (exit 130, finished work kept) and closes the cluster, which ends the workers.
+and printed a traceback while the client was already stopping the run. A batch system's time limit sends
+SIGTERM to every process of the job the same way; the workers then lost the scheduler mid-heartbeat and
+printed comm tracebacks. Workers ignore both: the client process handles them (exit 130, finished work
+kept) and closes the cluster, which ends the workers. (Workers are child processes of the client's nannies
+and end with them if the client is killed outright.)
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ import threading
 
 
 def dask_setup(worker) -> None:  # noqa: ARG001 (Dask's preload signature)
-    """Ignore SIGINT in this worker process (where Dask runs it in the main thread, as it does)."""
+    """Ignore SIGINT and SIGTERM in this worker process (where Dask runs it in the main thread, as it does)."""
     if threading.current_thread() is threading.main_thread():
         signal.signal(signal.SIGINT, signal.SIG_IGN)
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)

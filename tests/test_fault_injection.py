@@ -79,19 +79,20 @@ def test_ctrl_c_on_the_local_dask_executor_ends_without_worker_tracebacks(plugin
     assert "Traceback" not in stdout + stderr and "KeyboardInterrupt" not in stdout + stderr, stdout + stderr
 
 
-def test_ctrl_c_in_featurize_learn_and_analyze_keeps_finished_work_and_resumes_to_the_same_numbers(plugin_site,
-                                                                                                   tmp_path):
-    """On the local Dask executor, Ctrl-C (SIGINT to the process group) mid-featurize, then mid-learn, then
-    mid-analyze: each time exit 130, no traceback and no half file; the third resume finishes with the tables
-    of an uninterrupted run (the slowness options change no number)."""
+def test_sigterm_or_ctrl_c_in_featurize_learn_and_analyze_keeps_finished_work_and_resumes_to_the_same_numbers(
+        plugin_site, tmp_path):
+    """On the local Dask executor, a signal to the whole process group mid-featurize (SIGTERM, what a batch
+    system's time limit sends to every process of a job), then mid-learn (SIGINT, a terminal's Ctrl-C), then
+    mid-analyze (SIGTERM): each time exit 130, no traceback and no half file; the third resume finishes with
+    the tables of an uninterrupted run (the slowness options change no number)."""
     slow = {"descriptor.options": {"seconds_per_frame": 0.05}, "model.options": {"seconds_per_fit": 0.5},
             "analyses": [{"plugin": "summary", "options": {"seconds": 3.0}}],
             "executor": {"kind": "local", "workers": 2}}
     recipe = write_recipe(tmp_path / "slow.yaml", small_recipe(**slow))
     workdir = tmp_path / "run"
     env = {**os.environ, "PYTHONPATH": os.environ["PYTHONPATH"] + os.pathsep + str(HERE.parent)}
-    for stage, started in (("featurize", "featurize/*/" + META_FILE), ("learn", "member/*/" + META_FILE),
-                           ("analyze", "analyze/*")):
+    for stage, started, sent in (("featurize", "featurize/*/" + META_FILE, signal.SIGTERM),
+                                 ("learn", "member/*/" + META_FILE, signal.SIGINT), ("analyze", "analyze/*", signal.SIGTERM)):
         process = subprocess.Popen([sys.executable, "-m", "core", "run", str(recipe), "--workdir", str(workdir)],
                                    stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
                                    start_new_session=True)
@@ -99,7 +100,7 @@ def test_ctrl_c_in_featurize_learn_and_analyze_keeps_finished_work_and_resumes_t
         while time.time() < deadline and process.poll() is None and not list(workdir.glob(started)):
             time.sleep(0.05)
         time.sleep(0.3)
-        os.killpg(process.pid, signal.SIGINT)
+        os.killpg(process.pid, sent)
         stdout, stderr = process.communicate(timeout=120)
         assert process.returncode == 130, f"{stage}: {stdout + stderr}"
         assert "Traceback" not in stdout + stderr and "KeyboardInterrupt" not in stdout + stderr, stdout + stderr
