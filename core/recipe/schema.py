@@ -108,8 +108,9 @@ class PrecisionConfig(StrictModel):
     After each round, every system whose relative standard error of Λ (``molar_conductivity_err / Λ``)
     is above ``target_relative_error`` has all its replicas continued from their final states by the
     steps the 1/√t law says it needs (times ``safety``), within the budgets; with ``converged`` (the
-    default), so has every system whose label may still be biased by more than its error (the
-    relaxation-aware check of transport, ``label_status``), whose runs are doubled, so that the fit
+    default), so has every system whose label may still be biased by more than its error, or whose charge
+    MSD relaxes more slowly than its run resolves (the relaxation-aware check of transport, ``label_status``),
+    whose runs are doubled, so that the fit
     window can move past the relaxation. Then transport is recomputed, until every system meets both,
     a budget runs out, or ``max_rounds`` is reached; ``precision.json`` says what stopped each system.
     Budgets are in production steps (not wall time), so a re-run plans exactly the same extensions.
@@ -126,7 +127,8 @@ class PrecisionConfig(StrictModel):
                           description="extend to this multiple of the time the 1/√t law says is needed")
     converged: bool = Field(default=True,
                             description="also continue systems whose label may still be biased by more than its "
-                                        "error (transport's label_status 'bias may exceed error'), doubling their "
+                                        "error or whose relaxation the run does not resolve (transport's "
+                                        "label_status 'bias may exceed error' or 'relaxation not resolved'), doubling their "
                                         "runs each round within the budgets; false: precision alone")
 
 
