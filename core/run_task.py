@@ -116,6 +116,9 @@ def run_task(task: Task, upstream: list[TaskOutcome], settings: RunSettings) -> 
                      "space and run again")
         return _outcome(task, "failed", wall_time=time.perf_counter() - started, error=error,
                         traceback=traceback.format_exc(), notes=notes)
+    except BaseException:       # Ctrl-C or SIGTERM in this process: no half output left; the scratch (checkpoints) stays
+        shutil.rmtree(partial, ignore_errors=True)
+        raise
     notes.extend(read_notes(scratch))
     shutil.rmtree(scratch, ignore_errors=True)
     return _outcome(task, "done", path=str(final), checksum=meta["checksum"], wall_time=wall_time, notes=notes,
