@@ -222,6 +222,8 @@ def mdanalysis_frames(path: Path, options: ImportOptions, timestep: float | None
                 if options.format is None and ("format" in str(exc).lower() or "guess" in str(exc).lower()) else "")
         raise UserError(f"{path}: MDAnalysis cannot read it{with_topology}: {exc}{hint}") from exc
     _check_unique_ids(universe, path)
+    if _is_lammps_dump(path, options):
+        _check_lammps_frame_ids(path)
     entries = options.ion_selections()
     owner = np.full(universe.atoms.n_atoms, -1, dtype=np.int64)  # species index of each atom
     carriers: list[np.ndarray] = []  # per ion: its atoms' indices
@@ -530,6 +532,49 @@ def _check_unique_ids(universe, path: Path) -> None:
         which = repeated[np.argmin(first[repeated])]
         raise UserError(f"{path}: atom id {values[which]} is given to {counts[which]} atoms ({len(repeated)} ids "
                         "repeated in all); every atom needs an id of its own")
+
+
+def lammps_frame_ids(path: Path) -> Iterator[np.ndarray]:
+    """(n_atoms,) the ``id`` column of each frame of a LAMMPS text dump, in file order (nothing where the dump
+    has no ``id`` column). MDAnalysis' reader orders each frame by id and keeps no ids, so what it cannot
+    see (a later frame with other atoms, or an id twice) is read here."""
+    with open(path, errors="replace") as handle:
+        n_atoms = 0
+        for line in handle:
+            if line.startswith("ITEM: NUMBER OF ATOMS"):
+                n_atoms = int(next(handle).split()[0])
+            elif line.startswith("ITEM: ATOMS"):
+                columns = line.split()[2:]
+                if "id" not in columns:
+                    return
+                column = columns.index("id")
+                yield np.fromiter((int(next(handle).split(maxsplit=column + 1)[column]) for _ in range(n_atoms)),
+                                  dtype=np.int64, count=n_atoms)
+
+
+def _check_lammps_frame_ids(path: Path) -> None:
+    """Refuse a LAMMPS dump whose later frames hold other atom ids than its first, or an id twice: read by id,
+    their coordinates would be other atoms' (a dump of a different group, atoms lost or inserted)."""
+    first: np.ndarray | None = None
+    try:
+        for index, ids in enumerate(lammps_frame_ids(path)):
+            ordered = np.sort(ids)
+            repeated = ordered[1:][ordered[1:] == ordered[:-1]]
+            if len(repeated):
+                raise UserError(f"{path}: frame {index} gives atom id {repeated[0]} to more than one atom; every "
+                                "atom needs an id of its own")
+            if first is None:
+                first = ordered
+            elif len(ordered) != len(first) or not np.array_equal(ordered, first):
+                new = np.setdiff1d(ordered, first)
+                lost = np.setdiff1d(first, ordered)
+                what = (f"atom id {new[0]} is not in the first frame" if len(new) else
+                        f"atom id {lost[0]} of the first frame is missing")
+                raise UserError(f"{path}: frame {index} holds other atoms than the first frame ({what}; "
+                                f"{len(new)} new, {len(lost)} missing); every frame must hold the same atoms")
+    except (ValueError, IndexError, StopIteration) as exc:
+        raise UserError(f"{path}: a LAMMPS dump frame's ATOMS section cannot be read ({exc}); expected "
+                        "NUMBER OF ATOMS lines, each with an integer id") from exc
 
 
 def _frames_of(universe, layout: _CarrierLayout, bonds: np.ndarray, options: ImportOptions, path: Path,

@@ -7,7 +7,7 @@ Fixtures are built here from random walks with a known answer (core.testing.writ
 - a box that changes (NPT): κ uses the mean volume, each frame's box unwraps;
 - the same trajectory given twice (the same path, or a copy): refused;
 - a GSD index that claims frames without positions: refused at once, not read for minutes;
-- a LAMMPS dump with an atom id repeated: refused.
+- a LAMMPS dump with an atom id repeated, or whose later frames hold other atoms: refused.
 """
 
 from __future__ import annotations
@@ -159,3 +159,29 @@ def test_a_lammps_dump_with_a_repeated_atom_id_is_refused(walks, tmp_path, capsy
     err = refused(capsys, str(dump), "--cation", "type 1", "--anion", "type 2", "--equal-masses",
                   "--frame-interval", "0.5", "--unwrapped")
     assert "atom id 1 is given to 2 atoms" in err and "run.lammpstrj" in err
+
+
+def test_a_lammps_dump_whose_later_frames_hold_other_atoms_is_refused(walks, tmp_path, capsys) -> None:
+    """MDAnalysis orders each frame by id and keeps no ids: an atom replaced in a later frame (a dump of a
+    changing group) or an id repeated there only would be read as other atoms' coordinates."""
+    pytest.importorskip("MDAnalysis")
+    from tests.test_trajectory_import import write_lammps_dump
+
+    dump = tmp_path / "run.lammpstrj"
+    write_lammps_dump(walks, dump, unwrapped=True)
+    frames = dump.read_text().split("ITEM: TIMESTEP\n")           # frames[0] is empty
+    arguments = ("--cation", "type 1", "--anion", "type 2", "--equal-masses", "--frame-interval", "0.5",
+                 "--unwrapped")
+    replaced = tmp_path / "replaced.lammpstrj"
+    frames_replaced = list(frames)
+    frames_replaced[8] = frames_replaced[8].replace("\n100 3 ", "\n1000 3 ")    # frame 7: atom 100 is now 1000
+    replaced.write_text("ITEM: TIMESTEP\n".join(frames_replaced))
+    err = refused(capsys, str(replaced), *arguments)
+    assert "replaced.lammpstrj: frame 7 holds other atoms than the first frame" in err
+    assert "atom id 1000 is not in the first frame" in err
+    twice = tmp_path / "twice.lammpstrj"
+    frames_twice = list(frames)
+    frames_twice[4] = frames_twice[4].replace("\n2 1 ", "\n1 1 ")              # frame 3 only
+    twice.write_text("ITEM: TIMESTEP\n".join(frames_twice))
+    err = refused(capsys, str(twice), *arguments)
+    assert "twice.lammpstrj: frame 3 gives atom id 1 to more than one atom" in err
