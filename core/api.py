@@ -27,6 +27,7 @@ from core.learn.rigidity import label_rows, local_variance, posterior_covariance
 from core.learn.scores import prediction_scores, r2_score
 from core.local_conductivity import LocalConductivity, load_local
 from core.memory import retained_heap
+from core.periodic import minimum_image, unwrap, wrap
 from core.plugin_api import (AnalysisPlugin, DescriptorPlugin, LocalConductivityModel, ModelPlugin, Plugin,
                              PluginConfig, SimulatorPlugin)
 from core.registry import PluginRegistry
@@ -63,8 +64,8 @@ __all__ = [
     "ImportOptions", "frames_of", "is_gsd", "STAND_IN_ELEMENTS", "species_in_element_order", "species_subset",
     "stand_in_number", "label_rows", "local_variance", "posterior_covariance", "prediction_scores", "r2_score",
     "retained_heap", "species_notes",
-    # an analysis option type for distance-bin edges, validated (API 1.4)
-    "DistanceBinEdges",
+    # an analysis option type for distance-bin edges, validated; periodic boundaries in one place (API 1.4)
+    "DistanceBinEdges", "wrap", "unwrap", "minimum_image",
 ]
 
 

@@ -13,6 +13,8 @@ from typing import Any
 
 import numpy as np
 
+from core.periodic import unwrap
+
 #: GSD particle type names every simulator writes and every reader relies on.
 CATION_TYPE = "cation"
 ANION_TYPE = "anion"
@@ -228,7 +230,7 @@ class Frame:
 
     def unwrapped_positions(self) -> np.ndarray:
         """(N, 3) float64 positions with the periodic images undone, σ."""
-        return self.positions + self.image * self.box
+        return unwrap(self.positions, self.image, self.box)
 
 
 @dataclass

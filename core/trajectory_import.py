@@ -30,6 +30,7 @@ from core.datatypes import ANION_TYPE, CATION_TYPE, SOLVENT_TYPE, Frame
 from core.errors import UserError
 from core.species import check_name
 from core.trajectory import GSDContents, gsd_contents, read_frames
+from core.periodic import minimum_image, wrap
 from core.unwrap import SPARSE_FRAME_FRACTION  # one bound for every reader
 
 TYPES = (CATION_TYPE, ANION_TYPE, SOLVENT_TYPE)
@@ -369,7 +370,7 @@ class _CarrierLayout:
         labels, mass = self.carrier_of[inside], self.weights[inside]
         base = atoms[self.anchor][labels]
         offset = atoms[inside] - base
-        offset -= box * np.round(offset / box)
+        offset = minimum_image(offset, box)
         total = np.bincount(labels, weights=mass, minlength=self.n_carriers)
         centres = atoms[self.anchor] + np.stack(
             [np.bincount(labels, weights=mass * offset[:, k], minlength=self.n_carriers) for k in range(3)],
@@ -604,14 +605,14 @@ def _frames_of(universe, layout: _CarrierLayout, bonds: np.ndarray, options: Imp
                                 "coordinates (xu yu zu), or --unwrapped if its coordinates already are")
         previous = atoms
         unwrapped = layout.positions(atoms, box)
-        image = np.floor((unwrapped + box / 2) / box).astype(np.int32)
+        wrapped, image = wrap(unwrapped, box)
         if options.frame_interval is not None:
             time = _stepped_time(path, index, ts, options.frame_interval, first_steps)
         elif times is not None:
             time = times[index]
         else:
             time = ts.time * options.time_scale
-        yield Frame(unwrapped - image * box, box, layout.typeid, TYPES, image, bonds, step=index, time=float(time),
+        yield Frame(wrapped, box, layout.typeid, TYPES, image, bonds, step=index, time=float(time),
                     masses=layout.masses, valence=valence, species=species, species_names=names)
 
 

@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from core.datatypes import Frame
+from core.periodic import minimum_image
 
 #: Unwrapping by NoJump is refused when a particle moves more than this fraction of the box between frames:
 #: its unwrapped step is at most half a box by construction, so steps near that bound are likely folded.
@@ -39,7 +40,7 @@ def nojump_frames(frames: Iterable[Frame], source: Path | str) -> Iterator[Frame
             unwrapped = position + np.asarray(frame.image, dtype=np.float64) * box
         else:
             step = position - previous_position
-            step -= box * np.round(step / box)
+            step = minimum_image(step, box)
             jump = np.abs(step) / box
             if jump.max() > SPARSE_FRAME_FRACTION:
                 particle = int(np.unravel_index(np.argmax(jump), jump.shape)[0])

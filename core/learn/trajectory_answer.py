@@ -26,6 +26,8 @@ from pathlib import Path
 
 import numpy as np
 
+from core.periodic import minimum_image, wrap
+
 #: D_own of a free ion, σ²/τ.
 D_FREE = 0.05
 #: D_own at contact is D_FREE (1 − DEPTH).
@@ -55,7 +57,7 @@ def _nearest_unlike(position: np.ndarray, n_cations: int, length: float) -> tupl
     """(distance, index of the nearest unlike ion) for every ion (cations first), minimum image."""
     cations, anions = position[:n_cations], position[n_cations:]
     delta = cations[:, None, :] - anions[None, :, :]
-    delta -= length * np.round(delta / length)
+    delta = minimum_image(delta, length)
     distance = np.sqrt(np.sum(delta ** 2, axis=-1))                  # (N₊, N₋)
     to_anion, to_cation = distance.argmin(axis=1), distance.argmin(axis=0)
     nearest = np.concatenate([distance.min(axis=1), distance.min(axis=0)])
@@ -78,8 +80,8 @@ def write_trajectory(path: Path, n_pairs: int, length: float, frames: int, rng: 
     with GSDWriter(path, {LOG_TIMESTEP: dt, LOG_KT: 1.0}) as writer:
         for index in range(-equilibration_frames, frames):
             if index >= 0:
-                image = np.floor((position + length / 2) / length).astype(np.int32)
-                writer.append(Frame(position - image * length, np.full(3, length), typeid, TYPES, image,
+                wrapped, image = wrap(position, length)
+                writer.append(Frame(wrapped, np.full(3, length), typeid, TYPES, image,
                                     np.zeros((0, 2), np.int64), step=index * substeps, time=index * interval))
             for _ in range(substeps):
                 nearest, partner = _nearest_unlike(position, n_pairs, length)

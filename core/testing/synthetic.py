@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 
 from core.datatypes import Frame, LearningData, SimulationJob, SimulationSettings, SystemSpec
+from core.periodic import minimum_image, wrap
 
 TYPES = ("cation", "anion", "solvent")
 
@@ -16,7 +17,7 @@ def make_frame(positions: np.ndarray, typeid: np.ndarray, box_length: float) -> 
     """A frame of ``positions`` (N, 3) σ, wrapped into a cubic box of ``box_length`` σ, types cation/anion/solvent."""
     box = np.full(3, float(box_length))
     positions = np.asarray(positions, dtype=np.float64)
-    wrapped = positions - box_length * np.floor((positions + box_length / 2) / box_length)
+    wrapped, _ = wrap(positions, box_length)        # a single frame: its images are not kept
     return Frame(wrapped, box, np.asarray(typeid, dtype=np.int32), TYPES, np.zeros((len(positions), 3), np.int32),
                  np.zeros((0, 2), np.int64), step=0, time=0.0)
 
@@ -36,7 +37,7 @@ def random_liquid(n_ions: int, n_solvent: int, box_length: float, seed: int = 0,
                 continue
         if accepted:
             delta = np.asarray(accepted) - trial
-            delta -= box_length * np.round(delta / box_length)
+            delta = minimum_image(delta, box_length)
             if np.min(np.linalg.norm(delta, axis=1)) < 0.8:
                 continue
         accepted.append(trial)
@@ -93,8 +94,8 @@ def write_random_walks(path: Path, typeid: np.ndarray, diffusion: np.ndarray, le
     position = rng.uniform(-length / 2, length / 2, (len(typeid), 3))
     with GSDWriter(path, {LOG_TIMESTEP: 0.005, LOG_KT: 1.0}) as writer:
         for index in range(frames):
-            image = np.floor((position + length / 2) / length).astype(np.int32)
-            writer.append(Frame(position - image * length, np.full(3, length), typeid, TYPES, image,
+            wrapped, image = wrap(position, length)
+            writer.append(Frame(wrapped, np.full(3, length), typeid, TYPES, image,
                                 np.zeros((0, 2), np.int64), step=index * 100, time=index * interval,
                                 valence=valence))
             step = rng.normal(size=position.shape) * np.sqrt(2 * diffusion * interval)[:, None] + drift * interval

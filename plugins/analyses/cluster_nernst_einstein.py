@@ -29,7 +29,8 @@ from pathlib import Path
 import numpy as np
 from pydantic import Field
 
-from core.api import AnalysisInputs, AnalysisPlugin, AnalysisResult, PluginConfig, pyplot, r2_score, save_figure
+from core.api import (AnalysisInputs, AnalysisPlugin, AnalysisResult, PluginConfig, pyplot, r2_score, save_figure,
+                      unwrap)
 
 
 class ClusterNernstEinsteinConfig(PluginConfig):
@@ -97,7 +98,7 @@ def replica_cluster_ne(path: Path, cutoff: float, window: tuple[float, float], m
             sign, box = frame.ion_sign[ions].astype(np.int64), np.asarray(frame.box, dtype=np.float64)
             valence = frame.valence[ions] if frame.valence is not None else sign.astype(np.float64)
             masses = frame.masses[ions] if frame.masses is not None else None
-        positions.append(frame.positions[ions] + frame.image[ions] * frame.box)
+        positions.append(unwrap(frame.positions[ions], frame.image[ions], frame.box))
         times.append(frame.time)
     unwrapped, times = np.asarray(positions), np.asarray(times) - times[0]
     kT = float(read_log(path).get(LOG_KT, 1.0))

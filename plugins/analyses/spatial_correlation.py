@@ -43,7 +43,7 @@ import numpy as np
 from pydantic import Field
 
 from core.api import (AnalysisInputs, AnalysisPlugin, AnalysisResult, PluginConfig, chi2_per_dof, measured_shares,
-                      pyplot, save_figure, species_notes)
+                      minimum_image, pyplot, save_figure, species_notes)
 
 KINDS = ("like", "unlike")
 
@@ -189,7 +189,7 @@ def add_snapshot(histograms: dict[str, CorrelationHistogram], positions: np.ndar
     if len(pairs) == 0:
         return
     i, j = pairs[:, 0], pairs[:, 1]
-    distance = np.linalg.norm(_minimum_image(wrapped[i] - wrapped[j], box), axis=1)
+    distance = np.linalg.norm(minimum_image(wrapped[i] - wrapped[j], box), axis=1)
     product = delta[i] * delta[j]
     like = sign[i] == sign[j]
     for kind, chosen in (("like", like), ("unlike", ~like)):
@@ -201,9 +201,6 @@ def add_snapshot(histograms: dict[str, CorrelationHistogram], positions: np.ndar
             crossed[kind].add(block, np.repeat(distance[chosen], 2), np.repeat(product[chosen], 2),
                               np.repeat(half[chosen], 2))
 
-
-def _minimum_image(delta: np.ndarray, box: np.ndarray) -> np.ndarray:
-    return delta - box * np.round(delta / box)
 
 
 def fit_exponential(r: np.ndarray, correlation: np.ndarray, error: np.ndarray) -> dict[str, float]:

@@ -34,7 +34,7 @@ from pydantic import Field
 
 from core.api import (ANION_TYPE, CATION_TYPE, PAIR_BOND_TYPE, SOLVENT_TYPE, TYPES, EngineConfig, EngineSimulator,
                       SimulationJob, SimulationSettings, Topology, build_topology, ewald_parameters,
-                      initial_positions)
+                      initial_positions, unwrap)
 
 from . import hoomd_compat as compat
 
@@ -159,7 +159,7 @@ class HOOMDSession:
     def unwrapped_positions(self) -> np.ndarray:
         snapshot = self._snapshot()
         box = np.asarray(snapshot.configuration.box[:3], dtype=np.float64)
-        return np.asarray(snapshot.particles.position, dtype=np.float64) + snapshot.particles.image * box
+        return unwrap(snapshot.particles.position, snapshot.particles.image, box)
 
     def velocities(self) -> np.ndarray:
         return np.asarray(self._snapshot().particles.velocity, dtype=np.float64)
