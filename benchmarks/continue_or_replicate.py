@@ -20,7 +20,6 @@ full length, the least biased estimate here.
 from __future__ import annotations
 
 import argparse
-import math
 import sys
 from pathlib import Path
 

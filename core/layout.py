@@ -88,23 +88,43 @@ def read_attribution(artifact: Path):
     return load_attribution(path) if path.is_file() else None
 
 
-def read_predictions(path: Path) -> list[dict[str, Any]]:
-    """Rows of a ``predictions.csv`` (a file, or the predict artifact holding one), numbers as floats."""
+def read_table(path: Path, numeric: tuple[str, ...] | None = None) -> list[dict[str, Any]]:
+    """Rows of a CSV table the run wrote (``[]`` where there is no file): the one CSV reader.
+
+    ``numeric``: these columns become floats (NaN where empty or not a number); None: every value that
+    parses as a number becomes a float, the rest stay strings.
+    """
     path = Path(path)
-    with open(path / PREDICTIONS_FILE if path.is_dir() else path) as handle:
+    if not path.is_file():
+        return []
+    with open(path, newline="") as handle:
         rows = list(csv.DictReader(handle))
     for row in rows:
-        for column in PREDICTION_COLUMNS[2:]:
+        for column in (numeric if numeric is not None else list(row)):
             if column in row:
-                row[column] = _number(row[column])
+                row[column] = _number(row[column], strict=numeric is not None)
     return rows
 
 
-def _number(text: str) -> float:
+def _number(text: str, strict: bool = True) -> float | str:
     try:
         return float(text)
     except (TypeError, ValueError):
-        return float("nan")
+        return float("nan") if strict else text
+
+
+def read_predictions(path: Path) -> list[dict[str, Any]]:
+    """Rows of a ``predictions.csv`` (a file, or the predict artifact holding one), numbers as floats."""
+    path = Path(path)
+    return read_table(path / PREDICTIONS_FILE if path.is_dir() else path, numeric=PREDICTION_COLUMNS[2:])
+
+
+def read_metrics_file(path: Path) -> dict[str, Any]:
+    """A ``metrics.json`` (a file, or the directory holding one) as written: scores by split, and at the
+    run level the systems left out; ``{}`` where there is none. The one metrics reader."""
+    path = Path(path)
+    path = path / METRICS_FILE if path.is_dir() else path
+    return json.loads(path.read_text()) if path.is_file() else {}
 
 
 def read_analysis_result(artifact: Path) -> AnalysisResult:

@@ -11,7 +11,7 @@ from typing import Any
 
 from core.artifacts import atomic_write_text
 from core.layout import (ABLATION_FILE, MAIN_PREDICTION, METRICS_FILE, PREDICTIONS_FILE, TRANSPORT_FILE,
-                          TRANSPORT_REPLICAS_FILE, VARIANT_FILE, read_transport)
+                          TRANSPORT_REPLICAS_FILE, VARIANT_FILE, read_metrics_file, read_transport)
 from core.tasks import TaskOutcome
 
 #: The table comparing descriptor × model combinations of an ablation (one row per combination and split).
@@ -75,7 +75,7 @@ def write_run_outputs(workdir: Path, outcomes: list[TaskOutcome], order: list[st
         if main:
             atomic_write_text(workdir / PREDICTIONS_FILE,
                               (artifact / PREDICTIONS_FILE).read_text())
-            run_metrics = json.loads((artifact / METRICS_FILE).read_text())
+            run_metrics = read_metrics_file(artifact)
             if left_out_systems:
                 run_metrics[LEFT_OUT_KEY] = list(left_out_systems)
             atomic_write_text(workdir / METRICS_FILE, json.dumps(run_metrics, indent=1))
@@ -83,7 +83,7 @@ def write_run_outputs(workdir: Path, outcomes: list[TaskOutcome], order: list[st
             written[METRICS_FILE] = workdir / METRICS_FILE
         variant_path = artifact / VARIANT_FILE
         variant = {**(json.loads(variant_path.read_text()) if variant_path.is_file() else {}), "main": main}
-        metrics = json.loads((artifact / METRICS_FILE).read_text())
+        metrics = read_metrics_file(artifact)
         ablation += [{"descriptor": variant.get("descriptor", ""), "model": variant.get("model", ""),
                       "descriptor_options": json.dumps(variant.get("descriptor_options", {})),
                       "model_options": json.dumps(variant.get("model_options", {})), "main": main,
@@ -101,8 +101,7 @@ def write_run_outputs(workdir: Path, outcomes: list[TaskOutcome], order: list[st
 
 def read_metrics(workdir: Path) -> dict[str, Any]:
     """The run's scores by split (``metrics.json`` without :data:`LEFT_OUT_KEY`)."""
-    path = workdir / METRICS_FILE
-    metrics = json.loads(path.read_text()) if path.is_file() else {}
+    metrics = read_metrics_file(Path(workdir) / METRICS_FILE)
     return {split: values for split, values in metrics.items() if isinstance(values, dict)}
 
 

@@ -102,57 +102,143 @@ def select_tasks(plan: Plan, only: str | None, force: str | None) -> tuple[list[
 
 
 
-def _precision_rounds(resolved: ResolvedRecipe, workdir: Path, threads: int, only: str | None, force: str | None,
-                      execute, note, console: Console) -> tuple[dict[str, list[int]], set[str]]:
-    """Simulate and transport in rounds until every system's Λ meets the precision target or budgets end.
+class PipelineRun:
+    """One run of a resolved recipe in a work directory, on an open backend: the plan it executes, and the
+    re-planning that simulation rounds (``simulation.precision``) and left-out systems
+    (``model.on_failed_systems: skip``) ask for. Every outcome goes to the manifest and the progress bars;
+    those of the final plan also to :attr:`summary`.
 
-    ``execute(tasks, settings, callback)`` runs tasks on the open backend; ``note(outcome)`` records one
-    in the manifest and progress bar. Returns the extensions the final plan uses, and the keys computed
-    here (so ``--force`` does not recompute them again in the final run). Writes ``precision.json``
-    (every round's errors and decisions).
+    Made by :func:`run_recipe`, which holds the work directory's lock; :meth:`run` opens the backend and runs
+    the plan, once.
     """
-    from core.precision import next_extensions
 
-    recipe = resolved.recipe
-    config = recipe.simulation.precision
-    replicas = {s.name: s.replicas for s in resolved.systems}
-    extensions: dict[str, list[int]] = {}
-    recomputed: set[str] = set()
-    rounds = []
-    for index in range(config.max_rounds):
-        plan = Plan([u for u in build_plan(resolved, extensions).tasks if u.stage in ("simulate", "transport")])
-        tasks, forced, check_only = select_tasks(plan, "transport" if only == "transport" else None, force)
-        done: list[TaskOutcome] = []
+    def __init__(self, resolved: ResolvedRecipe, workdir: Path, only: str | None, force: str | None,
+                 console: Console, manifest: Manifest, summary: RunSummary) -> None:
+        self.resolved = resolved
+        self.workdir = workdir
+        self.only = only
+        self.force = force
+        self.console = console
+        self.manifest = manifest
+        self.summary = summary
+        self._bars: list[StageProgress] = []
+        self._backend = None
+        self._threads = 1
 
-        def keep(outcome: TaskOutcome) -> None:
-            done.append(outcome)
-            note(outcome)
+    # -- recording -----------------------------------------------------------------------------------
+    def note(self, outcome: TaskOutcome) -> None:
+        """Manifest, progress bar and failure message of one outcome."""
+        self.manifest.record(outcome, self.workdir)
+        self._bars[-1].advance(outcome)
+        if outcome.status == "failed":
+            where = f" (system {outcome.system})" if outcome.system else ""
+            self.console.print(f"[red]failed[/red] {outcome.operation} {outcome.label}{where}: {outcome.error}")
 
-        execute(tasks, RunSettings(str(workdir), threads, frozenset(forced - recomputed),
-                                         frozenset(check_only)), keep)
-        recomputed |= {o.key for o in done if o.status == "done"}
-        rows = {o.system: read_transport(Path(o.path))["system"] for o in done
-                if o.operation == "transport" and o.ok and o.path}
-        if len(rows) < len(replicas):
-            console.print("precision: some systems have no transport result; no further rounds")
-            break
-        extensions_next, found = next_extensions(rows, replicas, extensions, config, recipe.simulation.steps,
-                                                 recipe.simulation.write_period, index)
-        rounds.append(found)
-        met = sum(1 for s in found.systems.values() if s["meets_target"])
-        biased = sum(1 for s in found.systems.values() if not s["accurate"])
-        console.print(f"precision round {index}: {met}/{len(rows)} systems at relative error of Λ ≤ "
-                      f"{config.target_relative_error:g}"
-                      + (f", {biased} whose label may be biased beyond its error" if config.converged else "")
-                      + f"; extending {len(found.extended)}"
-                      + (f"; budget spent for {', '.join(found.budget_exhausted)}" if found.budget_exhausted else ""))
-        if extensions_next == extensions:
-            break
-        extensions = extensions_next
-    atomic_write_text(workdir / PRECISION_FILE, json.dumps(finite(
-        {"target_relative_error": config.target_relative_error, "extensions": extensions,
-         "rounds": [asdict(r) for r in rounds]}), indent=1))
-    return extensions, recomputed
+    def record(self, outcome: TaskOutcome) -> None:
+        """An outcome of the final plan: noted, and kept in the summary."""
+        self.summary.outcomes.append(outcome)
+        self.note(outcome)
+
+    def execute(self, tasks: list[Task], forced: set[str], check_only: set[str], callback) -> None:
+        """Run ``tasks`` on the open backend with a progress bar; ``callback(outcome)`` for each."""
+        settings = RunSettings(str(self.workdir), self._threads, frozenset(forced), frozenset(check_only))
+        with StageProgress(tasks, self.console) as bar:
+            self._bars.append(bar)
+            self._backend.run(tasks, settings, callback)
+
+    # -- the run -------------------------------------------------------------------------------------
+    def run(self, plan: Plan) -> None:
+        """Execute ``plan`` (re-planned after precision rounds), then learn again without left-out systems."""
+        resolved, only = self.resolved, self.only
+        tasks, forced, check_only = select_tasks(plan, only, self.force)
+        extensions: dict[str, list[int]] = {}
+        with open_backend(resolved.recipe.executor) as (self._backend, self._threads):
+            if resolved.recipe.simulation.precision is not None and only in (None, "simulate", "transport"):
+                extensions, recomputed = self.precision_rounds()
+                if extensions:
+                    tasks, forced, check_only = select_tasks(build_plan(resolved, extensions), only, self.force)
+                    self.manifest.plan(tasks)
+                forced -= recomputed
+            self.execute(tasks, forced, check_only, self.record)
+            left_out = _systems_without_inputs(resolved, self.summary.outcomes)
+            if left_out and resolved.model is not None and resolved.recipe.model.on_failed_systems == "skip" \
+                    and only in (None, "learn", "analyze"):
+                self.summary.left_out_systems = left_out
+                # the first plan's learn and analyze tasks were skipped for want of these systems
+                self.summary.outcomes = [o for o in self.summary.outcomes
+                                         if not (o.stage in ("learn", "analyze") and o.status == "skipped")]
+                self.learn_without(left_out, extensions or None)
+
+    def precision_rounds(self) -> tuple[dict[str, list[int]], set[str]]:
+        """Simulate and transport in rounds until every system's Λ meets the precision target or budgets end.
+
+        Returns the extensions the final plan uses, and the keys computed here (so ``--force`` does not
+        recompute them again in the final run). Writes ``precision.json`` (every round's errors and decisions).
+        """
+        from core.precision import next_extensions
+
+        recipe = self.resolved.recipe
+        config = recipe.simulation.precision
+        replicas = {s.name: s.replicas for s in self.resolved.systems}
+        extensions: dict[str, list[int]] = {}
+        recomputed: set[str] = set()
+        rounds = []
+        for index in range(config.max_rounds):
+            plan = Plan([u for u in build_plan(self.resolved, extensions).tasks
+                         if u.stage in ("simulate", "transport")])
+            tasks, forced, check_only = select_tasks(plan, "transport" if self.only == "transport" else None,
+                                                     self.force)
+            done: list[TaskOutcome] = []
+
+            def keep(outcome: TaskOutcome) -> None:
+                done.append(outcome)
+                self.note(outcome)
+
+            self.execute(tasks, forced - recomputed, check_only, keep)
+            recomputed |= {o.key for o in done if o.status == "done"}
+            rows = {o.system: read_transport(Path(o.path))["system"] for o in done
+                    if o.operation == "transport" and o.ok and o.path}
+            if len(rows) < len(replicas):
+                self.console.print("precision: some systems have no transport result; no further rounds")
+                break
+            extensions_next, found = next_extensions(rows, replicas, extensions, config, recipe.simulation.steps,
+                                                     recipe.simulation.write_period, index)
+            rounds.append(found)
+            met = sum(1 for s in found.systems.values() if s["meets_target"])
+            biased = sum(1 for s in found.systems.values() if not s["accurate"])
+            self.console.print(
+                f"precision round {index}: {met}/{len(rows)} systems at relative error of Λ ≤ "
+                f"{config.target_relative_error:g}"
+                + (f", {biased} whose label may be biased beyond its error" if config.converged else "")
+                + f"; extending {len(found.extended)}"
+                + (f"; budget spent for {', '.join(found.budget_exhausted)}" if found.budget_exhausted else ""))
+            if extensions_next == extensions:
+                break
+            extensions = extensions_next
+        atomic_write_text(self.workdir / PRECISION_FILE, json.dumps(finite(
+            {"target_relative_error": config.target_relative_error, "extensions": extensions,
+             "rounds": [asdict(r) for r in rounds]}), indent=1))
+        return extensions, recomputed
+
+    def learn_without(self, left_out: list[str], extensions: dict[str, list[int]] | None) -> None:
+        """Learn and analyse again on the systems that have all their inputs (``model.on_failed_systems:
+        skip``). The split is made again over them; their simulate, transport and featurize tasks are the
+        cached ones."""
+        survivors = [system for system in self.resolved.systems if system.name not in left_out]
+        self.console.print(f"note: learning without {len(left_out)} system(s) that have no transport or features "
+                           f"({', '.join(left_out[:5])}{' …' if len(left_out) > 5 else ''}); "
+                           "model.on_failed_systems: skip")
+        reduced = dataclasses.replace(self.resolved, systems=survivors)
+        try:
+            plan = build_plan(reduced, extensions)
+        except ValueError as exc:  # e.g. too few systems left for the split
+            self.console.print(f"[red]cannot learn without them[/red]: {exc}")
+            return
+        tasks, forced, check_only = select_tasks(plan, self.only, self.force)
+        self.manifest.plan(tasks)
+        for note in plan.split.notes if plan.split else ():
+            self.console.print(f"note: {note}")
+        self.execute(tasks, forced, check_only, self.record)
 
 
 def run_recipe(resolved: ResolvedRecipe, workdir: Path, *, only: str | None = None, force: str | None = None,
@@ -167,53 +253,14 @@ def run_recipe(resolved: ResolvedRecipe, workdir: Path, *, only: str | None = No
         if removed:
             console.print(f"removed {removed} partial output(s) left by an interrupted run")
         plan = build_plan(resolved)
-        tasks, forced, check_only = select_tasks(plan, only, force)
+        tasks, _, _ = select_tasks(plan, only, force)
         recipe_dump = resolved.recipe.model_dump(mode="json")
         atomic_write_text(workdir / RECIPE_FILE, yaml.safe_dump(recipe_dump, sort_keys=False))
         manifest = Manifest(workdir, recipe_dump)
         manifest.plan(tasks)
         for note in plan.split.notes if plan.split else ():
             console.print(f"note: {note}")
-
-        bars: list[StageProgress] = []
-
-        def note(outcome: TaskOutcome) -> None:
-            """Manifest, progress bar and failure message of one outcome."""
-            manifest.record(outcome, workdir)
-            bars[-1].advance(outcome)
-            if outcome.status == "failed":
-                where = f" (system {outcome.system})" if outcome.system else ""
-                console.print(f"[red]failed[/red] {outcome.operation} {outcome.label}{where}: {outcome.error}")
-
-        def record(outcome: TaskOutcome) -> None:
-            summary.outcomes.append(outcome)
-            note(outcome)
-
-        def execute(chosen: list[Task], settings: RunSettings, callback) -> None:
-            with StageProgress(chosen, console) as bar:
-                bars.append(bar)
-                backend.run(chosen, settings, callback)
-
-        extensions: dict[str, list[int]] = {}
-        with open_backend(resolved.recipe.executor) as (backend, threads):
-            if resolved.recipe.simulation.precision is not None and only in (None, "simulate", "transport"):
-                extensions, recomputed = _precision_rounds(resolved, workdir, threads, only, force, execute, note,
-                                                           console)
-                if extensions:
-                    plan = build_plan(resolved, extensions)
-                    tasks, forced, check_only = select_tasks(plan, only, force)
-                    manifest.plan(tasks)
-                forced -= recomputed
-            execute(tasks, RunSettings(str(workdir), threads, frozenset(forced), frozenset(check_only)), record)
-            left_out = _systems_without_inputs(resolved, summary.outcomes)
-            if left_out and resolved.model is not None and resolved.recipe.model.on_failed_systems == "skip" \
-                    and only in (None, "learn", "analyze"):
-                summary.left_out_systems = left_out
-                # the first plan's learn and analyze tasks were skipped for want of these systems
-                summary.outcomes = [o for o in summary.outcomes
-                                    if not (o.stage in ("learn", "analyze") and o.status == "skipped")]
-                _learn_without(resolved, left_out, extensions or None,
-                               workdir, threads, only, force, execute, record, manifest, console)
+        PipelineRun(resolved, workdir, only, force, console, manifest, summary).run(plan)
         write_run_outputs(workdir, summary.outcomes, [system.name for system in resolved.systems],
                           left_out_systems=summary.left_out_systems)
         write_report(workdir, resolved, summary.outcomes, left_out_systems=summary.left_out_systems)
@@ -224,26 +271,3 @@ def _systems_without_inputs(resolved: ResolvedRecipe, outcomes: list[TaskOutcome
     """Systems whose transport or features did not come out (in grid order)."""
     missing = {o.system for o in outcomes if o.operation in ("transport", "featurize") and not o.ok and o.system}
     return [system.name for system in resolved.systems if system.name in missing]
-
-
-def _learn_without(resolved: ResolvedRecipe, left_out: list[str], extensions: dict[str, list[int]] | None,
-                   workdir: Path, threads: int, only: str | None, force: str | None, execute, record,
-                   manifest: Manifest, console: Console) -> None:
-    """Learn and analyse again on the systems that have all their inputs (``model.on_failed_systems: skip``).
-
-    The split is made again over them; their simulate, transport and featurize tasks are the cached ones.
-    """
-    survivors = [system for system in resolved.systems if system.name not in left_out]
-    console.print(f"note: learning without {len(left_out)} system(s) that have no transport or features "
-                  f"({', '.join(left_out[:5])}{' …' if len(left_out) > 5 else ''}); model.on_failed_systems: skip")
-    reduced = dataclasses.replace(resolved, systems=survivors)
-    try:
-        plan = build_plan(reduced, extensions)
-    except ValueError as exc:  # e.g. too few systems left for the split
-        console.print(f"[red]cannot learn without them[/red]: {exc}")
-        return
-    tasks, forced, check_only = select_tasks(plan, only, force)
-    manifest.plan(tasks)
-    for note in plan.split.notes if plan.split else ():
-        console.print(f"note: {note}")
-    execute(tasks, RunSettings(str(workdir), threads, frozenset(forced), frozenset(check_only)), record)

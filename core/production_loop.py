@@ -21,11 +21,11 @@ import numpy as np
 from core.checkpoints import (CorruptCheckpointError, add_note, discard_checkpoint, load_checkpoint,
                               quarantine_checkpoint, save_checkpoint)
 from core.datatypes import SimulationJob, TaskContext
-from core.layout import FINAL_STATE_FILE
+from core.layout import FINAL_STATE_FILE, TRAJECTORY_FILE
 from core.electrolyte import Topology, frame_schedule, make_frame, trajectory_log
 from core.trajectory import GSDWriter, frame_count, truncate_trajectory
 
-SCRATCH_TRAJECTORY = "trajectory.gsd"
+SCRATCH_TRAJECTORY = TRAJECTORY_FILE   # the trajectory grows in the scratch folder under its final name
 #: The engine state at the last frame, beside the trajectory in a simulate artifact: an extension of the
 #: run continues from it.
 

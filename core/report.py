@@ -7,7 +7,6 @@ timings recorded in the manifest. Links are relative to the work directory.
 
 from __future__ import annotations
 
-import csv
 import html
 import json
 import platform
@@ -23,8 +22,8 @@ from core.artifacts import atomic_write_text
 from core.outputs import read_metrics
 from core.provenance import SOURCE, source_commit
 from core.recipe.loader import ResolvedRecipe
-from core.layout import (PREDICTIONS_FILE, REPORT_FILE, TRANSPORT_FIGURE_STEM, TRANSPORT_FILE,
-                          read_analysis_result, read_predictions)
+from core.layout import (ABLATION_FILE, PREDICTIONS_FILE, REPORT_FILE, TRANSPORT_FIGURE_STEM, TRANSPORT_FILE,
+                          read_analysis_result, read_predictions, read_table)
 from core.tasks import STAGES, TaskOutcome
 from core.transport.label_status import LabelStatus
 
@@ -47,20 +46,6 @@ def _table(rows: list[dict[str, Any]], columns: list[str] | None = None) -> str:
     head = "".join(f"<th>{html.escape(c)}</th>" for c in columns)
     body = "".join("<tr>" + "".join(f"<td>{cell(r.get(c, ''))}</td>" for c in columns) + "</tr>" for r in rows)
     return f'<div class="scroll"><table><tr>{head}</tr>{body}</table></div>'  # wide tables scroll, not the page
-
-
-def _read_csv(path: Path) -> list[dict[str, Any]]:
-    if not path.is_file():
-        return []
-    with open(path) as handle:
-        rows = list(csv.DictReader(handle))
-    for row in rows:
-        for key, value in row.items():
-            try:
-                row[key] = float(value)
-            except (TypeError, ValueError):
-                pass
-    return rows
 
 
 def _version(distribution: str) -> str:
@@ -181,20 +166,20 @@ def build_report(workdir: Path, resolved: ResolvedRecipe, outcomes: list[TaskOut
                         f'{html.escape(", ".join(left_out_systems))}; the split was made over the others</p>')
     predictions = read_predictions(workdir / PREDICTIONS_FILE) if (workdir / PREDICTIONS_FILE).is_file() else []
     sections += _local_confidence_section(predictions)
-    ablation = [r for r in _read_csv(workdir / "ablation.csv") if r.get("split") in ("test", "cross-validated",
+    ablation = [r for r in read_table(workdir / ABLATION_FILE) if r.get("split") in ("test", "cross-validated",
                                                                                       "external")]
     if ablation:
-        sections += ['<h2>Ablation (<a href="ablation.csv">ablation.csv</a>): held-out scores per descriptor '
+        sections += [f'<h2>Ablation (<a href="{ABLATION_FILE}">{ABLATION_FILE}</a>): held-out scores per descriptor '
                      '× model</h2>', _table(ablation, ["descriptor", "model", "descriptor_options", "model_options",
                                                        "split", "n_systems", "r2", "rmse", "attainable_r2"])]
     analyses = [o for o in outcomes if o.operation == "analyze" and o.ok]
     if analyses:
         sections.append("<h2>Analyses</h2>")
         sections += [_analysis_section(workdir, o) for o in sorted(analyses, key=lambda o: o.label)]
-    transport_rows = _read_csv(workdir / TRANSPORT_FILE)
+    transport_rows = read_table(workdir / TRANSPORT_FILE)
     missing = [system.name for system in resolved.systems
                if system.name not in {row.get("system") for row in transport_rows}]
-    sections += ['<h2>Transport (<a href="transport.csv">transport.csv</a>)</h2>',
+    sections += [f'<h2>Transport (<a href="{TRANSPORT_FILE}">{TRANSPORT_FILE}</a>)</h2>',
                  f'<p class="bad">no transport in this run for {len(missing)} of {len(resolved.systems)} systems: '
                  f'{html.escape(", ".join(missing[:20]))}{" …" if len(missing) > 20 else ""}</p>' if missing else "",
                  _table(transport_rows,
@@ -219,7 +204,7 @@ def build_report(workdir: Path, resolved: ResolvedRecipe, outcomes: list[TaskOut
         sections.append("<p>Fit diagnostics (MSD and running Λ, the fit window shaded, pooled Λ ± error): " + ", ".join(
             f'<a href="{html.escape(str(path))}">{html.escape(label)}</a>' for label, path in diagnostics) + "</p>")
     if predictions:
-        sections += ['<h2>Predictions (<a href="predictions.csv">predictions.csv</a>)</h2>', _table(predictions)]
+        sections += [f'<h2>Predictions (<a href="{PREDICTIONS_FILE}">{PREDICTIONS_FILE}</a>)</h2>', _table(predictions)]
     plugins = [resolved.simulator, resolved.descriptor, resolved.model, *resolved.analyses]
     versions = [{"component": "localcond source", "version": source_commit(), "package": str(SOURCE)},
                 {"component": "python", "version": platform.python_version(), "package": ""},

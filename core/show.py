@@ -9,7 +9,7 @@ from rich.console import Console
 from rich.table import Table
 
 from core.errors import UserError
-from core.layout import MANIFEST_FILE
+from core.layout import MANIFEST_FILE, TRANSPORT_FILE
 from core.manifest import read_manifest
 from core.outputs import read_metrics
 from core.tasks import STAGES
@@ -40,7 +40,7 @@ def show_run(workdir: Path, console: Console) -> int:
         if entry["status"] == "failed":
             where = f" (system {entry['system']})" if entry.get("system") else ""
             console.print(f"failed: {entry.get('operation', entry.get('step'))} {entry['label']}{where}: {entry.get('error')}")
-    transport = workdir / "transport.csv"
+    transport = workdir / TRANSPORT_FILE
     if transport.is_file():
         console.print(f"transport: {len(transport.read_text().splitlines()) - 1} systems in {transport}")
     for split, values in read_metrics(workdir).items():

@@ -19,7 +19,6 @@ import signal
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 from core.artifacts import META_FILE
 from tests.conftest import HERE, cli, small_recipe, write_recipe

@@ -29,8 +29,10 @@ from pathlib import Path
 
 import numpy as np
 
+from core.artifacts import META_FILE
 from core.datatypes import LearningData
 from core.features.store import FeatureStore, read_store
+from core.layout import STORE_FILE
 from core.learn.dataset import environment_weights
 from core.learn.scores import r2_score
 
@@ -118,9 +120,9 @@ def _subsample(store: FeatureStore, keep: np.ndarray, weight: np.ndarray, enviro
 def stores_in_workdir(workdir: Path, descriptor: str) -> dict[str, Path]:
     """System name -> feature store of the main ``descriptor`` featurize units of a run's work directory."""
     found: dict[str, Path] = {}
-    for record in sorted((Path(workdir) / "featurize").glob("*/artifact.json")):
+    for record in sorted((Path(workdir) / "featurize").glob(f"*/{META_FILE}")):
         artifact = json.loads(record.read_text())
-        store = record.parent / "features.h5"
+        store = record.parent / STORE_FILE
         if artifact.get("plugin", {}).get("name") == descriptor and store.is_file():
             found.setdefault(artifact["system"], store)
     return found
@@ -161,7 +163,7 @@ def attribution_scores(problem: KnownAnswerSet, k: np.ndarray,
 def transport_in_workdir(workdir: Path) -> dict[str, Path]:
     """System name -> the transport artifact of a run's work directory (the newest, if several)."""
     found: dict[str, Path] = {}
-    for record in sorted((Path(workdir) / "transport").glob("*/artifact.json"), key=lambda p: p.stat().st_mtime):
+    for record in sorted((Path(workdir) / "transport").glob(f"*/{META_FILE}"), key=lambda p: p.stat().st_mtime):
         found[json.loads(record.read_text())["system"]] = record.parent
     return found
 

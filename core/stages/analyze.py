@@ -9,8 +9,8 @@ from typing import Any
 
 from core.datatypes import AnalysisInputs, AnalysisResult, TaskContext
 from core.plugin_api import AnalysisPlugin
-from core.layout import (ANALYSIS_RESULT_FILE, ATTRIBUTION_FILE, METRICS_FILE, STORE_FILE, TRAJECTORY_FILE, local_conductivity_files,
-                          read_predictions, read_transport)
+from core.layout import (ANALYSIS_RESULT_FILE, ATTRIBUTION_FILE, STORE_FILE, TRAJECTORY_FILE, local_conductivity_files,
+                          read_metrics_file, read_predictions, read_transport)
 from core.tasks import AnalyzeTask
 
 
@@ -28,7 +28,7 @@ def gather_inputs(task: AnalyzeTask, inputs: dict[str, Path]) -> AnalysisInputs:
         artifact = inputs[task.predict]
         analysis_inputs.predictions = read_predictions(artifact)
         analysis_inputs.local_conductivities = local_conductivity_files(artifact)
-        analysis_inputs.metrics = json.loads((artifact / METRICS_FILE).read_text())
+        analysis_inputs.metrics = read_metrics_file(artifact)
     return analysis_inputs
 
 

@@ -11,6 +11,7 @@ from types import ModuleType
 from typing import Any
 
 from core.datatypes import AnalysisInputs
+from core.layout import PREDICTIONS_FILE, TRANSPORT_FILE, read_predictions, read_table
 from core.plugin_api import Plugin
 from core.testing.synthetic import write_synthetic_trajectories
 
@@ -33,12 +34,14 @@ class RunResult:
         return [f"{o.operation} {o.label}: {o.error}" for o in self.outcomes if not o.ok]
 
     @functools.cached_property
-    def transport(self) -> list[dict[str, str]]:
-        return _read_csv(self.workdir / "transport.csv")
+    def transport(self) -> list[dict[str, Any]]:
+        """Rows of the run's ``transport.csv``, numbers as floats."""
+        return read_table(self.workdir / TRANSPORT_FILE)
 
     @functools.cached_property
-    def predictions(self) -> list[dict[str, str]]:
-        return _read_csv(self.workdir / "predictions.csv")
+    def predictions(self) -> list[dict[str, Any]]:
+        """Rows of the run's ``predictions.csv``, numbers as floats."""
+        return read_predictions(self.workdir / PREDICTIONS_FILE)
 
     def analysis_inputs(self) -> AnalysisInputs:
         """What the run offers analyses, as the analyze stage gathers it (the recipe needs an analysis)."""
@@ -55,15 +58,6 @@ class RunResult:
         artifacts = read_manifest(self.workdir)["artifacts"]
         paths = {key: self.workdir / entry["path"] for key, entry in artifacts.items() if entry.get("path")}
         return gather_inputs(analysis, paths)
-
-
-def _read_csv(path: Path) -> list[dict[str, str]]:
-    import csv
-
-    if not path.is_file():
-        return []
-    with open(path) as handle:
-        return list(csv.DictReader(handle))
 
 
 class LocalcondRunner:

@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 
 from core.datatypes import Frame, LearningData, SimulationJob, SimulationSettings, SystemSpec
+from core.layout import TRAJECTORY_FILE
 from core.periodic import minimum_image, wrap
 
 TYPES = ("cation", "anion", "solvent")
@@ -75,7 +76,7 @@ def tiny_job(directory: Path, replica: int = 0) -> SimulationJob:
     settings = SimulationSettings(steps=1000, equilibration_steps=200, write_period=100, timestep=0.005, kT=1.0,
                                   wca_cutoff=2 ** (1 / 6), thermostat_tau=0.5, bond_k=100.0, bond_r0=1.0,
                                   min_ions=4)
-    return SimulationJob(system, replica, system.replica_seed(replica), settings, directory / "trajectory.gsd")
+    return SimulationJob(system, replica, system.replica_seed(replica), settings, directory / TRAJECTORY_FILE)
 
 
 def write_random_walks(path: Path, typeid: np.ndarray, diffusion: np.ndarray, length: float, frames: int,
