@@ -18,7 +18,8 @@ import pytest
 from core.api import (AnalysisResult, DescriptorPlugin, Frame, GSDWriter, ModelPlugin, PluginConfig, SimulatorPlugin,
                       trajectory_log)
 from core.registry import installed_registry
-from core.testing import (check_fit_returns_self, check_gsd_conventions, check_rotation_invariance,
+from core.testing import (capabilities, check_continuation_continues_the_run, check_fit_returns_self,
+                          check_gsd_conventions, check_rotation_invariance,
                           check_save_load_round_trip_predicts_the_same, check_writes_what_it_declares,
                           parametrize_with_checks)
 
@@ -156,6 +157,33 @@ class Imageless(SimulatorPlugin):
         return {}
 
 
+class Amnesiac(Imageless):
+    """Declares it can continue a run, writes frames at the right steps with image flags and a final state,
+    but an extension starts from fresh positions."""
+
+    name = "amnesiac"
+    supports_continuation = True
+
+    def simulate(self, job, context):
+        from core.api import build_topology, initial_positions, wrap
+
+        topology = build_topology(job.system)
+        rng = np.random.default_rng(0)
+        position = initial_positions(topology, job.seed + (1 if job.continue_from else 0))
+        length = topology.box_length
+        period = job.settings.write_period
+        first = job.start_step + period if job.continue_from else 0
+        with GSDWriter(job.trajectory_path, trajectory_log(job.system, job.settings, job.seed)) as writer:
+            for step in range(first, job.start_step + job.settings.steps + 1, period):
+                wrapped, image = wrap(position, length)
+                writer.append(Frame(wrapped, np.full(3, length), topology.typeid, ("cation", "anion", "solvent"),
+                                    image, topology.bonds, step=step, time=step * job.settings.timestep,
+                                    valence=topology.valence))
+                position = position + rng.normal(scale=0.1, size=position.shape)
+        (job.trajectory_path.parent / "final_state.bin").write_bytes(b"state")
+        return {}
+
+
 class Boastful:
     """An analysis that names a figure it never writes."""
 
@@ -171,6 +199,7 @@ class Boastful:
     (check_save_load_round_trip_predicts_the_same, Forgetful(PluginConfig()), "save/load changes predictions"),
     (check_writes_what_it_declares, Boastful(), "declared nothing.png"),
     (check_gsd_conventions, Imageless(PluginConfig()), "image flags miss"),
+    (check_continuation_continues_the_run, Amnesiac(PluginConfig()), "did not continue the run"),
 ])
 def test_each_check_fails_a_plugin_that_breaks_its_rule(check, plugin, message) -> None:
     with pytest.raises(AssertionError, match=message):
@@ -214,3 +243,35 @@ def test_the_runner_runs_a_pipeline_with_a_plugin_installed_nowhere(localcond_ru
     inputs = run.analysis_inputs()
     assert len(inputs.transport) == 3 and len(inputs.local_conductivities) == 3
     assert "nearest-distances" not in [info.name for info in installed_registry().plugins("descriptor")]
+
+
+def test_checks_follow_the_capabilities_a_plugin_declares() -> None:
+    """Capability checks run only for plugins that declare the capability; the built-ins declare theirs."""
+    registry = installed_registry()
+    found = {info.name: capabilities(registry.instantiate(info.kind, info.name, BUILTIN_OPTIONS.get(
+        (info.kind, info.name), [{}])[0])) for info in registry.plugins("model") + registry.plugins("simulator")
+        if info.package == "localcond" and info.available and info.name != "trajectories"}
+    assert found["ridge"] == found["nn-ensemble"] == {"local labels", "local variance"}
+    assert found["openmm"] == {"continuation"}
+    assert capabilities(Imageless(PluginConfig())) == frozenset()
+    assert capabilities(Amnesiac(PluginConfig())) == {"continuation"}
+    assert capabilities(Forgetful(PluginConfig())) == frozenset()
+
+
+def test_expected_failures_are_strict_and_must_name_a_check() -> None:
+    """After scikit-learn's ``expected_failed_checks``: a listed check is xfail(strict=True); a name that is no
+    check of the plugin is an error, so a typo cannot hide a failure."""
+    lopsided = Lopsided(PluginConfig())
+    mark = parametrize_with_checks([lopsided], expected_failures={"lopsided": {"rotation_invariance": "1-D"}}).mark
+    params = {p.values[1].__name__: p for p in mark.args[1]}
+    strict = [m for m in params["check_rotation_invariance"].marks if m.name == "xfail"]
+    assert strict and strict[0].kwargs == {"strict": True, "reason": "1-D"}
+    assert not params["check_permutation_invariance"].marks
+    with pytest.raises(ValueError, match="rotation_invariants"):
+        parametrize_with_checks([lopsided], expected_failures={"lopsided": {"rotation_invariants": "typo"}})
+
+
+@parametrize_with_checks([Lopsided(PluginConfig())],
+                         expected_failures={"lopsided": {"rotation_invariance": "it reads x of the nearest unlike ion"}})
+def test_a_known_failure_is_declared_not_skipped(plugin, check) -> None:
+    check(plugin)

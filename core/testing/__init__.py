@@ -16,7 +16,12 @@ plugins without being installed and without core's test suite:
   periodic wrapping; finite features for a lonely ion. Models: ``fit`` returns self; ``predict_local``
   gives one finite k per environment; a save/load round trip predicts the same; the system means follow
   a known linear local function. Simulators: the GSD conventions of :class:`core.plugin_api.SimulatorPlugin`.
-  Analyses: they write what they declare, on a small finished run.
+  Analyses: they write what they declare, on a small finished run. Capabilities a plugin declares add
+  their checks (:data:`CAPABILITIES`): ``continuation`` (a simulator's ``supports_continuation``: an extension
+  continues the run), ``local labels`` (a model's ``fits_local_labels``: per-environment labels recover
+  what system means cannot), ``local variance`` (members with ``local_variance``: a variance, kept by
+  save/load). ``expected_failures={"my-plugin": {"rotation_invariance": "why"}}`` marks known failures
+  ``xfail(strict=True)``, after scikit-learn's ``expected_failed_checks``.
 - the ``localcond_runner`` fixture (after pytest's ``Pytester``): a :class:`LocalcondRunner` whose
   registry holds the built-in plugins plus those the test registers, injected for the duration of a run
   that happens in this process (serial executor)::
@@ -27,9 +32,10 @@ plugins without being installed and without core's test suite:
           assert run.ok and len(run.transport) == 3
 """
 
-from core.testing.checks import (ANALYSIS_CHECKS, CHECKS_BY_KIND, DESCRIPTOR_CHECKS, MODEL_CHECKS, SIMULATOR_CHECKS,
-                                 Check, check_a_lonely_ion_has_finite_features, check_feature_names_match_the_features,
-                                 check_fit_returns_self, check_gsd_conventions,
+from core.testing.checks import (ANALYSIS_CHECKS, CAPABILITIES, CHECKS_BY_KIND, DESCRIPTOR_CHECKS, MODEL_CHECKS,
+                                 SIMULATOR_CHECKS, Check, capabilities, check_a_lonely_ion_has_finite_features,
+                                 check_continuation_continues_the_run, check_feature_names_match_the_features,
+                                 check_fit_returns_self, check_gsd_conventions, check_local_variance_is_a_variance,
                                  check_local_labels_pin_down_what_system_means_cannot, check_permutation_invariance,
                                  check_predict_local_gives_one_finite_k_per_environment, check_rotation_invariance,
                                  check_save_load_round_trip_predicts_the_same,
@@ -41,13 +47,14 @@ from core.testing.synthetic import (LINEAR, TYPES, make_frame, random_liquid, sy
                                     write_random_walks, write_synthetic_trajectories)
 
 __all__ = [
-    "parametrize_with_checks", "checks_for", "Check", "CHECKS_BY_KIND", "DESCRIPTOR_CHECKS", "MODEL_CHECKS",
+    "parametrize_with_checks", "checks_for", "capabilities", "CAPABILITIES", "Check", "CHECKS_BY_KIND", "DESCRIPTOR_CHECKS", "MODEL_CHECKS",
     "SIMULATOR_CHECKS", "ANALYSIS_CHECKS", "check_feature_names_match_the_features", "check_rotation_invariance",
     "check_translation_and_wrapping_invariance", "check_permutation_invariance",
     "check_a_lonely_ion_has_finite_features", "check_fit_returns_self",
     "check_predict_local_gives_one_finite_k_per_environment", "check_save_load_round_trip_predicts_the_same",
     "check_system_means_follow_a_linear_local_function", "check_local_labels_pin_down_what_system_means_cannot",
-    "check_gsd_conventions", "check_writes_what_it_declares", "LocalcondRunner", "RunResult",
+    "check_gsd_conventions", "check_writes_what_it_declares", "check_continuation_continues_the_run",
+    "check_local_variance_is_a_variance", "LocalcondRunner", "RunResult",
     "synthetic_run_inputs", "TYPES", "LINEAR", "make_frame", "random_liquid", "synthetic_learning_data",
     "tiny_job", "write_random_walks", "write_synthetic_trajectories",
 ]

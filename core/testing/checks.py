@@ -141,6 +141,23 @@ def check_local_labels_pin_down_what_system_means_cannot(plugin: ModelPlugin) ->
     assert r2 > 0.6, f"{plugin.name}: fits_local_labels, but the local labels recover the local k with R² {r2:.3f}"
 
 
+def check_local_variance_is_a_variance(plugin: ModelPlugin) -> None:
+    """For models whose fitted members have ``local_variance(features)`` (the posterior variance of k that
+    the report's "how well the local k are pinned down" uses): one finite, non-negative value per
+    environment, not all zero, and the same after a save/load round trip."""
+    data = _linear_data()
+    model = plugin.create(seed=0, threads=1).fit(data)
+    variance = np.asarray(model.local_variance(data.features), dtype=np.float64)
+    assert variance.shape == (len(data.features),), f"{plugin.name}: local_variance gave shape {variance.shape}"
+    assert np.all(np.isfinite(variance)) and np.all(variance >= 0), f"{plugin.name}: local_variance is not a variance"
+    assert np.any(variance > 0), f"{plugin.name}: local_variance is zero everywhere"
+    with tempfile.TemporaryDirectory() as directory:
+        model.save(Path(directory))
+        again = np.asarray(plugin.load(Path(directory)).local_variance(data.features), dtype=np.float64)
+    np.testing.assert_allclose(again, variance, rtol=1e-5, atol=1e-12,
+                               err_msg=f"{plugin.name}: save/load changes local_variance")
+
+
 MODEL_CHECKS: tuple[Check, ...] = (check_fit_returns_self, check_predict_local_gives_one_finite_k_per_environment,
                                    check_save_load_round_trip_predicts_the_same,
                                    check_system_means_follow_a_linear_local_function)
@@ -195,6 +212,45 @@ def check_gsd_conventions(plugin: SimulatorPlugin) -> None:
         assert len(bonds.group) == job.system.n_bonded_pairs, f"{plugin.name}: {len(bonds.group)} bonds"
 
 
+def check_continuation_continues_the_run(plugin: SimulatorPlugin) -> None:
+    """For simulators that declare ``supports_continuation``: an extension of :func:`tiny_job` (``start_step``
+    = its steps, ``continue_from`` = the ``final_state.bin`` it left) writes frames every write_period steps
+    from start_step + write_period on, of the same particles and bonds, starting one frame's motion from the
+    run's last frame (not afresh), and leaves a final state of its own for the next extension."""
+    import dataclasses
+
+    from core.layout import FINAL_STATE_FILE
+    from core.trajectory import read_frames
+
+    with tempfile.TemporaryDirectory() as directory:
+        base_dir, more_dir = Path(directory) / "base", Path(directory) / "more"
+        base_dir.mkdir()
+        more_dir.mkdir()
+        job = tiny_job(base_dir)
+        (Path(directory) / "scratch-base").mkdir()
+        plugin.simulate(job, TaskContext(threads=1, scratch_dir=Path(directory) / "scratch-base", label="base"))
+        state = base_dir / FINAL_STATE_FILE
+        assert state.is_file(), f"{plugin.name}: supports_continuation, but left no {FINAL_STATE_FILE}"
+        extension = dataclasses.replace(job, settings=dataclasses.replace(job.settings, steps=500),
+                                        start_step=job.settings.steps, continue_from=state,
+                                        trajectory_path=more_dir / job.trajectory_path.name)
+        (Path(directory) / "scratch-more").mkdir()
+        plugin.simulate(extension, TaskContext(threads=1, scratch_dir=Path(directory) / "scratch-more", label="more"))
+        first, more = list(read_frames(job.trajectory_path)), list(read_frames(extension.trajectory_path))
+        period = job.settings.write_period
+        steps = [f.step for f in more]
+        expected = list(range(job.settings.steps + period, job.settings.steps + 500 + 1, period))
+        assert steps == expected, f"{plugin.name}: the extension's frames are at steps {steps}, expected {expected}"
+        assert np.array_equal(more[0].typeid, first[-1].typeid), f"{plugin.name}: the extension's particles differ"
+        assert np.array_equal(more[0].bonds, first[-1].bonds), f"{plugin.name}: the extension's bonds differ"
+        step = np.sqrt(np.mean(np.sum((more[0].unwrapped_positions() - first[-1].unwrapped_positions()) ** 2, axis=1)))
+        usual = np.median([np.sqrt(np.mean(np.sum((b.unwrapped_positions() - a.unwrapped_positions()) ** 2, axis=1)))
+                           for a, b in zip(first, first[1:])])
+        assert step < 3 * usual, (f"{plugin.name}: the extension starts {step:.2f}σ (RMS) from the run's last frame, "
+                                  f"where a frame's motion is {usual:.2f}σ: it did not continue the run")
+        assert (more_dir / FINAL_STATE_FILE).is_file(), f"{plugin.name}: the extension left no {FINAL_STATE_FILE}"
+
+
 SIMULATOR_CHECKS: tuple[Check, ...] = (check_gsd_conventions,)
 
 
@@ -221,19 +277,59 @@ CHECKS_BY_KIND: dict[str, tuple[Check, ...]] = {"descriptor": DESCRIPTOR_CHECKS,
                                                 "simulator": SIMULATOR_CHECKS, "analysis": ANALYSIS_CHECKS}
 
 
+def _has_local_variance(plugin: Plugin) -> bool:
+    return callable(getattr(plugin.create(seed=0, threads=1), "local_variance", None))
+
+
+#: What a plugin can declare beyond its kind's contract, how the kit tells whether it does, and the checks
+#: that then apply (a capability a plugin does not declare is not checked).
+CAPABILITIES: dict[str, tuple[Callable[[Plugin], bool], tuple[Check, ...]]] = {
+    "continuation": (lambda p: p.kind == "simulator" and bool(getattr(p, "supports_continuation", False)),
+                     (check_continuation_continues_the_run,)),
+    "local labels": (lambda p: p.kind == "model" and bool(getattr(p, "fits_local_labels", False)),
+                     (check_local_labels_pin_down_what_system_means_cannot,)),
+    "local variance": (lambda p: p.kind == "model" and _has_local_variance(p), (check_local_variance_is_a_variance,)),
+}
+
+
+def capabilities(plugin: Plugin) -> frozenset[str]:
+    """The capabilities (keys of :data:`CAPABILITIES`) ``plugin`` declares."""
+    return frozenset(name for name, (declared, _) in CAPABILITIES.items() if declared(plugin))
+
+
 def checks_for(plugin: Plugin) -> tuple[Check, ...]:
-    """Every conformance check of ``plugin``'s kind, and those of the capabilities it declares
-    (``fits_local_labels`` for a model)."""
+    """Every conformance check of ``plugin``'s kind, and those of the capabilities it declares."""
     checks = CHECKS_BY_KIND[plugin.kind]
-    if plugin.kind == "model" and getattr(plugin, "fits_local_labels", False):
-        checks = (*checks, check_local_labels_pin_down_what_system_means_cannot)
+    for name in sorted(capabilities(plugin)):
+        checks = (*checks, *CAPABILITIES[name][1])
     return checks
 
 
-def parametrize_with_checks(plugins: list[Plugin]):
-    """``pytest.mark.parametrize("plugin, check", ...)`` over every (plugin, check of its kind) pair."""
+def check_name(check: Check) -> str:
+    """A check's name as test ids and ``expected_failures`` spell it: without the ``check_`` prefix."""
+    return check.__name__.removeprefix("check_")
+
+
+def parametrize_with_checks(plugins: list[Plugin], *, expected_failures: dict[str, dict[str, str]] | None = None):
+    """``pytest.mark.parametrize("plugin, check", ...)`` over every (plugin, check of its kind and capabilities).
+
+    ``expected_failures``: plugin name -> {check name (as in the test id, without ``check_``): why}. Those
+    cases are marked ``xfail(strict=True)``: they must fail, so a fixed plugin is noticed. A name that is no
+    check of that plugin is an error, so a misspelt entry cannot hide a failure.
+    """
     import pytest
 
-    cases = [(plugin, check) for plugin in plugins for check in checks_for(plugin)]
-    ids = [f"{plugin.name}-{check.__name__.removeprefix('check_')}" for plugin, check in cases]
+    expected_failures = expected_failures or {}
+    cases, ids = [], []
+    for plugin in plugins:
+        names = {check_name(check) for check in checks_for(plugin)}
+        unknown = set(expected_failures.get(plugin.name, {})) - names
+        if unknown:
+            raise ValueError(f"expected_failures for {plugin.name!r} names {sorted(unknown)}, which are not among its "
+                             f"checks: {sorted(names)}")
+        for check in checks_for(plugin):
+            why = expected_failures.get(plugin.name, {}).get(check_name(check))
+            marks = [pytest.mark.xfail(strict=True, reason=why)] if why else []
+            cases.append(pytest.param(plugin, check, marks=marks))
+            ids.append(f"{plugin.name}-{check_name(check)}")
     return pytest.mark.parametrize("plugin, check", cases, ids=ids)
