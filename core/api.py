@@ -12,6 +12,7 @@ needs with :func:`require_api`.
 
 from __future__ import annotations
 
+from core.analysis_template import SystemAnalysis, SystemView
 from core.attribution_check import (DistanceBinEdges, GroupComparison, MeasuredShares, chi2_per_dof,
                                     compare_groups, measured_shares)
 from core.datatypes import (ANION_TYPE, CATION_TYPE, PAIR_BOND_TYPE, SOLVENT_TYPE, AnalysisInputs,
@@ -66,6 +67,8 @@ __all__ = [
     "retained_heap", "species_notes",
     # an analysis option type for distance-bin edges, validated; periodic boundaries in one place (API 1.4)
     "DistanceBinEdges", "wrap", "unwrap", "minimum_image",
+    # the analysis template: the base owns the loop over systems (API 1.4)
+    "SystemAnalysis", "SystemView",
 ]
 
 

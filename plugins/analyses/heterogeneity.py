@@ -20,14 +20,14 @@ spread (within a bin) is the model's.
 
 from __future__ import annotations
 
-import csv
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from pydantic import Field
 
-from core.api import (AnalysisInputs, AnalysisPlugin, AnalysisResult, DistanceBinEdges, PluginConfig, chi2_per_dof,
-                      compare_groups, measured_shares, pyplot, save_figure)
+from core.api import (AnalysisInputs, AnalysisResult, DistanceBinEdges, PluginConfig, SystemAnalysis, SystemView, chi2_per_dof,
+                      compare_groups, pyplot, save_figure)
 
 #: Columns of the measured check (between-bin variances, reduced Λ²).
 MEASURED_COLUMNS = ("explained_var_learned", "explained_var_measured", "explained_var_measured_err",
@@ -47,42 +47,38 @@ class HeterogeneityConfig(PluginConfig):
     min_environments: int = Field(default=20, ge=2, description="bins with fewer environments are left out of it")
 
 
-
-class Heterogeneity(AnalysisPlugin):
+class Heterogeneity(SystemAnalysis):
     name = "heterogeneity"
     version = "1.2"
     Config = HeterogeneityConfig
+    title = "Heterogeneity of local conductivity"
+    paper_figure = "Fig. 5"
+    table = "heterogeneity.csv"
+    columns = ("system", "split", "concentration", "true", "k_mean", "k_std", "n_environments", "k_uncertainty_median",
+               *MEASURED_COLUMNS)
+    systems_from = "predictions"
+    system_needs = frozenset({"prediction", "local"})
     needs = frozenset({"predictions", "local_conductivities"})
     requires = ("matplotlib",)
     install_hint = "pip install matplotlib"
     description = "std of local conductivity vs molar conductivity (paper Fig. 5)"
 
-    def run(self, inputs: AnalysisInputs, output_dir: Path) -> AnalysisResult:
-        plt = pyplot()
+    def per_system(self, view: SystemView) -> dict[str, Any] | None:
         config: HeterogeneityConfig = self.config
-        result = AnalysisResult(title="Heterogeneity of local conductivity", paper_figure="Fig. 5")
-        rows = []
-        for prediction in inputs.predictions:
-            if config.splits is not None and prediction["split"] not in config.splits:
-                continue
-            if prediction["system"] not in inputs.local_conductivities:
-                continue
-            local = inputs.local(prediction["system"])
-            confident = local.confident(config.max_relative_uncertainty)
-            k = local.k[confident]
-            if len(k) < 2:
-                continue
-            rows.append({"system": prediction["system"], "split": prediction["split"], "true": prediction["true"],
-                         "concentration": prediction["concentration"], "k_std": float(np.std(k)),
-                         "k_mean": float(np.mean(k)), "n_environments": int(len(k)),
-                         "k_uncertainty_median": local.typical_uncertainty(confident),
-                         **self.measured_check(inputs, prediction["system"])})
-        with open(output_dir / "heterogeneity.csv", "w", newline="") as handle:
-            writer = csv.DictWriter(handle, fieldnames=["system", "split", "concentration", "true", "k_mean", "k_std",
-                                                        "n_environments", "k_uncertainty_median", *MEASURED_COLUMNS])
-            writer.writeheader()
-            writer.writerows(rows)
-        result.tables.append("heterogeneity.csv")
+        local = view.local()
+        confident = local.confident(config.max_relative_uncertainty)
+        k = local.k[confident]
+        if len(k) < 2:
+            return None
+        prediction = view.prediction
+        return {"system": view.name, "split": view.split, "true": prediction["true"],
+                "concentration": prediction["concentration"], "k_std": float(np.std(k)), "k_mean": float(np.mean(k)),
+                "n_environments": int(len(k)), "k_uncertainty_median": local.typical_uncertainty(confident),
+                **self.measured_check(view)}
+
+    def conclude(self, rows: list[dict[str, Any]], inputs: AnalysisInputs, result: AnalysisResult,
+                 output_dir: Path) -> None:
+        plt = pyplot()
         true = np.array([r["true"] for r in rows])
         spread = np.array([r["k_std"] for r in rows])
         if len(rows) >= 3 and np.std(true) > 0 and np.std(spread) > 0:
@@ -121,15 +117,14 @@ class Heterogeneity(AnalysisPlugin):
         check_axes.set_ylabel("learned Var(E[k | nearest-unlike bin])")
         figure.tight_layout()
         result.figures += save_figure(figure, output_dir, "heterogeneity")
-        return result
 
-    def measured_check(self, inputs: AnalysisInputs, system: str) -> dict[str, float]:
+    def measured_check(self, view: SystemView) -> dict[str, float]:
         """Between-bin variance of k, learned and measured (NaN without an attribution or two usable bins)."""
         out = dict.fromkeys(MEASURED_COLUMNS, float("nan"))
-        shares = measured_shares(inputs, system)
+        shares = view.measured_shares()
         if shares is None:
             return out
-        nearest = inputs.environments(system)["nearest_unlike"]
+        nearest = view.environments()["nearest_unlike"]
         bins = np.digitize(nearest, self.config.distance_bins)
         spread = compare_groups(shares, bins, len(self.config.distance_bins) + 1).between_group_spread(
             self.config.min_environments)

@@ -19,15 +19,15 @@ k is on the scale of the measurement when bonded ions count as zero (the default
 
 from __future__ import annotations
 
-import csv
 import math
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from pydantic import Field
 
-from core.api import (AnalysisInputs, AnalysisPlugin, AnalysisResult, DistanceBinEdges, PluginConfig, block_mean,
-                      compare_groups, measured_shares, pyplot, save_figure)
+from core.api import (AnalysisInputs, AnalysisResult, DistanceBinEdges, PluginConfig, SystemAnalysis, SystemView, block_mean,
+                      compare_groups, pyplot, save_figure)
 
 #: Columns of ``local_attribution.csv``.
 COLUMNS = ("system", "split", "bin", "n_environments", "learned", "measured", "measured_err", "measured_self",
@@ -46,10 +46,15 @@ class LocalAttributionConfig(PluginConfig):
 
 
 
-class LocalAttribution(AnalysisPlugin):
+class LocalAttribution(SystemAnalysis):
     name = "local-attribution"
     version = "1.0"
     Config = LocalAttributionConfig
+    title = "Local attribution: learned k against measured shares of Λ"
+    table = "local_attribution.csv"
+    columns = COLUMNS
+    systems_from = "predictions"
+    system_needs = frozenset({"prediction", "local", "attribution"})
     needs = frozenset({"predictions", "local_conductivities", "feature_stores", "attributions"})
     requires = ("matplotlib",)
     install_hint = "pip install matplotlib"
@@ -62,36 +67,12 @@ class LocalAttribution(AnalysisPlugin):
         bounds = [0.0, *edges, math.inf]
         return [f"{lo:g}–{hi:g}σ" for lo, hi in zip(bounds, bounds[1:])]
 
-    def run(self, inputs: AnalysisInputs, output_dir: Path) -> AnalysisResult:
-        config: LocalAttributionConfig = self.config
-        result = AnalysisResult(title="Local attribution: learned k against measured shares of Λ")
+    def per_system(self, view: SystemView) -> list[dict[str, Any]]:
+        """One row per bin: learned and measured means over the environments with both."""
         names = self.bin_names()
-        rows: list[dict] = []
-        for prediction in inputs.predictions:
-            system = prediction["system"]
-            if system not in inputs.local_conductivities or system not in inputs.attributions:
-                continue
-            rows += self.system_rows(inputs, system, prediction["split"], names)
-        with open(output_dir / "local_attribution.csv", "w", newline="") as handle:
-            writer = csv.DictWriter(handle, fieldnames=COLUMNS)
-            writer.writeheader()
-            writer.writerows(rows)
-        result.tables.append("local_attribution.csv")
-        kept = [r for r in rows if r["n_environments"] >= config.min_environments and np.isfinite(r["z"])]
-        result.numbers.update(agreement(kept, "all"))
-        result.numbers.update(agreement([r for r in kept if r["split"] in HELD_OUT], "held_out"))
-        if len(names) == 2:
-            result.numbers.update(contrast(kept, names))
-        result.notes.append("χ²/dof counts only the measurement's error (the learned bin mean is taken as exact); "
-                            "measured errors group environments into blocks of frames one current window apart.")
-        result.figures += self.figure(kept, names, output_dir)
-        return result
-
-    def system_rows(self, inputs: AnalysisInputs, system: str, split: str, names: list[str]) -> list[dict]:
-        """One row per bin of ``system``: learned and measured means over the environments with both."""
-        environments = inputs.environments(system)
-        attribution = inputs.attribution(system)
-        shares = measured_shares(inputs, system)
+        environments = view.environments()
+        attribution = view.inputs.attribution(view.name)
+        shares = view.measured_shares()
         _, self_part, _, far = attribution.lookup(environments["replica"], environments["frame"],
                                                   environments["ion_index"])
         which = np.digitize(environments["nearest_unlike"], self.config.distance_bins)
@@ -103,13 +84,26 @@ class LocalAttribution(AnalysisPlugin):
             far_excess, far_error, _ = block_mean(far[chosen] - np.mean(far[usable]), shares.blocks[chosen])
             self_mean = float(np.mean(self_part[chosen])) if chosen.any() else float("nan")
             mean = float(comparison.measured[number])
-            rows.append({"system": system, "split": split, "bin": name,
+            rows.append({"system": view.name, "split": view.split, "bin": name,
                          "n_environments": int(comparison.n_environments[number]),
                          "learned": float(comparison.learned[number]), "measured": mean,
                          "measured_err": float(comparison.total_err[number]), "measured_self": self_mean,
                          "measured_distinct": mean - self_mean, "far_excess": far_excess, "far_excess_err": far_error,
                          "z": float(comparison.z[number])})
         return rows
+
+    def conclude(self, rows: list[dict[str, Any]], inputs: AnalysisInputs, result: AnalysisResult,
+                 output_dir: Path) -> None:
+        config: LocalAttributionConfig = self.config
+        names = self.bin_names()
+        kept = [r for r in rows if r["n_environments"] >= config.min_environments and np.isfinite(r["z"])]
+        result.numbers.update(agreement(kept, "all"))
+        result.numbers.update(agreement([r for r in kept if r["split"] in HELD_OUT], "held_out"))
+        if len(names) == 2:
+            result.numbers.update(contrast(kept, names))
+        result.notes.append("χ²/dof counts only the measurement's error (the learned bin mean is taken as exact); "
+                            "measured errors group environments into blocks of frames one current window apart.")
+        result.figures += self.figure(kept, names, output_dir)
 
     def figure(self, rows: list[dict], names: list[str], output_dir: Path) -> list[str]:
         plt = pyplot()

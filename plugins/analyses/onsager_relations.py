@@ -26,14 +26,14 @@ local field to the Onsager coefficients is the data's; the third panel shows bot
 
 from __future__ import annotations
 
-import csv
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from pydantic import Field
 
-from core.api import (AnalysisInputs, AnalysisPlugin, AnalysisResult, PluginConfig, chi2_per_dof, compare_groups,
-                      measured_shares, pyplot, save_figure, species_notes)
+from core.api import (AnalysisInputs, AnalysisResult, PluginConfig, SystemAnalysis, SystemView, chi2_per_dof,
+                      compare_groups, pyplot, save_figure, species_notes)
 
 #: (transport column, label) of the coefficients set against the negative fraction.
 COEFFICIENTS = (("L_self_pp", "L_self^{++} / c"), ("L_pm", "L^{+-} / c"))
@@ -67,49 +67,44 @@ def spearman(x: np.ndarray, y: np.ndarray) -> float:
     return float(spearmanr(x, y).statistic)
 
 
-class OnsagerRelations(AnalysisPlugin):
+class OnsagerRelations(SystemAnalysis):
     name = "onsager-relations"
     version = "1.2"
     Config = OnsagerRelationsConfig
+    title = "Local conductivity and Onsager coefficients"
+    paper_figure = "Figs. 7, 8"
+    table = "onsager_relations.csv"
+    columns = ("system", "concentration", "bjerrum_length", "negative_percent",
+               *[f"{column}_over_c{suffix}" for column, _ in COEFFICIENTS for suffix in ("", "_std")], *CONTRAST_COLUMNS)
+    systems_from = "transport"
+    system_needs = frozenset({"transport", "local"})
     needs = frozenset({"local_conductivities", "transport", "predictions"})
     requires = ("matplotlib", "scipy")
     install_hint = "pip install matplotlib scipy"
     description = "fraction of negative local conductivity vs L_self++/c and L+-/c (paper Figs. 7, 8)"
 
-    def run(self, inputs: AnalysisInputs, output_dir: Path) -> AnalysisResult:
-        config: OnsagerRelationsConfig = self.config
-        result = AnalysisResult(title="Local conductivity and Onsager coefficients", paper_figure="Figs. 7, 8")
-        split_of = {p["system"]: p["split"] for p in inputs.predictions}
-        rows = []
-        for row in inputs.transport:
-            name = row["system"]
-            if name not in inputs.local_conductivities or (config.splits is not None
-                                                           and split_of.get(name) not in config.splits):
-                continue
-            fraction = negative_percent(inputs.local(name).k)
-            # divided by the concentration Λ is per (measured from the files: N₊/V for the model, which the
-            # recipe's nominal concentration rounds to a whole number of ions); labelled by the recipe's
-            c = float(row.get("formula_concentration") or row["concentration"])
-            out = {"system": name, "concentration": float(row["concentration"]),
-                   "bjerrum_length": float(row["bjerrum_length"]),
-                   "negative_percent": fraction, **self.contrast(inputs, name)}
-            for column, _ in COEFFICIENTS:
-                out[f"{column}_over_c"] = float(row[column]) / c
-                out[f"{column}_over_c_std"] = float(row.get(f"{column}_std", float("nan"))) / c
-            rows.append(out)
-        fields = ["system", "concentration", "bjerrum_length", "negative_percent"] + [
-            f"{column}_over_c{suffix}" for column, _ in COEFFICIENTS for suffix in ("", "_std")] + list(CONTRAST_COLUMNS)
-        with open(output_dir / "onsager_relations.csv", "w", newline="") as handle:
-            writer = csv.DictWriter(handle, fieldnames=fields)
-            writer.writeheader()
-            writer.writerows(rows)
-        result.tables.append("onsager_relations.csv")
+    def per_system(self, view: SystemView) -> dict[str, Any]:
+        row = view.transport
+        fraction = negative_percent(view.local().k)
+        # divided by the concentration Λ is per (measured from the files: N₊/V for the model, which the
+        # recipe's nominal concentration rounds to a whole number of ions); labelled by the recipe's
+        c = float(row.get("formula_concentration") or row["concentration"])
+        out = {"system": view.name, "concentration": float(row["concentration"]),
+               "bjerrum_length": float(row["bjerrum_length"]),
+               "negative_percent": fraction, **self.contrast(view)}
+        for column, _ in COEFFICIENTS:
+            out[f"{column}_over_c"] = float(row[column]) / c
+            out[f"{column}_over_c_std"] = float(row.get(f"{column}_std", float("nan"))) / c
+        return out
+
+    def conclude(self, rows: list[dict[str, Any]], inputs: AnalysisInputs, result: AnalysisResult,
+                 output_dir: Path) -> None:
         result.notes += species_notes(inputs.transport, "L_self^{++} and L^{+-} pool every cation species (and "
                                                         "every anion species); the transport table has the "
                                                         "matrix over the species")
         if len(rows) < 2:
             result.notes.append("fewer than two systems with local conductivities and transport: no correlations")
-            return result
+            return
         fraction = np.array([r["negative_percent"] for r in rows])
         for column, label in COEFFICIENTS:
             values = np.array([r[f"{column}_over_c"] for r in rows])
@@ -138,16 +133,15 @@ class OnsagerRelations(AnalysisPlugin):
         else:
             result.notes.append("no measured attribution: the local field is not checked against measurement")
         result.figures += self._figure(rows, output_dir)
-        return result
 
-    def contrast(self, inputs: AnalysisInputs, system: str) -> dict[str, float]:
+    def contrast(self, view: SystemView) -> dict[str, float]:
         """Near-minus-far mean k, learned and measured ± s.e., and z (NaN without an attribution or enough
         environments in either group)."""
         out = dict.fromkeys(CONTRAST_COLUMNS, float("nan"))
-        shares = measured_shares(inputs, system)
+        shares = view.measured_shares()
         if shares is None:
             return out
-        far = inputs.environments(system)["nearest_unlike"] >= self.config.contact_distance
+        far = view.environments()["nearest_unlike"] >= self.config.contact_distance
         comparison = compare_groups(shares, far.astype(int), 2)
         if not comparison.kept(self.config.min_environments).all():
             return out

@@ -1,0 +1,131 @@
+"""The analysis template: the framework owns the loop over systems, the analysis says what one system gives.
+
+After MDAnalysis' ``AnalysisBase``: a :class:`SystemAnalysis` declares which systems it visits
+(:attr:`~SystemAnalysis.systems_from`, :attr:`~SystemAnalysis.system_needs`) and the table it writes
+(:attr:`~SystemAnalysis.table`, :attr:`~SystemAnalysis.columns`), and implements
+
+- :meth:`~SystemAnalysis.per_system`: one :class:`SystemView` (its prediction and transport rows joined by
+  name, its local k, environments and measured shares loaded on demand) to the table's rows for it;
+- :meth:`~SystemAnalysis.conclude`: all rows (and the run's inputs) to figures, numbers and notes.
+
+The base joins the run's tables by system, honours a ``splits`` option where the configuration has one,
+writes the CSV (columns in the declared order; a row with a column not declared is an error), and checks
+that every file the result names was written. ``per_system`` needs no pipeline: a test builds a
+:class:`SystemView` by hand.
+"""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, ClassVar, Literal
+
+from core.datatypes import AnalysisInputs, AnalysisResult
+from core.plugin_api import AnalysisPlugin
+
+#: What a visited system can be required to have.
+SystemPart = Literal["prediction", "transport", "local", "features", "attribution"]
+
+
+@dataclass(frozen=True)
+class SystemView:
+    """One system as an analysis sees it.
+
+    name: the system's name; split: its prediction split (None without a prediction); prediction, transport:
+    its rows of ``predictions.csv`` and ``transport.csv`` (None where the run has none); inputs: the whole
+    run's :class:`AnalysisInputs`, for what the view does not wrap.
+    """
+
+    name: str
+    split: str | None
+    prediction: dict[str, Any] | None
+    transport: dict[str, Any] | None
+    inputs: AnalysisInputs
+
+    def has(self, part: SystemPart) -> bool:
+        """Whether the run has this part for the system."""
+        inputs = self.inputs
+        return {"prediction": self.prediction is not None, "transport": self.transport is not None,
+                "local": self.name in inputs.local_conductivities, "features": self.name in inputs.feature_stores,
+                "attribution": self.name in inputs.attributions}[part]
+
+    def local(self):
+        """Its local conductivities (:class:`core.local_conductivity.LocalConductivity`), loaded once."""
+        return self.inputs.local(self.name)
+
+    def environments(self) -> dict:
+        """Its per-environment columns (``nearest_unlike``, ``replica``, ...), loaded once."""
+        return self.inputs.environments(self.name)
+
+    def measured_shares(self):
+        """Learned k beside the measured shares over its environments (:class:`core.attribution_check.
+        MeasuredShares`), or None without an attribution."""
+        from core.attribution_check import measured_shares
+
+        return measured_shares(self.inputs, self.name)
+
+
+class SystemAnalysis(AnalysisPlugin):
+    """An analysis written as :meth:`per_system` and :meth:`conclude` (see the module's docstring)."""
+
+    #: The result's title and the paper's figure it reproduces.
+    title: ClassVar[str] = ""
+    paper_figure: ClassVar[str] = ""
+    #: The CSV the base writes from :meth:`per_system`'s rows, and its columns in order.
+    table: ClassVar[str] = ""
+    columns: ClassVar[tuple[str, ...]] = ()
+    #: Which systems are visited, in which order: those of ``predictions.csv`` or ``transport.csv`` in file
+    #: order, or those with local conductivities in name order.
+    systems_from: ClassVar[Literal["predictions", "transport", "local"]] = "predictions"
+    #: What a visited system must have; the others are passed over.
+    system_needs: ClassVar[frozenset[str]] = frozenset()
+
+    def prepare(self, inputs: AnalysisInputs, result: AnalysisResult) -> None:
+        """Before the loop: decisions about the whole run (notes go in ``result``). Nothing by default."""
+
+    def per_system(self, view: SystemView) -> list[dict[str, Any]] | dict[str, Any] | None:
+        """The table's rows for one system (a row, several, or None to leave it out)."""
+        raise NotImplementedError
+
+    def conclude(self, rows: list[dict[str, Any]], inputs: AnalysisInputs, result: AnalysisResult,
+                 output_dir: Path) -> None:
+        """Figures, numbers and notes from every system's rows (the table is written already)."""
+
+    def views(self, inputs: AnalysisInputs) -> Iterator[SystemView]:
+        """The systems this analysis visits, as views, after :attr:`systems_from`, :attr:`system_needs` and the
+        configuration's ``splits`` (where it has one and a system has a split)."""
+        predictions = {row["system"]: row for row in inputs.predictions}
+        transport = {row["system"]: row for row in inputs.transport}
+        order = {"predictions": list(predictions), "transport": list(transport),
+                 "local": sorted(inputs.local_conductivities)}[self.systems_from]
+        splits = getattr(self.config, "splits", None)
+        for name in order:
+            prediction = predictions.get(name)
+            view = SystemView(name, prediction["split"] if prediction else None, prediction, transport.get(name),
+                              inputs)
+            if not all(view.has(part) for part in self.system_needs):
+                continue
+            if splits is not None and view.split not in splits:
+                continue
+            yield view
+
+    def run(self, inputs: AnalysisInputs, output_dir: Path) -> AnalysisResult:
+        result = AnalysisResult(title=self.title, paper_figure=self.paper_figure)
+        self.prepare(inputs, result)
+        rows: list[dict[str, Any]] = []
+        for view in self.views(inputs):
+            produced = self.per_system(view)
+            rows += [] if produced is None else [produced] if isinstance(produced, dict) else list(produced)
+        if self.table:
+            with open(Path(output_dir) / self.table, "w", newline="") as handle:
+                writer = csv.DictWriter(handle, fieldnames=list(self.columns), extrasaction="raise")
+                writer.writeheader()
+                writer.writerows(rows)
+            result.tables.append(self.table)
+        self.conclude(rows, inputs, result, Path(output_dir))
+        missing = [name for name in [*result.figures, *result.tables] if not (Path(output_dir) / name).is_file()]
+        if missing:
+            raise RuntimeError(f"{self.name}: the result names {missing}, which it did not write")
+        return result
