@@ -27,6 +27,9 @@ from core.plugin_api import AnalysisPlugin
 
 #: What a visited system can be required to have.
 SystemPart = Literal["prediction", "transport", "local", "features", "attribution"]
+#: The part of :class:`AnalysisInputs` (an :attr:`AnalysisPlugin.needs` name) each system part comes from.
+INPUT_OF_PART = {"prediction": "predictions", "transport": "transport", "local": "local_conductivities",
+                 "features": "feature_stores", "attribution": "attributions"}
 
 
 @dataclass(frozen=True)
@@ -81,6 +84,16 @@ class SystemAnalysis(AnalysisPlugin):
     systems_from: ClassVar[Literal["predictions", "transport", "local"]] = "predictions"
     #: What a visited system must have; the others are passed over.
     system_needs: ClassVar[frozenset[str]] = frozenset()
+    #: Whether the base passes over systems whose split is not in the configuration's ``splits`` (an analysis
+    #: that relabels splits, as parity does with outer-fold predictions, filters its own rows instead).
+    filter_splits: ClassVar[bool] = True
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        """``needs`` (what the run must have, or the analysis is skipped with a note) defaults to what every
+        visited system needs."""
+        super().__init_subclass__(**kwargs)
+        if "needs" not in cls.__dict__:
+            cls.needs = frozenset(INPUT_OF_PART[part] for part in cls.system_needs)
 
     def prepare(self, inputs: AnalysisInputs, result: AnalysisResult) -> None:
         """Before the loop: decisions about the whole run (notes go in ``result``). Nothing by default."""
@@ -100,7 +113,7 @@ class SystemAnalysis(AnalysisPlugin):
         transport = {row["system"]: row for row in inputs.transport}
         order = {"predictions": list(predictions), "transport": list(transport),
                  "local": sorted(inputs.local_conductivities)}[self.systems_from]
-        splits = getattr(self.config, "splits", None)
+        splits = getattr(self.config, "splits", None) if self.filter_splits else None
         for name in order:
             prediction = predictions.get(name)
             view = SystemView(name, prediction["split"] if prediction else None, prediction, transport.get(name),

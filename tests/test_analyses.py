@@ -469,3 +469,54 @@ def test_distance_bins_must_be_positive_and_increasing(name: str, edges: list[fl
 
     with pytest.raises(ValidationError, match="distance_bins"):
         get_registry().instantiate("analysis", name, {"distance_bins": edges})
+
+
+def test_per_system_runs_on_a_hand_made_view_without_a_pipeline() -> None:
+    """The template's unit: parity's per_system on rows written by hand (no run, no scikit-learn)."""
+    from core.api import AnalysisInputs, AnalysisResult, SystemView
+
+    parity = get_registry().instantiate("analysis", "parity", {})
+    rows = [{"system": "a", "split": "train", "true": 0.10, "true_std": 0.01, "predicted": 0.12,
+             "predicted_std": 0.02, "cross_predicted": 0.09, "cross_predicted_std": 0.03},
+            {"system": "b", "split": "external", "true": 0.05, "true_std": 0.01, "predicted": 0.04,
+             "predicted_std": 0.01, "cross_predicted": float("nan"), "cross_predicted_std": float("nan")}]
+    inputs = AnalysisInputs(systems=[], predictions=rows)
+    parity.prepare(inputs, AnalysisResult(title=""))
+    views = list(parity.views(inputs))
+    assert [v.name for v in views] == ["a", "b"] and views[0].split == "train" and views[0].transport is None
+    assert parity.per_system(views[0]) == {"system": "a", "split": "heldout", "true": 0.10, "true_std": 0.01,
+                                           "predicted": 0.09, "predicted_std": 0.03, "residual": 0.09 - 0.10}
+    assert parity.per_system(SystemView("b", "external", rows[1], None, inputs))["split"] == "external"
+
+
+def test_the_template_writes_the_declared_table_and_refuses_what_was_not_declared(tmp_path) -> None:
+    """The base writes exactly the declared columns; a row with another column, or a result naming a file
+    that was not written, is an error rather than a silent table."""
+    from core.api import AnalysisInputs, PluginConfig, SystemAnalysis
+
+    class Means(SystemAnalysis):
+        name, version, Config = "means", "0", PluginConfig
+        table, columns = "means.csv", ("system", "true")
+        system_needs = frozenset({"prediction"})
+        extra: dict = {}
+        promised: list = []
+
+        def per_system(self, view):
+            return {"system": view.name, "true": view.prediction["true"], **self.extra}
+
+        def conclude(self, rows, inputs, result, output_dir):
+            result.numbers["mean"] = sum(r["true"] for r in rows) / len(rows)
+            result.figures += self.promised
+
+    inputs = AnalysisInputs(systems=[], predictions=[{"system": "a", "split": "train", "true": 1.0},
+                                                     {"system": "b", "split": "test", "true": 3.0}])
+    assert Means.needs == frozenset({"predictions"})
+    result = Means(PluginConfig()).run(inputs, tmp_path)
+    assert (tmp_path / "means.csv").read_text().splitlines() == ["system,true", "a,1.0", "b,3.0"]
+    assert result.tables == ["means.csv"] and result.numbers == {"mean": 2.0}
+    Means.extra = {"undeclared": 1}
+    with pytest.raises(ValueError, match="undeclared"):
+        Means(PluginConfig()).run(inputs, tmp_path)
+    Means.extra, Means.promised = {}, ["figure.png"]
+    with pytest.raises(RuntimeError, match="figure.png"):
+        Means(PluginConfig()).run(inputs, tmp_path)

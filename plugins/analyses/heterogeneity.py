@@ -58,7 +58,6 @@ class Heterogeneity(SystemAnalysis):
                *MEASURED_COLUMNS)
     systems_from = "predictions"
     system_needs = frozenset({"prediction", "local"})
-    needs = frozenset({"predictions", "local_conductivities"})
     requires = ("matplotlib",)
     install_hint = "pip install matplotlib"
     description = "std of local conductivity vs molar conductivity (paper Fig. 5)"

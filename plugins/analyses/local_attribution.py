@@ -54,8 +54,7 @@ class LocalAttribution(SystemAnalysis):
     table = "local_attribution.csv"
     columns = COLUMNS
     systems_from = "predictions"
-    system_needs = frozenset({"prediction", "local", "attribution"})
-    needs = frozenset({"predictions", "local_conductivities", "feature_stores", "attributions"})
+    system_needs = frozenset({"prediction", "local", "features", "attribution"})
     requires = ("matplotlib",)
     install_hint = "pip install matplotlib"
     description = "learned local k against each ion's measured Green–Kubo share of Λ, per environment bin"

@@ -29,14 +29,14 @@ set only the environments within it are histogrammed and counted.
 
 from __future__ import annotations
 
-import csv
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from pydantic import Field
 
-from core.api import (AnalysisInputs, AnalysisPlugin, AnalysisResult, PluginConfig, chi2_per_dof, compare_groups,
-                      measured_shares, pyplot, save_figure)
+from core.api import (AnalysisInputs, AnalysisResult, PluginConfig, SystemAnalysis, SystemView, chi2_per_dof,
+                      compare_groups, pyplot, save_figure)
 
 #: Sarle's coefficient of a uniform distribution; larger values suggest bimodality.
 UNIFORM_BIMODALITY = 5.0 / 9.0
@@ -97,53 +97,62 @@ def bimodality_coefficient(values: np.ndarray) -> float:
     return float((skew ** 2 + 1) / (excess + 3 * (n - 1) ** 2 / ((n - 2) * (n - 3))))
 
 
-class LocalDistribution(AnalysisPlugin):
+#: Columns of ``local_distribution.csv``; those after the fourth are also each system's numbers.
+COLUMNS = ("system", "concentration", "bjerrum_length", "true", "n_near", "n_far", "negative_near_percent",
+           "negative_far_percent", "negative_percent", "bimodality", "k_std_median", "k_posterior_std_median",
+           "confident_percent", *[f"{group}_{column}" for group in ("near", "far") for column in MEASURED_COLUMNS])
+
+
+class LocalDistribution(SystemAnalysis):
     name = "local-distribution"
     version = "1.2"
     Config = LocalDistributionConfig
-    needs = frozenset({"predictions", "local_conductivities", "feature_stores"})
+    title = "Distribution of local conductivity"
+    paper_figure = "Fig. 4"
+    table = "local_distribution.csv"
+    columns = COLUMNS
+    systems_from = "local"
+    system_needs = frozenset({"local", "features", "prediction"})
     requires = ("matplotlib",)
     install_hint = "pip install matplotlib"
     description = "distribution of local conductivity, near/far negative fractions, bimodality (paper Fig. 4)"
 
-    def run(self, inputs: AnalysisInputs, output_dir: Path) -> AnalysisResult:
-        config: LocalDistributionConfig = self.config
-        result = AnalysisResult(title="Distribution of local conductivity", paper_figure="Fig. 4")
-        by_name = {p["system"]: p for p in inputs.predictions}
-        unknown = sorted(set(config.systems or ()) - set(inputs.local_conductivities))
+    def prepare(self, inputs: AnalysisInputs, result: AnalysisResult) -> None:
+        unknown = sorted(set(self.config.systems or ()) - set(inputs.local_conductivities))
         if unknown:
             result.notes.append(f"no local conductivities for {', '.join(unknown)}")
-        rows, samples = [], {}
-        for name in sorted(inputs.local_conductivities):
-            if name not in inputs.feature_stores or name not in by_name:
-                continue
-            local = inputs.local(name)
-            confident = local.confident(config.max_relative_uncertainty)
-            k = np.where(confident, local.k, np.nan)
-            nearest = inputs.environments(name)["nearest_unlike"]
-            finite = k[np.isfinite(k)]
-            prediction = by_name[name]
-            with_k = local.has_k
-            rows.append({"system": name, "concentration": prediction["concentration"],
-                         "bjerrum_length": prediction["bjerrum_length"], "true": prediction["true"],
-                         **negative_fractions(k, nearest, config.contact_distance),
-                         "negative_percent": 100.0 * float(np.mean(finite < 0)) if len(finite) else float("nan"),
-                         "bimodality": bimodality_coefficient(finite),
-                         "k_std_median": finite_median(local.k_std[with_k]),
-                         "k_posterior_std_median": finite_median(local.k_posterior_std[with_k]),
-                         "confident_percent": 100.0 * float(confident.sum()) / max(int(with_k.sum()), 1),
-                         **self.measured_check(inputs, name, nearest)})
-            samples[name] = (k, nearest, local.typical_uncertainty(confident))
-        fields = ["system", "concentration", "bjerrum_length", "true", "n_near", "n_far", "negative_near_percent",
-                  "negative_far_percent", "negative_percent", "bimodality", "k_std_median", "k_posterior_std_median",
-                  "confident_percent"] + [f"{group}_{column}" for group in ("near", "far") for column in MEASURED_COLUMNS]
-        with open(output_dir / "local_distribution.csv", "w", newline="") as handle:
-            writer = csv.DictWriter(handle, fieldnames=fields)
-            writer.writeheader()
-            writer.writerows(rows)
-        result.tables.append("local_distribution.csv")
+
+    def sample(self, view: SystemView) -> tuple[np.ndarray, np.ndarray, float]:
+        """(k with NaN where not confident (n_env,), the distance to the nearest unlike ion (n_env,) σ, the
+        typical uncertainty of one confident k)."""
+        local = view.local()
+        confident = local.confident(self.config.max_relative_uncertainty)
+        return (np.where(confident, local.k, np.nan), view.environments()["nearest_unlike"],
+                local.typical_uncertainty(confident))
+
+    def per_system(self, view: SystemView) -> dict[str, Any]:
+        config: LocalDistributionConfig = self.config
+        local = view.local()
+        confident = local.confident(config.max_relative_uncertainty)
+        k, nearest, _ = self.sample(view)
+        finite = k[np.isfinite(k)]
+        prediction = view.prediction
+        with_k = local.has_k
+        return {"system": view.name, "concentration": prediction["concentration"],
+                "bjerrum_length": prediction["bjerrum_length"], "true": prediction["true"],
+                **negative_fractions(k, nearest, config.contact_distance),
+                "negative_percent": 100.0 * float(np.mean(finite < 0)) if len(finite) else float("nan"),
+                "bimodality": bimodality_coefficient(finite),
+                "k_std_median": finite_median(local.k_std[with_k]),
+                "k_posterior_std_median": finite_median(local.k_posterior_std[with_k]),
+                "confident_percent": 100.0 * float(confident.sum()) / max(int(with_k.sum()), 1),
+                **self.measured_check(view, nearest)}
+
+    def conclude(self, rows: list[dict[str, Any]], inputs: AnalysisInputs, result: AnalysisResult,
+                 output_dir: Path) -> None:
+        config: LocalDistributionConfig = self.config
         for row in rows:
-            result.numbers[row["system"]] = {key: row[key] for key in fields[4:]}
+            result.numbers[row["system"]] = {key: row[key] for key in COLUMNS[4:]}
         z = np.array([row[f"{group}_z"] for row in rows for group in ("near", "far")], dtype=float)
         if np.isfinite(z).any():
             agree = np.abs(z[np.isfinite(z)]) <= 2
@@ -161,15 +170,16 @@ class LocalDistribution(AnalysisPlugin):
                                 "not checked against measurement")
         shown = self._chosen(rows, config)
         if shown:
+            views = {view.name: view for view in self.views(inputs)}
+            samples = {row["system"]: self.sample(views[row["system"]]) for row in shown}
             result.figures += self._figure(shown, samples, config, output_dir)
         else:
             result.notes.append("no system with local conductivities to plot")
-        return result
 
-    def measured_check(self, inputs: AnalysisInputs, system: str, nearest: np.ndarray) -> dict[str, float]:
+    def measured_check(self, view: SystemView, nearest: np.ndarray) -> dict[str, float]:
         """Near and far: mean learned k, mean measured share ± s.e. and z (NaN without an attribution or
         with fewer than 20 environments in the group)."""
-        shares = measured_shares(inputs, system)
+        shares = view.measured_shares()
         out = {f"{group}_{column}": float("nan") for group in ("near", "far") for column in MEASURED_COLUMNS}
         if shares is None:
             return out

@@ -12,16 +12,14 @@ External systems keep the main ensemble's prediction.
 
 from __future__ import annotations
 
-import csv
 from pathlib import Path
-
-import numpy as np
 from typing import Any, Literal
 
+import numpy as np
 from pydantic import Field
 
-from core.api import (AnalysisInputs, AnalysisPlugin, AnalysisResult, PluginConfig, prediction_scores, pyplot,
-                      save_figure)
+from core.api import (AnalysisInputs, AnalysisResult, PluginConfig, SystemAnalysis, SystemView, prediction_scores,
+                      pyplot, save_figure)
 
 SPLIT_COLOURS = {"train": "#9e9e9e", "validation": "#f0a030", "test": "#1f77b4", "external": "#d62728",
                  "heldout": "#2ca02c"}
@@ -38,21 +36,48 @@ class ParityConfig(PluginConfig):
     seed: int = Field(default=0, ge=0, description="seed of the attainable-R² draws")
 
 
-class Parity(AnalysisPlugin):
+class Parity(SystemAnalysis):
     name = "parity"
     version = "1.0"
     Config = ParityConfig
-    needs = frozenset({"predictions"})
+    title = "Predicted vs true molar conductivity"
+    paper_figure = "Figs. 2, 3"
+    table = "parity.csv"
+    columns = ("system", "split", "true", "true_std", "predicted", "predicted_std", "residual")
+    systems_from = "predictions"
+    system_needs = frozenset({"prediction"})
+    filter_splits = False            # outer-fold points become split "heldout"; ``splits`` selects after that
     requires = ("matplotlib",)
     install_hint = "pip install matplotlib"
     description = "predicted vs true molar conductivity, R² per split (paper Figs. 2, 3)"
 
-    def run(self, inputs: AnalysisInputs, output_dir: Path) -> AnalysisResult:
+    def prepare(self, inputs: AnalysisInputs, result: AnalysisResult) -> None:
+        """Whether the points are the outer folds' predictions (``cross_``), from ``source`` and the run."""
+        crossed = [r for r in inputs.predictions if _has_cross_prediction(r)]
+        source = self.config.source
+        if source == "cross-validated" and not crossed:
+            raise ValueError("parity: source 'cross-validated' but the run has no outer-fold predictions "
+                             "(split.outer_folds is 0, or the dataset is large)")
+        self.cross_ = source != "ensemble" and bool(crossed)
+        if self.cross_:
+            result.notes.append(f"{len(crossed)} systems plotted with predictions from outer-fold members that "
+                                "never saw them (split 'heldout')")
+
+    def per_system(self, view: SystemView) -> dict[str, Any] | None:
+        r = view.prediction
+        if self.cross_ and _has_cross_prediction(r):
+            split, predicted, predicted_std = "heldout", r["cross_predicted"], r["cross_predicted_std"]
+        else:
+            split, predicted, predicted_std = r["split"], r["predicted"], r["predicted_std"]
+        if self.config.splits is not None and split not in self.config.splits:
+            return None
+        return {"system": r["system"], "split": split, "true": r["true"], "true_std": r["true_std"],
+                "predicted": predicted, "predicted_std": predicted_std, "residual": predicted - r["true"]}
+
+    def conclude(self, rows: list[dict[str, Any]], inputs: AnalysisInputs, result: AnalysisResult,
+                 output_dir: Path) -> None:
         plt = pyplot()
         config: ParityConfig = self.config
-        result = AnalysisResult(title="Predicted vs true molar conductivity", paper_figure="Figs. 2, 3")
-        rows = self._points(inputs.predictions, result)
-        rows = [r for r in rows if config.splits is None or r["split"] in config.splits]
         figure, axes = plt.subplots(figsize=(4.8, 4.5))
         for split in sorted({r["split"] for r in rows}):
             chosen = [r for r in rows if r["split"] == split]
@@ -74,28 +99,6 @@ class Parity(AnalysisPlugin):
         axes.legend(frameon=False)
         figure.tight_layout()
         result.figures += save_figure(figure, output_dir, "parity")
-        with open(output_dir / "parity.csv", "w", newline="") as handle:
-            writer = csv.writer(handle)
-            writer.writerow(["system", "split", "true", "true_std", "predicted", "predicted_std", "residual"])
-            for r in rows:
-                writer.writerow([r["system"], r["split"], r["true"], r["true_std"], r["predicted"],
-                                 r["predicted_std"], r["predicted"] - r["true"]])
-        result.tables.append("parity.csv")
-        return result
-
-    def _points(self, predictions: list[dict[str, Any]], result: AnalysisResult) -> list[dict[str, Any]]:
-        """The rows to plot: the ensemble's predictions, or the outer folds' as split "heldout"."""
-        crossed = [r for r in predictions if _has_cross_prediction(r)]
-        source = self.config.source
-        if source == "cross-validated" and not crossed:
-            raise ValueError("parity: source 'cross-validated' but the run has no outer-fold predictions "
-                             "(split.outer_folds is 0, or the dataset is large)")
-        if source == "ensemble" or not crossed:
-            return list(predictions)
-        result.notes.append(f"{len(crossed)} systems plotted with predictions from outer-fold members that "
-                            "never saw them (split 'heldout')")
-        return [{**r, "split": "heldout", "predicted": r["cross_predicted"],
-                 "predicted_std": r["cross_predicted_std"]} if _has_cross_prediction(r) else r for r in predictions]
 
 
 def _has_cross_prediction(row: dict[str, Any]) -> bool:
