@@ -10,6 +10,7 @@ import contextlib
 import os
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from core.run_task import RunSettings, run_task
@@ -80,65 +81,107 @@ class DaskBackend:
             on_outcome(outcome)
 
 
-def _slurm_options(config: SlurmConfig, threads: int) -> dict[str, Any]:
+#: The SLURM job name of every worker job (``squeue -n localcond-worker`` lists a run's jobs).
+SLURM_JOB_NAME = "localcond-worker"
+
+
+def slurm_log_directory(config: SlurmConfig, workdir: Path | None) -> str | None:
+    """Where worker jobs write their stdout and stderr: ``log_directory`` (relative to the work directory), or
+    the work directory's ``slurm-logs/`` (:data:`core.layout.SLURM_LOG_DIR`); None without either."""
+    from core.layout import SLURM_LOG_DIR
+
+    if config.log_directory is not None:
+        path = Path(config.log_directory).expanduser()
+        return str(path if path.is_absolute() or workdir is None else Path(workdir) / path)
+    return str(Path(workdir) / SLURM_LOG_DIR) if workdir is not None else None
+
+
+def _slurm_options(config: SlurmConfig, threads: int, workdir: Path | None) -> dict[str, Any]:
     """The dask-jobqueue options of a SLURM job for ``config`` (each task capped at ``threads``)."""
     prologue = [f"export {k}={v}" for k, v in thread_environment(threads).items()]
     return dict(cores=config.cores, processes=config.processes, memory=config.memory, walltime=config.walltime,
                 queue=config.queue, account=config.account, job_extra_directives=config.job_extra_directives,
                 job_script_prologue=prologue + config.job_script_prologue, local_directory=config.local_directory,
-                log_directory=config.log_directory)
+                log_directory=slurm_log_directory(config, workdir), job_name=SLURM_JOB_NAME)
 
 
-def slurm_cluster(config: SlurmConfig, threads: int) -> Any:
-    """A ``dask_jobqueue.SLURMCluster`` for ``config`` (not yet scaled)."""
+def slurm_cluster(config: SlurmConfig, threads: int, workdir: Path | None = None, dashboard: bool = False) -> Any:
+    """A ``dask_jobqueue.SLURMCluster`` for ``config`` (not yet scaled); its dashboard on a free port when
+    ``dashboard``, else none."""
     from dask_jobqueue import SLURMCluster
 
-    return SLURMCluster(**_slurm_options(config, threads))
+    return SLURMCluster(**_slurm_options(config, threads, workdir),
+                        scheduler_options={"dashboard_address": ":0" if dashboard else None})
 
 
 #: Stands for the scheduler's address in a job script printed before any scheduler exists.
 SCHEDULER_PLACEHOLDER = "tcp://SCHEDULER-ADDRESS:8786"
 
 
-def slurm_job_script(config: SlurmConfig) -> str:
-    """The batch script each SLURM job would run, from dask-jobqueue's own ``SLURMJob``.
+#: Stands for the worker's name, which the cluster gives each job when it submits it.
+WORKER_NAME_PLACEHOLDER = "WORKER-NAME"
 
-    No SLURM and no scheduler are needed (nothing binds a port); the scheduler's address, known only
-    when a run starts, appears as :data:`SCHEDULER_PLACEHOLDER`.
+
+def slurm_job_script(config: SlurmConfig, workdir: Path | None = None, threads: int | None = None) -> str:
+    """The batch script each SLURM job of a run in ``workdir`` runs, from dask-jobqueue's own ``SLURMJob``.
+
+    No SLURM and no scheduler are needed (nothing binds a port). What is known only when a run starts
+    appears as placeholders: the scheduler's address (:data:`SCHEDULER_PLACEHOLDER`) and the worker's name
+    (:data:`WORKER_NAME_PLACEHOLDER`); everything else is what ``sbatch`` receives.
     """
     from dask_jobqueue.slurm import SLURMJob
 
-    threads = max(1, config.cores // config.processes)
-    return SLURMJob(scheduler=SCHEDULER_PLACEHOLDER, name="localcond-worker",
-                    **_slurm_options(config, threads)).job_script()
+    threads = threads or max(1, config.cores // config.processes)
+    return SLURMJob(scheduler=SCHEDULER_PLACEHOLDER, name=WORKER_NAME_PLACEHOLDER,
+                    **_slurm_options(config, threads, workdir)).job_script()
 
 
 @contextlib.contextmanager
-def open_backend(config: ExecutorConfig) -> Iterator[tuple[SerialBackend | DaskBackend, int]]:
-    """The backend for ``config`` and the threads each task may use; clusters are closed on exit."""
+def open_backend(config: ExecutorConfig, workdir: Path | None = None,
+                 announce: Callable[[str], None] | None = None) -> Iterator[tuple[SerialBackend | DaskBackend, int]]:
+    """The backend for ``config`` and the threads each task may use; clusters are closed on exit.
+
+    ``workdir``: the run's work directory (SLURM worker logs go under it). ``announce(text)``: where the Dask
+    dashboard's address is said when ``config.dashboard`` asks for it.
+    """
     if config.kind == "serial":
         yield SerialBackend(), layout(config).threads_per_task
         return
     import dask
     from distributed import Client, LocalCluster
 
+    def dashboard(client: Any) -> None:
+        if config.dashboard and announce is not None:
+            announce(f"Dask dashboard: {client.dashboard_link}")
+
     if config.kind == "address":
         assert config.address is not None
         with Client(config.address) as client:
+            dashboard(client)
             yield DaskBackend(client), config.threads_per_task or 1
         return
     if config.kind == "slurm":
+        from core.slurm_checks import require_submit_host
+
         assert config.slurm is not None
+        require_submit_host(config.slurm)
         threads = config.threads_per_task or max(1, config.slurm.cores // config.slurm.processes)
-        with slurm_cluster(config.slurm, threads) as cluster:
-            cluster.scale(jobs=config.slurm.jobs)
+        if workdir is not None:
+            Path(slurm_log_directory(config.slurm, workdir)).mkdir(parents=True, exist_ok=True)
+        with slurm_cluster(config.slurm, threads, workdir, config.dashboard) as cluster:
+            # adaptive with a fixed size: a job that ends (a time limit, scancel, a lost node) is replaced, and
+            # its tasks rerun on the others meanwhile, resuming from their checkpoints
+            cluster.adapt(minimum_jobs=config.slurm.jobs, maximum_jobs=config.slurm.jobs)
             with Client(cluster) as client:
+                dashboard(client)
                 yield DaskBackend(client), threads
         return
     plan = layout(config)
     with dask.config.set({"distributed.nanny.pre-spawn-environ": thread_environment(plan.threads_per_task),
                           "distributed.worker.preload": ["core.dask_worker"]}):   # Ctrl-C is the client's
         with LocalCluster(n_workers=plan.workers, threads_per_worker=1, processes=True,
-                          memory_limit=config.memory_limit, dashboard_address=None) as cluster:
+                          memory_limit=config.memory_limit,
+                          dashboard_address=":0" if config.dashboard else None) as cluster:
             with Client(cluster) as client:
+                dashboard(client)
                 yield DaskBackend(client), plan.threads_per_task

@@ -40,7 +40,9 @@ def _parser() -> argparse.ArgumentParser:
     validate = commands.add_parser("validate", help="check a recipe without running it")
     validate.add_argument("recipe", type=Path)
     validate.add_argument("--resolved", action="store_true", help="print the recipe with every default filled in")
-    validate.add_argument("--job-script", action="store_true", help="print the SLURM job script (slurm executor)")
+    validate.add_argument("--job-script", action="store_true",
+                          help="print the batch script each SLURM worker job of the run gets (slurm executor)")
+    validate.add_argument("--workdir", type=Path, help="with --job-script: the run's work directory, as given to run")
     validate.add_argument("--anywhere", action="store_true",
                           help="a recipe for another machine: plugins whose engine is missing here are listed, "
                                "not errors (their options are still checked)")
@@ -115,7 +117,10 @@ def _validate(args: argparse.Namespace, console: Console) -> int:
 
         if resolved.recipe.executor.slurm is None:
             raise UserError("the recipe's executor is not slurm", source=str(args.recipe), path="executor")
-        print(slurm_job_script(resolved.recipe.executor.slurm))
+        executor = resolved.recipe.executor
+        workdir = Path(args.workdir if args.workdir is not None else resolved.recipe.workdir or Path("runs") /
+                       resolved.name).expanduser().resolve()
+        print(slurm_job_script(executor.slurm, workdir, executor.threads_per_task))
         return 0
     plan = build_plan(resolved)
     counts = {stage: sum(u.stage == stage for u in plan.tasks) for stage in STAGES}

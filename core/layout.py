@@ -33,6 +33,8 @@ TRANSPORT_REPLICAS_FILE = "transport_replicas.csv"
 ABLATION_FILE = "ablation.csv"
 #: The run's report.
 REPORT_FILE = "report.html"
+#: The stdout and stderr of each SLURM worker job (``executor.slurm.log_directory`` unset).
+SLURM_LOG_DIR = "slurm-logs"
 
 # -- inside artifacts ----------------------------------------------------------------------------------
 #: simulate: the replica's GSD trajectory.

@@ -152,7 +152,8 @@ class PipelineRun:
         resolved, only = self.resolved, self.only
         tasks, forced, check_only = select_tasks(plan, only, self.force)
         extensions: dict[str, list[int]] = {}
-        with open_backend(resolved.recipe.executor) as (self._backend, self._threads):
+        with open_backend(resolved.recipe.executor, self.workdir, self.console.print) as (self._backend,
+                                                                                           self._threads):
             if resolved.recipe.simulation.precision is not None and only in (None, "simulate", "transport"):
                 extensions, recomputed = self.precision_rounds()
                 if extensions:

@@ -24,7 +24,7 @@ def test_the_job_script_needs_no_scheduler_and_matches_the_clusters_own():
     import socket
     import warnings
 
-    from core.backends import SCHEDULER_PLACEHOLDER, slurm_cluster
+    from core.backends import SCHEDULER_PLACEHOLDER, WORKER_NAME_PLACEHOLDER, slurm_cluster
 
     config = SlurmConfig(cores=4, processes=2, memory="8GB", walltime="01:00:00", queue="cpu")
     holder = socket.socket()
@@ -47,8 +47,9 @@ def test_the_job_script_needs_no_scheduler_and_matches_the_clusters_own():
         with slurm_cluster(config, 2) as cluster:  # no jobs are submitted
             real = cluster.job_script()
             address = cluster.scheduler_address
-    assert script.replace(SCHEDULER_PLACEHOLDER, address).replace("localcond-worker", "NAME") == \
+    assert script.replace(SCHEDULER_PLACEHOLDER, address).replace(WORKER_NAME_PLACEHOLDER, "NAME") == \
         real.replace(real.split("--name ")[1].split()[0], "NAME")
+    assert "#SBATCH -J localcond-worker" in script
 
 
 def test_executor_kind_is_inferred_and_layout_follows_cores():
@@ -101,3 +102,16 @@ def test_outer_folds_auto_only_below_twenty_systems():
     assert len(make_split(systems(19), SplitConfig(), stochastic=False).outer_folds) == 5
     assert len(make_split(systems(40), SplitConfig(outer_folds=4), stochastic=False).outer_folds) == 4
     assert len(make_split(systems(3), SplitConfig(), stochastic=False).outer_folds) == 3
+
+
+def test_the_memory_checked_against_the_cluster_is_what_the_job_script_asks() -> None:
+    """core.slurm_checks compares a node's memory with the --mem dask-jobqueue writes, rounded as it rounds."""
+    from dask.utils import parse_bytes
+    from dask_jobqueue.slurm import slurm_format_bytes_ceil
+
+    from core.slurm_checks import requested_memory_mb
+
+    for memory in ("1GB", "2GB", "64GB", "1500MB", "3GiB", "100TB"):
+        asked = slurm_format_bytes_ceil(parse_bytes(memory))
+        in_mb = int(asked[:-1]) * {"G": 1024, "M": 1}[asked[-1]]
+        assert requested_memory_mb(memory) == in_mb, (memory, asked)

@@ -173,3 +173,23 @@ def test_a_gpu_this_machine_lacks_exits_2_naming_what_is_available(tmp_path, cap
     recipe["executor"] = {"kind": "slurm", "slurm": {"cores": 2, "memory": "4GB", "walltime": "00:10:00"}}
     path.write_text(yaml.safe_dump(recipe))
     assert main(["validate", str(path)]) == 0, capsys.readouterr().err
+
+
+def test_a_slurm_run_from_a_machine_that_reaches_no_cluster_exits_2(plugin_site, tmp_path, monkeypatch) -> None:
+    """``validate`` accepts a cluster recipe on a laptop (its options are still checked), but ``run`` would
+    submit from here: with no SLURM client, or none that reaches a cluster, it exits 2 before any job, instead
+    of waiting for workers that never come."""
+    from tests.conftest import cli, small_recipe, write_recipe
+
+    from pathlib import Path
+
+    if Path("/etc/slurm/slurm.conf").exists():
+        pytest.skip("this machine has a SLURM configuration of its own")
+    monkeypatch.delenv("SLURM_CONF", raising=False)
+    recipe = write_recipe(tmp_path / "cluster.yaml", small_recipe(executor={"kind": "slurm", "slurm": {
+        "cores": 1, "memory": "1GB", "walltime": "00:10:00"}}))
+    assert cli("validate", str(recipe)).returncode == 0
+    result = cli("run", str(recipe), "--workdir", str(tmp_path / "run"))
+    assert result.returncode == 2 and "Traceback" not in result.stderr, result.stderr
+    assert "executor" in result.stderr and ("sinfo cannot reach" in result.stderr
+                                            or "no SLURM client" in result.stderr), result.stderr

@@ -166,6 +166,24 @@ def load_recipe(path: str | Path, registry: PluginRegistry | None = None, *,
                                           source=source, path=where, line=line_of(node, _split(where))))
             seen.append((extra.name, extra.options))
 
+    if recipe.executor.dashboard and recipe.executor.kind != "serial" and not allow_unavailable:
+        import importlib.util
+
+        if importlib.util.find_spec("bokeh") is None:
+            problems.append(UserError("the Dask dashboard needs bokeh, which is not installed here (pip install "
+                                      "'localcond[cluster]')", source=source, path="executor.dashboard",
+                                      line=line_of(node, _split("executor.dashboard"))))
+    if recipe.executor.kind == "slurm" and not allow_unavailable:
+        from core.slurm_checks import check_slurm_block
+
+        try:
+            cluster_problems = check_slurm_block(recipe.executor.slurm, source)
+        except UserError as exc:
+            cluster_problems = [exc]
+        for exc in cluster_problems:
+            problems.append(UserError(exc.message, source=source, path=exc.path,
+                                      line=line_of(node, _split(exc.path or ""))))
+
     systems: list[SystemSpec] = []
     try:
         systems = expand_systems(recipe.systems, min_ions=recipe.simulation.min_ions)

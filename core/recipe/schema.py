@@ -273,7 +273,9 @@ class SlurmConfig(StrictModel):
     job_extra_directives: list[str] = Field(default_factory=list)
     job_script_prologue: list[str] = Field(default_factory=list)
     local_directory: str | None = None
-    log_directory: str | None = None
+    log_directory: str | None = Field(default=None, description="where each worker job writes its stdout and "
+                                                                "stderr (relative: to the work directory); "
+                                                                "null: <workdir>/slurm-logs")
 
 
 class ExecutorConfig(StrictModel):
@@ -285,6 +287,8 @@ class ExecutorConfig(StrictModel):
     memory_limit: str = "auto"
     address: str | None = None
     slurm: SlurmConfig | None = None
+    dashboard: bool = Field(default=False, description="start the Dask dashboard (a free port) and print its "
+                                                        "address when the cluster starts")
 
     @model_validator(mode="before")
     @classmethod

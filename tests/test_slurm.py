@@ -1,0 +1,134 @@
+"""The ``slurm:`` executor on a real single-node SLURM cluster started for these tests (tests/slurm_cluster.py).
+
+Jobs are really submitted (``squeue`` sees them under the name ``localcond-worker``), workers join, the
+dashboard's address is printed when asked, and the run gives the serial run's tables; a worker job cancelled mid-run is replaced and the run still finishes with
+the same numbers; ``validate --job-script`` prints the script SLURM ran; worker logs land under the work
+directory; a partition, core count or memory the cluster does not have exits 2 naming the key.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from core.backends import SCHEDULER_PLACEHOLDER, SLURM_JOB_NAME, WORKER_NAME_PLACEHOLDER
+from core.layout import SLURM_LOG_DIR
+from tests.conftest import HERE, cli, small_recipe, write_recipe
+from tests.slurm_cluster import PARTITION, SlurmCluster, start_cluster
+
+SLURM_BLOCK = {"cores": 1, "processes": 1, "memory": "1GB", "walltime": "00:10:00", "jobs": 2}
+
+
+@pytest.fixture(scope="module")
+def slurm(tmp_path_factory) -> SlurmCluster:
+    cluster = start_cluster(tmp_path_factory.mktemp("slurm"))
+    saved = os.environ.get("SLURM_CONF")
+    os.environ["SLURM_CONF"] = str(cluster.conf)
+    yield cluster
+    cluster.stop()
+    if saved is None:
+        os.environ.pop("SLURM_CONF", None)
+    else:
+        os.environ["SLURM_CONF"] = saved
+
+
+@pytest.fixture(scope="module")
+def serial_tables(plugin_site, tmp_path_factory) -> dict[str, str]:
+    """transport.csv and predictions.csv of the small recipe run in this process's way (serial)."""
+    root = tmp_path_factory.mktemp("serial")
+    recipe = write_recipe(root / "serial.yaml", small_recipe())
+    assert cli("run", str(recipe), "--workdir", str(root / "run")).returncode == 0
+    return {name: (root / "run" / name).read_text() for name in ("transport.csv", "predictions.csv")}
+
+
+def start_run(recipe: Path, workdir: Path) -> subprocess.Popen:
+    env = {**os.environ, "PYTHONPATH": os.environ["PYTHONPATH"] + os.pathsep + str(HERE.parent)}
+    return subprocess.Popen([sys.executable, "-m", "core", "run", str(recipe), "--workdir", str(workdir)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+
+
+def wait_for_jobs(slurm: SlurmCluster, process: subprocess.Popen, count: int, timeout: float = 60) -> set[str]:
+    """The ids of the run's worker jobs once ``count`` of them run (or the run ended)."""
+    deadline = time.time() + timeout
+    seen: set[str] = set()
+    while time.time() < deadline and process.poll() is None:
+        running = {job for job, state in slurm.jobs(SLURM_JOB_NAME) if state == "RUNNING"}
+        seen |= running
+        if len(running) >= count:
+            break
+        time.sleep(0.2)
+    return seen
+
+
+def test_a_recipe_on_slurm_submits_worker_jobs_and_gives_the_serial_numbers(slurm, serial_tables, plugin_site,
+                                                                            tmp_path) -> None:
+    recipe = write_recipe(tmp_path / "slurm.yaml", small_recipe(executor={"kind": "slurm", "slurm": SLURM_BLOCK,
+                                                                         "dashboard": True}))
+    workdir = tmp_path / "run"
+    process = start_run(recipe, workdir)
+    jobs = wait_for_jobs(slurm, process, 2)
+    stdout, stderr = process.communicate(timeout=300)
+    assert process.returncode == 0, stdout + stderr
+    assert len(jobs) == 2, f"squeue saw {jobs}"
+    assert "Dask dashboard: http://" in stdout + stderr, stdout + stderr
+    for name, text in serial_tables.items():
+        assert (workdir / name).read_text() == text, name
+    logs = sorted(path.name for path in (workdir / SLURM_LOG_DIR).iterdir())
+    assert {f"{SLURM_JOB_NAME}-{job}.err" for job in jobs} <= set(logs), logs
+    # the script SLURM ran is the one validate prints, but for what only the run knows
+    printed = cli("validate", str(recipe), "--job-script", "--workdir", str(workdir))
+    assert printed.returncode == 0, printed.stderr
+    ran = slurm.batch_script(sorted(jobs)[0])
+    address = ran.split("dask_worker ")[1].split()[0]
+    worker = ran.split("--name ")[1].split()[0]
+    expected = printed.stdout.replace(SCHEDULER_PLACEHOLDER, address).replace(WORKER_NAME_PLACEHOLDER, worker)
+    assert ran.strip() == expected.strip()
+    assert f"#SBATCH -J {SLURM_JOB_NAME}" in ran and str(workdir / SLURM_LOG_DIR) in ran
+
+
+def test_a_cancelled_worker_job_is_replaced_and_the_run_gives_the_same_numbers(slurm, serial_tables, plugin_site,
+                                                                              tmp_path) -> None:
+    """scancel of one of two worker jobs mid-simulation: its tasks go to the other worker, a new job takes its
+    place, and the tables are the serial run's (the slowness option changes no number)."""
+    slow = small_recipe(**{"simulation.options": {"seconds_per_frame": 0.01}},
+                        executor={"kind": "slurm", "slurm": SLURM_BLOCK})
+    recipe = write_recipe(tmp_path / "slow.yaml", slow)
+    workdir = tmp_path / "run"
+    process = start_run(recipe, workdir)
+    jobs = wait_for_jobs(slurm, process, 2)
+    deadline = time.time() + 60
+    while time.time() < deadline and process.poll() is None and not list(workdir.glob("simulate/*/artifact.json")):
+        time.sleep(0.1)
+    victim = sorted(jobs)[0]
+    slurm.run("scancel", victim)
+    replaced = set()
+    while time.time() < deadline + 60 and process.poll() is None and not replaced:
+        replaced = {job for job, _ in slurm.jobs(SLURM_JOB_NAME)} - jobs
+        time.sleep(0.2)
+    stdout, stderr = process.communicate(timeout=300)
+    assert process.returncode == 0, stdout + stderr
+    assert replaced, "no job replaced the cancelled one before the run ended"
+    for name, text in serial_tables.items():
+        assert (workdir / name).read_text() == text, name
+
+
+@pytest.mark.parametrize(("block", "key", "message"), [
+    ({"queue": "nosuch"}, "executor.slurm.queue", f"partition 'nosuch' does not exist on this cluster (partitions: "
+                                                  f"{PARTITION})"),
+    ({"cores": 4096}, "executor.slurm.cores", "4096 cores per job, but the nodes of partition"),
+    ({"memory": "100TB"}, "executor.slurm.memory", "100TB per job"),
+])
+def test_what_the_cluster_does_not_have_exits_2_naming_the_key(slurm, plugin_site, tmp_path, block, key,
+                                                                message) -> None:
+    recipe = write_recipe(tmp_path / "bad.yaml", small_recipe(executor={"kind": "slurm",
+                                                                        "slurm": {**SLURM_BLOCK, **block}}))
+    for command in (("validate", str(recipe)), ("run", str(recipe), "--workdir", str(tmp_path / "run"))):
+        result = cli(*command)
+        assert result.returncode == 2 and key in result.stderr and message in result.stderr, result.stderr
+        assert "Traceback" not in result.stderr
+    assert not slurm.jobs(SLURM_JOB_NAME)
