@@ -89,7 +89,10 @@ def _run(args: argparse.Namespace, console: Console) -> int:
     workdir = _workdir(args, resolved)
     summary = run_recipe(resolved, workdir, only=args.only, force=args.force, console=console)
     failed = summary.failed
-    skipped = [o for o in summary.not_ok if o.status == "skipped"]
+    skipped = summary.missing
+    if summary.not_computed and not failed:
+        console.print(f"{len(summary.not_computed)} later task(s) not computed (outside --only {args.only}); "
+                      "where done, their results are reused")
     if failed:
         console.print(f"[red]{len(failed)} task(s) failed[/red]; {len(skipped)} skipped because of them:")
         for outcome in failed:

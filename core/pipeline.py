@@ -38,6 +38,19 @@ class RunSummary:
     outcomes: list[TaskOutcome] = field(default_factory=list)
     #: Systems learning went on without (``model.on_failed_systems: skip``), in grid order.
     left_out_systems: list[str] = field(default_factory=list)
+    #: Keys of tasks that ``--only`` reuses where done but does not need (those after the stage, and what
+    #: only they depend on): skipped, they are not a failure of the run.
+    reuse_only: set[str] = field(default_factory=set)
+
+    @property
+    def missing(self) -> list[TaskOutcome]:
+        """Skipped tasks the run needed (not those it only reuses)."""
+        return [o for o in self.outcomes if o.status == "skipped" and o.key not in self.reuse_only]
+
+    @property
+    def not_computed(self) -> list[TaskOutcome]:
+        """Skipped tasks that ``--only`` would only have reused."""
+        return [o for o in self.outcomes if o.status == "skipped" and o.key in self.reuse_only]
 
     @property
     def failed(self) -> list[TaskOutcome]:
@@ -85,8 +98,23 @@ def _downstream(tasks: list[Task], keys: set[str]) -> set[str]:
     return found
 
 
+def reuse_only_keys(plan: Plan, only: str | None) -> set[str]:
+    """The tasks ``--only`` includes to reuse, not because the stage needs them: those after it, and what
+    only they depend on."""
+    if only is None:
+        return set()
+    chosen = {u.key for u in plan.tasks if u.stage == only}
+    later = _downstream(plan.tasks, chosen) - chosen
+    return (later | _upstream(plan.tasks, later)) - chosen - _upstream(plan.tasks, chosen)
+
+
 def select_tasks(plan: Plan, only: str | None, force: str | None) -> tuple[list[Task], set[str], set[str]]:
-    """(tasks to submit, keys to recompute, keys only to reuse) for ``--only`` and ``--force``."""
+    """(tasks to submit, keys to recompute, keys only to reuse) for ``--only`` and ``--force``.
+
+    With ``--only STAGE`` the stage's tasks are computed; the tasks upstream of them must be done already, and
+    those downstream are reused where done and valid, never computed: so the run's tables and report still
+    show every stage whose results hold for the current plan (a transport stage recomputed under a new
+    version changes the keys of everything after it, whose results then show as not computed)."""
     for name, value in (("--only", only), ("--force", force)):
         if value is not None and value not in STAGES:
             raise UserError(f"unknown stage {value!r}; expected one of: {', '.join(STAGES)}", path=name)
@@ -94,8 +122,8 @@ def select_tasks(plan: Plan, only: str | None, force: str | None) -> tuple[list[
     check_only: set[str] = set()
     if only is not None:
         chosen = {u.key for u in tasks if u.stage == only}
-        check_only = _upstream(tasks, chosen) - chosen
-        tasks = [u for u in tasks if u.key in chosen | check_only]
+        later = _downstream(tasks, chosen) - chosen
+        check_only = (_upstream(tasks, chosen | later) | later) - chosen
     forced = _downstream(plan.tasks, {u.key for u in plan.tasks if u.stage == force}) if force else set()
     return tasks, forced & {u.key for u in tasks}, check_only
 
@@ -151,13 +179,16 @@ class PipelineRun:
         """Execute ``plan`` (re-planned after precision rounds), then learn again without left-out systems."""
         resolved, only = self.resolved, self.only
         tasks, forced, check_only = select_tasks(plan, only, self.force)
+        self.summary.reuse_only = reuse_only_keys(plan, only)
         extensions: dict[str, list[int]] = {}
         with open_backend(resolved.recipe.executor, self.workdir, self.console.print) as (self._backend,
                                                                                            self._threads):
             if resolved.recipe.simulation.precision is not None and only in (None, "simulate", "transport"):
                 extensions, recomputed = self.precision_rounds()
                 if extensions:
-                    tasks, forced, check_only = select_tasks(build_plan(resolved, extensions), only, self.force)
+                    extended = build_plan(resolved, extensions)
+                    tasks, forced, check_only = select_tasks(extended, only, self.force)
+                    self.summary.reuse_only = reuse_only_keys(extended, only)
                     self.manifest.plan(tasks)
                 forced -= recomputed
             self.execute(tasks, forced, check_only, self.record)

@@ -179,7 +179,10 @@ def test_only_and_force_select_stages(plugin_site, tmp_path):
     workdir = tmp_path / "run"
     only = cli("run", str(recipe), "--workdir", str(workdir), "--only", "simulate")
     assert only.returncode == 0, only.stderr
-    assert set(statuses(workdir)) == {"simulate"}
+    recorded = statuses(workdir)
+    assert set(recorded["simulate"]) == {"done"}
+    assert {status for step, found in recorded.items() if step != "simulate" for status in found} == {"skipped"}
+    assert "later task(s) not computed (outside --only simulate)" in only.stdout + only.stderr
     blocked = cli("run", str(recipe), "--workdir", str(workdir), "--only", "featurize")
     assert blocked.returncode == 0, blocked.stderr
     assert set(statuses(workdir)["featurize"]) == {"done"}
@@ -323,3 +326,19 @@ def test_a_cluster_of_separate_processes_survives_losing_a_worker(plugin_site, t
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(process.pid, signal.SIGKILL)
             process.wait()
+
+
+def test_only_one_stage_of_a_finished_run_keeps_the_other_stages_tables_and_report(plugin_site, tmp_path):
+    """``--only transport`` on a finished run removed the run's predictions.csv and metrics.json and wrote a
+    report of transport alone: the stages after it were not in the plan. They are now reused where their
+    results hold for the current plan (here all of them: nothing changed)."""
+    recipe = write_recipe(tmp_path / "small.yaml", small_recipe())
+    workdir = tmp_path / "run"
+    assert cli("run", str(recipe), "--workdir", str(workdir)).returncode == 0
+    tables = {name: (workdir / name).read_text() for name in ("transport.csv", "predictions.csv", "metrics.json")}
+    again = cli("run", str(recipe), "--workdir", str(workdir), "--only", "transport")
+    assert again.returncode == 0, again.stderr
+    assert {name: (workdir / name).read_text() for name in tables} == tables
+    assert "Predictions" in (workdir / "report.html").read_text()
+    recorded = statuses(workdir)
+    assert set(recorded["transport"]) == {"cached"} and set(recorded["member"]) == {"cached"}
