@@ -19,9 +19,40 @@ import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 from core.artifacts import META_FILE
 from tests.conftest import HERE, cli, small_recipe, write_recipe
+
+
+def start_run(recipe: Path, workdir: Path, *, own_group: bool = False) -> subprocess.Popen:
+    """``python -m core run RECIPE --workdir WORKDIR`` in the background (its own process group if asked, as
+    a terminal's foreground job is)."""
+    env = {**os.environ, "PYTHONPATH": os.environ["PYTHONPATH"] + os.pathsep + str(HERE.parent)}
+    return subprocess.Popen([sys.executable, "-m", "core", "run", str(recipe), "--workdir", str(workdir)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
+                            start_new_session=own_group)
+
+
+def interrupt_when(process: subprocess.Popen, ready, sent: int = signal.SIGTERM) -> str:
+    """Send ``sent`` once ``ready()`` holds (or 120 s passed); the run must end with 130, the resume hint and
+    no traceback. Returns its stderr."""
+    deadline = time.time() + 120
+    while time.time() < deadline and process.poll() is None and not ready():
+        time.sleep(0.02)
+    process.send_signal(sent)
+    _, stderr = process.communicate(timeout=120)
+    assert process.returncode == 130, stderr
+    assert "interrupted: finished work is kept" in stderr and "Traceback" not in stderr
+    return stderr
+
+
+def assert_resumes_to_the_uninterrupted_table(recipe: Path, workdir: Path, reference: Path) -> None:
+    """The same command finishes the run, with the transport table of a run never interrupted."""
+    resumed = cli("run", str(recipe), "--workdir", str(workdir))
+    assert resumed.returncode == 0, resumed.stderr
+    assert cli("run", str(recipe), "--workdir", str(reference)).returncode == 0
+    assert (workdir / "transport.csv").read_text() == (reference / "transport.csv").read_text()
 
 
 def test_sigterm_ends_a_run_like_ctrl_c_and_the_same_command_finishes_it(plugin_site, tmp_path):
@@ -29,23 +60,10 @@ def test_sigterm_ends_a_run_like_ctrl_c_and_the_same_command_finishes_it(plugin_
     and the rerun finishes with the numbers of an uninterrupted run."""
     recipe = write_recipe(tmp_path / "slow.yaml", small_recipe(**{"simulation.options": {"seconds_per_frame": 0.02}}))
     workdir = tmp_path / "run"
-    env = {**os.environ, "PYTHONPATH": os.environ["PYTHONPATH"] + os.pathsep + str(HERE.parent)}
-    process = subprocess.Popen([sys.executable, "-m", "core", "run", str(recipe), "--workdir", str(workdir)],
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
-    deadline = time.time() + 120
-    while time.time() < deadline and len(list(workdir.glob("simulate/*/" + META_FILE))) < 2:
-        time.sleep(0.05)
-    process.send_signal(signal.SIGTERM)
-    _, stderr = process.communicate(timeout=120)
-    assert process.returncode == 130, stderr
-    assert "interrupted: finished work is kept" in stderr and "Traceback" not in stderr
+    interrupt_when(start_run(recipe, workdir), lambda: len(list(workdir.glob("simulate/*/" + META_FILE))) >= 2)
     assert not (workdir / "transport.csv").exists(), "the run should have been stopped mid-way"
     assert not list(workdir.rglob("*.partial-*")), "an interrupted task leaves no half output"
-    resumed = cli("run", str(recipe), "--workdir", str(workdir))
-    assert resumed.returncode == 0, resumed.stderr
-    reference = tmp_path / "reference"
-    assert cli("run", str(recipe), "--workdir", str(reference)).returncode == 0
-    assert (workdir / "transport.csv").read_text() == (reference / "transport.csv").read_text()
+    assert_resumes_to_the_uninterrupted_table(recipe, workdir, tmp_path / "reference")
 
 
 def test_sigterm_mid_transport_keeps_the_finished_systems_and_resumes_to_the_same_table(plugin_site, tmp_path):
@@ -55,24 +73,11 @@ def test_sigterm_mid_transport_keeps_the_finished_systems_and_resumes_to_the_sam
     recipe = write_recipe(tmp_path / "long.yaml", small_recipe(**{"simulation.steps": 10000}))
     workdir = tmp_path / "run"
     assert cli("run", str(recipe), "--workdir", str(workdir), "--only", "simulate").returncode == 0
-    env = {**os.environ, "PYTHONPATH": os.environ["PYTHONPATH"] + os.pathsep + str(HERE.parent)}
-    process = subprocess.Popen([sys.executable, "-m", "core", "run", str(recipe), "--workdir", str(workdir)],
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
-    deadline = time.time() + 120
-    while time.time() < deadline and process.poll() is None and not list(workdir.glob("transport/*/" + META_FILE)):
-        time.sleep(0.02)
-    process.send_signal(signal.SIGTERM)
-    _, stderr = process.communicate(timeout=120)
-    assert process.returncode == 130, stderr
-    assert "interrupted: finished work is kept" in stderr and "Traceback" not in stderr
+    interrupt_when(start_run(recipe, workdir), lambda: bool(list(workdir.glob("transport/*/" + META_FILE))))
     kept = list(workdir.glob("transport/*/" + META_FILE))
     assert kept and len(kept) < 6 and not (workdir / "transport.csv").exists()
     assert not list(workdir.rglob("*.partial-*"))
-    resumed = cli("run", str(recipe), "--workdir", str(workdir))
-    assert resumed.returncode == 0, resumed.stderr
-    reference = tmp_path / "reference"
-    assert cli("run", str(recipe), "--workdir", str(reference)).returncode == 0
-    assert (workdir / "transport.csv").read_text() == (reference / "transport.csv").read_text()
+    assert_resumes_to_the_uninterrupted_table(recipe, workdir, tmp_path / "reference")
 
 
 def test_transport_table_follows_the_recipes_grid_not_completion_order(plugin_site, tmp_path):
