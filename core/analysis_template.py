@@ -26,10 +26,10 @@ from core.datatypes import AnalysisInputs, AnalysisResult
 from core.plugin_api import AnalysisPlugin
 
 #: What a visited system can be required to have.
-SystemPart = Literal["prediction", "transport", "local", "features", "attribution"]
+SystemPart = Literal["prediction", "transport", "local", "features", "attribution", "trajectories"]
 #: The part of :class:`AnalysisInputs` (an :attr:`AnalysisPlugin.needs` name) each system part comes from.
 INPUT_OF_PART = {"prediction": "predictions", "transport": "transport", "local": "local_conductivities",
-                 "features": "feature_stores", "attribution": "attributions"}
+                 "features": "feature_stores", "attribution": "attributions", "trajectories": "trajectories"}
 
 
 @dataclass(frozen=True)
@@ -52,7 +52,8 @@ class SystemView:
         inputs = self.inputs
         return {"prediction": self.prediction is not None, "transport": self.transport is not None,
                 "local": self.name in inputs.local_conductivities, "features": self.name in inputs.feature_stores,
-                "attribution": self.name in inputs.attributions}[part]
+                "attribution": self.name in inputs.attributions,
+                "trajectories": bool(inputs.trajectories.get(self.name))}[part]
 
     def local(self):
         """Its local conductivities (:class:`core.local_conductivity.LocalConductivity`), loaded once."""
@@ -99,8 +100,15 @@ class SystemAnalysis(AnalysisPlugin):
         """Before the loop: decisions about the whole run (notes go in ``result``). Nothing by default."""
 
     def per_system(self, view: SystemView) -> list[dict[str, Any]] | dict[str, Any] | None:
-        """The table's rows for one system (a row, several, or None to leave it out)."""
+        """The table's rows for one system (a row, several, or None to leave it out, with :meth:`note`
+        saying why where the reader should know)."""
         raise NotImplementedError
+
+    def note(self, text: str) -> None:
+        """A remark for the report from within :meth:`per_system` (e.g. why a system was left out)."""
+        if not hasattr(self, "_notes"):
+            self._notes: list[str] = []
+        self._notes.append(text)
 
     def conclude(self, rows: list[dict[str, Any]], inputs: AnalysisInputs, result: AnalysisResult,
                  output_dir: Path) -> None:
@@ -126,6 +134,7 @@ class SystemAnalysis(AnalysisPlugin):
 
     def run(self, inputs: AnalysisInputs, output_dir: Path) -> AnalysisResult:
         result = AnalysisResult(title=self.title, paper_figure=self.paper_figure)
+        self._notes = result.notes
         self.prepare(inputs, result)
         rows: list[dict[str, Any]] = []
         for view in self.views(inputs):

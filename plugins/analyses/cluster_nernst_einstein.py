@@ -18,19 +18,21 @@ picture): where clusters live shorter than the window, as in concentrated
 systems, this underestimates Λ, which is part of what the comparison shows.
 Per system (mean ± std over replicas) this is set beside the true Λ, Λ_NE and
 the learned model's prediction, so the report says how much better local
-learning does than the ion-pair picture.
+learning does than the ion-pair picture. ``true_err`` is the standard error of the
+true Λ (the transport stage's ``molar_conductivity_err``, as ``true_std`` in
+predictions.csv), ``cluster_nernst_einstein_std`` the scatter over replicas.
 """
 
 from __future__ import annotations
 
-import csv
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from pydantic import Field
 
-from core.api import (AnalysisInputs, AnalysisPlugin, AnalysisResult, PluginConfig, pyplot, r2_score, save_figure,
-                      unwrap)
+from core.api import (AnalysisInputs, AnalysisResult, PluginConfig, SystemAnalysis, SystemView, pyplot, r2_score,
+                      save_figure, unwrap)
 
 
 class ClusterNernstEinsteinConfig(PluginConfig):
@@ -124,49 +126,46 @@ def _learned(prediction: dict) -> float:
     return cross if np.isfinite(cross) else float(prediction.get("predicted", float("nan")))
 
 
-class ClusterNernstEinstein(AnalysisPlugin):
+class ClusterNernstEinstein(SystemAnalysis):
     name = "cluster-nernst-einstein"
-    version = "1.1"
+    version = "1.2"
     Config = ClusterNernstEinsteinConfig
-    needs = frozenset({"transport", "trajectories"})
+    title = "Cluster Nernst–Einstein against local learning"
+    paper_figure = "Fig. 1B"
+    table = "cluster_nernst_einstein.csv"
+    columns = ("system", "split", "concentration", "bjerrum_length", "true", "true_err", "nernst_einstein",
+               "cluster_nernst_einstein", "cluster_nernst_einstein_std", "free_fraction", "learned")
+    systems_from = "transport"
+    system_needs = frozenset({"transport"})
     requires = ("matplotlib", "scipy")
     install_hint = "pip install matplotlib scipy"
     description = "cluster Nernst–Einstein Λ (ion-pair picture) beside the learned model's (paper Fig. 1B)"
+    needs = frozenset({"transport", "trajectories"})
 
-    def run(self, inputs: AnalysisInputs, output_dir: Path) -> AnalysisResult:
+    def per_system(self, view: SystemView) -> dict[str, Any] | None:
         config: ClusterNernstEinsteinConfig = self.config
-        result = AnalysisResult(title="Cluster Nernst–Einstein against local learning", paper_figure="Fig. 1B")
-        predicted = {p["system"]: p for p in inputs.predictions}
-        rows = []
-        for row in inputs.transport:
-            name = row["system"]
-            paths = inputs.trajectories.get(name, [])
-            window = (float(row["fit_t0"]), float(row["fit_t1"]))
-            if not paths or not np.all(np.isfinite(window)) or window[1] <= window[0]:
-                result.notes.append(f"{name}: no trajectory or diffusive window, skipped")
-                continue
-            concentration = float(row.get("formula_concentration") or "nan")
-            replicas = [replica_cluster_ne(p, config.cutoff, window, config.max_origins,
-                                           concentration if np.isfinite(concentration) else None) for p in paths]
-            values = np.array([r["lambda_cne"] for r in replicas])
-            prediction = predicted.get(name, {})
-            rows.append({"system": name, "concentration": row["concentration"],
-                         "bjerrum_length": row["bjerrum_length"], "true": row["molar_conductivity"],
-                         "true_std": row.get("molar_conductivity_std", float("nan")),
-                         "nernst_einstein": row["molar_conductivity_ne"],
-                         "cluster_nernst_einstein": float(np.nanmean(values)),
-                         "cluster_nernst_einstein_std": float(np.nanstd(values)),
-                         "free_fraction": float(np.mean([r["free_fraction"] for r in replicas])),
-                         "learned": _learned(prediction), "split": prediction.get("split", "")})
-        fields = ["system", "split", "concentration", "bjerrum_length", "true", "true_std", "nernst_einstein",
-                  "cluster_nernst_einstein", "cluster_nernst_einstein_std", "free_fraction", "learned"]
-        with open(output_dir / "cluster_nernst_einstein.csv", "w", newline="") as handle:
-            writer = csv.DictWriter(handle, fieldnames=fields)
-            writer.writeheader()
-            writer.writerows(rows)
-        result.tables.append("cluster_nernst_einstein.csv")
+        row = view.transport
+        paths = view.inputs.trajectories.get(view.name, [])
+        window = (float(row["fit_t0"]), float(row["fit_t1"]))
+        if not paths or not np.all(np.isfinite(window)) or window[1] <= window[0]:
+            self.note(f"{view.name}: no trajectory or diffusive window, skipped")
+            return None
+        concentration = float(row.get("formula_concentration") or "nan")
+        replicas = [replica_cluster_ne(p, config.cutoff, window, config.max_origins,
+                                       concentration if np.isfinite(concentration) else None) for p in paths]
+        values = np.array([r["lambda_cne"] for r in replicas])
+        prediction = view.prediction or {}
+        return {"system": view.name, "concentration": row["concentration"], "bjerrum_length": row["bjerrum_length"],
+                "true": row["molar_conductivity"], "true_err": row.get("molar_conductivity_err", float("nan")),
+                "nernst_einstein": row["molar_conductivity_ne"], "cluster_nernst_einstein": float(np.nanmean(values)),
+                "cluster_nernst_einstein_std": float(np.nanstd(values)),
+                "free_fraction": float(np.mean([r["free_fraction"] for r in replicas])),
+                "learned": _learned(prediction), "split": prediction.get("split", "")}
+
+    def conclude(self, rows: list[dict[str, Any]], inputs: AnalysisInputs, result: AnalysisResult,
+                 output_dir: Path) -> None:
         if not rows:
-            return result
+            return
         true = np.array([r["true"] for r in rows])
         for column in ("nernst_einstein", "cluster_nernst_einstein", "learned"):
             estimate = np.array([r[column] for r in rows], dtype=float)
@@ -176,7 +175,6 @@ class ClusterNernstEinstein(AnalysisPlugin):
                                       if ok.any() else float("nan")}
         result.notes.append("learned: outer-fold predictions where the run has them, else the ensemble's")
         result.figures += self._figure(rows, output_dir)
-        return result
 
     @staticmethod
     def _figure(rows: list[dict], output_dir: Path) -> list[str]:
