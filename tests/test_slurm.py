@@ -2,18 +2,20 @@
 
 Jobs are really submitted (``squeue`` sees them under the name ``localcond-worker``), workers join, the
 dashboard's address is printed when asked, and the run gives the serial run's tables; a worker job cancelled mid-run is replaced and the run still finishes with
-the same numbers; ``validate --job-script`` prints the script SLURM ran; worker logs land under the work
+the same numbers; a pre-empted job (requeued mid-simulation) resumes from its checkpoint bit for bit; ``validate --job-script`` prints the script SLURM ran; worker logs land under the work
 directory; a partition, core count or memory the cluster does not have exits 2 naming the key.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from core.backends import SCHEDULER_PLACEHOLDER, SLURM_JOB_NAME, WORKER_NAME_PLACEHOLDER
@@ -47,7 +49,7 @@ def serial_tables(plugin_site, tmp_path_factory) -> dict[str, str]:
 
 
 def start_run(recipe: Path, workdir: Path) -> subprocess.Popen:
-    env = {**os.environ, "PYTHONPATH": os.environ["PYTHONPATH"] + os.pathsep + str(HERE.parent)}
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [os.environ.get("PYTHONPATH"), str(HERE.parent)]))}
     return subprocess.Popen([sys.executable, "-m", "core", "run", str(recipe), "--workdir", str(workdir)],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
 
@@ -132,3 +134,45 @@ def test_what_the_cluster_does_not_have_exits_2_naming_the_key(slurm, plugin_sit
         assert result.returncode == 2 and key in result.stderr and message in result.stderr, result.stderr
         assert "Traceback" not in result.stderr
     assert not slurm.jobs(SLURM_JOB_NAME)
+
+
+def test_a_preempted_job_resumes_from_its_checkpoint_bit_for_bit(slurm, tmp_path) -> None:
+    """``scontrol requeue`` of the only worker job mid-simulation (what pre-emption does: the job is killed
+    and queued again): the simulation resumes from its checkpoint on the next worker, and its trajectory and
+    transport table are the serial run's bit for bit (OpenMM with deterministic forces, one thread each)."""
+    pytest.importorskip("openmm")
+    from core.checkpoints import load_checkpoint
+    from core.trajectory import read_frames
+
+    recipe = {"name": "preempted",
+              "systems": {"replicas": 1, "n_particles": 300, "density": 0.8, "seed": 3,
+                          "grid": [{"concentration": [0.05], "bjerrum_length": [5.0]}]},
+              "simulation": {"plugin": "openmm", "steps": 4000, "equilibration_steps": 200, "write_period": 50,
+                             "options": {"checkpoint_frames": 5}},
+              "transport": {"fit_window": [0.5, 4.0]}}
+    serial = write_recipe(tmp_path / "serial.yaml", {**recipe, "executor": {"kind": "serial", "threads_per_task": 1}})
+    assert cli("run", str(serial), "--workdir", str(tmp_path / "serial")).returncode == 0
+    cluster_recipe = write_recipe(tmp_path / "slurm.yaml", {**recipe, "executor": {
+        "kind": "slurm", "threads_per_task": 1, "slurm": {**SLURM_BLOCK, "jobs": 1}}})
+    workdir = tmp_path / "run"
+    process = start_run(cluster_recipe, workdir)
+    jobs = wait_for_jobs(slurm, process, 1)
+    deadline = time.time() + 120
+    scratch = []
+    while time.time() < deadline and process.poll() is None:
+        scratch = [d for d in workdir.glob("simulate/*.scratch") if (d / "checkpoint.json").is_file()]
+        if scratch and load_checkpoint(scratch[0])[0].frames_written >= 10:
+            break
+        time.sleep(0.1)
+    assert scratch and process.poll() is None, "the simulation ended before it could be pre-empted"
+    slurm.run("scontrol", "requeue", sorted(jobs)[0])
+    stdout, stderr = process.communicate(timeout=300)
+    assert process.returncode == 0, stdout + stderr
+    artifact = next(workdir.glob("simulate/*/artifact.json")).parent
+    assert json.loads((artifact / "artifact.json").read_text())["result"]["simulator"]["resumed_at_frame"] >= 10
+    reference = next((tmp_path / "serial").glob("simulate/*/artifact.json")).parent
+    ours, theirs = list(read_frames(artifact / "trajectory.gsd")), list(read_frames(reference / "trajectory.gsd"))
+    assert [f.step for f in ours] == [f.step for f in theirs]
+    assert all(np.array_equal(a.positions, b.positions) and np.array_equal(a.image, b.image)
+               for a, b in zip(ours, theirs))
+    assert (workdir / "transport.csv").read_text() == (tmp_path / "serial" / "transport.csv").read_text()
