@@ -66,6 +66,9 @@ def atomic_write_text(path: Path, text: str) -> None:
         if exc.filename is None:  # a failed write names no file: name the one being written
             raise OSError(exc.errno, exc.strerror, str(path)) from exc
         raise
+    except BaseException:  # Ctrl-C or SIGTERM mid-write: no half file is left beside the old one
+        temporary.unlink(missing_ok=True)
+        raise
 
 
 class ArtifactStore:
