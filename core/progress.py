@@ -12,7 +12,7 @@ from core.tasks import STAGES, TaskOutcome, Task
 
 
 class StageProgress:
-    """One bar per stage; failures are counted in the bar's description."""
+    """One bar per stage; failures, and tasks ``--only`` did not compute, are counted in the bar's description."""
 
     def __init__(self, tasks: list[Task], console: Console) -> None:
         self._progress = Progress(TextColumn("{task.description:<28}"), BarColumn(), MofNCompleteColumn(),
@@ -21,6 +21,7 @@ class StageProgress:
         self._tasks = {stage: self._progress.add_task(stage, total=totals[stage])
                        for stage in STAGES if totals[stage]}
         self._failed: Counter[str] = Counter()
+        self._not_computed: Counter[str] = Counter()   # outside --only, not done before: not a failure
 
     def __enter__(self) -> StageProgress:
         self._progress.__enter__()
@@ -30,8 +31,13 @@ class StageProgress:
         self._progress.__exit__(*exc_info)
 
     def advance(self, outcome: TaskOutcome) -> None:
-        if not outcome.ok:
+        from core.run_task import NOT_COMPUTED_OUTSIDE_ONLY
+
+        if outcome.status == "skipped" and outcome.error == NOT_COMPUTED_OUTSIDE_ONLY:
+            self._not_computed[outcome.stage] += 1
+        elif not outcome.ok:
             self._failed[outcome.stage] += 1
-        failed = self._failed[outcome.stage]
-        description = outcome.stage + (f" ({failed} not ok)" if failed else "")
+        failed, not_computed = self._failed[outcome.stage], self._not_computed[outcome.stage]
+        remarks = [f"{failed} not ok"] * bool(failed) + [f"{not_computed} not computed"] * bool(not_computed)
+        description = outcome.stage + (f" ({', '.join(remarks)})" if remarks else "")
         self._progress.update(self._tasks[outcome.stage], advance=1, description=description)

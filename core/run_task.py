@@ -55,6 +55,10 @@ class RunSettings:
     check_only: frozenset[str] = frozenset()
 
 
+#: The error of a task that ``--only`` would have reused but found not done: not computed, not failed.
+NOT_COMPUTED_OUTSIDE_ONLY = "not computed yet (outside the --only stage)"
+
+
 def _outcome(task: Task, status: str, **fields: Any) -> TaskOutcome:
     return TaskOutcome(key=task.key, stage=task.stage, operation=task.operation, label=task.label,
                        system=task.system, status=status, **fields)
@@ -65,6 +69,8 @@ def run_task(task: Task, upstream: list[TaskOutcome], settings: RunSettings) -> 
     store = ArtifactStore(Path(settings.workdir))
     final = store.final_path(task.operation, task.label, task.key)
     failed_upstream = [o for o in upstream if not o.ok]
+    if failed_upstream and task.key in settings.check_only:     # not to be computed here anyway
+        return _outcome(task, "skipped", error=NOT_COMPUTED_OUTSIDE_ONLY)
     if failed_upstream:
         names = ", ".join(f"{o.operation} {o.label}" for o in failed_upstream[:3])
         more = f" and {len(failed_upstream) - 3} more" if len(failed_upstream) > 3 else ""
@@ -82,7 +88,7 @@ def run_task(task: Task, upstream: list[TaskOutcome], settings: RunSettings) -> 
                             wall_time=meta.get("wall_time", 0.0),
                             meta=meta.get("result", {}))
     if task.key in settings.check_only:
-        return _outcome(task, "skipped", error="not computed yet (outside the --only stage)", notes=notes)
+        return _outcome(task, "skipped", error=NOT_COMPUTED_OUTSIDE_ONLY, notes=notes)
 
     inputs = {o.key: Path(o.path) for o in upstream if o.path}
     scratch = store.scratch_path(task.operation, task.label, task.key)
