@@ -292,7 +292,11 @@ def run_recipe(resolved: ResolvedRecipe, workdir: Path, *, only: str | None = No
         manifest.plan(tasks)
         for note in plan.split.notes if plan.split else ():
             console.print(f"note: {note}")
-        PipelineRun(resolved, workdir, only, force, console, manifest, summary).run(plan)
+        try:
+            PipelineRun(resolved, workdir, only, force, console, manifest, summary).run(plan)
+        except BaseException:   # Ctrl-C or SIGTERM: the cluster is closed by now; leave no half output behind
+            ArtifactStore(workdir).remove_stale_partials()
+            raise
         write_run_outputs(workdir, summary.outcomes, [system.name for system in resolved.systems],
                           left_out_systems=summary.left_out_systems)
         write_report(workdir, resolved, summary.outcomes, left_out_systems=summary.left_out_systems)
