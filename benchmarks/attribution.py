@@ -59,7 +59,7 @@ def main() -> None:
         positions = [replica_positions(p) for p in paths]
         curves = [p.curves() for p in positions]
         result = system_transport(curves)
-        diagnostic_figure(result.curves, curves[0].formula_units, 1.0, name, figures, result.row)
+        diagnostic_figure(result.curves, curves[0].formula_units, 1.0, name, figures, result.transport.molar_conductivity)
         baseline = time.perf_counter() - started
         timings = []
         for cutoff in (args.cutoff, None):

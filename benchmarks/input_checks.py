@@ -49,7 +49,7 @@ def main() -> None:
         started = time.perf_counter()
         curves = [replica_positions(p).curves() for p in paths]
         result = system_transport(curves)
-        diagnostic_figure(result.curves, curves[0].formula_units, 1.0, name, figures, result.row)
+        diagnostic_figure(result.curves, curves[0].formula_units, 1.0, name, figures, result.transport.molar_conductivity)
         whole = time.perf_counter() - started
         frames = [list(read_frames(p)) for p in paths]          # read once, so only the checks are timed below
         started = time.perf_counter()

@@ -4,7 +4,7 @@ After MDAnalysis' ``AnalysisBase``: a :class:`SystemAnalysis` declares which sys
 (:attr:`~SystemAnalysis.systems_from`, :attr:`~SystemAnalysis.system_needs`) and the table it writes
 (:attr:`~SystemAnalysis.table`, :attr:`~SystemAnalysis.columns`), and implements
 
-- :meth:`~SystemAnalysis.per_system`: one :class:`SystemView` (its prediction and transport rows joined by
+- :meth:`~SystemAnalysis.per_system`: one :class:`SystemView` (its typed prediction and transport joined by
   name, its local k, environments and measured shares loaded on demand) to the table's rows for it;
 - :meth:`~SystemAnalysis.conclude`: all rows (and the run's inputs) to figures, numbers and notes.
 
@@ -24,6 +24,7 @@ from typing import Any, ClassVar, Literal
 
 from core.datatypes import AnalysisInputs, AnalysisResult
 from core.plugin_api import AnalysisPlugin
+from core.results import Prediction, SystemTransport
 
 #: What a visited system can be required to have.
 SystemPart = Literal["prediction", "transport", "local", "features", "attribution", "trajectories"]
@@ -37,14 +38,14 @@ class SystemView:
     """One system as an analysis sees it.
 
     name: the system's name; split: its prediction split (None without a prediction); prediction, transport:
-    its rows of ``predictions.csv`` and ``transport.csv`` (None where the run has none); inputs: the whole
-    run's :class:`AnalysisInputs`, for what the view does not wrap.
+    its :class:`core.results.Prediction` and :class:`core.results.SystemTransport` (None where the run has
+    none); inputs: the whole run's :class:`AnalysisInputs`, for what the view does not wrap.
     """
 
     name: str
     split: str | None
-    prediction: dict[str, Any] | None
-    transport: dict[str, Any] | None
+    prediction: Prediction | None
+    transport: SystemTransport | None
     inputs: AnalysisInputs
 
     def has(self, part: SystemPart) -> bool:
@@ -63,6 +64,18 @@ class SystemView:
         """Its per-environment columns (``nearest_unlike``, ``replica``, ...), loaded once."""
         return self.inputs.environments(self.name)
 
+    def replicas(self) -> int:
+        """How many replica trajectories the run has for the system (0 without trajectories)."""
+        return len(self.inputs.trajectories.get(self.name, []))
+
+    def frames(self, replica: int, indices: list[int] | None = None):
+        """Frames of one replica (:meth:`AnalysisInputs.frames`), one at a time."""
+        return self.inputs.frames(self.name, replica, indices)
+
+    def replica_log(self, replica: int) -> dict[str, float | str]:
+        """The ``localcond/*`` log values of one replica (:meth:`AnalysisInputs.replica_log`)."""
+        return self.inputs.replica_log(self.name, replica)
+
     def measured_shares(self):
         """Learned k beside the measured shares over its environments (:class:`core.attribution_check.
         MeasuredShares`), or None without an attribution."""
@@ -80,6 +93,9 @@ class SystemAnalysis(AnalysisPlugin):
     #: The CSV the base writes from :meth:`per_system`'s rows, and its columns in order.
     table: ClassVar[str] = ""
     columns: ClassVar[tuple[str, ...]] = ()
+    #: Instead of one table, several: file name -> its columns in order. :meth:`per_system` then returns
+    #: ``{file name: rows}`` (any of them may be left out) and :meth:`conclude` gets all rows by file name.
+    tables: ClassVar[dict[str, tuple[str, ...]]] = {}
     #: Which systems are visited, in which order: those of ``predictions.csv`` or ``transport.csv`` in file
     #: order, or those with local conductivities in name order.
     systems_from: ClassVar[Literal["predictions", "transport", "local"]] = "predictions"
@@ -101,7 +117,7 @@ class SystemAnalysis(AnalysisPlugin):
 
     def per_system(self, view: SystemView) -> list[dict[str, Any]] | dict[str, Any] | None:
         """The table's rows for one system (a row, several, or None to leave it out, with :meth:`note`
-        saying why where the reader should know)."""
+        saying why where the reader should know); with :attr:`tables`, ``{file name: rows}``."""
         raise NotImplementedError
 
     def note(self, text: str) -> None:
@@ -110,21 +126,22 @@ class SystemAnalysis(AnalysisPlugin):
             self._notes: list[str] = []
         self._notes.append(text)
 
-    def conclude(self, rows: list[dict[str, Any]], inputs: AnalysisInputs, result: AnalysisResult,
-                 output_dir: Path) -> None:
-        """Figures, numbers and notes from every system's rows (the table is written already)."""
+    def conclude(self, rows: list[dict[str, Any]] | dict[str, list[dict[str, Any]]], inputs: AnalysisInputs,
+                 result: AnalysisResult, output_dir: Path) -> None:
+        """Figures, numbers and notes from every system's rows (the tables are written already): a list, or
+        with :attr:`tables` the rows of each table by file name."""
 
     def views(self, inputs: AnalysisInputs) -> Iterator[SystemView]:
         """The systems this analysis visits, as views, after :attr:`systems_from`, :attr:`system_needs` and the
         configuration's ``splits`` (where it has one and a system has a split)."""
-        predictions = {row["system"]: row for row in inputs.predictions}
-        transport = {row["system"]: row for row in inputs.transport}
+        predictions = {p.system: p for p in inputs.predictions}
+        transport = {t.system: t for t in inputs.transport}
         order = {"predictions": list(predictions), "transport": list(transport),
                  "local": sorted(inputs.local_conductivities)}[self.systems_from]
         splits = getattr(self.config, "splits", None) if self.filter_splits else None
         for name in order:
             prediction = predictions.get(name)
-            view = SystemView(name, prediction["split"] if prediction else None, prediction, transport.get(name),
+            view = SystemView(name, prediction.split if prediction else None, prediction, transport.get(name),
                               inputs)
             if not all(view.has(part) for part in self.system_needs):
                 continue
@@ -136,17 +153,28 @@ class SystemAnalysis(AnalysisPlugin):
         result = AnalysisResult(title=self.title, paper_figure=self.paper_figure)
         self._notes = result.notes
         self.prepare(inputs, result)
+        declared = self.tables or ({self.table: self.columns} if self.table else {})
+        by_table: dict[str, list[dict[str, Any]]] = {name: [] for name in declared}
         rows: list[dict[str, Any]] = []
         for view in self.views(inputs):
             produced = self.per_system(view)
-            rows += [] if produced is None else [produced] if isinstance(produced, dict) else list(produced)
-        if self.table:
-            with open(Path(output_dir) / self.table, "w", newline="") as handle:
-                writer = csv.DictWriter(handle, fieldnames=list(self.columns), extrasaction="raise")
+            if self.tables:
+                for name, part in (produced or {}).items():
+                    if name not in self.tables:
+                        raise ValueError(f"{self.name}: per_system gave rows for {name!r}, which is not one of "
+                                         f"its tables ({', '.join(self.tables)})")
+                    by_table[name] += list(part)
+            else:
+                rows += [] if produced is None else [produced] if isinstance(produced, dict) else list(produced)
+        if self.table and not self.tables:
+            by_table[self.table] = rows
+        for name, columns in declared.items():
+            with open(Path(output_dir) / name, "w", newline="") as handle:
+                writer = csv.DictWriter(handle, fieldnames=list(columns), extrasaction="raise")
                 writer.writeheader()
-                writer.writerows(rows)
-            result.tables.append(self.table)
-        self.conclude(rows, inputs, result, Path(output_dir))
+                writer.writerows(by_table[name])
+            result.tables.append(name)
+        self.conclude(by_table if self.tables else rows, inputs, result, Path(output_dir))
         missing = [name for name in [*result.figures, *result.tables] if not (Path(output_dir) / name).is_file()]
         if missing:
             raise RuntimeError(f"{self.name}: the result names {missing}, which it did not write")

@@ -32,6 +32,8 @@ from core.periodic import minimum_image, unwrap, wrap
 from core.plugin_api import (AnalysisPlugin, DescriptorPlugin, LocalConductivityModel, ModelPlugin, Plugin,
                              PluginConfig, SimulatorPlugin)
 from core.registry import PluginRegistry
+from core.results import (AttributionSummary, Estimate, LabelCheck, Prediction, SpeciesTransport, SystemTransport,
+                          TransportWindow)
 from core.species import IonSpecies, ion_species, species_notes
 from core.trajectory import (LOG_BJERRUM_LENGTH, LOG_CONCENTRATION, LOG_FRAME_INTERVAL, LOG_KT, LOG_TIMESTEP,
                              GSDWriter, frame_count, read_frames, read_log)
@@ -39,7 +41,7 @@ from core.trajectory_import import ImportOptions, frames_of, is_gsd
 from core.transport.attribution import SystemAttribution, block_mean, frame_blocks
 
 #: The version of this API (not of localcond): major.minor.
-API_VERSION = "1.4"
+API_VERSION = "2.0"
 
 __all__ = [
     "API_VERSION", "require_api",
@@ -69,17 +71,20 @@ __all__ = [
     "DistanceBinEdges", "wrap", "unwrap", "minimum_image",
     # the analysis template: the base owns the loop over systems (API 1.4)
     "SystemAnalysis", "SystemView",
+    # typed results (API 2.0: AnalysisInputs.transport and .predictions hold these, not rows)
+    "SystemTransport", "Prediction", "Estimate", "SpeciesTransport", "TransportWindow", "LabelCheck",
+    "AttributionSummary",
 ]
 
 
 def require_api(version: str) -> None:
     """Raise ``ImportError`` unless this API is compatible with ``version`` (same major, at least that minor).
 
-    >>> require_api("1.0")
     >>> require_api("2.0")
+    >>> require_api("3.0")
     Traceback (most recent call last):
     ...
-    ImportError: this plugin needs localcond API 2.0; this localcond has 1.4 (same major version, minor 0 or later)
+    ImportError: this plugin needs localcond API 3.0; this localcond has 2.0 (same major version, minor 0 or later)
     """
     wanted_major, wanted_minor = (int(part) for part in version.split(".")[:2])
     major, minor = (int(part) for part in API_VERSION.split(".")[:2])

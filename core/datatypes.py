@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 
 from core.periodic import unwrap
+from core.results import Prediction, SystemTransport
 
 #: GSD particle type names every simulator writes and every reader relies on.
 CATION_TYPE = "cation"
@@ -327,9 +328,9 @@ class AnalysisInputs:
     Attributes
     ----------
     systems: every system of the recipe.
-    transport: one row per system with a transport result (see ``transport.csv``).
+    transport: the :class:`core.results.SystemTransport` of every system with a transport result.
     feature_stores: system name -> HDF5 feature store path.
-    predictions: one row per predicted system (see ``predictions.csv``).
+    predictions: the :class:`core.results.Prediction` of every predicted system.
     local_conductivities: system name -> ``.npz`` with ``k_mean`` and ``k_std``
         per environment, aligned with that system's feature store.
     metrics: headline numbers of the learn stage.
@@ -343,9 +344,9 @@ class AnalysisInputs:
     """
 
     systems: list[SystemSpec]
-    transport: list[dict[str, Any]] = field(default_factory=list)
+    transport: list[SystemTransport] = field(default_factory=list)
     feature_stores: dict[str, Path] = field(default_factory=dict)
-    predictions: list[dict[str, Any]] = field(default_factory=list)
+    predictions: list[Prediction] = field(default_factory=list)
     local_conductivities: dict[str, Path] = field(default_factory=dict)
     metrics: dict[str, Any] = field(default_factory=dict)
     trajectories: dict[str, list[Path]] = field(default_factory=dict)
@@ -373,11 +374,18 @@ class AnalysisInputs:
 
         return self._once(("attribution", system), lambda: load_attribution(self.attributions[system]))
 
-    def frames(self, system: str, replica: int, indices: list[int]):
-        """The frames ``indices`` of ``system``'s replica ``replica``, one at a time (an iterator of :class:`Frame`)."""
+    def frames(self, system: str, replica: int, indices: list[int] | None = None):
+        """The frames ``indices`` (all, by default) of ``system``'s replica ``replica``, one at a time (an
+        iterator of :class:`Frame`; memory is one frame)."""
         from core.trajectory import read_frames
 
-        return read_frames(self.trajectories[system][replica], list(indices))
+        return read_frames(self.trajectories[system][replica], None if indices is None else list(indices))
+
+    def replica_log(self, system: str, replica: int) -> dict[str, float | str]:
+        """The ``localcond/*`` log values of ``system``'s replica ``replica`` (kT, time step, ...), read once."""
+        from core.trajectory import read_log
+
+        return self._once(("log", f"{system}/{replica}"), lambda: read_log(self.trajectories[system][replica]))
 
     def _once(self, key: tuple[str, str], load):
         if key not in self._loaded:

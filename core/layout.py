@@ -10,11 +10,14 @@ another to learn where its outputs are.
 from __future__ import annotations
 
 import csv
+import io
 import json
 from pathlib import Path
 from typing import Any
 
 from core.datatypes import AnalysisResult
+from core.results import (ESTIMATED, AttributionSummary, Estimate, LabelCheck, Prediction, SpeciesTransport,
+                          SystemTransport, TransportWindow)
 
 # -- the work directory --------------------------------------------------------------------------------
 #: The recipe as run, with every default filled in.
@@ -77,9 +80,173 @@ PREDICTION_COLUMNS = ("system", "split", "concentration", "bjerrum_length", "pai
                       "n_environments", "k_mean_abs", "k_std_median", "k_posterior_std_median")
 
 
-def read_transport(artifact: Path) -> dict[str, Any]:
-    """The ``{"system": row, "replicas": [rows]}`` result of a transport artifact."""
-    return json.loads((Path(artifact) / TRANSPORT_RESULT_FILE).read_text())
+def read_transport(artifact: Path) -> SystemTransport:
+    """The :class:`SystemTransport` of a transport artifact."""
+    return transport_from_row(json.loads((Path(artifact) / TRANSPORT_RESULT_FILE).read_text())["system"])
+
+
+def read_transport_replicas(artifact: Path) -> list[dict[str, Any]]:
+    """The per-replica rows of a transport artifact (``transport_replicas.csv``'s, without system and replica)."""
+    return json.loads((Path(artifact) / TRANSPORT_RESULT_FILE).read_text())["replicas"]
+
+
+#: Columns of ``transport.csv`` that hold a truth value (empty: None) or a count.
+_TRUTH_COLUMNS = ("test_only", "diffusive", "collective_converged", "relaxation_resolved")
+_COUNT_COLUMNS = ("n_replicas", "n_species")
+
+
+def read_transport_table(path: Path) -> list[SystemTransport]:
+    """The :class:`SystemTransport` of every row of a run's ``transport.csv`` (a file, or the work directory),
+    in the table's order; ``[]`` where there is none."""
+    path = Path(path)
+    rows = read_table(path / TRANSPORT_FILE if path.is_dir() else path)
+    for row in rows:
+        for column in _TRUTH_COLUMNS:
+            if column in row:
+                row[column] = {"True": True, "False": False}.get(row[column])
+        for column in _COUNT_COLUMNS:
+            if column in row:
+                row[column] = int(row[column])
+        row["system"] = str(row["system"])
+    return [transport_from_row(row) for row in rows]
+
+
+def write_transport(artifact: Path, transport: SystemTransport, replicas: list[dict[str, Any]]) -> None:
+    """Write a transport artifact's result file: the system's row and its replicas' rows."""
+    (Path(artifact) / TRANSPORT_RESULT_FILE).write_text(
+        json.dumps({"system": transport_to_row(transport), "replicas": replicas}, indent=1))
+
+
+# -- typed results as rows: the one place their columns are spelt ------------------------------------------
+#: Columns of the relaxation-aware label check, in order (present only where the check ran).
+LABEL_CHECK_COLUMNS = ("molar_conductivity_relaxed", "molar_conductivity_relaxed_err", "relaxation_time",
+                       "relaxation_resolved", "window_bias", "window_bias_err", "label_status")
+#: Columns of the attribution summary, in order (present only with ``transport.attribution``).
+ATTRIBUTION_COLUMNS = ("molar_conductivity_attributed", "molar_conductivity_attributed_err",
+                       "molar_conductivity_attributed_self", "molar_conductivity_attributed_self_err",
+                       "attribution_horizon")
+
+
+def _estimate_columns(row: dict[str, Any], name: str, estimate: Estimate, err: bool = True) -> None:
+    row[name] = estimate.value
+    if err:
+        row[f"{name}_err"] = estimate.err
+    row[f"{name}_std"] = estimate.std
+
+
+def transport_to_row(transport: SystemTransport) -> dict[str, Any]:
+    """``transport`` as a row of ``transport.csv`` (and of ``transport.json``): ``<q>``, ``<q>_err`` (standard
+    error) and ``<q>_std`` (replica scatter) per coefficient, a mixture's species as ``z_a``, ``n_a``,
+    ``L_a_b``, ``L_self_a``, ``D_a`` columns. :func:`transport_from_row` inverts it exactly."""
+    t = transport
+    row: dict[str, Any] = {"system": t.system, "concentration": t.concentration, "bjerrum_length": t.bjerrum_length,
+                           "paired_fraction": t.paired_fraction, "test_only": t.test_only,
+                           "n_replicas": t.n_replicas, "z_plus": t.z_plus, "z_minus": t.z_minus, "ions": t.ions,
+                           "n_species": t.n_species, "molar_conductivity_basis": t.molar_conductivity_basis}
+    for name in ESTIMATED:
+        _estimate_columns(row, name, getattr(t, name))
+    _estimate_columns(row, "ionicity", t.ionicity)
+    _estimate_columns(row, "kappa_green_kubo", t.kappa_green_kubo, err=False)
+    row.update(molar_conductivity_rel_err=t.molar_conductivity.relative_err,
+               molar_conductivity_sem=t.molar_conductivity_sem, simulated_time=t.simulated_time,
+               formula_concentration=t.formula_concentration)
+    for species in t.species:
+        row[f"z_{species.name}"] = species.valence
+        row[f"n_{species.name}"] = species.count
+        for other, value in species.onsager:
+            _estimate_columns(row, f"L_{species.name}_{other}", value)
+        _estimate_columns(row, f"L_self_{species.name}", species.self_onsager)
+        _estimate_columns(row, f"D_{species.name}", species.diffusion)
+    w = t.window
+    row.update(fit_t0=w.t0, fit_t1=w.t1, msd_loglog_slope=w.msd_loglog_slope, diffusive=w.diffusive,
+               collective_converged=w.collective_converged, late_molar_conductivity=w.late_molar_conductivity.value,
+               late_molar_conductivity_err=w.late_molar_conductivity.err)
+    if (check := t.label_check) is not None:
+        row.update(zip(LABEL_CHECK_COLUMNS, (
+            check.molar_conductivity_relaxed.value, check.molar_conductivity_relaxed.err, check.relaxation_time,
+            check.relaxation_resolved, check.window_bias.value, check.window_bias.err, check.label_status)))
+    if (attribution := t.attribution) is not None:
+        row.update(zip(ATTRIBUTION_COLUMNS, (
+            attribution.molar_conductivity.value, attribution.molar_conductivity.err, attribution.self_part.value,
+            attribution.self_part.err, attribution.horizon)))
+    return row
+
+
+def _estimate(row: dict[str, Any], name: str) -> Estimate:
+    nan = float("nan")
+    return Estimate(row.get(name, nan), row.get(f"{name}_err", nan), row.get(f"{name}_std", nan))
+
+
+def transport_from_row(row: dict[str, Any]) -> SystemTransport:
+    """The :class:`SystemTransport` of a row :func:`transport_to_row` wrote (a column missing from an older
+    row reads as NaN, a missing check or attribution as None)."""
+    nan = float("nan")
+    names = [key[2:] for key in row if key.startswith("z_") and key not in ("z_plus", "z_minus")
+             and f"n_{key[2:]}" in row]
+    species = tuple(SpeciesTransport(
+        name=name, valence=row[f"z_{name}"], count=row[f"n_{name}"],
+        onsager=tuple((other, _estimate(row, f"L_{name}_{other}")) for other in names[index:]),
+        self_onsager=_estimate(row, f"L_self_{name}"), diffusion=_estimate(row, f"D_{name}"))
+        for index, name in enumerate(names))
+    window = TransportWindow(row.get("fit_t0", nan), row.get("fit_t1", nan), row.get("msd_loglog_slope", nan),
+                             row.get("diffusive", False), row.get("collective_converged"),
+                             Estimate(row.get("late_molar_conductivity", nan), row.get("late_molar_conductivity_err", nan)))
+    check = None
+    if "label_status" in row:
+        check = LabelCheck(Estimate(row.get("molar_conductivity_relaxed", nan), row.get("molar_conductivity_relaxed_err", nan)),
+                           row.get("relaxation_time", nan), row.get("relaxation_resolved"),
+                           Estimate(row.get("window_bias", nan), row.get("window_bias_err", nan)), row["label_status"])
+    attribution = None
+    if "molar_conductivity_attributed" in row:
+        attribution = AttributionSummary(
+            Estimate(row["molar_conductivity_attributed"], row.get("molar_conductivity_attributed_err", nan)),
+            Estimate(row.get("molar_conductivity_attributed_self", nan),
+                     row.get("molar_conductivity_attributed_self_err", nan)),
+            row.get("attribution_horizon", nan))
+    return SystemTransport(
+        system=row.get("system", ""), concentration=row.get("concentration", nan),
+        bjerrum_length=row.get("bjerrum_length", nan), paired_fraction=row.get("paired_fraction", nan),
+        test_only=row.get("test_only", False), n_replicas=row.get("n_replicas", 1), z_plus=row.get("z_plus", 1.0),
+        z_minus=row.get("z_minus", -1.0), ions=row.get("ions", ""), n_species=row.get("n_species", 2),
+        molar_conductivity_basis=row.get("molar_conductivity_basis", "formula unit"),
+        **{name: _estimate(row, name) for name in ESTIMATED}, ionicity=_estimate(row, "ionicity"),
+        kappa_green_kubo=_estimate(row, "kappa_green_kubo"), simulated_time=row.get("simulated_time", nan),
+        formula_concentration=row.get("formula_concentration", nan), species=species, window=window,
+        label_check=check, attribution=attribution)
+
+
+def prediction_to_row(prediction: Prediction) -> dict[str, Any]:
+    """``prediction`` as a row of ``predictions.csv`` (:data:`PREDICTION_COLUMNS`; ``true_std`` is the label's
+    standard error, ``predicted_std`` and ``cross_predicted_std`` the members' spread)."""
+    p = prediction
+    return {"system": p.system, "split": p.split, "concentration": p.concentration,
+            "bjerrum_length": p.bjerrum_length, "paired_fraction": p.paired_fraction, "true": p.true.value,
+            "true_std": p.true.err, "predicted": p.predicted.value, "predicted_std": p.predicted.std,
+            "cross_predicted": p.cross_predicted.value, "cross_predicted_std": p.cross_predicted.std,
+            "n_environments": p.n_environments, "k_mean_abs": p.k_mean_abs, "k_std_median": p.k_std_median,
+            "k_posterior_std_median": p.k_posterior_std_median}
+
+
+def prediction_from_row(row: dict[str, Any]) -> Prediction:
+    """The :class:`Prediction` of a ``predictions.csv`` row (numbers already floats, as :func:`read_table`
+    gives them with ``numeric``)."""
+    n = row["n_environments"]
+    return Prediction(system=row["system"], split=row["split"], concentration=row["concentration"],
+                      bjerrum_length=row["bjerrum_length"], paired_fraction=row["paired_fraction"],
+                      true=Estimate(row["true"], err=row["true_std"]),
+                      predicted=Estimate(row["predicted"], std=row["predicted_std"]),
+                      cross_predicted=Estimate(row["cross_predicted"], std=row["cross_predicted_std"]),
+                      n_environments=int(n) if n == n else 0, k_mean_abs=row["k_mean_abs"],
+                      k_std_median=row["k_std_median"], k_posterior_std_median=row["k_posterior_std_median"])
+
+
+def write_predictions(path: Path, predictions: list[Prediction]) -> None:
+    """Write ``predictions.csv`` at ``path`` (a file)."""
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=PREDICTION_COLUMNS)
+    writer.writeheader()
+    writer.writerows(prediction_to_row(p) for p in predictions)
+    Path(path).write_text(buffer.getvalue())
 
 
 def read_attribution(artifact: Path):
@@ -115,10 +282,11 @@ def _number(text: str, strict: bool = True) -> float | str:
         return float("nan") if strict else text
 
 
-def read_predictions(path: Path) -> list[dict[str, Any]]:
-    """Rows of a ``predictions.csv`` (a file, or the predict artifact holding one), numbers as floats."""
+def read_predictions(path: Path) -> list[Prediction]:
+    """The :class:`Prediction` of every row of a ``predictions.csv`` (a file, or the predict artifact holding one)."""
     path = Path(path)
-    return read_table(path / PREDICTIONS_FILE if path.is_dir() else path, numeric=PREDICTION_COLUMNS[2:])
+    rows = read_table(path / PREDICTIONS_FILE if path.is_dir() else path, numeric=PREDICTION_COLUMNS[2:])
+    return [prediction_from_row(row) for row in rows]
 
 
 def read_metrics_file(path: Path) -> dict[str, Any]:

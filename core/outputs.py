@@ -11,7 +11,8 @@ from typing import Any
 
 from core.artifacts import atomic_write_text
 from core.layout import (ABLATION_FILE, MAIN_PREDICTION, METRICS_FILE, PREDICTIONS_FILE, TRANSPORT_FILE,
-                          TRANSPORT_REPLICAS_FILE, VARIANT_FILE, read_metrics_file, read_transport)
+                          TRANSPORT_REPLICAS_FILE, VARIANT_FILE, read_metrics_file, read_transport,
+                          read_transport_replicas, transport_to_row)
 from core.tasks import TaskOutcome
 
 #: The table comparing descriptor × model combinations of an ablation (one row per combination and split).
@@ -54,10 +55,10 @@ def write_run_outputs(workdir: Path, outcomes: list[TaskOutcome], order: list[st
     rank = {name: index for index, name in enumerate(order or [])}
     transports = [o for o in outcomes if o.operation == "transport" and o.ok and o.path]
     for outcome in sorted(transports, key=lambda o: rank.get(o.system or "", len(rank))):
-        result = read_transport(Path(outcome.path))
-        systems.append(result["system"])
-        replicas += [{"system": result["system"]["system"], "replica": i, **row}
-                     for i, row in enumerate(result["replicas"])]
+        transport = read_transport(Path(outcome.path))
+        systems.append(transport_to_row(transport))
+        replicas += [{"system": transport.system, "replica": i, **row}
+                     for i, row in enumerate(read_transport_replicas(Path(outcome.path)))]
     if systems:
         extra = [c for c in _columns(systems) if c not in TRANSPORT_COLUMNS]
         atomic_write_text(workdir / TRANSPORT_FILE, _csv(systems, TRANSPORT_COLUMNS + extra))

@@ -228,7 +228,7 @@ class PipelineRun:
 
             self.execute(tasks, forced - recomputed, check_only, keep)
             recomputed |= {o.key for o in done if o.status == "done"}
-            rows = {o.system: read_transport(Path(o.path))["system"] for o in done
+            rows = {o.system: read_transport(Path(o.path)) for o in done
                     if o.operation == "transport" and o.ok and o.path}
             if len(rows) < len(replicas):
                 self.console.print("precision: some systems have no transport result; no further rounds")

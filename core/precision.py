@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from core.recipe.schema import PrecisionConfig
+from core.results import SystemTransport
 from core.transport.label_status import LabelStatus, needs_longer_runs
 
 
@@ -44,24 +45,24 @@ def steps_per_replica(base_steps: int, extensions: dict[str, list[int]], name: s
     return base_steps + sum(extensions.get(name, []))
 
 
-def next_extensions(rows: dict[str, dict[str, Any]], replicas: dict[str, int], extensions: dict[str, list[int]],
+def next_extensions(transports: dict[str, SystemTransport], replicas: dict[str, int], extensions: dict[str, list[int]],
                     config: PrecisionConfig, base_steps: int, write_period: int,
                     round_index: int) -> tuple[dict[str, list[int]], PrecisionRound]:
     """The extensions after this round (a new dict; equal to ``extensions`` when nothing more is done).
 
-    ``rows``: system name -> its transport row (``molar_conductivity_rel_err``, ``simulated_time``);
+    ``transports``: system name -> its transport (Λ's relative error, the simulated time, the label status);
     ``replicas``: name -> replica count.
     """
     record = PrecisionRound(round_index)
     wanted: list[tuple[float, str, int]] = []
-    for name, row in rows.items():
-        relative = float(row.get("molar_conductivity_rel_err", math.nan))
+    for name, transport in transports.items():
+        relative = float(transport.molar_conductivity.relative_err)
         current = steps_per_replica(base_steps, extensions, name)
         meets = math.isfinite(relative) and relative <= config.target_relative_error
-        status = row.get("label_status")
+        status = transport.label_status
         accurate = not needs_longer_runs(status)
         record.systems[name] = {"relative_error": relative, "steps_per_replica": current,
-                                "simulated_time": row.get("simulated_time"), "meets_target": meets,
+                                "simulated_time": transport.simulated_time, "meets_target": meets,
                                 "label_status": status, "accurate": accurate, "stopped_by": None}
         unbiased_wanted = config.converged and not accurate
         if (meets or not math.isfinite(relative)) and not unbiased_wanted:
@@ -80,7 +81,7 @@ def next_extensions(rows: dict[str, dict[str, Any]], replicas: dict[str, int], e
         wanted.append((relative, name, add))
     remaining = math.inf
     if config.max_total_steps is not None:
-        used = sum(replicas[name] * steps_per_replica(base_steps, extensions, name) for name in rows)
+        used = sum(replicas[name] * steps_per_replica(base_steps, extensions, name) for name in transports)
         remaining = config.max_total_steps - used
     result = {name: list(steps) for name, steps in extensions.items()}
     for _, name, add in sorted(wanted, reverse=True):          # worst relative error first

@@ -23,7 +23,9 @@ from core.outputs import read_metrics
 from core.provenance import SOURCE, source_commit
 from core.recipe.loader import ResolvedRecipe
 from core.layout import (ABLATION_FILE, PREDICTIONS_FILE, REPORT_FILE, TRANSPORT_FIGURE_STEM, TRANSPORT_FILE,
-                          read_analysis_result, read_predictions, read_table)
+                          prediction_to_row, read_analysis_result, read_predictions, read_table,
+                          read_transport_table)
+from core.results import Prediction, SystemTransport
 from core.tasks import STAGES, TaskOutcome
 from core.transport.label_status import LabelStatus
 
@@ -105,16 +107,16 @@ def numbers_html(numbers: dict[str, Any]) -> str:
     return "\n".join(parts)
 
 
-def _local_confidence_section(predictions: list[dict[str, Any]]) -> list[str]:
+def _local_confidence_section(predictions: list[Prediction]) -> list[str]:
     """How well the local k are pinned down: per split, the median over systems of each system's median
     member spread and posterior std of k (local prediction rigidity), relative to its mean |k|."""
     rows = []
-    for split in sorted({row.get("split", "") for row in predictions}):
-        chosen = [row for row in predictions if row.get("split") == split and row.get("k_mean_abs", 0.0) > 0]
+    for split in sorted({p.split for p in predictions}):
+        chosen = [p for p in predictions if p.split == split and p.k_mean_abs > 0]
         if not chosen:
             continue
-        spread = [r.get("k_std_median", float("nan")) / r["k_mean_abs"] for r in chosen]
-        posterior = [r.get("k_posterior_std_median", float("nan")) / r["k_mean_abs"] for r in chosen]
+        spread = [p.k_std_median / p.k_mean_abs for p in chosen]
+        posterior = [p.k_posterior_std_median / p.k_mean_abs for p in chosen]
         rows.append({"split": split, "n_systems": len(chosen),
                      "member spread of k / mean |k| (median)": float(np.nanmedian(spread)),
                      "posterior std of k / mean |k| (median)": (float(np.nanmedian(posterior))
@@ -177,8 +179,8 @@ def build_report(workdir: Path, resolved: ResolvedRecipe, outcomes: list[TaskOut
         sections.append("<h2>Analyses</h2>")
         sections += [_analysis_section(workdir, o) for o in sorted(analyses, key=lambda o: o.label)]
     transport_rows = read_table(workdir / TRANSPORT_FILE)
-    missing = [system.name for system in resolved.systems
-               if system.name not in {row.get("system") for row in transport_rows}]
+    transports = read_transport_table(workdir / TRANSPORT_FILE)
+    missing = [system.name for system in resolved.systems if system.name not in {t.system for t in transports}]
     sections += [f'<h2>Transport (<a href="{TRANSPORT_FILE}">{TRANSPORT_FILE}</a>)</h2>',
                  f'<p class="bad">no transport in this run for {len(missing)} of {len(resolved.systems)} systems: '
                  f'{html.escape(", ".join(missing[:20]))}{" …" if len(missing) > 20 else ""}</p>' if missing else "",
@@ -190,7 +192,7 @@ def build_report(workdir: Path, resolved: ResolvedRecipe, outcomes: list[TaskOut
                          "diffusive", "collective_converged", "molar_conductivity_relaxed",
                          "molar_conductivity_relaxed_err", "relaxation_time", "window_bias", "window_bias_err",
                          "label_status"]),
-                 _label_bias_note(transport_rows),
+                 _label_bias_note(transports),
                  "<p>Λ is pooled over the replicas; <code>molar_conductivity_err</code> is its standard error from the "
                  "trajectories (GLS with the covariance of overlapping time origins), "
                  "<code>molar_conductivity_std</code> the scatter of single replicas (a check: it should be about "
@@ -204,7 +206,8 @@ def build_report(workdir: Path, resolved: ResolvedRecipe, outcomes: list[TaskOut
         sections.append("<p>Fit diagnostics (MSD and running Λ, the fit window shaded, pooled Λ ± error): " + ", ".join(
             f'<a href="{html.escape(str(path))}">{html.escape(label)}</a>' for label, path in diagnostics) + "</p>")
     if predictions:
-        sections += [f'<h2>Predictions (<a href="{PREDICTIONS_FILE}">{PREDICTIONS_FILE}</a>)</h2>', _table(predictions)]
+        sections += [f'<h2>Predictions (<a href="{PREDICTIONS_FILE}">{PREDICTIONS_FILE}</a>)</h2>',
+                     _table([prediction_to_row(p) for p in predictions])]
     plugins = [resolved.simulator, resolved.descriptor, resolved.model, *resolved.analyses]
     versions = [{"component": "localcond source", "version": source_commit(), "package": str(SOURCE)},
                 {"component": "python", "version": platform.python_version(), "package": ""},
@@ -220,7 +223,7 @@ def build_report(workdir: Path, resolved: ResolvedRecipe, outcomes: list[TaskOut
             + "\n".join(sections) + "\n</body></html>\n")
 
 
-def _label_bias_note(rows: list[dict[str, str]]) -> str:
+def _label_bias_note(transports: list[SystemTransport]) -> str:
     """A flag on the labels whose estimated remaining bias may exceed their error, or whose relaxation the run
     does not resolve (``label_status``, :class:`core.transport.label_status.LabelStatus`)."""
     parts = []
@@ -228,9 +231,9 @@ def _label_bias_note(rows: list[dict[str, str]]) -> str:
                           "label's error (<code>window_bias</code> against the relaxation-aware fit)"),
                          (LabelStatus.UNRESOLVED, "the charge MSD relaxes more slowly than the run resolves, so "
                           "the label's remaining bias is not bounded")):
-        flagged = [row["system"] for row in rows if row.get("label_status") == status]
+        flagged = [t.system for t in transports if t.label_status == status]
         if flagged:
-            parts.append(f'<p class="bad">{len(flagged)} of {len(rows)} labels: {what}: '
+            parts.append(f'<p class="bad">{len(flagged)} of {len(transports)} labels: {what}: '
                          f'{html.escape(", ".join(flagged[:20]))}{" …" if len(flagged) > 20 else ""}. Longer runs, '
                          "or <code>simulation.precision</code>.</p>")
     return "\n".join(parts)

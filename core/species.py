@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from core.datatypes import Frame
+from core.results import SystemTransport
 
 #: GSD log key of the (N,) int32 species index of every particle (−1 for non-ions).
 LOG_SPECIES = "localcond/species"
@@ -116,14 +117,15 @@ def charge_balance(species: tuple[IonSpecies, ...]) -> float:
     return float(sum(s.valence * s.count for s in species if s.valence > 0))
 
 
-def species_notes(transport_rows: list[dict], assumption: str) -> list[str]:
+def species_notes(transports: list[SystemTransport], assumption: str) -> list[str]:
     """Report notes for systems beyond a salt of two species: which systems, and what ``assumption`` means.
 
-    ``transport_rows``: transport.csv rows (``n_species``, ``ions``); ``assumption``: what the analysis
-    does with several species, e.g. "like and unlike are by charge sign, so Li⁺–Mg²⁺ pairs count as like".
+    ``transports``: the run's :class:`core.results.SystemTransport` (``n_species``, ``ions``); ``assumption``:
+    what the analysis does with several species, e.g. "like and unlike are by charge sign, so Li⁺–Mg²⁺ pairs
+    count as like".
     """
-    mixtures = [row for row in transport_rows if int(float(row.get("n_species") or 2)) > 2]
+    mixtures = [t for t in transports if t.n_species > 2]
     if not mixtures:
         return []
-    names = ", ".join(f"{row['system']} ({row.get('ions', '')})" for row in mixtures)
+    names = ", ".join(f"{t.system} ({t.ions})" for t in mixtures)
     return [f"more than one cation or anion species in {names}: {assumption}"]

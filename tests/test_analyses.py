@@ -3,19 +3,22 @@
 from __future__ import annotations
 
 import csv
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 from core.datatypes import AnalysisInputs
+from core.results import Estimate
+from core.testing import prediction_of, transport_of
 from core.learn.scores import attainable_r2, r2_score
 from core.registry import get_registry
 
 
 def rows(true, predicted, split, std=0.01):
-    return [{"system": f"{split}{i}", "split": split, "true": t, "true_std": std, "predicted": p,
-             "predicted_std": 0.005} for i, (t, p) in enumerate(zip(true, predicted))]
+    return [prediction_of(f"{split}{i}", split, true=t, true_std=std, predicted=p, predicted_std=0.005)
+            for i, (t, p) in enumerate(zip(true, predicted))]
 
 
 def test_scores_have_known_values() -> None:
@@ -49,8 +52,8 @@ def test_parity_writes_figures_tables_and_scores(tmp_path: Path) -> None:
 def test_parity_plots_outer_fold_predictions_where_the_run_has_them(tmp_path: Path) -> None:
     true = np.linspace(0.05, 0.15, 6)
     predictions = rows(true, true, "train") + rows([0.1], [0.2], "external")
-    for row, cross in zip(predictions, [*(true + 0.02), np.nan]):
-        row.update(cross_predicted=cross, cross_predicted_std=0.003)
+    predictions = [replace(p, cross_predicted=Estimate(cross, std=0.003))
+                   for p, cross in zip(predictions, [*(true + 0.02), np.nan])]
     registry = get_registry()
     auto = registry.instantiate("analysis", "parity", {}).run(AnalysisInputs([], predictions=predictions), tmp_path)
     assert set(auto.numbers) == {"heldout", "external"}
@@ -72,8 +75,8 @@ def test_heterogeneity_correlates_spread_with_conductivity(tmp_path: Path) -> No
         k[:100] = np.nan  # bonded ions carry no k
         np.savez(tmp_path / f"{name}.npz", k_mean=k, k_std=np.zeros_like(k))
         local[name] = tmp_path / f"{name}.npz"
-        predictions.append({"system": name, "split": "train", "true": true, "concentration": 0.01 * (i + 1),
-                            "true_std": 0.01, "predicted": true, "predicted_std": 0.0})
+        predictions.append(prediction_of(name, "train", true=true, concentration=0.01 * (i + 1), true_std=0.01,
+                                         predicted=true, predicted_std=0.0))
     out = tmp_path / "out"
     out.mkdir()
     analysis = get_registry().instantiate("analysis", "heterogeneity", {})
@@ -121,8 +124,8 @@ def test_near_and_far_negative_fractions_on_a_hand_made_configuration(tmp_path: 
     assert fractions["negative_far_percent"] == pytest.approx(25.0)    # −0.1 of 4
 
     np.savez(tmp_path / "s0.npz", k_mean=k, k_std=np.zeros_like(k))
-    prediction = {"system": "s0", "split": "train", "concentration": 0.01, "bjerrum_length": 5.0, "true": 0.1,
-                  "true_std": 0.01, "predicted": 0.1, "predicted_std": 0.0}
+    prediction = prediction_of("s0", "train", concentration=0.01, bjerrum_length=5.0, true=0.1, true_std=0.01,
+                               predicted=0.1, predicted_std=0.0)
     out = tmp_path / "out"
     out.mkdir()
     result = get_registry().instantiate("analysis", "local-distribution", {}).run(
@@ -205,10 +208,10 @@ def test_onsager_relations_count_negative_fractions_per_system(tmp_path: Path) -
         k = np.where(np.arange(200) < 2 * negative, -0.1, 0.2)  # `negative` % of 200 ions below zero
         np.savez(tmp_path / f"{name}.npz", k_mean=k, k_std=np.zeros_like(k))
         local[name] = tmp_path / f"{name}.npz"
-        transport.append({"system": name, "concentration": c, "bjerrum_length": lb,
-                          "L_self_pp": c * (1.0 - negative / 100), "L_self_pp_std": 0.0,
-                          "L_pm": c * negative / 1000, "L_pm_std": 0.0})
-        predictions.append({"system": name, "split": "train"})
+        transport.append(transport_of(name, concentration=c, bjerrum_length=lb,
+                                      L_self_pp=c * (1.0 - negative / 100), L_self_pp_std=0.0,
+                                      L_pm=c * negative / 1000, L_pm_std=0.0))
+        predictions.append(prediction_of(name, "train"))
     out = tmp_path / "out"
     out.mkdir()
     result = get_registry().instantiate("analysis", "onsager-relations", {}).run(
@@ -270,8 +273,8 @@ def test_cluster_nernst_einstein_counts_free_ions_and_not_neutral_pairs(tmp_path
     unwrapped = starts + np.concatenate([walk[:, :20], np.repeat(walk[:, 20:], 2, axis=1)], axis=1)
     sign = np.concatenate([free_sign, pair_sign])
     path = write_walkers(tmp_path / "walk.gsd", unwrapped, sign, box_length, 1.0)
-    transport = [{"system": "walk", "concentration": 20 / box_length ** 3, "bjerrum_length": 5.0, "fit_t0": 2.0,
-                  "fit_t1": 20.0, "molar_conductivity": 0.01, "molar_conductivity_ne": 0.02}]
+    transport = [transport_of("walk", concentration=20 / box_length ** 3, bjerrum_length=5.0, fit_t0=2.0,
+                              fit_t1=20.0, molar_conductivity=0.01, molar_conductivity_ne=0.02)]
     out = tmp_path / "out"
     out.mkdir()
     result = get_registry().instantiate("analysis", "cluster-nernst-einstein", {"max_origins": 40}).run(
@@ -301,9 +304,9 @@ def test_cluster_nernst_einstein_weighs_clusters_by_their_summed_valence(tmp_pat
     walk = np.cumsum(steps, axis=0) - steps[0]
     unwrapped = starts + np.concatenate([walk[:, :40], np.repeat(walk[:, 40:], 2, axis=1)], axis=1)
     path = write_walkers(tmp_path / "mx2.gsd", unwrapped, np.sign(valence), box_length, 1.0, valence, masses)
-    transport = [{"system": "mx2", "concentration": 0.123, "formula_concentration": 20 / box_length ** 3,
-                  "bjerrum_length": 5.0, "fit_t0": 2.0, "fit_t1": 20.0, "molar_conductivity": 0.01,
-                  "molar_conductivity_ne": 0.02}]
+    transport = [transport_of("mx2", concentration=0.123, formula_concentration=20 / box_length ** 3,
+                              bjerrum_length=5.0, fit_t0=2.0, fit_t1=20.0, molar_conductivity=0.01,
+                              molar_conductivity_ne=0.02)]
     out = tmp_path / "out"
     out.mkdir()
     get_registry().instantiate("analysis", "cluster-nernst-einstein", {"max_origins": 40}).run(
@@ -332,8 +335,8 @@ def test_confidence_filter_keeps_only_well_determined_k(tmp_path: Path) -> None:
     np.savez(tmp_path / "old.npz", k_mean=k, k_std=spread)          # written before k_posterior_std existed
     assert np.isnan(load_local(tmp_path / "old.npz").k_posterior_std).all()
 
-    prediction = {"system": "s0", "split": "train", "concentration": 0.01, "bjerrum_length": 5.0, "true": 0.1,
-                  "true_std": 0.01, "predicted": 0.1, "predicted_std": 0.0}
+    prediction = prediction_of("s0", "train", concentration=0.01, bjerrum_length=5.0, true=0.1, true_std=0.01,
+                               predicted=0.1, predicted_std=0.0)
     inputs = AnalysisInputs([], predictions=[prediction], feature_stores={"s0": store},
                             local_conductivities={"s0": tmp_path / "s0.npz"})
     numbers = {}
@@ -383,7 +386,7 @@ def attribution_inputs(tmp_path: Path, learned) -> AnalysisInputs:
     writer.close()
     distance = np.concatenate(distances)
     np.savez(tmp_path / "walk.npz", k_mean=learned(distance), k_std=np.zeros(len(distance)))
-    return AnalysisInputs(systems=[], predictions=[{"system": "walk", "split": "test"}],
+    return AnalysisInputs(systems=[], predictions=[prediction_of("walk", "test")],
                           feature_stores={"walk": tmp_path / "features.h5"},
                           local_conductivities={"walk": tmp_path / "walk.npz"},
                           attributions={"walk": tmp_path / "attribution.npz"})
@@ -427,10 +430,9 @@ def test_figure_analyses_check_learned_k_against_the_measured_shares(tmp_path: P
     functions = {"truth": expected_attribution, "constant": lambda r: np.full(len(r), 0.03),
                  "inverted": lambda r: 0.06 - expected_attribution(r)}
     inputs = attribution_inputs(tmp_path, functions[learned])
-    inputs.predictions[0].update({"concentration": 0.04, "bjerrum_length": 1.0, "true": 0.03})
+    inputs.predictions[0] = prediction_of("walk", "test", concentration=0.04, bjerrum_length=1.0, true=0.03)
     inputs.trajectories["walk"] = [tmp_path / "walk.gsd"]
-    inputs.transport.append({"system": "walk", "concentration": 0.04, "bjerrum_length": 1.0, "L_self_pp": 1.0,
-                             "L_pm": 0.1})
+    inputs.transport.append(transport_of("walk", concentration=0.04, bjerrum_length=1.0, L_self_pp=1.0, L_pm=0.1))
     results = {}
     for name in ("local-distribution", "heterogeneity", "spatial-correlation", "onsager-relations"):
         out = tmp_path / name
@@ -476,10 +478,9 @@ def test_per_system_runs_on_a_hand_made_view_without_a_pipeline() -> None:
     from core.api import AnalysisInputs, AnalysisResult, SystemView
 
     parity = get_registry().instantiate("analysis", "parity", {})
-    rows = [{"system": "a", "split": "train", "true": 0.10, "true_std": 0.01, "predicted": 0.12,
-             "predicted_std": 0.02, "cross_predicted": 0.09, "cross_predicted_std": 0.03},
-            {"system": "b", "split": "external", "true": 0.05, "true_std": 0.01, "predicted": 0.04,
-             "predicted_std": 0.01, "cross_predicted": float("nan"), "cross_predicted_std": float("nan")}]
+    rows = [prediction_of("a", "train", true=0.10, true_std=0.01, predicted=0.12, predicted_std=0.02,
+                          cross_predicted=0.09, cross_predicted_std=0.03),
+            prediction_of("b", "external", true=0.05, true_std=0.01, predicted=0.04, predicted_std=0.01)]
     inputs = AnalysisInputs(systems=[], predictions=rows)
     parity.prepare(inputs, AnalysisResult(title=""))
     views = list(parity.views(inputs))
@@ -502,14 +503,14 @@ def test_the_template_writes_the_declared_table_and_refuses_what_was_not_declare
         promised: list = []
 
         def per_system(self, view):
-            return {"system": view.name, "true": view.prediction["true"], **self.extra}
+            return {"system": view.name, "true": view.prediction.true.value, **self.extra}
 
         def conclude(self, rows, inputs, result, output_dir):
             result.numbers["mean"] = sum(r["true"] for r in rows) / len(rows)
             result.figures += self.promised
 
-    inputs = AnalysisInputs(systems=[], predictions=[{"system": "a", "split": "train", "true": 1.0},
-                                                     {"system": "b", "split": "test", "true": 3.0}])
+    inputs = AnalysisInputs(systems=[], predictions=[prediction_of("a", "train", true=1.0),
+                                                     prediction_of("b", "test", true=3.0)])
     assert Means.needs == frozenset({"predictions"})
     result = Means(PluginConfig()).run(inputs, tmp_path)
     assert (tmp_path / "means.csv").read_text().splitlines() == ["system,true", "a,1.0", "b,3.0"]
@@ -520,3 +521,34 @@ def test_the_template_writes_the_declared_table_and_refuses_what_was_not_declare
     Means.extra, Means.promised = {}, ["figure.png"]
     with pytest.raises(RuntimeError, match="figure.png"):
         Means(PluginConfig()).run(inputs, tmp_path)
+
+
+def test_the_template_writes_several_declared_tables_and_refuses_an_undeclared_one(tmp_path) -> None:
+    """With ``tables``, per_system gives rows by file name; each table is written with its own columns, and
+    conclude sees every table's rows."""
+    from core.api import AnalysisInputs, PluginConfig, SystemAnalysis
+
+    class Two(SystemAnalysis):
+        name, version, Config = "two", "0", PluginConfig
+        tables = {"values.csv": ("system", "true"), "errors.csv": ("system", "kind", "err")}
+        system_needs = frozenset({"prediction"})
+        target = "errors.csv"
+
+        def per_system(self, view):
+            p = view.prediction
+            return {"values.csv": [{"system": view.name, "true": p.true.value}],
+                    self.target: [{"system": view.name, "kind": kind, "err": p.true.err} for kind in ("a", "b")]}
+
+        def conclude(self, rows, inputs, result, output_dir):
+            result.numbers["rows"] = {name: len(part) for name, part in rows.items()}
+
+    inputs = AnalysisInputs(systems=[], predictions=[prediction_of("a", "train", true=1.0, true_std=0.5),
+                                                     prediction_of("b", "test", true=3.0, true_std=0.25)])
+    result = Two(PluginConfig()).run(inputs, tmp_path)
+    assert result.tables == ["values.csv", "errors.csv"]
+    assert result.numbers["rows"] == {"values.csv": 2, "errors.csv": 4}
+    assert (tmp_path / "errors.csv").read_text().splitlines() == [
+        "system,kind,err", "a,a,0.5", "a,b,0.5", "b,a,0.25", "b,b,0.25"]
+    Two.target = "other.csv"
+    with pytest.raises(ValueError, match="'other.csv', which is not one of its tables"):
+        Two(PluginConfig()).run(inputs, tmp_path)

@@ -59,8 +59,7 @@ def test_cutoff_keeps_near_terms_and_the_plain_sum_is_recovered():
     plain = system_attribution([positions], fit_start=1.0, formula_units=5.0)
     near = system_attribution([positions], fit_start=1.0, formula_units=5.0, cutoff=4.0)
     np.testing.assert_allclose(near.full(0), plain.replicas[0].total, rtol=1e-5, atol=1e-6)
-    assert summary(near)["molar_conductivity_attributed"] == pytest.approx(
-        summary(plain)["molar_conductivity_attributed"], rel=1e-6)
+    assert summary(near).molar_conductivity.value == pytest.approx(summary(plain).molar_conductivity.value, rel=1e-6)
     huge = system_attribution([positions], fit_start=1.0, formula_units=5.0, cutoff=100.0)   # every ion is near
     np.testing.assert_allclose(huge.replicas[0].total, plain.replicas[0].total, rtol=1e-5, atol=1e-6)
 
@@ -128,8 +127,8 @@ def test_independent_walkers_give_each_species_its_share_with_honest_errors(tmp_
         (cation, cation_err), (anion, anion_err) = species_means(attribution, positions)
         z_cation.append((cation - SHARES[0]) / cation_err)
         z_anion.append((anion - SHARES[1]) / anion_err)
-        numbers = summary(attribution)
-        z_total.append((numbers["molar_conductivity_attributed"] - 0.4) / numbers["molar_conductivity_attributed_err"])
+        attributed = summary(attribution).molar_conductivity
+        z_total.append((attributed.value - 0.4) / attributed.err)
     for z in (z_cation, z_anion, z_total):
         z = np.array(z)
         assert abs(z.mean()) < 3.0 / np.sqrt(len(z)) + 0.35, z       # unbiased
@@ -208,9 +207,8 @@ def test_a_mixture_gives_each_species_its_share_per_equivalent(tmp_path):
         assert abs(mean - expected) < 4 * error, (z, mean, expected, error)
     exact = sum(count * z * z * d for count, z, d in ((8, 2, 0.1), (8, 1, 0.4), (24, -1, 0.2)))
     exact -= float(np.sum(valence * diffusion)) ** 2 / len(valence)       # the centre-of-mass frame's share
-    numbers = summary(attribution)
-    assert abs(numbers["molar_conductivity_attributed"] - exact / curves.formula_units) < \
-        4 * numbers["molar_conductivity_attributed_err"]
+    attributed = summary(attribution).molar_conductivity
+    assert abs(attributed.value - exact / curves.formula_units) < 4 * attributed.err
 
 
 @pytest.mark.parametrize("convention", ["zero", "exclude"])
@@ -221,6 +219,7 @@ def test_local_labels_keep_the_system_mean_under_either_bonded_convention(tmp_pa
     from core.datatypes import LearningData
     from core.features.store import FeatureStoreWriter
     from core.learn.dataset import load_learning_data
+    from core.testing import transport_of
     from core.transport.attribution import ReplicaAttribution, SystemAttribution
 
     frames, ions = 6, 4
@@ -233,8 +232,8 @@ def test_local_labels_keep_the_system_mean_under_either_bonded_convention(tmp_pa
                       ion_index=np.array([3, 5, 7, 9]), charge_sign=np.array([1, 1, -1, -1]),
                       bonded=np.array([True, False, False, True]), nearest_unlike=np.ones(ions))
     writer.close()
-    data: LearningData = load_learning_data(["s"], {"s": tmp_path / "s.h5"}, {"s": {"molar_conductivity": 1.0,
-                                                                                   "molar_conductivity_err": 0.1}},
+    data: LearningData = load_learning_data(["s"], {"s": tmp_path / "s.h5"}, {"s": transport_of(
+        "s", molar_conductivity=1.0, molar_conductivity_err=0.1)},
                                             bonded_ions=convention, min_relative_std=0.0, labels="both",
                                             attributions={"s": attribution})
     kept = total[1:4][:, [1, 2]].ravel()                              # the free ions 5 and 7 at frames 1–3
@@ -244,5 +243,6 @@ def test_local_labels_keep_the_system_mean_under_either_bonded_convention(tmp_pa
     # either way the model's system mean of the labels is the free ions' summed share per ion of the box
     np.testing.assert_allclose(data.system_means(data.local_target), kept.sum() / 12, rtol=1e-6)
     with pytest.raises(ValueError, match="no attribution"):
-        load_learning_data(["s"], {"s": tmp_path / "s.h5"}, {"s": {"molar_conductivity": 1.0}}, bonded_ions=convention,
+        load_learning_data(["s"], {"s": tmp_path / "s.h5"}, {"s": transport_of("s", molar_conductivity=1.0)},
+                           bonded_ions=convention,
                            min_relative_std=0.0, labels="attribution", attributions={"s": None})

@@ -236,7 +236,7 @@ def test_the_runner_runs_a_pipeline_with_a_plugin_installed_nowhere(localcond_ru
     run = localcond_runner.run(localcond_runner.synthetic_recipe(descriptor="nearest-distances",
                                                                  analyses=("parity",)))
     assert run.ok, run.failures
-    lambdas = [float(row["molar_conductivity"]) for row in run.transport]
+    lambdas = [transport.molar_conductivity.value for transport in run.transport]
     # independent walkers with D = 0.5 / l_B: Λ = (D₊ + D₋) / kT = 1 / l_B
     np.testing.assert_allclose(lambdas, [1.0, 0.5, 1 / 3], rtol=0.15)
     assert len(run.predictions) == 3

@@ -12,11 +12,16 @@ from core.manifest import read_manifest
 from core.precision import next_extensions
 from core.recipe.schema import PrecisionConfig
 from core.trajectory import read_frames
+from core.results import SystemTransport
+from core.testing import transport_of
 from tests.conftest import cli, write_recipe
 
 
-def rows(**relative_errors: float) -> dict[str, dict]:
-    return {name: {"molar_conductivity_rel_err": e, "simulated_time": 10.0} for name, e in relative_errors.items()}
+def rows(statuses: dict[str, str] | None = None, **relative_errors: float) -> dict[str, SystemTransport]:
+    """Transports of Λ = 1 with these relative errors (and label statuses, where given)."""
+    return {name: transport_of(name, molar_conductivity=1.0, molar_conductivity_err=e, simulated_time=10.0,
+                               **({"label_status": statuses[name]} if name in (statuses or {}) else {}))
+            for name, e in relative_errors.items()}
 
 
 def test_extension_follows_the_inverse_square_root_law_in_whole_frames():
@@ -42,11 +47,8 @@ def test_budgets_cap_the_extensions_and_serve_the_worst_system_first():
 def test_a_label_that_may_still_be_biased_is_continued_until_accurate_and_says_what_stopped_each():
     """Precise but possibly biased (label_status 'bias may exceed error'): doubled, unless converged: false."""
     config = PrecisionConfig(target_relative_error=0.1, max_steps_per_replica=100_000, safety=1.0)
-    table = rows(a=0.05, b=0.05, c=0.2, d=0.05)
-    table["a"]["label_status"] = "bias may exceed error"
-    table["b"]["label_status"] = "converged"
-    table["c"]["label_status"] = "bias within error"
-    table["d"]["label_status"] = "relaxation not resolved"
+    table = rows({"a": "bias may exceed error", "b": "converged", "c": "bias within error",
+                  "d": "relaxation not resolved"}, a=0.05, b=0.05, c=0.2, d=0.05)
     result, found = next_extensions(table, {"a": 2, "b": 2, "c": 2, "d": 2}, {}, config, 10_000, 100, 0)
     assert result == {"a": [10_000], "c": [30_000], "d": [10_000]}      # a, d doubled; c by the 1/√t law
     assert found.systems["b"]["stopped_by"] == "precise and accurate"

@@ -3,24 +3,25 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
 from core.datatypes import LearningData
+from core.results import SystemTransport
 from core.features.store import read_store
 from core.transport.attribution import SystemAttribution
 
 
-def target_variance(row: dict[str, Any], min_relative_std: float) -> float:
+def target_variance(transport: SystemTransport, min_relative_std: float) -> float:
     """Δ_s: the variance of the label Λ_s, floored at (min_relative_std · |Λ_s|)².
 
-    The variance is the square of ``molar_conductivity_err``, the uncertainty of the pooled estimate
-    from the trajectories themselves (:mod:`core.transport.onsager`); rows from before it existed
-    fall back to the replica scatter. The floor stops one very precise system from dominating the loss.
+    The variance is the square of the label's standard error (``molar_conductivity.err``, the uncertainty
+    of the pooled estimate from the trajectories themselves, :mod:`core.transport.onsager`), 0 where it has
+    none. The floor stops one very precise system from dominating the loss.
     """
-    floor = (min_relative_std * abs(row["molar_conductivity"])) ** 2
-    std = row.get("molar_conductivity_err", row.get("molar_conductivity_std", float("nan")))
+    label = transport.molar_conductivity
+    floor = (min_relative_std * abs(label.value)) ** 2
+    std = label.err
     variance = std ** 2 if std == std else 0.0
     variance = max(variance, floor)
     return variance if variance > 0 else 1e-12
@@ -56,7 +57,7 @@ def local_labels(attribution: SystemAttribution, environments: dict[str, np.ndar
     return total * factor, variance * factor ** 2
 
 
-def load_learning_data(systems: list[str], stores: dict[str, Path], transport: dict[str, dict[str, Any]],
+def load_learning_data(systems: list[str], stores: dict[str, Path], transport: dict[str, SystemTransport],
                        *, bonded_ions: str, min_relative_std: float, labels: str = "system-means",
                        attributions: dict[str, SystemAttribution | None] | None = None) -> LearningData:
     """Concatenate the stores of ``systems`` (in that order) with their targets.
@@ -87,7 +88,7 @@ def load_learning_data(systems: list[str], stores: dict[str, Path], transport: d
         features=np.concatenate(features) if features else np.zeros((0, dim), np.float32),
         system_index=np.concatenate(index) if index else np.zeros(0, np.int64),
         weight=np.concatenate(weights) if weights else np.zeros(0),
-        target=np.array([transport[name]["molar_conductivity"] for name in systems], dtype=np.float64),
+        target=np.array([transport[name].molar_conductivity.value for name in systems], dtype=np.float64),
         variance=np.array([target_variance(transport[name], min_relative_std) for name in systems]),
         system_names=list(systems),
         local_target=(np.concatenate(targets) if targets else np.zeros(0)) if local else None,

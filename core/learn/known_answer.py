@@ -183,7 +183,7 @@ def measured_answer_set(stores: dict[str, FeatureStore], transport: dict[str, Pa
     sample_rng = np.random.default_rng([seed, 1])
     features, index, weights, local, noise, g_rows, means, targets, variances = ([] for _ in range(9))
     for position, (name, store) in enumerate(stores.items()):
-        row = read_transport(transport[name])["system"]
+        label = read_transport(transport[name])
         keep, weight = environment_weights(store.environments["bonded"], bonded_ions)
         g = truth(store.environments["nearest_unlike"][keep])
         means.append(float(weight @ g))
@@ -196,8 +196,8 @@ def measured_answer_set(stores: dict[str, FeatureStore], transport: dict[str, Pa
         local.append(a[rows])
         noise.append(variance[rows])
         g_rows.append(g[rows])
-        targets.append(row["molar_conductivity"])
-        variances.append(target_variance(row, min_relative_std))
+        targets.append(label.molar_conductivity.value)
+        variances.append(target_variance(label, min_relative_std))
     data = LearningData(np.concatenate(features), np.concatenate(index), np.concatenate(weights), np.array(targets),
                         np.array(variances), list(stores),
                         np.concatenate(local) if labels != "system-means" else None,

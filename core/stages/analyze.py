@@ -18,7 +18,7 @@ from core.tasks import AnalyzeTask
 def gather_inputs(task: AnalyzeTask, inputs: dict[str, Path]) -> AnalysisInputs:
     """Build :class:`AnalysisInputs` from the upstream artifacts ``task`` names (``inputs``: key -> artifact)."""
     analysis_inputs = AnalysisInputs(systems=list(task.systems))
-    analysis_inputs.transport = [read_transport(inputs[k])["system"] for k in task.transport.values()]
+    analysis_inputs.transport = [read_transport(inputs[k]) for k in task.transport.values()]
     analysis_inputs.feature_stores = {n: inputs[k] / STORE_FILE for n, k in task.stores.items()}
     analysis_inputs.attributions = {n: inputs[k] / ATTRIBUTION_FILE for n, k in task.transport.items()
                                     if (inputs[k] / ATTRIBUTION_FILE).is_file()}

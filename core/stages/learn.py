@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 from dataclasses import asdict
 from pathlib import Path
@@ -16,8 +14,9 @@ from core.features.store import read_store
 from core.learn.scores import prediction_scores
 from core.learn.dataset import environment_weights, load_learning_data, target_variance
 from core.plugin_api import ModelPlugin
-from core.layout import (LOCAL_DIR, METRICS_FILE, MODEL_DIR, PREDICTION_COLUMNS, PREDICTIONS_FILE, STORE_FILE,
-                          VARIANT_FILE, read_attribution, read_transport)
+from core.layout import (LOCAL_DIR, METRICS_FILE, MODEL_DIR, PREDICTIONS_FILE, STORE_FILE, VARIANT_FILE,
+                          read_attribution, read_transport, write_predictions)
+from core.results import Estimate, Prediction, SystemTransport
 from core.tasks import MemberTask, PredictTask
 
 #: The pseudo-split of ``metrics.json`` scoring the outer-fold predictions of every trainable system.
@@ -30,9 +29,10 @@ def _model_plugin(task: MemberTask | PredictTask) -> ModelPlugin:
     return plugin
 
 
-def _locations(task: MemberTask | PredictTask, inputs: dict[str, Path]) -> tuple[dict[str, Path], dict[str, dict]]:
+def _locations(task: MemberTask | PredictTask,
+               inputs: dict[str, Path]) -> tuple[dict[str, Path], dict[str, SystemTransport]]:
     stores = {name: inputs[key] / STORE_FILE for name, key in task.stores.items()}
-    transport = {name: read_transport(inputs[key])["system"] for name, key in task.transport.items()}
+    transport = {name: read_transport(inputs[key]) for name, key in task.transport.items()}
     return stores, transport
 
 
@@ -74,7 +74,7 @@ def run_predict(task: PredictTask, inputs: dict[str, Path], output_dir: Path, co
         outer_models.update({name: fold_models for name in fold.systems})
     stores, transport = _locations(task, inputs)
     (output_dir / LOCAL_DIR).mkdir()
-    rows = []
+    predictions: list[Prediction] = []
     for name, store_path in stores.items():
         store = read_store(store_path)
         keep, weight = environment_weights(store.environments["bonded"], task.learn.bonded_ions)
@@ -87,23 +87,18 @@ def run_predict(task: PredictTask, inputs: dict[str, Path], output_dir: Path, co
             k_posterior_std[keep] = np.sqrt(np.mean([m.local_variance(features) for m in models], axis=0))
         np.savez(output_dir / LOCAL_DIR / f"{name}.npz", k_mean=k_mean, k_std=k_std, k_posterior_std=k_posterior_std)
         cross = np.array([m.predict_local(features) @ weight for m in outer_models.get(name, [])])
-        row = transport[name]
-        rows.append({"system": name, "split": task.roles[name], "concentration": row["concentration"],
-                     "bjerrum_length": row["bjerrum_length"], "paired_fraction": row["paired_fraction"],
-                     "true": row["molar_conductivity"],
-                     "true_std": float(np.sqrt(target_variance(row, 0.0))),
-                     "predicted": float(system_predictions.mean()),
-                     "predicted_std": float(system_predictions.std()),
-                     "cross_predicted": float(cross.mean()) if len(cross) else float("nan"),
-                     "cross_predicted_std": float(cross.std()) if len(cross) else float("nan"),
-                     "n_environments": int(len(keep)),
-                     **local_confidence(k_mean[keep], k_std[keep], k_posterior_std[keep])})
-    buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=PREDICTION_COLUMNS)
-    writer.writeheader()
-    writer.writerows(rows)
-    (output_dir / PREDICTIONS_FILE).write_text(buffer.getvalue())
-    metrics = split_metrics(rows)
+        label = transport[name]
+        nan = float("nan")
+        predictions.append(Prediction(
+            system=name, split=task.roles[name], concentration=label.concentration,
+            bjerrum_length=label.bjerrum_length, paired_fraction=label.paired_fraction,
+            true=Estimate(label.molar_conductivity.value, err=float(np.sqrt(target_variance(label, 0.0)))),
+            predicted=Estimate(float(system_predictions.mean()), std=float(system_predictions.std())),
+            cross_predicted=Estimate(float(cross.mean()) if len(cross) else nan,
+                                     std=float(cross.std()) if len(cross) else nan),
+            n_environments=int(len(keep)), **local_confidence(k_mean[keep], k_std[keep], k_posterior_std[keep])))
+    write_predictions(output_dir / PREDICTIONS_FILE, predictions)
+    metrics = split_metrics(predictions)
     (output_dir / METRICS_FILE).write_text(json.dumps(metrics, indent=1))
     (output_dir / VARIANT_FILE).write_text(json.dumps(task.variant, indent=1))
     return {"metrics": metrics}
@@ -117,21 +112,21 @@ def local_confidence(k_mean: np.ndarray, k_std: np.ndarray, k_posterior_std: np.
             "k_posterior_std_median": float(np.median(k_posterior_std))}
 
 
-def split_metrics(rows: list[dict[str, Any]]) -> dict[str, dict[str, float]]:
+def split_metrics(predictions: list[Prediction]) -> dict[str, dict[str, float]]:
     """R², RMSE and the attainable R² (label noise only) of predicted against true Λ, per split.
 
     With outer folds, the entry ``"cross-validated"`` scores ``cross_predicted`` over every system that has one.
     """
     metrics: dict[str, dict[str, float]] = {}
-    for split in sorted({r["split"] for r in rows}):
-        chosen = [r for r in rows if r["split"] == split]
-        metrics[split] = _scores(chosen, "predicted")
-    crossed = [r for r in rows if np.isfinite(r.get("cross_predicted", float("nan")))]
+    for split in sorted({p.split for p in predictions}):
+        chosen = [p for p in predictions if p.split == split]
+        metrics[split] = _scores(chosen, [p.predicted.value for p in chosen])
+    crossed = [p for p in predictions if np.isfinite(p.cross_predicted.value)]
     if crossed:
-        metrics[CROSS_VALIDATED] = _scores(crossed, "cross_predicted")
+        metrics[CROSS_VALIDATED] = _scores(crossed, [p.cross_predicted.value for p in crossed])
     return metrics
 
 
-def _scores(rows: list[dict[str, Any]], column: str) -> dict[str, float]:
-    return prediction_scores(np.array([r["true"] for r in rows]), np.array([r[column] for r in rows]),
-                             np.array([r["true_std"] for r in rows]))
+def _scores(predictions: list[Prediction], predicted: list[float]) -> dict[str, float]:
+    return prediction_scores(np.array([p.true.value for p in predictions]), np.array(predicted),
+                             np.array([p.true.err for p in predictions]))

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-import json
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 from typing import Any
 
 from core.datatypes import TaskContext
-from core.layout import ATTRIBUTION_FILE, TRAJECTORY_FILE, TRANSPORT_FIGURE_STEM, TRANSPORT_RESULT_FILE
+from core.layout import ATTRIBUTION_FILE, TRAJECTORY_FILE, TRANSPORT_FIGURE_STEM, write_transport
+from core.results import Estimate
 from core.transport.attribution import save_attribution, summary, system_attribution
 from core.transport.onsager import TransportCurves, replica_positions, replica_row, system_transport
 from core.tasks import TransportTask
@@ -27,29 +28,29 @@ def run(task: TransportTask, inputs: dict[str, Path], output_dir: Path, context:
                               slope_tolerance=config.slope_tolerance, min_decades=config.min_decades,
                               max_window_fraction=config.max_window_fraction)
     system = task.spec
-    row = {"system": system.name, "concentration": system.concentration, "bjerrum_length": system.bjerrum_length,
-           "paired_fraction": system.paired_fraction, "test_only": system.test_only, **result.row}
+    transport = replace(result.transport, system=system.name, concentration=system.concentration,
+                        bjerrum_length=system.bjerrum_length, paired_fraction=system.paired_fraction,
+                        test_only=system.test_only)
     if config.attribution:   # each ion's share of Λ at every frame, for learners and the local-attribution analysis
         attribution = system_attribution(positions, fit_start=result.window.t0, formula_units=curves[0].formula_units,
                                          kT=task.kT, cutoff=config.attribution_cutoff)
         save_attribution(attribution, output_dir / ATTRIBUTION_FILE)
-        row.update(summary(attribution))
+        transport = replace(transport, attribution=summary(attribution))
     first = result.replicas[0]
-    diagnostic_figure(result.curves, first.concentration * first.volume, task.kT, system.name, output_dir, row)
-    (output_dir / TRANSPORT_RESULT_FILE).write_text(json.dumps({"system": row, "replicas": [replica_row(r) for r in
-                                                                                             result.replicas]},
-                                                               indent=1))
-    return {"molar_conductivity": row["molar_conductivity"], "molar_conductivity_err": row["molar_conductivity_err"],
-            "diffusive": row["diffusive"]}
+    diagnostic_figure(result.curves, first.concentration * first.volume, task.kT, system.name, output_dir,
+                      transport.molar_conductivity)
+    write_transport(output_dir, transport, [replica_row(r) for r in result.replicas])
+    return {"molar_conductivity": transport.molar_conductivity.value,
+            "molar_conductivity_err": transport.molar_conductivity.err, "diffusive": transport.window.diffusive}
 
 
 def diagnostic_figure(curves: list[TransportCurves], formula_units: float, kT: float, name: str,
-                      output_dir: Path, row: dict[str, Any] | None = None) -> list[str]:
+                      output_dir: Path, label: Estimate | None = None) -> list[str]:
     """Per replica: the ion MSD (log-log, with t¹) and the running Einstein Λ(t), the fit window shaded.
 
     The running Λ(t) = < |Σ z Δr|² >(t) / (6 kT V c t) with c V = ``formula_units`` (what Λ is per: formula
     units of a salt, equivalents of a mixture); on the diffusive
-    plateau it is the fitted Λ. With the system ``row``, the pooled Λ ± its uncertainty is drawn
+    plateau it is the fitted Λ. With the system's ``label`` (pooled Λ), Λ ± its standard error is drawn
     as a band over the fit window.
     """
     from core.figures import pyplot, save_figure
@@ -72,8 +73,8 @@ def diagnostic_figure(curves: list[TransportCurves], formula_units: float, kT: f
     lambda_axes.set_xlabel("t (τ)")
     lambda_axes.set_ylabel("running Λ(t) (reduced)")
     lambda_axes.axhline(0.0, color="k", lw=0.5)
-    if row is not None and np.isfinite(row.get("molar_conductivity_err", np.nan)):
-        value, error = row["molar_conductivity"], row["molar_conductivity_err"]
+    if label is not None and np.isfinite(label.err):
+        value, error = label.value, label.err
         window = curves[0].window
         lambda_axes.fill_between(window, value - error, value + error, color="k", alpha=0.25, lw=0,
                                  label=f"Λ = {value:.3g} ± {error:.2g} (pooled)")

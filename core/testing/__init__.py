@@ -30,6 +30,9 @@ plugins without being installed and without core's test suite:
           localcond_runner.register(Coordination)
           run = localcond_runner.run(localcond_runner.synthetic_recipe(descriptor="coordination"))
           assert run.ok and len(run.transport) == 3
+
+- :func:`transport_of` and :func:`prediction_of`: typed results from the few columns a test cares about, for
+  an analysis's ``per_system`` on a hand-made :class:`core.api.SystemView`.
 """
 
 from core.testing.checks import (ANALYSIS_CHECKS, CAPABILITIES, CHECKS_BY_KIND, DESCRIPTOR_CHECKS, MODEL_CHECKS,
@@ -42,6 +45,7 @@ from core.testing.checks import (ANALYSIS_CHECKS, CAPABILITIES, CHECKS_BY_KIND, 
                                  check_system_means_follow_a_linear_local_function,
                                  check_translation_and_wrapping_invariance, check_writes_what_it_declares, checks_for,
                                  parametrize_with_checks)
+from core.testing.results import prediction_of, transport_of
 from core.testing.runner import LocalcondRunner, RunResult, synthetic_run_inputs
 from core.testing.synthetic import (LINEAR, TYPES, make_frame, random_liquid, synthetic_learning_data, tiny_job,
                                     write_random_walks, write_synthetic_trajectories)
@@ -56,5 +60,5 @@ __all__ = [
     "check_gsd_conventions", "check_writes_what_it_declares", "check_continuation_continues_the_run",
     "check_local_variance_is_a_variance", "LocalcondRunner", "RunResult",
     "synthetic_run_inputs", "TYPES", "LINEAR", "make_frame", "random_liquid", "synthetic_learning_data",
-    "tiny_job", "write_random_walks", "write_synthetic_trajectories",
+    "tiny_job", "write_random_walks", "write_synthetic_trajectories", "transport_of", "prediction_of",
 ]

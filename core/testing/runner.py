@@ -11,7 +11,8 @@ from types import ModuleType
 from typing import Any
 
 from core.datatypes import AnalysisInputs
-from core.layout import PREDICTIONS_FILE, TRANSPORT_FILE, read_predictions, read_table
+from core.layout import PREDICTIONS_FILE, TRANSPORT_FILE, read_predictions, read_transport_table
+from core.results import Prediction, SystemTransport
 from core.plugin_api import Plugin
 from core.testing.synthetic import write_synthetic_trajectories
 
@@ -34,13 +35,13 @@ class RunResult:
         return [f"{o.operation} {o.label}: {o.error}" for o in self.outcomes if not o.ok]
 
     @functools.cached_property
-    def transport(self) -> list[dict[str, Any]]:
-        """Rows of the run's ``transport.csv``, numbers as floats."""
-        return read_table(self.workdir / TRANSPORT_FILE)
+    def transport(self) -> list[SystemTransport]:
+        """The run's ``transport.csv``, one :class:`core.results.SystemTransport` per system."""
+        return read_transport_table(self.workdir / TRANSPORT_FILE)
 
     @functools.cached_property
-    def predictions(self) -> list[dict[str, Any]]:
-        """Rows of the run's ``predictions.csv``, numbers as floats."""
+    def predictions(self) -> list[Prediction]:
+        """The run's ``predictions.csv``, one :class:`core.results.Prediction` per system."""
         return read_predictions(self.workdir / PREDICTIONS_FILE)
 
     def analysis_inputs(self) -> AnalysisInputs:

@@ -54,6 +54,8 @@ from pathlib import Path
 
 import numpy as np
 
+from core.results import AttributionSummary, Estimate
+
 from core.transport.onsager import ReplicaPositions
 
 #: Version of the numbers below; part of the transport stage's key through ``TRANSPORT_VERSION``.
@@ -291,9 +293,8 @@ def _species_variance(replicas: list[ReplicaAttribution]) -> np.ndarray:
     return out
 
 
-def summary(attribution: SystemAttribution) -> dict[str, float]:
-    """The transport row's columns: Λ as the mean of the attribution (with its block standard error) and its
-    self part, and the horizon (τ).
+def summary(attribution: SystemAttribution) -> AttributionSummary:
+    """Λ as the mean of the attribution (with its block standard error), its self part, and the horizon (τ).
 
     ``molar_conductivity_attributed`` estimates the same Λ as the Einstein fit (from the charge MSD's slope
     at h rather than over the window): the two agreeing within their errors checks the attribution's scale.
@@ -307,9 +308,7 @@ def summary(attribution: SystemAttribution) -> dict[str, float]:
         blocks.append(frame_blocks(np.full(len(frames), number), frames, attribution.horizon_frames))
     total, error, _ = block_mean(np.concatenate(totals), np.concatenate(blocks))
     self_mean, self_error, _ = block_mean(np.concatenate(selves), np.concatenate(blocks))
-    return {"molar_conductivity_attributed": total, "molar_conductivity_attributed_err": error,
-            "molar_conductivity_attributed_self": self_mean, "molar_conductivity_attributed_self_err": self_error,
-            "attribution_horizon": attribution.horizon}
+    return AttributionSummary(Estimate(total, error), Estimate(self_mean, self_error), attribution.horizon)
 
 
 def save_attribution(attribution: SystemAttribution, path: Path) -> None:

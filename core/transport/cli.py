@@ -105,6 +105,7 @@ def run(args: argparse.Namespace, console: Console) -> int:
     except ValueError as exc:
         raise UserError(str(exc)) from exc
     rows = [replica_row(r) for r in result.replicas]
+    pooled = result.transport
     summary = result.row
     if args.units == "real":
         from core.transport.real_units import to_si
@@ -123,23 +124,23 @@ def run(args: argparse.Namespace, console: Console) -> int:
     for path, row in zip(args.trajectories, rows):
         table.add_row(str(path), *[_value(row, key, spec) for key, _, spec in COLUMNS], str(row["diffusive"]))
     if len(rows) > 1:
-        table.add_row("pooled", *[_value(summary, key, spec) for key, _, spec in COLUMNS], str(summary["diffusive"]))
+        table.add_row("pooled", *[_value(summary, key, spec) for key, _, spec in COLUMNS], str(pooled.window.diffusive))
     console.print(table)
-    console.print(f"ions: {summary['ions']}; Λ is per {summary['molar_conductivity_basis']}"
-                  + (" (a mixture: a formula unit is not defined)" if summary["n_species"] > 2 else ""))
-    if summary["n_species"] > 2:
+    console.print(f"ions: {pooled.ions}; Λ is per {pooled.molar_conductivity_basis}"
+                  + (" (a mixture: a formula unit is not defined)" if pooled.n_species > 2 else ""))
+    if pooled.n_species > 2:
         console.print(_species_table(summary))
     if len(rows) > 1:
-        console.print(f"replica scatter of Λ: std {summary['molar_conductivity_std']:.3g}, std/√n "
-                      f"{summary['molar_conductivity_sem']:.3g} (compare the pooled error "
-                      f"{summary['molar_conductivity_err']:.3g})")
-    if not summary["diffusive"]:
+        console.print(f"replica scatter of Λ: std {pooled.molar_conductivity.std:.3g}, std/√n "
+                      f"{pooled.molar_conductivity_sem:.3g} (compare the pooled error "
+                      f"{pooled.molar_conductivity.err:.3g})")
+    if not pooled.window.diffusive:
         console.print("[yellow]warning:[/] no diffusive decade found (MSD log-log slope not within 0.1 of 1 in "
                       "the first quarter of the run); the numbers are not converged. Longer runs, or --fit T0 T1.")
-    elif not summary["collective_converged"] and not args.fit:
+    elif not pooled.window.collective_converged and not args.fit:
         console.print("[yellow]warning:[/] the charge MSD's slope was still falling at the latest window this run "
-                      f"allows (Λ over the next window: {summary['late_molar_conductivity']:.3g} ± "
-                      f"{summary['late_molar_conductivity_err']:.2g}); Λ is likely overestimated. Longer runs.")
+                      f"allows (Λ over the next window: {pooled.window.late_molar_conductivity.value:.3g} ± "
+                      f"{pooled.window.late_molar_conductivity.err:.2g}); Λ is likely overestimated. Longer runs.")
     return 0
 
 

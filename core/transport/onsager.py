@@ -44,12 +44,14 @@ import itertools
 import math
 import warnings
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from core.results import (ESTIMATED, Estimate, LabelCheck, SpeciesTransport, SystemTransport,
+                          TransportWindow)
 from core.species import IonSpecies, charge_balance, ion_species
 from core.trajectory_import import ImportOptions, frames_of
 from core.transport.correlation import displacement_correlation, time_correlation
@@ -222,13 +224,20 @@ class TransportCurves:
 
 
 @dataclass(frozen=True)
-class SystemTransport:
-    """A system's transport from its replicas: the pooled row, each replica's numbers, and the window."""
+class TransportFit:
+    """A system's transport from its replicas: the typed result, each replica's numbers, the window and curves."""
 
-    row: dict[str, Any]
+    transport: SystemTransport
     replicas: list[ReplicaTransport]
     window: FitWindow
     curves: list[TransportCurves]
+
+    @property
+    def row(self) -> dict[str, Any]:
+        """The result as a ``transport.csv`` row (:func:`core.layout.transport_to_row`)."""
+        from core.layout import transport_to_row
+
+        return transport_to_row(self.transport)
 
 
 @dataclass(frozen=True)
@@ -608,7 +617,7 @@ def converged_window(replicas: list[ReplicaCurves], start: FitWindow, *, min_dec
 
 def system_transport(replicas: list[ReplicaCurves], *, kT: float = 1.0, fit_window: tuple[float, float] | None = None,
                      slope_tolerance: float = 0.1, min_decades: float = 1.0,
-                     max_window_fraction: float = 0.25, relaxation: bool = True) -> SystemTransport:
+                     max_window_fraction: float = 0.25, relaxation: bool = True) -> TransportFit:
     """Transport of one system from the curves of its replicas (same ions, volume and frame interval).
 
     The window is chosen once for all replicas, unless ``fit_window`` (τ) forces one: the earliest
@@ -616,7 +625,7 @@ def system_transport(replicas: list[ReplicaCurves], *, kT: float = 1.0, fit_wind
     lags they share), is diffusive, then moved later until the charge MSD's slope has converged
     (:func:`converged_window`). Lines are fitted by GLS with the charge MSD's covariance (parameters
     from an OLS pass, then refined once from the GLS lines), all pooled over the replicas. ``relaxation``
-    adds the relaxation-aware check of the label (:func:`relaxation_columns`, about 0.1–1 s).
+    adds the relaxation-aware check of the label (:func:`label_check`, about 0.1–1 s).
     """
     if not replicas:
         raise ValueError("no replicas")
@@ -641,24 +650,21 @@ def system_transport(replicas: list[ReplicaCurves], *, kT: float = 1.0, fit_wind
     concentration = first.formula_units / volume
     results = [_replica_result(r, lines, variance, window, scale, concentration, kT)
                for r, lines, variance in zip(replicas, fitted, variances)]
-    row = _pooled_row(results, replicas)
-    row["collective_converged"] = None if fit_window is not None else bool(converged and window.diffusive)
-    row["late_molar_conductivity"] = late[0] * scale / concentration
-    row["late_molar_conductivity_err"] = late[1] * scale / concentration
-    if relaxation:   # the relaxation-aware check of the label (off: the columns are left out, for speed)
-        row.update(relaxation_columns(replicas, start.t0, max_window_fraction, scale / concentration, row))
+    late_estimate = Estimate(late[0] * scale / concentration, late[1] * scale / concentration)
+    transport_window = TransportWindow(window.t0, window.t1, window.loglog_slope, window.diffusive,
+                                       None if fit_window is not None else bool(converged and window.diffusive),
+                                       late_estimate)
+    transport = _pooled_transport(results, replicas, transport_window)
+    if relaxation:   # the relaxation-aware check of the label (off: no check, for speed)
+        transport = replace(transport, label_check=label_check(replicas, start.t0, max_window_fraction,
+                                                               scale / concentration, transport))
     curves = [TransportCurves(r.lag_times, r.ion_msd, r.correlations["charge"][1:], r.current, (window.t0, window.t1))
               for r in replicas]
-    return SystemTransport(row, results, window, curves)
+    return TransportFit(transport, results, window, curves)
 
 
-#: Columns of :func:`relaxation_columns`, in order.
-RELAXATION_COLUMNS = ("molar_conductivity_relaxed", "molar_conductivity_relaxed_err", "relaxation_time",
-                      "relaxation_resolved", "window_bias", "window_bias_err", "label_status")
-
-
-def relaxation_columns(replicas: list[ReplicaCurves], start: float, max_window_fraction: float, to_molar: float,
-                       row: dict[str, Any]) -> dict[str, Any]:
+def label_check(replicas: list[ReplicaCurves], start: float, max_window_fraction: float, to_molar: float,
+                transport: SystemTransport) -> LabelCheck:
     """Λ from the charge MSD with its relaxation modelled (:mod:`core.transport.relaxation`), over
     [``start``, ``max_window_fraction`` × the shortest run], and what it says of the straight-line label.
 
@@ -670,27 +676,24 @@ def relaxation_columns(replicas: list[ReplicaCurves], start: float, max_window_f
     from core.transport.relaxation import relaxed_slope
 
     nan = float("nan")
-    converged = bool(row.get("collective_converged"))
-    out: dict[str, Any] = dict.fromkeys(RELAXATION_COLUMNS, nan)
-    out["relaxation_resolved"] = None
-    out["label_status"] = str(LabelStatus.CONVERGED if converged else LabelStatus.NOT_CHECKED)
+    converged = bool(transport.window.collective_converged)
+    unchecked = LabelCheck(Estimate(nan), nan, None, Estimate(nan),
+                           str(LabelStatus.CONVERGED if converged else LabelStatus.NOT_CHECKED))
     shortest = min(r.run_length for r in replicas)
     try:
         fit = relaxed_slope([r.correlations["charge"] for r in replicas], replicas[0].frame_interval,
                             (start, max_window_fraction * shortest))
     except (ValueError, np.linalg.LinAlgError):   # too short a run, or a degenerate fit: say it was not checked
-        return out
+        return unchecked
     if not (math.isfinite(fit.slope) and math.isfinite(fit.slope_err)):
-        return out
+        return unchecked
     value, error = fit.slope * to_molar, fit.slope_err * to_molar
-    bias = row["molar_conductivity"] - value
-    bias_err = bias_error(error, row["molar_conductivity_err"])
-    out.update({"molar_conductivity_relaxed": value, "molar_conductivity_relaxed_err": error,
-                "relaxation_time": fit.relaxation_time, "relaxation_resolved": fit.relaxed,
-                "window_bias": bias, "window_bias_err": bias_err,
-                "label_status": str(label_status(converged=converged, resolved=fit.relaxed, bias=bias,
-                                                 bias_err=bias_err, label_err=row["molar_conductivity_err"]))})
-    return out
+    label = transport.molar_conductivity
+    bias = label.value - value
+    bias_err = bias_error(error, label.err)
+    return LabelCheck(Estimate(value, error), fit.relaxation_time, fit.relaxed, Estimate(bias, bias_err),
+                      str(label_status(converged=converged, resolved=fit.relaxed, bias=bias, bias_err=bias_err,
+                                       label_err=label.err)))
 
 
 def _replica_result(curves: ReplicaCurves, lines: dict[str, tuple[float, float]], variance: dict[str, float],
@@ -767,61 +770,60 @@ def green_kubo(current: np.ndarray, times: np.ndarray, upper: float, kT: float, 
     return float(np.sum(0.5 * (c[1:] + c[:-1]) * np.diff(t))) / (3.0 * kT * volume)
 
 
-#: Quantities with a trajectory-based error: pooled over replicas by inverse variance.
-ESTIMATED = ("L_pp", "L_mm", "L_pm", "L_self_pp", "L_self_mm", "D_p", "D_m", "kappa", "molar_conductivity",
-             "molar_conductivity_ne", "molar_conductivity_equivalent", "L_ss", "L_ps", "L_ms", "L_self_ss", "D_s")
-#: Quantities averaged over replicas without an error model.
-AVERAGED = ("kappa_green_kubo",)
+def _pooled_estimate(results: list[ReplicaTransport], values: np.ndarray, errors: np.ndarray) -> Estimate:
+    """Inverse-variance mean over replicas with its standard error (the plain mean, no error, where an error is
+    missing), and the replica scatter."""
+    with np.errstate(divide="ignore", over="ignore"):
+        weights = 1.0 / errors ** 2
+    scatter = float(values.std(ddof=1)) if len(values) > 1 else float("nan")
+    if np.all(np.isfinite(weights)) and np.all(weights > 0):
+        return Estimate(float(np.sum(weights * values) / np.sum(weights)), float(1.0 / math.sqrt(np.sum(weights))),
+                        scatter)
+    return Estimate(float(values.mean()), float("nan"), scatter)
 
 
-def _pooled_row(results: list[ReplicaTransport], replicas: list[ReplicaCurves]) -> dict[str, Any]:
-    """The system row: inverse-variance pooled values and errors, replica scatter and the window."""
-    first = results[0]
-    row: dict[str, Any] = {"n_replicas": len(results), "z_plus": first.z_plus, "z_minus": first.z_minus,
-                           "ions": first.ions, "n_species": len(replicas[0].species) or 2,
-                           "molar_conductivity_basis": first.molar_conductivity_basis}
-    for name in ESTIMATED:
-        values = np.array([getattr(r, name) for r in results], dtype=np.float64)
-        errors = np.array([getattr(r, f"{name}_err") for r in results], dtype=np.float64)
-        with np.errstate(divide="ignore", over="ignore"):
-            weights = 1.0 / errors ** 2
-        if np.all(np.isfinite(weights)) and np.all(weights > 0):
-            row[name] = float(np.sum(weights * values) / np.sum(weights))
-            row[f"{name}_err"] = float(1.0 / math.sqrt(np.sum(weights)))
-        else:
-            row[name] = float(values.mean())
-            row[f"{name}_err"] = float("nan")
-        row[f"{name}_std"] = float(values.std(ddof=1)) if len(values) > 1 else float("nan")
-    ne, ne_err = row["molar_conductivity_ne"], row["molar_conductivity_ne_err"]
-    lam, lam_err = row["molar_conductivity"], row["molar_conductivity_err"]
-    row["ionicity"] = lam / ne if ne else float("nan")
-    row["ionicity_err"] = abs(row["ionicity"]) * math.hypot(lam_err / lam if lam else float("nan"),
-                                                            ne_err / ne if ne else float("nan"))
-    ionicities = np.array([r.ionicity for r in results])
-    row["ionicity_std"] = float(ionicities.std(ddof=1)) if len(results) > 1 else float("nan")
-    for name in AVERAGED:
-        values = np.array([getattr(r, name) for r in results], dtype=np.float64)
-        row[name] = float(values.mean())
-        row[f"{name}_std"] = float(values.std(ddof=1)) if len(values) > 1 else float("nan")
-    row["molar_conductivity_rel_err"] = abs(lam_err / lam) if lam else float("nan")
-    row["molar_conductivity_sem"] = row["molar_conductivity_std"] / math.sqrt(len(results))
-    row["simulated_time"] = float(sum(r.run_length for r in replicas))
-    row["formula_concentration"] = first.concentration  # what Λ is per (formula units or equivalents), σ⁻³
-    for name, value in first.species_values.items():
-        if name.endswith("_err"):
-            continue
-        if f"{name}_err" not in first.species_values:
-            row[name] = value
-            continue
-        values = np.array([r.species_values[name] for r in results])
-        errors = np.array([r.species_values[f"{name}_err"] for r in results])
+def _pooled_species(results: list[ReplicaTransport]) -> tuple[SpeciesTransport, ...]:
+    """A mixture's per-species values pooled over replicas (valences and counts from the first)."""
+    first = results[0].species_values
+    names = [key[2:] for key in first if key.startswith("z_")]
+
+    def pooled(key: str) -> Estimate:
+        values = np.array([r.species_values[key] for r in results])
+        errors = np.array([r.species_values[f"{key}_err"] for r in results])
         weights = 1.0 / np.maximum(errors, 1e-300) ** 2
-        row[name] = float(np.sum(weights * values) / weights.sum())
-        row[f"{name}_err"] = float(1.0 / math.sqrt(weights.sum()))
-        row[f"{name}_std"] = float(values.std(ddof=1)) if len(values) > 1 else float("nan")
-    row.update(fit_t0=first.fit_t0, fit_t1=first.fit_t1, msd_loglog_slope=first.msd_loglog_slope,
-               diffusive=first.diffusive)
-    return row
+        return Estimate(float(np.sum(weights * values) / weights.sum()), float(1.0 / math.sqrt(weights.sum())),
+                        float(values.std(ddof=1)) if len(values) > 1 else float("nan"))
+
+    return tuple(SpeciesTransport(name=name, valence=first[f"z_{name}"], count=first[f"n_{name}"],
+                                  onsager=tuple((other, pooled(f"L_{name}_{other}")) for other in names[index:]),
+                                  self_onsager=pooled(f"L_self_{name}"), diffusion=pooled(f"D_{name}"))
+                 for index, name in enumerate(names))
+
+
+def _pooled_transport(results: list[ReplicaTransport], replicas: list[ReplicaCurves],
+                      window: TransportWindow) -> SystemTransport:
+    """The system's transport: inverse-variance pooled values and errors, replica scatter and the window
+    (identity fields left at their defaults; the transport stage fills them in)."""
+    first = results[0]
+    pooled = {name: _pooled_estimate(results, np.array([getattr(r, name) for r in results], dtype=np.float64),
+                                     np.array([getattr(r, f"{name}_err") for r in results], dtype=np.float64))
+              for name in ESTIMATED}
+    ne, lam = pooled["molar_conductivity_ne"], pooled["molar_conductivity"]
+    ionicity = lam.value / ne.value if ne.value else float("nan")
+    ionicity_err = abs(ionicity) * math.hypot(lam.err / lam.value if lam.value else float("nan"),
+                                              ne.err / ne.value if ne.value else float("nan"))
+    ionicities = np.array([r.ionicity for r in results])
+    green_kubo = np.array([r.kappa_green_kubo for r in results], dtype=np.float64)
+    return SystemTransport(
+        n_replicas=len(results), z_plus=first.z_plus, z_minus=first.z_minus, ions=first.ions,
+        n_species=len(replicas[0].species) or 2, molar_conductivity_basis=first.molar_conductivity_basis, **pooled,
+        ionicity=Estimate(ionicity, ionicity_err,
+                          float(ionicities.std(ddof=1)) if len(results) > 1 else float("nan")),
+        kappa_green_kubo=Estimate(float(green_kubo.mean()), float("nan"),
+                                  float(green_kubo.std(ddof=1)) if len(green_kubo) > 1 else float("nan")),
+        simulated_time=float(sum(r.run_length for r in replicas)),
+        formula_concentration=first.concentration,   # what Λ is per (formula units or equivalents), σ⁻³
+        species=_pooled_species(results) if first.species_values else (), window=window)
 
 
 def replica_row(replica: ReplicaTransport) -> dict[str, Any]:

@@ -25,14 +25,15 @@ predictions.csv), ``cluster_nernst_einstein_std`` the scatter over replicas.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 from pydantic import Field
 
-from core.api import (AnalysisInputs, AnalysisResult, PluginConfig, SystemAnalysis, SystemView, pyplot, r2_score,
-                      save_figure, unwrap)
+from core.api import (LOG_KT, AnalysisInputs, AnalysisResult, Frame, PluginConfig, Prediction, SystemAnalysis,
+                      SystemView, pyplot, r2_score, save_figure, unwrap)
 
 
 class ClusterNernstEinsteinConfig(PluginConfig):
@@ -85,16 +86,15 @@ def charged_cluster_msd(unwrapped: np.ndarray, valence: np.ndarray, origin_label
         return np.where(used > 0, total / np.maximum(used, 1), np.nan)
 
 
-def replica_cluster_ne(path: Path, cutoff: float, window: tuple[float, float], max_origins: int,
-                       formula_concentration: float | None = None) -> dict[str, float]:
+def replica_cluster_ne(frames: Iterable[Frame], kT: float, cutoff: float, window: tuple[float, float],
+                       max_origins: int, formula_concentration: float | None = None) -> dict[str, float]:
     """Λ_cNE of one trajectory (reduced units) and the fraction of ions that are free at the origins.
 
+    ``frames``: the replica's frames in order; ``kT``: its temperature (energy units);
     ``formula_concentration``: what Λ is per, σ⁻³ (the transport row's); None: cations per volume.
     """
-    from core.api import LOG_KT, read_frames, read_log
-
     positions, times, sign, box, valence, masses = [], [], None, None, None, None
-    for frame in read_frames(path):
+    for frame in frames:
         ions = frame.ion_indices
         if sign is None:
             sign, box = frame.ion_sign[ions].astype(np.int64), np.asarray(frame.box, dtype=np.float64)
@@ -103,7 +103,6 @@ def replica_cluster_ne(path: Path, cutoff: float, window: tuple[float, float], m
         positions.append(unwrap(frame.positions[ions], frame.image[ions], frame.box))
         times.append(frame.time)
     unwrapped, times = np.asarray(positions), np.asarray(times) - times[0]
-    kT = float(read_log(path).get(LOG_KT, 1.0))
     interval = times[1] - times[0]
     max_lag = int(np.floor(window[1] / interval + 1e-9))
     origins = np.unique(np.linspace(0, max(len(times) - 1 - max_lag, 0), max_origins).astype(int))
@@ -120,10 +119,13 @@ def replica_cluster_ne(path: Path, cutoff: float, window: tuple[float, float], m
     return {"lambda_cne": slope / (6.0 * kT * volume * concentration), "free_fraction": float(np.mean(free))}
 
 
-def _learned(prediction: dict) -> float:
-    """The learned Λ of a system: its outer-fold prediction where there is one, else the ensemble's."""
-    cross = float(prediction.get("cross_predicted", float("nan")))
-    return cross if np.isfinite(cross) else float(prediction.get("predicted", float("nan")))
+def _learned(prediction: Prediction | None) -> float:
+    """The learned Λ of a system: its outer-fold prediction where there is one, else the ensemble's (NaN
+    without a prediction)."""
+    if prediction is None:
+        return float("nan")
+    cross = prediction.cross_predicted.value
+    return cross if np.isfinite(cross) else prediction.predicted.value
 
 
 class ClusterNernstEinstein(SystemAnalysis):
@@ -144,23 +146,25 @@ class ClusterNernstEinstein(SystemAnalysis):
 
     def per_system(self, view: SystemView) -> dict[str, Any] | None:
         config: ClusterNernstEinsteinConfig = self.config
-        row = view.transport
-        paths = view.inputs.trajectories.get(view.name, [])
-        window = (float(row["fit_t0"]), float(row["fit_t1"]))
-        if not paths or not np.all(np.isfinite(window)) or window[1] <= window[0]:
+        transport = view.transport
+        window = (float(transport.window.t0), float(transport.window.t1))
+        if not view.replicas() or not np.all(np.isfinite(window)) or window[1] <= window[0]:
             self.note(f"{view.name}: no trajectory or diffusive window, skipped")
             return None
-        concentration = float(row.get("formula_concentration") or "nan")
-        replicas = [replica_cluster_ne(p, config.cutoff, window, config.max_origins,
-                                       concentration if np.isfinite(concentration) else None) for p in paths]
+        concentration = float(transport.formula_concentration or "nan")
+        replicas = [replica_cluster_ne(view.frames(replica), float(view.replica_log(replica).get(LOG_KT, 1.0)),
+                                       config.cutoff, window, config.max_origins,
+                                       concentration if np.isfinite(concentration) else None)
+                    for replica in range(view.replicas())]
         values = np.array([r["lambda_cne"] for r in replicas])
-        prediction = view.prediction or {}
-        return {"system": view.name, "concentration": row["concentration"], "bjerrum_length": row["bjerrum_length"],
-                "true": row["molar_conductivity"], "true_err": row.get("molar_conductivity_err", float("nan")),
-                "nernst_einstein": row["molar_conductivity_ne"], "cluster_nernst_einstein": float(np.nanmean(values)),
+        label = transport.molar_conductivity
+        return {"system": view.name, "concentration": transport.concentration,
+                "bjerrum_length": transport.bjerrum_length, "true": label.value, "true_err": label.err,
+                "nernst_einstein": transport.molar_conductivity_ne.value,
+                "cluster_nernst_einstein": float(np.nanmean(values)),
                 "cluster_nernst_einstein_std": float(np.nanstd(values)),
                 "free_fraction": float(np.mean([r["free_fraction"] for r in replicas])),
-                "learned": _learned(prediction), "split": prediction.get("split", "")}
+                "learned": _learned(view.prediction), "split": view.split or ""}
 
     def conclude(self, rows: list[dict[str, Any]], inputs: AnalysisInputs, result: AnalysisResult,
                  output_dir: Path) -> None:

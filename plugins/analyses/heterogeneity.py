@@ -70,8 +70,8 @@ class Heterogeneity(SystemAnalysis):
         if len(k) < 2:
             return None
         prediction = view.prediction
-        return {"system": view.name, "split": view.split, "true": prediction["true"],
-                "concentration": prediction["concentration"], "k_std": float(np.std(k)), "k_mean": float(np.mean(k)),
+        return {"system": view.name, "split": view.split, "true": prediction.true.value,
+                "concentration": prediction.concentration, "k_std": float(np.std(k)), "k_mean": float(np.mean(k)),
                 "n_environments": int(len(k)), "k_uncertainty_median": local.typical_uncertainty(confident),
                 **self.measured_check(view)}
 

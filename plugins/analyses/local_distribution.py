@@ -138,8 +138,8 @@ class LocalDistribution(SystemAnalysis):
         finite = k[np.isfinite(k)]
         prediction = view.prediction
         with_k = local.has_k
-        return {"system": view.name, "concentration": prediction["concentration"],
-                "bjerrum_length": prediction["bjerrum_length"], "true": prediction["true"],
+        return {"system": view.name, "concentration": prediction.concentration,
+                "bjerrum_length": prediction.bjerrum_length, "true": prediction.true.value,
                 **negative_fractions(k, nearest, config.contact_distance),
                 "negative_percent": 100.0 * float(np.mean(finite < 0)) if len(finite) else float("nan"),
                 "bimodality": bimodality_coefficient(finite),

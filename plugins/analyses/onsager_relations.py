@@ -35,7 +35,7 @@ from pydantic import Field
 from core.api import (AnalysisInputs, AnalysisResult, PluginConfig, SystemAnalysis, SystemView, chi2_per_dof,
                       compare_groups, pyplot, save_figure, species_notes)
 
-#: (transport column, label) of the coefficients set against the negative fraction.
+#: (:class:`SystemTransport` field and table column, label) of the coefficients set against the negative fraction.
 COEFFICIENTS = (("L_self_pp", "L_self^{++} / c"), ("L_pm", "L^{+-} / c"))
 
 
@@ -84,17 +84,19 @@ class OnsagerRelations(SystemAnalysis):
     description = "fraction of negative local conductivity vs L_self++/c and L+-/c (paper Figs. 7, 8)"
 
     def per_system(self, view: SystemView) -> dict[str, Any]:
-        row = view.transport
+        transport = view.transport
         fraction = negative_percent(view.local().k)
         # divided by the concentration Λ is per (measured from the files: N₊/V for the model, which the
         # recipe's nominal concentration rounds to a whole number of ions); labelled by the recipe's
-        c = float(row.get("formula_concentration") or row["concentration"])
-        out = {"system": view.name, "concentration": float(row["concentration"]),
-               "bjerrum_length": float(row["bjerrum_length"]),
+        measured = transport.formula_concentration
+        c = float(measured if np.isfinite(measured) and measured else transport.concentration)
+        out = {"system": view.name, "concentration": float(transport.concentration),
+               "bjerrum_length": float(transport.bjerrum_length),
                "negative_percent": fraction, **self.contrast(view)}
         for column, _ in COEFFICIENTS:
-            out[f"{column}_over_c"] = float(row[column]) / c
-            out[f"{column}_over_c_std"] = float(row.get(f"{column}_std", float("nan"))) / c
+            coefficient = getattr(transport, column)
+            out[f"{column}_over_c"] = float(coefficient.value) / c
+            out[f"{column}_over_c_std"] = float(coefficient.std) / c
         return out
 
     def conclude(self, rows: list[dict[str, Any]], inputs: AnalysisInputs, result: AnalysisResult,

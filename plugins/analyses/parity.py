@@ -18,7 +18,8 @@ from typing import Any, Literal
 import numpy as np
 from pydantic import Field
 
-from core.api import (AnalysisInputs, AnalysisResult, PluginConfig, SystemAnalysis, SystemView, prediction_scores,
+from core.api import (AnalysisInputs, AnalysisResult, PluginConfig, Prediction, SystemAnalysis, SystemView,
+                      prediction_scores,
                       pyplot, save_figure)
 
 SPLIT_COLOURS = {"train": "#9e9e9e", "validation": "#f0a030", "test": "#1f77b4", "external": "#d62728",
@@ -64,15 +65,16 @@ class Parity(SystemAnalysis):
                                 "never saw them (split 'heldout')")
 
     def per_system(self, view: SystemView) -> dict[str, Any] | None:
-        r = view.prediction
-        if self.cross_ and _has_cross_prediction(r):
-            split, predicted, predicted_std = "heldout", r["cross_predicted"], r["cross_predicted_std"]
+        p = view.prediction
+        if self.cross_ and _has_cross_prediction(p):
+            split, predicted = "heldout", p.cross_predicted
         else:
-            split, predicted, predicted_std = r["split"], r["predicted"], r["predicted_std"]
+            split, predicted = p.split, p.predicted
         if self.config.splits is not None and split not in self.config.splits:
             return None
-        return {"system": r["system"], "split": split, "true": r["true"], "true_std": r["true_std"],
-                "predicted": predicted, "predicted_std": predicted_std, "residual": predicted - r["true"]}
+        return {"system": p.system, "split": split, "true": p.true.value, "true_std": p.true.err,
+                "predicted": predicted.value, "predicted_std": predicted.std,
+                "residual": predicted.value - p.true.value}
 
     def conclude(self, rows: list[dict[str, Any]], inputs: AnalysisInputs, result: AnalysisResult,
                  output_dir: Path) -> None:
@@ -101,5 +103,5 @@ class Parity(SystemAnalysis):
         result.figures += save_figure(figure, output_dir, "parity")
 
 
-def _has_cross_prediction(row: dict[str, Any]) -> bool:
-    return bool(np.isfinite(row.get("cross_predicted", float("nan"))))
+def _has_cross_prediction(prediction: Prediction) -> bool:
+    return bool(np.isfinite(prediction.cross_predicted.value))

@@ -35,15 +35,15 @@ is known that well enter C(r).
 
 from __future__ import annotations
 
-import csv
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from pydantic import Field
 
-from core.api import (AnalysisInputs, AnalysisPlugin, AnalysisResult, PluginConfig, chi2_per_dof, measured_shares,
-                      minimum_image, pyplot, save_figure, species_notes)
+from core.api import (AnalysisInputs, AnalysisResult, PluginConfig, SystemAnalysis, SystemView, chi2_per_dof,
+                      measured_shares, minimum_image, pyplot, save_figure, species_notes)
 
 KINDS = ("like", "unlike")
 
@@ -234,75 +234,99 @@ def fit_exponential(r: np.ndarray, correlation: np.ndarray, error: np.ndarray) -
             "length_error": float(errors[1]), "n_bins": int(len(r))}
 
 
-class SpatialCorrelation(AnalysisPlugin):
+#: Columns of the per-bin table.
+BIN_COLUMNS = ("system", "kind", "r", "C", "standard_error", "n_pairs", "C_measured_factor",
+               "C_minus_C_measured_factor", "difference_error", "n_pairs_checked")
+#: Columns of the table of fitted lengths.
+LENGTH_COLUMNS = ("system", "kind", "concentration", "bjerrum_length", "amplitude", "amplitude_error", "length",
+                  "length_error", "n_bins")
+
+
+class SpatialCorrelation(SystemAnalysis):
+    """Eq. 3 per system (one snapshot in memory at a time) in :meth:`per_system`; the fits' lengths against
+    concentration and the measured check over all systems in :meth:`conclude`. The C(r) panels need the
+    unrounded curves, which :meth:`per_system` keeps in ``curves_`` (with the measured check's in ``checks_``,
+    the panels' confidence in ``confidence_`` and the check's z per bin in ``check_z_``)."""
+
     name = "spatial-correlation"
     version = "1.3"
     Config = SpatialCorrelationConfig
+    title = "Spatial correlation of local conductivity"
+    paper_figure = "Fig. 6"
+    tables = {"spatial_correlation.csv": BIN_COLUMNS, "correlation_lengths.csv": LENGTH_COLUMNS}
+    systems_from = "local"
+    system_needs = frozenset({"local"})
     needs = frozenset({"local_conductivities", "feature_stores", "trajectories"})
     requires = ("matplotlib", "scipy")
     install_hint = "pip install matplotlib scipy"
     description = "spatial correlation C(r) of local conductivity, like/unlike, exponential lengths (paper Fig. 6)"
 
-    def run(self, inputs: AnalysisInputs, output_dir: Path) -> AnalysisResult:
-        config: SpatialCorrelationConfig = self.config
-        result = AnalysisResult(title="Spatial correlation of local conductivity", paper_figure="Fig. 6")
-        specs = {s.name: s for s in inputs.systems}
-        curves, fits, confidence, checks = {}, [], {}, {}
+    def prepare(self, inputs: AnalysisInputs, result: AnalysisResult) -> None:
+        self.curves_: dict[str, dict[str, CorrelationHistogram]] = {}
+        self.confidence_: dict[str, dict[str, float]] = {}
+        self.checks_: dict[str, dict[str, BlockedCrossHistogram]] = {}
+        self.check_z_: dict[str, np.ndarray] = {}
         result.notes += species_notes(inputs.transport, "like and unlike are by charge sign, so two cation species "
                                                         "(Li⁺ and Mg²⁺) count as like, and Δk is taken from the "
                                                         "mean of all cations (or anions)")
-        for name in sorted(inputs.local_conductivities):
-            if name not in inputs.feature_stores or name not in inputs.trajectories:
-                result.notes.append(f"{name}: no feature store or trajectory, skipped")
-                continue
-            local = inputs.local(name)
-            confident = local.confident(config.max_relative_uncertainty)
-            histograms, crossed = self.correlate(np.where(confident, local.k, np.nan), inputs, name)
-            curves[name] = histograms
-            if crossed is not None:
-                checks[name] = crossed
-            confidence[name] = {
-                "k_uncertainty_median": local.typical_uncertainty(confident),
-                "k_mean_abs": float(np.mean(np.abs(local.k[confident]))) if confident.any() else float("nan"),
-                "confident_percent": 100.0 * float(confident.sum()) / max(int(local.has_k.sum()), 1)}
-            for kind in KINDS:
-                h = histograms[kind]
-                window = (h.r >= config.fit_from) & (h.r <= (config.fit_to or config.r_max)) & \
-                         (h.count >= config.min_pairs)
-                fit = fit_exponential(h.r[window], h.correlation[window], h.standard_error[window])
-                spec = specs.get(name)
-                fits.append({"system": name, "kind": kind,
-                             "concentration": spec.concentration if spec else float("nan"),
-                             "bjerrum_length": spec.bjerrum_length if spec else float("nan"), **fit})
-        self._write_tables(curves, checks, fits, output_dir, result)
-        self._measured_numbers(checks, result)
+
+    def per_system(self, view: SystemView) -> dict[str, list[dict[str, Any]]] | None:
+        config: SpatialCorrelationConfig = self.config
+        if not (view.has("features") and view.has("trajectories")):
+            self.note(f"{view.name}: no feature store or trajectory, skipped")
+            return None
+        local = view.local()
+        confident = local.confident(config.max_relative_uncertainty)
+        histograms, crossed = self.correlate(np.where(confident, local.k, np.nan), view.inputs, view.name)
+        self.curves_[view.name] = histograms
+        if crossed is not None:
+            self.checks_[view.name] = crossed
+        self.confidence_[view.name] = {
+            "k_uncertainty_median": local.typical_uncertainty(confident),
+            "k_mean_abs": float(np.mean(np.abs(local.k[confident]))) if confident.any() else float("nan"),
+            "confident_percent": 100.0 * float(confident.sum()) / max(int(local.has_k.sum()), 1)}
+        spec = next((s for s in view.inputs.systems if s.name == view.name), None)
+        bins, fits = [], []
+        for kind in KINDS:
+            h = histograms[kind]
+            window = (h.r >= config.fit_from) & (h.r <= (config.fit_to or config.r_max)) & (h.count >= config.min_pairs)
+            fits.append({"system": view.name, "kind": kind,
+                         "concentration": spec.concentration if spec else float("nan"),
+                         "bjerrum_length": spec.bjerrum_length if spec else float("nan"),
+                         **fit_exponential(h.r[window], h.correlation[window], h.standard_error[window])})
+            nan = np.full(h.n_bins, np.nan)
+            check = crossed[kind] if crossed is not None else None
+            cross, (difference, error), checked = ((check.crossed, check.difference(), check.count)
+                                                   if check else (nan, (nan, nan), np.zeros(h.n_bins)))
+            bins += [dict(zip(BIN_COLUMNS, (view.name, kind, f"{r:.4g}", c, e, int(n), x, d, de, int(nc))))
+                     for r, c, e, n, x, d, de, nc in zip(h.r, h.correlation, h.standard_error, h.count, cross,
+                                                         difference, error, checked)]
+            if check is not None:
+                usable = (h.r >= config.fit_from) & (h.r <= (config.fit_to or config.r_max)) & \
+                         (check.count >= config.min_pairs) & np.isfinite(error) & (error > 0)
+                self.check_z_[f"{view.name} {kind}"] = difference[usable] / error[usable]
+        return {"spatial_correlation.csv": bins, "correlation_lengths.csv": fits}
+
+    def conclude(self, rows: dict[str, list[dict[str, Any]]], inputs: AnalysisInputs, result: AnalysisResult,
+                 output_dir: Path) -> None:
+        fits = rows["correlation_lengths.csv"]
+        self._measured_numbers(result)
         for fit in fits:
             result.numbers.setdefault(fit["system"], {})[f"{fit['kind']}_length"] = fit["length"]
             result.numbers[fit["system"]][f"{fit['kind']}_length_error"] = fit["length_error"]
-        for name, values in confidence.items():
+        for name, values in self.confidence_.items():
             result.numbers.setdefault(name, {}).update(values)
-        if curves:
-            result.figures += self._figures(curves, fits, config, output_dir, confidence, checks)
-        return result
+        if self.curves_:
+            result.figures += self._figures(self.curves_, fits, self.config, output_dir, self.confidence_,
+                                            self.checks_)
 
-    def _measured_numbers(self, checks: dict[str, dict[str, BlockedCrossHistogram]], result: AnalysisResult) -> None:
+    def _measured_numbers(self, result: AnalysisResult) -> None:
         """χ²/dof of C − C_lm over the fit window, per system and kind, and over all."""
-        config: SpatialCorrelationConfig = self.config
-        if not checks:
+        if not self.check_z_:
             result.notes.append("no measured attribution: C(r) is not checked against measurement")
             return
-        every, agreement = [], {}
-        for name, crossed in checks.items():
-            for kind in KINDS:
-                h = crossed[kind]
-                r = (np.arange(h.n_bins) + 0.5) * h.bin_width
-                difference, error = h.difference()
-                window = (r >= config.fit_from) & (r <= (config.fit_to or config.r_max)) & \
-                         (h.count >= config.min_pairs) & np.isfinite(error) & (error > 0)
-                z = difference[window] / error[window]
-                every.append(z)
-                agreement[f"{name} {kind}"] = chi2_per_dof(z)
-        z = np.concatenate(every) if every else np.zeros(0)
+        agreement = {name: chi2_per_dof(z) for name, z in self.check_z_.items()}
+        z = np.concatenate(list(self.check_z_.values()))
         result.numbers["measured_agreement"] = {"chi2_per_dof": chi2_per_dof(z), "n_bins": int(len(z)),
                                                 "per_system_and_kind": agreement}
         result.notes.append(f"Measured check: C(r) of the learned k against C_lm(r), one factor the measured "
@@ -338,30 +362,6 @@ class SpatialCorrelation(AnalysisPlugin):
                              k[index], frame.box, measured=measured if checked else None, crossed=crossed,
                              block=int(shares.blocks[index[0]]) if checked else 0)
         return histograms, crossed
-
-    @staticmethod
-    def _write_tables(curves: dict, checks: dict, fits: list[dict], output_dir: Path, result: AnalysisResult) -> None:
-        with open(output_dir / "spatial_correlation.csv", "w", newline="") as handle:
-            writer = csv.writer(handle)
-            writer.writerow(["system", "kind", "r", "C", "standard_error", "n_pairs", "C_measured_factor",
-                             "C_minus_C_measured_factor", "difference_error", "n_pairs_checked"])
-            for name, histograms in curves.items():
-                for kind in KINDS:
-                    h = histograms[kind]
-                    nan = np.full(h.n_bins, np.nan)
-                    crossed = checks[name][kind] if name in checks else None
-                    cross, (difference, error), checked = ((crossed.crossed, crossed.difference(), crossed.count)
-                                                           if crossed else (nan, (nan, nan), np.zeros(h.n_bins)))
-                    for row in zip(h.r, h.correlation, h.standard_error, h.count, cross, difference, error, checked):
-                        writer.writerow([name, kind, f"{row[0]:.4g}", row[1], row[2], int(row[3]), row[4], row[5],
-                                         row[6], int(row[7])])
-        fields = ["system", "kind", "concentration", "bjerrum_length", "amplitude", "amplitude_error", "length",
-                  "length_error", "n_bins"]
-        with open(output_dir / "correlation_lengths.csv", "w", newline="") as handle:
-            writer = csv.DictWriter(handle, fieldnames=fields)
-            writer.writeheader()
-            writer.writerows(fits)
-        result.tables += ["spatial_correlation.csv", "correlation_lengths.csv"]
 
     @staticmethod
     def _figures(curves: dict, fits: list[dict], config: SpatialCorrelationConfig, output_dir: Path,

@@ -15,7 +15,7 @@ from scipy.spatial import cKDTree
 
 from core.api import DescriptorPlugin, Frame, PluginConfig, require_api
 
-require_api("1.0")
+require_api("2.0")
 
 
 class CoordinationConfig(PluginConfig):

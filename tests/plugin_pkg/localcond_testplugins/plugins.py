@@ -160,8 +160,8 @@ class Summary(AnalysisPlugin):
         matplotlib.use("Agg")
         import matplotlib.pyplot as plt
 
-        true = [r["true"] for r in inputs.predictions]
-        predicted = [r["predicted"] for r in inputs.predictions]
+        true = [p.true.value for p in inputs.predictions]
+        predicted = [p.predicted.value for p in inputs.predictions]
         figure, axes = plt.subplots(figsize=(4, 4))
         axes.scatter(true, predicted)
         axes.set_xlabel("true Λ")
