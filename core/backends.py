@@ -138,11 +138,13 @@ def slurm_job_script(config: SlurmConfig, workdir: Path | None = None, threads: 
 
 @contextlib.contextmanager
 def open_backend(config: ExecutorConfig, workdir: Path | None = None,
-                 announce: Callable[[str], None] | None = None) -> Iterator[tuple[SerialBackend | DaskBackend, int]]:
+                 announce: Callable[[str], None] | None = None,
+                 worker_plugins: tuple = ()) -> Iterator[tuple[SerialBackend | DaskBackend, int]]:
     """The backend for ``config`` and the threads each task may use; clusters are closed on exit.
 
     ``workdir``: the run's work directory (SLURM worker logs go under it). ``announce(text)``: where the Dask
-    dashboard's address is said when ``config.dashboard`` asks for it.
+    dashboard's address is said when ``config.dashboard`` asks for it. ``worker_plugins``: Dask worker
+    plugins installed on every worker (and every worker that joins later) before tasks are sent.
     """
     if config.kind == "serial":
         yield SerialBackend(), layout(config).threads_per_task
@@ -150,14 +152,16 @@ def open_backend(config: ExecutorConfig, workdir: Path | None = None,
     import dask
     from distributed import Client, LocalCluster
 
-    def dashboard(client: Any) -> None:
+    def prepare(client: Any) -> None:
         if config.dashboard and announce is not None:
             announce(f"Dask dashboard: {client.dashboard_link}")
+        for plugin in worker_plugins:
+            client.register_plugin(plugin)
 
     if config.kind == "address":
         assert config.address is not None
         with Client(config.address) as client:
-            dashboard(client)
+            prepare(client)
             yield DaskBackend(client), config.threads_per_task or 1
         return
     if config.kind == "slurm":
@@ -173,7 +177,7 @@ def open_backend(config: ExecutorConfig, workdir: Path | None = None,
             # its tasks rerun on the others meanwhile, resuming from their checkpoints
             cluster.adapt(minimum_jobs=config.slurm.jobs, maximum_jobs=config.slurm.jobs)
             with Client(cluster) as client:
-                dashboard(client)
+                prepare(client)
                 yield DaskBackend(client), threads
         return
     plan = layout(config)
@@ -183,5 +187,5 @@ def open_backend(config: ExecutorConfig, workdir: Path | None = None,
                           memory_limit=config.memory_limit,
                           dashboard_address=":0" if config.dashboard else None) as cluster:
             with Client(cluster) as client:
-                dashboard(client)
+                prepare(client)
                 yield DaskBackend(client), plan.threads_per_task

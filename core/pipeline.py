@@ -141,8 +141,9 @@ class PipelineRun:
     """
 
     def __init__(self, resolved: ResolvedRecipe, workdir: Path, only: str | None, force: str | None,
-                 console: Console, manifest: Manifest, summary: RunSummary) -> None:
+                 console: Console, manifest: Manifest, summary: RunSummary, worker_plugins: tuple = ()) -> None:
         self.resolved = resolved
+        self.worker_plugins = worker_plugins
         self.workdir = workdir
         self.only = only
         self.force = force
@@ -181,8 +182,8 @@ class PipelineRun:
         tasks, forced, check_only = select_tasks(plan, only, self.force)
         self.summary.reuse_only = reuse_only_keys(plan, only)
         extensions: dict[str, list[int]] = {}
-        with open_backend(resolved.recipe.executor, self.workdir, self.console.print) as (self._backend,
-                                                                                           self._threads):
+        with open_backend(resolved.recipe.executor, self.workdir, self.console.print,
+                          self.worker_plugins) as (self._backend, self._threads):
             if resolved.recipe.simulation.precision is not None and only in (None, "simulate", "transport"):
                 extensions, recomputed = self.precision_rounds()
                 if extensions:
@@ -274,8 +275,12 @@ class PipelineRun:
 
 
 def run_recipe(resolved: ResolvedRecipe, workdir: Path, *, only: str | None = None, force: str | None = None,
-               console: Console | None = None) -> RunSummary:
-    """Run (or resume) the pipeline of ``resolved`` in ``workdir``."""
+               console: Console | None = None, worker_plugins: tuple = ()) -> RunSummary:
+    """Run (or resume) the pipeline of ``resolved`` in ``workdir``.
+
+    ``worker_plugins``: ``distributed.WorkerPlugin`` objects every Dask worker of the run installs before its
+    first task (the plugin-author kit's runner uses one to give workers the plugins a test registered).
+    """
     console = console or Console(stderr=True)
     workdir = Path(workdir).resolve()
     workdir.mkdir(parents=True, exist_ok=True)
@@ -293,7 +298,7 @@ def run_recipe(resolved: ResolvedRecipe, workdir: Path, *, only: str | None = No
         for note in plan.split.notes if plan.split else ():
             console.print(f"note: {note}")
         try:
-            PipelineRun(resolved, workdir, only, force, console, manifest, summary).run(plan)
+            PipelineRun(resolved, workdir, only, force, console, manifest, summary, worker_plugins).run(plan)
         except BaseException:   # Ctrl-C or SIGTERM: the cluster is closed by now; leave no half output behind
             ArtifactStore(workdir).remove_stale_partials()
             raise

@@ -215,11 +215,24 @@ class PluginRegistry:
 _INJECTED: contextvars.ContextVar[PluginRegistry | None] = contextvars.ContextVar("localcond_registry", default=None)
 
 
+#: The registry of this whole process where one was set (:func:`use_process_registry`), else None.
+_PROCESS_REGISTRY: PluginRegistry | None = None
+
+
 def get_registry() -> PluginRegistry:
-    """The registry in force: an injected one (:func:`injected_registry`), else the process-wide registry
-    built from installed entry points."""
+    """The registry in force: an injected one (:func:`injected_registry`), else one set for the process
+    (:func:`use_process_registry`: a Dask worker of the plugin-author kit's runner), else the process-wide
+    registry built from installed entry points."""
     injected = _INJECTED.get()
-    return injected if injected is not None else installed_registry()
+    if injected is not None:
+        return injected
+    return _PROCESS_REGISTRY if _PROCESS_REGISTRY is not None else installed_registry()
+
+
+def use_process_registry(registry: PluginRegistry | None) -> None:
+    """Make ``registry`` the one every thread of this process uses (None: back to the installed one)."""
+    global _PROCESS_REGISTRY
+    _PROCESS_REGISTRY = registry
 
 
 @functools.lru_cache(maxsize=1)

@@ -233,8 +233,8 @@ def test_the_runner_runs_a_pipeline_with_a_plugin_installed_nowhere(localcond_ru
 
     assert "nearest-distances" not in [info.name for info in installed_registry().plugins("descriptor")]
     localcond_runner.register(Distances)
-    run = localcond_runner.run(localcond_runner.synthetic_recipe(descriptor="nearest-distances",
-                                                                 analyses=("parity",)))
+    recipe = localcond_runner.synthetic_recipe(descriptor="nearest-distances", analyses=("parity",))
+    run = localcond_runner.run(recipe)
     assert run.ok, run.failures
     lambdas = [transport.molar_conductivity.value for transport in run.transport]
     # independent walkers with D = 0.5 / l_B: Λ = (D₊ + D₋) / kT = 1 / l_B
@@ -243,6 +243,11 @@ def test_the_runner_runs_a_pipeline_with_a_plugin_installed_nowhere(localcond_ru
     inputs = run.analysis_inputs()
     assert len(inputs.transport) == 3 and len(inputs.local_conductivities) == 3
     assert "nearest-distances" not in [info.name for info in installed_registry().plugins("descriptor")]
+    # the same on a LocalCluster: its worker processes get the class (defined here, so sent by value)
+    spread = localcond_runner.run(recipe, name="local", executor="local", workers=2)
+    assert spread.ok, spread.failures
+    for table in ("transport.csv", "predictions.csv", "metrics.json"):
+        assert (spread.workdir / table).read_bytes() == (run.workdir / table).read_bytes(), table
 
 
 def test_checks_follow_the_capabilities_a_plugin_declares() -> None:

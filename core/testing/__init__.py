@@ -24,7 +24,8 @@ plugins without being installed and without core's test suite:
   ``xfail(strict=True)``, after scikit-learn's ``expected_failed_checks``.
 - the ``localcond_runner`` fixture (after pytest's ``Pytester``): a :class:`LocalcondRunner` whose
   registry holds the built-in plugins plus those the test registers, injected for the duration of a run
-  that happens in this process (serial executor)::
+  that happens in this process (serial executor), or given to every worker of a Dask ``LocalCluster``
+  (``run(recipe, executor="local")``; classes defined in the test travel by value)::
 
       def test_my_descriptor_in_a_pipeline(localcond_runner):
           localcond_runner.register(Coordination)

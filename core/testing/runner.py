@@ -8,7 +8,7 @@ import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
-from typing import Any
+from typing import Any, Literal
 
 from core.datatypes import AnalysisInputs
 from core.layout import PREDICTIONS_FILE, TRANSPORT_FILE, read_predictions, read_transport_table
@@ -80,8 +80,11 @@ class LocalcondRunner:
         """The built-ins and the registered classes (built once per distinct set of classes)."""
         return _registry_with(tuple(self._classes))
 
-    def run(self, recipe: dict[str, Any], name: str = "run") -> RunResult:
-        """Validate ``recipe`` (a dict as the YAML would hold) against this registry and run it serially."""
+    def run(self, recipe: dict[str, Any], name: str = "run", *, executor: Literal["serial", "local"] = "serial",
+            workers: int = 2) -> RunResult:
+        """Validate ``recipe`` (a dict as the YAML would hold) against this registry and run it: in this
+        process (``serial``), or on a Dask ``LocalCluster`` of ``workers`` processes (``local``), each of which
+        is given the registered classes before its first task."""
         import yaml
 
         from core.recipe.loader import load_recipe
@@ -89,12 +92,14 @@ class LocalcondRunner:
         from core.pipeline import run_recipe
 
         registry = self.registry
-        recipe = {**recipe, "executor": {"kind": "serial"}, "workdir": str(self.directory / name)}
+        chosen = {"kind": "serial"} if executor == "serial" else {"kind": "local", "workers": workers}
+        recipe = {**recipe, "executor": chosen, "workdir": str(self.directory / name)}
         path = self.directory / f"{name}.yaml"
         path.write_text(yaml.safe_dump(recipe, sort_keys=False))
+        worker_plugins = (registered_plugins(tuple(self._classes)),) if executor == "local" and self._classes else ()
         with injected_registry(registry):
             resolved = load_recipe(path, registry)
-            summary = run_recipe(resolved, Path(recipe["workdir"]))
+            summary = run_recipe(resolved, Path(recipe["workdir"]), worker_plugins=worker_plugins)
         return RunResult(summary.workdir, summary.outcomes, resolved, registry)
 
     def synthetic_recipe(self, *, descriptor: str = "radial-shells", model: str = "ridge",
@@ -119,6 +124,25 @@ class LocalcondRunner:
             "split": {"test_fraction": 0.0, "n_folds": 3, "seeds_per_fold": 1},
             "analyses": [{"plugin": name} for name in analyses],
         }
+
+
+def registered_plugins(classes: tuple[type[Plugin], ...]):
+    """A Dask worker plugin that makes the built-ins plus ``classes`` the worker's registry (classes defined in
+    a test travel by value, through cloudpickle); distributed is imported only here."""
+    from distributed import WorkerPlugin
+
+    class RegisteredPlugins(WorkerPlugin):
+        name = "localcond-registered-plugins"
+
+        def __init__(self, classes: tuple[type[Plugin], ...]) -> None:
+            self.classes = classes
+
+        def setup(self, worker: Any) -> None:
+            from core.registry import use_process_registry
+
+            use_process_registry(_registry_with(self.classes))
+
+    return RegisteredPlugins(classes)
 
 
 @functools.lru_cache(maxsize=4)
