@@ -46,9 +46,11 @@ def test_provenance_names_the_commit_of_the_source_tree():
 def test_the_report_flags_labels_whose_bias_may_exceed_their_error() -> None:
     from core.report import _label_bias_note
 
-    rows = [{"system": "a", "label_status": "converged"}, {"system": "b", "label_status": "bias may exceed error"},
-            {"system": "c", "label_status": "bias within error"},
-            {"system": "slow", "label_status": "relaxation not resolved"}]
+    from core.testing import transport_of
+
+    rows = [transport_of(name, label_status=status) for name, status in (
+        ("a", "converged"), ("b", "bias may exceed error"), ("c", "bias within error"),
+        ("slow", "relaxation not resolved"))]
     note = _label_bias_note(rows)
     assert "1 of 4 labels: the straight-line window may still be biased" in note and ": b." in note
     assert "1 of 4 labels: the charge MSD relaxes more slowly" in note and ": slow." in note
