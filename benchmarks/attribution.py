@@ -19,7 +19,7 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
-from core.layout import TRAJECTORY_FILE
+from core.storage.layout import TRAJECTORY_FILE
 from core.stages.transport import diagnostic_figure
 from core.transport.attribution import system_attribution
 from core.transport.onsager import replica_positions, system_transport
@@ -50,7 +50,7 @@ def main() -> None:
     totals = [0.0, 0.0, 0.0]
     import scipy.spatial  # noqa: F401  (warm imports: the stage's process has them loaded after its first task)
 
-    from core.figures import pyplot
+    from core.analysis.figures import pyplot
 
     pyplot()
     figures = Path(tempfile.mkdtemp())

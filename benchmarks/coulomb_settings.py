@@ -20,7 +20,7 @@ from rich.console import Console
 from rich.table import Table
 
 from core.datatypes import SimulationJob, SimulationSettings, SystemSpec
-from core.electrolyte import build_topology
+from core.md.electrolyte import build_topology
 from plugins.simulators.openmm_model import COULOMB_GROUP, CoulombSettings, build_system, evaluate, pme_parameters
 from plugins.simulators.openmm_simulator import OpenMMConfig, OpenMMSimulator
 

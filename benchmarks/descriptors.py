@@ -31,8 +31,8 @@ from scipy.spatial import cKDTree
 from threadpoolctl import threadpool_limits
 
 from core.datatypes import Frame, SystemSpec
-from core.electrolyte import build_topology, initial_positions, make_frame
-from core.registry import get_registry
+from core.md.electrolyte import build_topology, initial_positions, make_frame
+from core.plugin_system.registry import get_registry
 
 PLUGINS = ("soap-dscribe", "soap-featomic", "soap-quippy", "radial-shells")
 

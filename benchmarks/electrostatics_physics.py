@@ -41,7 +41,7 @@ COMPARED = (("D_p", "D₊ σ²/τ"), ("D_m", "D₋ σ²/τ"), ("molar_conductivi
 def simulate(method: str, args: argparse.Namespace, console: Console) -> tuple[list[Path], float]:
     """Trajectories of the replicas with ``method`` (run or reused), and the simulate wall time, s."""
     from core.recipe.loader import load_recipe
-    from core.pipeline import run_recipe
+    from core.execution.pipeline import run_recipe
 
     recipe = {"name": f"coulomb-{method}",
               "systems": {"replicas": args.replicas, "n_particles": args.particles, "density": 0.8, "seed": 7,

@@ -86,7 +86,7 @@ def openmm_force_agreement(n: int, platform: str, directory: Path) -> float:
     """RMS difference of ``platform``'s forces from the CPU platform's, relative to the RMS force."""
     import numpy as np
 
-    from core.electrolyte import build_topology, initial_positions
+    from core.md.electrolyte import build_topology, initial_positions
     from plugins.simulators.openmm_model import CoulombSettings, build_system, evaluate
     from simulators import job_for
 

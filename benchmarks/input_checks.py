@@ -1,5 +1,5 @@
-"""What the shared input check (core/trajectory_checks.py, and the GSD index scan) adds to reading trajectories for
-transport, and what NoJump unwrapping (core/unwrap.py) adds where a file has no image flags.
+"""What the shared input check (core/md/trajectory_checks.py, and the GSD index scan) adds to reading trajectories for
+transport, and what NoJump unwrapping (core/md/unwrap.py) adds where a file has no image flags.
 
 For every replica trajectory of a finished run (default: the quickstart's), in this process: what the transport
 stage does (reading with the checks, correlations, fit, the diagnostic figure; imports warm), and the checks
@@ -22,13 +22,13 @@ from rich.table import Table
 sys.path.insert(0, str(Path(__file__).parent))
 from attribution import trajectories  # noqa: E402  (the benchmark next to this one)
 
-from core.figures import pyplot  # noqa: E402
+from core.analysis.figures import pyplot  # noqa: E402
 from core.stages.transport import diagnostic_figure  # noqa: E402
-from core.trajectory import read_frames  # noqa: E402
-from core.trajectory import gsd_contents  # noqa: E402
-from core.trajectory_checks import checked_frames  # noqa: E402
+from core.md.trajectory import read_frames  # noqa: E402
+from core.md.trajectory import gsd_contents  # noqa: E402
+from core.md.trajectory_checks import checked_frames  # noqa: E402
 from core.transport.onsager import replica_positions, system_transport  # noqa: E402
-from core.unwrap import nojump_frames  # noqa: E402
+from core.md.unwrap import nojump_frames  # noqa: E402
 
 
 def main() -> None:

@@ -32,7 +32,7 @@ from rich.console import Console
 from rich.table import Table
 
 from core.learn.known_answer import KnownAnswerSet, attribution_scores, known_answer_set, read_stores, stores_in_workdir
-from core.registry import get_registry
+from core.plugin_system.registry import get_registry
 
 #: Learners compared: label -> (model plugin, options). The first is the reference.
 LEARNERS: dict[str, tuple[str, dict[str, Any]]] = {

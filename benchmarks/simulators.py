@@ -36,9 +36,9 @@ from rich.console import Console
 from rich.table import Table
 
 from core.datatypes import SimulationJob, SimulationSettings, SystemSpec, TaskContext
-from core.electrolyte import build_topology
-from core.production_loop import ProductionOptions, run_production
-from core.registry import get_registry
+from core.md.electrolyte import build_topology
+from core.md.production_loop import ProductionOptions, run_production
+from core.plugin_system.registry import get_registry
 
 #: Per engine: the module it needs, and its options by label; the first is the reference ("before").
 ENGINE_OPTIONS: dict[str, tuple[str, dict[str, dict[str, Any]]]] = {

@@ -26,7 +26,7 @@ from rich.console import Console
 from rich.table import Table
 
 from core.datatypes import Frame
-from core.trajectory import LOG_TIMESTEP, GSDWriter
+from core.md.trajectory import LOG_TIMESTEP, GSDWriter
 from core.transport.correlation import displacement_correlation, displacement_correlation_naive
 from core.transport.onsager import replica_transport
 

@@ -42,7 +42,7 @@ from core.transport.onsager import ReplicaCurves, replica_positions, system_tran
 def simulate(args: argparse.Namespace, console: Console) -> list[Path]:
     """Run (or reuse) the replicas through the pipeline; their trajectory files in replica order."""
     from core.recipe.loader import load_recipe
-    from core.pipeline import run_recipe
+    from core.execution.pipeline import run_recipe
 
     recipe = {"name": "calibration",
               "systems": {"replicas": args.replicas, "n_particles": args.particles, "density": 0.8, "seed": 7,

@@ -203,7 +203,7 @@ def segment_table(states: dict, segment_length: float, references: dict, console
 
 def simulate(workdir: Path, replicas: int, steps: int, console: Console) -> dict[tuple[float, float], list[Path]]:
     """Run (or reuse) the replicas through the pipeline; each state point's trajectories in replica order."""
-    from core.pipeline import run_recipe
+    from core.execution.pipeline import run_recipe
     from core.recipe.loader import load_recipe
 
     recipe = {"name": "transport-references",

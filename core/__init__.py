@@ -4,6 +4,6 @@ Plugin authors import from :mod:`core.api` only (the versioned public API: base 
 ``hookimpl``) and test with :mod:`core.testing` (the plugin-author kit).
 """
 
-from core.hookspecs import hookimpl
+from core.plugin_system.hookspecs import hookimpl
 
 __all__ = ["hookimpl"]

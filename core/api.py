@@ -12,32 +12,32 @@ needs with :func:`require_api`.
 
 from __future__ import annotations
 
-from core.analysis_template import SystemAnalysis, SystemView
-from core.attribution_check import (DistanceBinEdges, GroupComparison, MeasuredShares, chi2_per_dof,
+from core.analysis.analysis_template import SystemAnalysis, SystemView
+from core.analysis.attribution_check import (DistanceBinEdges, GroupComparison, MeasuredShares, chi2_per_dof,
                                     compare_groups, measured_shares)
 from core.datatypes import (ANION_TYPE, CATION_TYPE, PAIR_BOND_TYPE, SOLVENT_TYPE, AnalysisInputs,
                             AnalysisResult, Frame, LearningData, SimulationJob, SimulationSettings, SystemSpec,
                             TaskContext)
-from core.electrolyte import TYPES, Topology, build_topology, initial_positions, trajectory_log
-from core.engine_simulator import EngineConfig, EngineSimulator
-from core.ewald import ewald_parameters
+from core.md.electrolyte import TYPES, Topology, build_topology, initial_positions, trajectory_log
+from core.md.engine_simulator import EngineConfig, EngineSimulator
+from core.md.ewald import ewald_parameters
 from core.features.ase_frames import STAND_IN_ELEMENTS, species_in_element_order, species_subset, stand_in_number
-from core.figures import pyplot, save_figure
-from core.hookspecs import hookimpl
+from core.analysis.figures import pyplot, save_figure
+from core.plugin_system.hookspecs import hookimpl
 from core.learn.rigidity import label_rows, local_variance, posterior_covariance
 from core.learn.scores import prediction_scores, r2_score
-from core.local_conductivity import LocalConductivity, load_local
+from core.analysis.local_conductivity import LocalConductivity, load_local
 from core.memory import retained_heap
-from core.periodic import minimum_image, unwrap, wrap
-from core.plugin_api import (AnalysisPlugin, DescriptorPlugin, LocalConductivityModel, ModelPlugin, Plugin,
+from core.md.periodic import minimum_image, unwrap, wrap
+from core.plugin_system.plugin_api import (AnalysisPlugin, DescriptorPlugin, LocalConductivityModel, ModelPlugin, Plugin,
                              PluginConfig, SimulatorPlugin)
-from core.registry import PluginRegistry
+from core.plugin_system.registry import PluginRegistry
 from core.results import (AttributionSummary, Estimate, LabelCheck, Prediction, SpeciesTransport, SystemTransport,
                           TransportWindow)
-from core.species import IonSpecies, ion_species, species_notes
-from core.trajectory import (LOG_BJERRUM_LENGTH, LOG_CONCENTRATION, LOG_FRAME_INTERVAL, LOG_KT, LOG_TIMESTEP,
+from core.md.species import IonSpecies, ion_species, species_notes
+from core.md.trajectory import (LOG_BJERRUM_LENGTH, LOG_CONCENTRATION, LOG_FRAME_INTERVAL, LOG_KT, LOG_TIMESTEP,
                              GSDWriter, frame_count, read_frames, read_log)
-from core.trajectory_import import ImportOptions, frames_of, is_gsd
+from core.md.trajectory_import import ImportOptions, frames_of, is_gsd
 from core.transport.attribution import SystemAttribution, block_mean, frame_blocks
 
 #: The version of this API (not of localcond): major.minor.

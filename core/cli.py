@@ -20,7 +20,7 @@ from rich.table import Table
 
 from core.transport import cli as transport_cli
 from core.errors import DuplicatePluginError, UserError
-from core.tasks import STAGES
+from core.execution.tasks import STAGES
 
 
 class _Parser(argparse.ArgumentParser):
@@ -83,7 +83,7 @@ def usable_workdir(path: Path, what: str) -> Path:
 
 def _run(args: argparse.Namespace, console: Console) -> int:
     from core.recipe import load_recipe
-    from core.pipeline import run_recipe
+    from core.execution.pipeline import run_recipe
 
     resolved = load_recipe(args.recipe)
     workdir = _workdir(args, resolved)
@@ -108,7 +108,7 @@ def _run(args: argparse.Namespace, console: Console) -> int:
 
 
 def _validate(args: argparse.Namespace, console: Console) -> int:
-    from core.planner import build_plan
+    from core.execution.planner import build_plan
     from core.recipe import load_recipe
 
     resolved = load_recipe(args.recipe, allow_unavailable=args.anywhere)
@@ -116,7 +116,7 @@ def _validate(args: argparse.Namespace, console: Console) -> int:
         print(yaml.safe_dump(resolved.recipe.model_dump(mode="json"), sort_keys=False), end="")
         return 0
     if args.job_script:
-        from core.backends import slurm_job_script
+        from core.execution.backends import slurm_job_script
 
         if resolved.recipe.executor.slurm is None:
             raise UserError("the recipe's executor is not slurm", source=str(args.recipe), path="executor")
@@ -139,7 +139,7 @@ def _validate(args: argparse.Namespace, console: Console) -> int:
 
 
 def _plugins(console: Console) -> int:
-    from core.registry import get_registry
+    from core.plugin_system.registry import get_registry
 
     registry = get_registry()
     table = Table(title="localcond plugins")
@@ -172,7 +172,7 @@ def main(argv: list[str] | None = None) -> int:
             return _plugins(console)
         if args.command == "transport":
             return transport_cli.run(args, console)
-        from core.show import show_run
+        from core.analysis.show import show_run
 
         return show_run(args.workdir, console)
     except (UserError, DuplicatePluginError) as exc:

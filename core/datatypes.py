@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from core.periodic import unwrap
+from core.md.periodic import unwrap
 from core.results import Prediction, SystemTransport
 
 #: GSD particle type names every simulator writes and every reader relies on.
@@ -182,7 +182,7 @@ class Frame:
     masses: (N,) float64 particle masses (for the centre of mass), where known; None means all equal.
     valence: (N,) float64 valences z (0 for solvent), where the file gives them; None means ions are ±1.
     species: (N,) int32 index into ``species_names`` of every ion (−1 elsewhere), where the ions were
-        named by species on import (:mod:`core.species`); None: species by charge sign and valence.
+        named by species on import (:mod:`core.md.species`); None: species by charge sign and valence.
     species_names: the names ``species`` indexes.
     """
 
@@ -354,9 +354,9 @@ class AnalysisInputs:
     _loaded: dict[tuple[str, str], Any] = field(default_factory=dict, init=False, repr=False, compare=False)
 
     def local(self, system: str):
-        """``system``'s local conductivities (:class:`core.local_conductivity.LocalConductivity`: k, member
+        """``system``'s local conductivities (:class:`core.analysis.local_conductivity.LocalConductivity`: k, member
         spread and posterior std per environment of its feature store), loaded once."""
-        from core.local_conductivity import load_local
+        from core.analysis.local_conductivity import load_local
 
         return self._once(("local", system), lambda: load_local(self.local_conductivities[system]))
 
@@ -377,13 +377,13 @@ class AnalysisInputs:
     def frames(self, system: str, replica: int, indices: list[int] | None = None):
         """The frames ``indices`` (all, by default) of ``system``'s replica ``replica``, one at a time (an
         iterator of :class:`Frame`; memory is one frame)."""
-        from core.trajectory import read_frames
+        from core.md.trajectory import read_frames
 
         return read_frames(self.trajectories[system][replica], None if indices is None else list(indices))
 
     def replica_log(self, system: str, replica: int) -> dict[str, float | str]:
         """The ``localcond/*`` log values of ``system``'s replica ``replica`` (kT, time step, ...), read once."""
-        from core.trajectory import read_log
+        from core.md.trajectory import read_log
 
         return self._once(("log", f"{system}/{replica}"), lambda: read_log(self.trajectories[system][replica]))
 

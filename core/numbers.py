@@ -3,7 +3,7 @@
 A number must be finite (``allow_inf_nan=False`` on the models) and a number: YAML's ``true``/``false`` are
 booleans, which Python would otherwise take for 1 and 0 (``replicas: true`` read as 1). The rule is a
 ``before`` validator on every field, so that errors point at the field, and it is inherited: every plugin's
-``Config`` (a :class:`core.plugin_api.PluginConfig`) gets it without writing it.
+``Config`` (a :class:`core.plugin_system.plugin_api.PluginConfig`) gets it without writing it.
 """
 
 from __future__ import annotations

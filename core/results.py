@@ -1,8 +1,8 @@
 """Typed results: a system's transport and a system's prediction, as every stage and analysis reads them.
 
 They are built where they are computed (:func:`core.transport.onsager.system_transport`, the transport
-stage, the learn stage's predict task) and become table rows only in :mod:`core.layout`
-(:func:`core.layout.transport_to_row`, :func:`core.layout.transport_from_row` and the prediction pair), so
+stage, the learn stage's predict task) and become table rows only in :mod:`core.storage.layout`
+(:func:`core.storage.layout.transport_to_row`, :func:`core.storage.layout.transport_from_row` and the prediction pair), so
 the columns of ``transport.csv`` and ``predictions.csv`` are spelt in one place.
 
 Units are localcond's reduced units (σ, τ, kT, e): L in 1/(σ τ kT), D in σ²/τ, κ in e²/(σ τ kT), Λ = κ/c

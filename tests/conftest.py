@@ -29,7 +29,7 @@ def plugin_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
                     "--target", str(target), str(PLUGIN_PACKAGE)], check=True)
     sys.path.insert(0, str(target))
     os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [str(target), os.environ.get("PYTHONPATH")]))
-    from core.registry import installed_registry
+    from core.plugin_system.registry import installed_registry
 
     installed_registry.cache_clear()
     yield target

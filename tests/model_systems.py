@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from core.datatypes import SimulationSettings
-from core.electrolyte import Topology
+from core.md.electrolyte import Topology
 
 WCA_CUT = 2 ** (1 / 6)
 

@@ -13,7 +13,7 @@ from core.datatypes import AnalysisInputs
 from core.results import Estimate
 from core.testing import prediction_of, transport_of
 from core.learn.scores import attainable_r2, r2_score
-from core.registry import get_registry
+from core.plugin_system.registry import get_registry
 
 
 def rows(true, predicted, split, std=0.01):
@@ -245,8 +245,8 @@ def write_walkers(path: Path, unwrapped: np.ndarray, sign: np.ndarray, box_lengt
     """A GSD trajectory of ions (no solvent) at ``unwrapped`` (n_frames, n, 3), a frame every ``interval`` τ
     (``valence`` and ``masses`` per ion where given)."""
     from core.datatypes import Frame
-    from core.electrolyte import wrap
-    from core.trajectory import LOG_KT, LOG_TIMESTEP, GSDWriter
+    from core.md.electrolyte import wrap
+    from core.md.trajectory import LOG_KT, LOG_TIMESTEP, GSDWriter
 
     typeid = np.where(sign > 0, 0, 1).astype(np.int32)
     steps_per_frame = 100
@@ -319,7 +319,7 @@ def test_cluster_nernst_einstein_weighs_clusters_by_their_summed_valence(tmp_pat
 def test_confidence_filter_keeps_only_well_determined_k(tmp_path: Path) -> None:
     """max_relative_uncertainty: environments whose member spread or posterior std exceeds the fraction of
     the system's mean |k| are left out of Figs. 4 and 5; the tables say how many were kept."""
-    from core.local_conductivity import load_local
+    from core.analysis.local_conductivity import load_local
 
     box = 20.0
     positions = np.array([[0, 0, 0], [1.2, 0, 0], [-5, -5, -5], [-5, 5, 5], [5, 5, -5.0], [5, -5, 5.0]])
@@ -363,7 +363,7 @@ def attribution_inputs(tmp_path: Path, learned) -> AnalysisInputs:
     from core.features.neighbours import nearest_unlike_distance
     from core.features.store import FeatureStoreWriter
     from core.learn.trajectory_answer import write_trajectory
-    from core.trajectory import read_frames
+    from core.md.trajectory import read_frames
     from core.transport.attribution import save_attribution, system_attribution
     from core.transport.onsager import replica_positions
 

@@ -54,7 +54,7 @@ def test_every_cited_core_name_resolves(name: str) -> None:
 
 
 def test_the_hooks_it_names_are_the_hookspecs() -> None:
-    from core import hookspecs
+    from core.plugin_system import hookspecs
 
     named = {token for token in CITED if token.startswith("localcond_register_")}
     specs = {name for name in dir(hookspecs) if name.startswith("localcond_register_")}

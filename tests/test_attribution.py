@@ -18,7 +18,7 @@ import pytest
 from core.features.neighbours import nearest_unlike_distance
 from core.learn.trajectory_answer import expected_attribution, write_trajectory
 from core.testing import write_random_walks
-from core.trajectory import read_frames
+from core.md.trajectory import read_frames
 from core.transport.attribution import (block_mean, frame_blocks, load_attribution, replica_attribution,
                                         save_attribution, summary, system_attribution)
 from core.transport.onsager import ReplicaPositions, replica_positions

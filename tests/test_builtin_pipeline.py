@@ -78,7 +78,7 @@ def test_shrunken_quickstart_runs_every_stage(engines, tmp_path: Path) -> None:
     assert metrics["test"]["n_systems"] == 1 and metrics["cross-validated"]["n_systems"] == 4
     report = (workdir / "report.html").read_text()
     assert "parity.png" in report and "How well the local k are pinned down" in report
-    from core.provenance import source_commit
+    from core.storage.provenance import source_commit
     assert "Provenance" in report and source_commit().split()[0] in report  # the commit the run came from
     seen = read_in_browser(workdir / "report.html")   # as a reader sees it
     assert seen["images"] >= 6 and not seen["broken"] and not seen["page_overflows"], seen

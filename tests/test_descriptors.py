@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from core.datatypes import Frame
-from core.registry import get_registry
+from core.plugin_system.registry import get_registry
 from core.testing import make_frame, random_liquid
 
 TYPES = ("cation", "anion", "solvent")

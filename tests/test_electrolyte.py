@@ -6,10 +6,10 @@ import numpy as np
 import pytest
 from scipy.spatial import cKDTree
 
-from core.checkpoints import load_checkpoint, save_checkpoint
+from core.storage.checkpoints import load_checkpoint, save_checkpoint
 from core.datatypes import SimulationSettings, SystemSpec
-from core.electrolyte import build_topology, frame_schedule, initial_positions, make_frame, wrap
-from core.trajectory import GSDWriter, frame_count, read_frames, truncate_trajectory
+from core.md.electrolyte import build_topology, frame_schedule, initial_positions, make_frame, wrap
+from core.md.trajectory import GSDWriter, frame_count, read_frames, truncate_trajectory
 
 
 def spec(c: float = 0.05, n: int = 1000, p: float = 0.0, lb: float = 5.0) -> SystemSpec:

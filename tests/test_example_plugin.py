@@ -14,7 +14,7 @@ EXAMPLE = HERE.parent / "examples" / "localcond-coordination"
 CHECK = """
 import numpy as np
 from core.datatypes import Frame
-from core.registry import get_registry
+from core.plugin_system.registry import get_registry
 plugin = get_registry().instantiate("descriptor", "coordination", {"radii": [1.6, 3.0]})
 # a cation with an anion at 1.2σ (across the box face) and another cation at 2.5σ; a far anion
 positions = np.array([[-4.9, 0, 0], [4.9, 0, 0], [-2.4, 0, 0], [2.0, 4.0, 4.0]])

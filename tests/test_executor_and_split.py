@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from core.datatypes import SystemSpec
-from core.backends import Layout, layout, slurm_job_script
+from core.execution.backends import Layout, layout, slurm_job_script
 from core.learn.splits import make_split
 from core.recipe.schema import ExecutorConfig, SlurmConfig, SplitConfig
 
@@ -24,7 +24,7 @@ def test_the_job_script_needs_no_scheduler_and_matches_the_clusters_own():
     import socket
     import warnings
 
-    from core.backends import SCHEDULER_PLACEHOLDER, WORKER_NAME_PLACEHOLDER, slurm_cluster
+    from core.execution.backends import SCHEDULER_PLACEHOLDER, WORKER_NAME_PLACEHOLDER, slurm_cluster
 
     config = SlurmConfig(cores=4, processes=2, memory="8GB", walltime="01:00:00", queue="cpu")
     holder = socket.socket()
@@ -105,11 +105,11 @@ def test_outer_folds_auto_only_below_twenty_systems():
 
 
 def test_the_memory_checked_against_the_cluster_is_what_the_job_script_asks() -> None:
-    """core.slurm_checks compares a node's memory with the --mem dask-jobqueue writes, rounded as it rounds."""
+    """core.execution.slurm_checks compares a node's memory with the --mem dask-jobqueue writes, rounded as it rounds."""
     from dask.utils import parse_bytes
     from dask_jobqueue.slurm import slurm_format_bytes_ceil
 
-    from core.slurm_checks import requested_memory_mb
+    from core.execution.slurm_checks import requested_memory_mb
 
     for memory in ("1GB", "2GB", "64GB", "1500MB", "3GiB", "100TB"):
         asked = slurm_format_bytes_ceil(parse_bytes(memory))

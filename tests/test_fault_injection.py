@@ -21,7 +21,7 @@ import sys
 import time
 from pathlib import Path
 
-from core.artifacts import META_FILE
+from core.storage.artifacts import META_FILE
 from tests.conftest import HERE, cli, small_recipe, write_recipe
 
 

@@ -14,7 +14,7 @@ import pytest
 hoomd = pytest.importorskip("hoomd", reason="HOOMD-blue is not installed (conda install -c conda-forge hoomd)")
 
 from core.datatypes import SimulationJob, SystemSpec, TaskContext  # noqa: E402
-from core.trajectory import read_frames  # noqa: E402
+from core.md.trajectory import read_frames  # noqa: E402
 from plugins.simulators.hoomd_simulator import HOOMDConfig, HOOMDSimulator, evaluate  # noqa: E402
 from tests.model_systems import WCA_CUT, settings, topology_of  # noqa: E402
 
@@ -149,7 +149,7 @@ def test_hoomd_and_openmm_agree_on_structure_and_diffusion(tmp_path: Path) -> No
 
 def divalent_liquid(tmp_path: Path):
     """(topology, positions) of an equilibrated liquid with bonded pairs, divalent cations and extra anions."""
-    from core.electrolyte import TYPES, Topology, build_topology
+    from core.md.electrolyte import TYPES, Topology, build_topology
 
     system = SystemSpec("paired", 0.05, 7.0, 0.3, 500, 0.8, 1, 5)
     session = HOOMDSimulator(HOOMDConfig(device="CPU")).prepare(job_for(tmp_path, system, equilibration_steps=300),
@@ -188,7 +188,7 @@ def test_ion_pair_coulomb_equals_stock_pppm_and_a_full_ewald_sum(tmp_path: Path,
 
 
 def test_a_charged_solvent_bead_is_refused() -> None:
-    from core.electrolyte import Topology
+    from core.md.electrolyte import Topology
 
     topology = topology_of([1, -1, 0], 10.0)
     charged = Topology(topology.typeid, np.array([1.0, -2.0, 1.0]), topology.bonds, topology.box_length)

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from core.datatypes import SimulationJob, SystemSpec
-from core.electrolyte import build_topology, make_frame
+from core.md.electrolyte import build_topology, make_frame
 from core.features.neighbours import nearest_unlike_distance
 from core.features.store import FeatureStore
 from core.learn import known_answer as ka
@@ -85,7 +85,7 @@ def test_scores_of_the_answer_itself_and_of_a_constant(stores) -> None:
 def test_system_means_alone_leave_local_k_loosely_determined(stores) -> None:
     """Ridge on the radial shells predicts the held-out labels better than it recovers g, and its
     posterior std of k is larger for the environments it gets most wrong."""
-    from core.registry import get_registry
+    from core.plugin_system.registry import get_registry
 
     problem = ka.known_answer_set(stores, relative_noise=0.02, seed=1)
     train, test = problem.systems(np.array([0, 2, 3, 5])), problem.systems(np.array([1, 4]))

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from core.datatypes import LearningData
-from core.registry import get_registry
+from core.plugin_system.registry import get_registry
 from core.testing import LINEAR, synthetic_learning_data
 
 

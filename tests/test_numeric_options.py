@@ -9,7 +9,7 @@ import pytest
 from pydantic import ValidationError
 
 from core.numbers import wants_number
-from core.registry import get_registry
+from core.plugin_system.registry import get_registry
 from tests.conftest import cli, small_recipe, write_recipe
 
 #: Options a plugin needs before any other can be checked.

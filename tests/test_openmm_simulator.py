@@ -11,10 +11,10 @@ import pytest
 openmm = pytest.importorskip("openmm", reason="OpenMM is not installed (pip install 'localcond[openmm]')")
 
 from core.datatypes import SimulationJob, SystemSpec, TaskContext  # noqa: E402
-from core.electrolyte import Topology  # noqa: E402
-from core.production_loop import SimulationBlewUp  # noqa: E402
-from core.trajectory import read_frames, read_log  # noqa: E402
-from core.electrolyte import build_topology  # noqa: E402
+from core.md.electrolyte import Topology  # noqa: E402
+from core.md.production_loop import SimulationBlewUp  # noqa: E402
+from core.md.trajectory import read_frames, read_log  # noqa: E402
+from core.md.electrolyte import build_topology  # noqa: E402
 from plugins.simulators.openmm_model import (COULOMB_GROUP, WCA_GROUP, CoulombSettings,  # noqa: E402
                                              build_system, choose_coulomb_method, evaluate, pme_parameters)
 from plugins.simulators.openmm_simulator import OpenMMConfig, OpenMMSimulator  # noqa: E402

@@ -15,8 +15,8 @@ from pathlib import Path
 import pytest
 
 
-from core.artifacts import META_FILE, SCRATCH_SUFFIX, ArtifactStore
-from core.manifest import read_manifest
+from core.storage.artifacts import META_FILE, SCRATCH_SUFFIX, ArtifactStore
+from core.storage.manifest import read_manifest
 from tests.conftest import HERE, cli, small_recipe, write_recipe
 
 

@@ -17,7 +17,7 @@ import pytest
 
 from core.api import (AnalysisResult, DescriptorPlugin, Frame, GSDWriter, ModelPlugin, PluginConfig, SimulatorPlugin,
                       trajectory_log)
-from core.registry import installed_registry
+from core.plugin_system.registry import installed_registry
 from core.testing import (capabilities, check_continuation_continues_the_run, check_fit_returns_self,
                           check_gsd_conventions, check_rotation_invariance,
                           check_save_load_round_trip_predicts_the_same, check_writes_what_it_declares,
@@ -141,7 +141,7 @@ class Imageless(SimulatorPlugin):
     Config = PluginConfig
 
     def simulate(self, job, context):
-        from core.electrolyte import build_topology, initial_positions
+        from core.md.electrolyte import build_topology, initial_positions
 
         topology = build_topology(job.system)
         rng = np.random.default_rng(0)

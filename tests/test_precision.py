@@ -8,10 +8,10 @@ import math
 import numpy as np
 import pytest
 
-from core.manifest import read_manifest
-from core.precision import next_extensions
+from core.storage.manifest import read_manifest
+from core.execution.precision import next_extensions
 from core.recipe.schema import PrecisionConfig
-from core.trajectory import read_frames
+from core.md.trajectory import read_frames
 from core.results import SystemTransport
 from core.testing import transport_of
 from tests.conftest import cli, write_recipe

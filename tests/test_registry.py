@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 
 from core.errors import DuplicatePluginError, PluginUnavailableError
-from core.hookspecs import hookimpl
-from core.plugin_api import DescriptorPlugin
-from core.registry import PluginRegistry, get_registry
+from core.plugin_system.hookspecs import hookimpl
+from core.plugin_system.plugin_api import DescriptorPlugin
+from core.plugin_system.registry import PluginRegistry, get_registry
 from tests.conftest import cli
 
 
@@ -126,7 +126,7 @@ def test_building_the_registry_imports_no_engine_until_one_is_asked_for() -> Non
     import subprocess
     import sys
 
-    script = ("import sys\nfrom core.registry import get_registry\nregistry = get_registry()\n"
+    script = ("import sys\nfrom core.plugin_system.registry import get_registry\nregistry = get_registry()\n"
               "engines = ('openmm', 'hoomd', 'torch', 'dscribe', 'featomic', 'quippy', 'MDAnalysis', 'sklearn')\n"
               "print(sorted(m for m in engines if m in sys.modules))\n"
               "registry.info('model', 'ridge').available\n"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from core.report import _figures_by_stem, numbers_html
+from core.analysis.report import _figures_by_stem, numbers_html
 
 
 def test_scalar_numbers_are_a_quantity_value_table():
@@ -31,7 +31,7 @@ def test_provenance_names_the_commit_of_the_source_tree():
     """The report's provenance gives the checkout's commit (and says so where tracked files differ from it)."""
     import subprocess
 
-    from core.provenance import SOURCE, source_commit
+    from core.storage.provenance import SOURCE, source_commit
 
     source_commit.cache_clear()  # an earlier test's report may have asked before the tree changed
     head = subprocess.run(["git", "-C", str(SOURCE), "rev-parse", "HEAD"], capture_output=True, text=True)
@@ -44,7 +44,7 @@ def test_provenance_names_the_commit_of_the_source_tree():
 
 
 def test_the_report_flags_labels_whose_bias_may_exceed_their_error() -> None:
-    from core.report import _label_bias_note
+    from core.analysis.report import _label_bias_note
 
     from core.testing import transport_of
 

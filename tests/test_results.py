@@ -1,4 +1,4 @@
-"""Typed results (core/results.py) and their rows (core/layout.py): a row read back is the same row, in the same
+"""Typed results (core/results.py) and their rows (core/storage/layout.py): a row read back is the same row, in the same
 column order, through JSON (the transport artifact) and through CSV (``transport.csv``); what the typed result
 says is what the row said."""
 
@@ -11,11 +11,11 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from core.layout import (PREDICTION_COLUMNS, prediction_from_row, prediction_to_row, read_predictions,
+from core.storage.layout import (PREDICTION_COLUMNS, prediction_from_row, prediction_to_row, read_predictions,
                          read_transport_table, transport_from_row, transport_to_row, write_predictions)
-from core.outputs import TRANSPORT_COLUMNS, _csv
+from core.storage.outputs import TRANSPORT_COLUMNS, _csv
 from core.results import AttributionSummary, Estimate, Prediction, SystemTransport
-from core.species import IonSpecies
+from core.md.species import IonSpecies
 from core.testing import prediction_of, transport_of
 from core.transport.onsager import curves_from_positions, system_transport
 from tests.test_species_mixture import COUNTS, INTERVAL, LENGTH, SPECIES, walkers

@@ -15,11 +15,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from core.checkpoints import RECORD_FILE, load_checkpoint, read_notes
+from core.storage.checkpoints import RECORD_FILE, load_checkpoint, read_notes
 from core.datatypes import SimulationSettings
-from core.electrolyte import frame_schedule
-from core.production_loop import SCRATCH_TRAJECTORY
-from core.trajectory import read_frames
+from core.md.electrolyte import frame_schedule
+from core.md.production_loop import SCRATCH_TRAJECTORY
+from core.md.trajectory import read_frames
 
 def child_environment() -> dict[str, str]:
     """This process's environment with the repository first on PYTHONPATH (keeping what was there: an
@@ -32,7 +32,7 @@ RUNNER = """
 import sys
 from pathlib import Path
 from core.datatypes import SimulationJob, SimulationSettings, SystemSpec, TaskContext
-from core.registry import get_registry
+from core.plugin_system.registry import get_registry
 out, scratch, name = Path(sys.argv[1]), Path(sys.argv[2]), sys.argv[3]
 system = SystemSpec("c0.05_lB5", 0.05, 5.0, 0.0, 500, 0.8, 2, 11)
 settings = SimulationSettings(steps=6000, equilibration_steps=200, write_period=100, timestep=0.005, kT=1.0,

@@ -18,8 +18,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from core.backends import SCHEDULER_PLACEHOLDER, SLURM_JOB_NAME, WORKER_NAME_PLACEHOLDER
-from core.layout import SLURM_LOG_DIR
+from core.execution.backends import SCHEDULER_PLACEHOLDER, SLURM_JOB_NAME, WORKER_NAME_PLACEHOLDER
+from core.storage.layout import SLURM_LOG_DIR
 from tests.conftest import HERE, cli, small_recipe, write_recipe
 from tests.slurm_cluster import PARTITION, SlurmCluster, start_cluster
 
@@ -141,8 +141,8 @@ def test_a_preempted_job_resumes_from_its_checkpoint_bit_for_bit(slurm, tmp_path
     and queued again): the simulation resumes from its checkpoint on the next worker, and its trajectory and
     transport table are the serial run's bit for bit (OpenMM with deterministic forces, one thread each)."""
     pytest.importorskip("openmm")
-    from core.checkpoints import load_checkpoint
-    from core.trajectory import read_frames
+    from core.storage.checkpoints import load_checkpoint
+    from core.md.trajectory import read_frames
 
     recipe = {"name": "preempted",
               "systems": {"replicas": 1, "n_particles": 300, "density": 0.8, "seed": 3,

@@ -19,8 +19,8 @@ pytest.importorskip("openmm", reason="OpenMM is not installed (pip install 'loca
 pytest.importorskip("sklearn", reason="scikit-learn is not installed (pip install 'localcond[sklearn]')")
 
 from core.datatypes import SimulationJob, SystemSpec, TaskContext  # noqa: E402
-from core.registry import get_registry  # noqa: E402
-from core.trajectory import read_frames  # noqa: E402
+from core.plugin_system.registry import get_registry  # noqa: E402
+from core.md.trajectory import read_frames  # noqa: E402
 from tests.model_systems import settings  # noqa: E402
 
 #: Equal descriptors at the paper's settings (r_cut 5σ, n_max 6, l_max 5, σ_density 1σ).

@@ -139,7 +139,7 @@ def test_the_species_self_msd_is_mdanalysis_msd_of_the_same_atoms(mixture):
     import MDAnalysis as mda
     from MDAnalysis.analysis.msd import EinsteinMSD
 
-    from core.trajectory_import import ImportOptions
+    from core.md.trajectory_import import ImportOptions
     from core.transport.onsager import replica_curves
 
     data, dump = mixture
@@ -155,10 +155,10 @@ def test_the_species_self_msd_is_mdanalysis_msd_of_the_same_atoms(mixture):
 def test_the_trajectories_simulator_keeps_the_species_for_the_pipeline(mixture, tmp_path):
     """The imported GSD file carries each ion's species: transport on it, read natively, is the same."""
     from core.datatypes import SimulationJob, SystemSpec, TaskContext
-    from core.registry import get_registry
-    from core.trajectory import read_frames
+    from core.plugin_system.registry import get_registry
+    from core.md.trajectory import read_frames
     from core.transport.onsager import replica_curves, system_transport
-    from core.trajectory_import import ImportOptions
+    from core.md.trajectory_import import ImportOptions
     from tests.model_systems import settings
 
     data, dump = mixture
@@ -226,7 +226,7 @@ def _without_charges(text: str) -> str:
 
 def test_the_mixture_error_bars_match_the_scatter_over_independent_walks():
     """16 independent realisations of the mixture: each coefficient's reported error is its scatter."""
-    from core.species import IonSpecies
+    from core.md.species import IonSpecies
     from core.transport.onsager import curves_from_positions, system_transport
 
     types, walker, diffusion = walkers()

@@ -13,7 +13,7 @@ from core.testing import write_random_walks
 from core.cli import main
 from core.errors import UserError
 from core.datatypes import Frame
-from core.trajectory import LOG_TIMESTEP, GSDWriter, read_frames
+from core.md.trajectory import LOG_TIMESTEP, GSDWriter, read_frames
 from core.transport.onsager import replica_positions
 from tests.test_transport_core import write_brownian
 
@@ -90,7 +90,7 @@ def test_unwrapped_coordinates_and_image_flags_are_used_where_the_file_has_them(
     all give its displacement 0.6 L, each unwrapped by what the file holds. NoJump, which assumes no atom
     moves more than L/2 between frames, would make it −0.4 L: a dump of wrapped coordinates alone is refused
     as too sparse, naming the fixes."""
-    from core.trajectory_import import ImportOptions
+    from core.md.trajectory_import import ImportOptions
 
     length = 20.0
     typeid = np.array([0, 1, 2, 2], dtype=np.int32)
@@ -342,7 +342,7 @@ def test_molecules_split_across_the_box_face_are_made_whole(tmp_path, capsys, co
         atoms = np.array([[float(v) for v in line.split()[2:5]] for line in lines[start + 9:start + per_frame]])
         split += int(np.sum(np.ptp(atoms[24:96].reshape(24, 3, 3), axis=1) > 10.0))
     assert split > 20  # the file does split anions across the box face, many times
-    from core.trajectory_import import ImportOptions, frames_of
+    from core.md.trajectory_import import ImportOptions, frames_of
 
     options = ImportOptions(topology=data, cation="type 1", anion="type 2 3 4", frame_interval=0.5,
                             format="LAMMPSDUMP", group="residue")
@@ -424,7 +424,7 @@ def test_a_frame_interval_that_contradicts_the_files_own_times_is_refused(browni
                                              ("log-spaced steps", "not equally spaced")])
 def test_a_lammps_dump_whose_steps_repeat_run_backwards_or_spread_unevenly_is_refused(brownian, tmp_path, capsys,
                                                                                      damage, message):
-    """The same rule as for GSD files (core/trajectory_checks.py): times increase strictly. A dump appended after
+    """The same rule as for GSD files (core/md/trajectory_checks.py): times increase strictly. A dump appended after
     a restart repeats steps (κ was 9 % high, all frames used); one whose steps run backwards was accepted; one
     written at steps 1, 2, 4, … 1024 (like MDAnalysisTests' test_non_linear.dump) was read as evenly spaced."""
     dump = tmp_path / "run.lammpstrj"

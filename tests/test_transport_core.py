@@ -7,7 +7,7 @@ import pytest
 
 from core.testing import write_random_walks
 from core.datatypes import Frame
-from core.trajectory import LOG_TIMESTEP, GSDWriter
+from core.md.trajectory import LOG_TIMESTEP, GSDWriter
 from core.transport.correlation import displacement_correlation, displacement_correlation_naive
 from core.transport.onsager import replica_transport
 
@@ -133,7 +133,7 @@ def test_self_diffusion_agrees_with_mdanalysis_einstein_msd(tmp_path):
     mda = pytest.importorskip("MDAnalysis", reason="MDAnalysis is not installed (pip install MDAnalysis)")
     from MDAnalysis.analysis.msd import EinsteinMSD
 
-    from core.trajectory import read_frames
+    from core.md.trajectory import read_frames
     from core.transport.window import FitWindow, fit_slope
 
     write_brownian(tmp_path / "b.gsd", n_pairs=300, n_solvent=0, frames=300, D=(0.5, 0.5), seed=5)
@@ -156,7 +156,7 @@ def write_dcd_and_pdb(gsd, dcd, pdb, length: float) -> None:
 
     import MDAnalysis as mda
 
-    from core.trajectory import read_frames
+    from core.md.trajectory import read_frames
 
     frames = list(read_frames(gsd))
     names = {0: "CAT", 1: "ANI", 2: "SOL"}
@@ -202,7 +202,7 @@ def test_transport_command_reads_gsd_and_mdanalysis_formats_alike(tmp_path):
 def test_trajectories_plugin_imports_files_for_the_pipeline(tmp_path):
     pytest.importorskip("MDAnalysis", reason="MDAnalysis is not installed (pip install MDAnalysis)")
     from core.datatypes import SimulationJob, SystemSpec, TaskContext
-    from core.registry import get_registry
+    from core.plugin_system.registry import get_registry
     from tests.model_systems import settings
 
     length = write_brownian(tmp_path / "b.gsd", n_pairs=60, n_solvent=60, frames=200, seed=7) ** (1 / 3)

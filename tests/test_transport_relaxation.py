@@ -95,7 +95,7 @@ def write_pairing_salt(path, rng: np.random.Generator, frames: int = 2000, inter
     relaxes from above (by 40 · 6 · 0.4/5 = 19.2 σ²/τ at first, +20 %) to the slope 6 Σ_free D = 96 σ²/τ:
     Λ = 96 / (6 N₊) = 0.2 exactly (N₊ = 80)."""
     from core.datatypes import Frame
-    from core.trajectory import LOG_KT, LOG_TIMESTEP, GSDWriter
+    from core.md.trajectory import LOG_KT, LOG_TIMESTEP, GSDWriter
 
     n_free, n_pairs, length, tau = 40, 40, 15.0, 5.0
     typeid = np.array([0] * n_free + [1] * n_free + [0] * n_pairs + [1] * n_pairs, dtype=np.int32)

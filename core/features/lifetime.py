@@ -20,7 +20,7 @@ import numpy as np
 from scipy.spatial import cKDTree
 
 from core.datatypes import Frame
-from core.trajectory import frame_count, read_frames
+from core.md.trajectory import frame_count, read_frames
 
 #: The paper's contact distance, σ.
 CONTACT_DISTANCE = 1.6

@@ -29,10 +29,10 @@ from pathlib import Path
 
 import numpy as np
 
-from core.artifacts import META_FILE
+from core.storage.artifacts import META_FILE
 from core.datatypes import LearningData
 from core.features.store import FeatureStore, read_store
-from core.layout import STORE_FILE
+from core.storage.layout import STORE_FILE
 from core.learn.dataset import environment_weights
 from core.learn.scores import r2_score
 
@@ -177,7 +177,7 @@ def measured_answer_set(stores: dict[str, FeatureStore], transport: dict[str, Pa
 
     ``true_means`` are the mean of g over each store's environments; ``noise_std`` the labels' own errors.
     """
-    from core.layout import read_attribution, read_transport
+    from core.storage.layout import read_attribution, read_transport
     from core.learn.dataset import local_labels, target_variance
 
     sample_rng = np.random.default_rng([seed, 1])

@@ -26,7 +26,7 @@ from pathlib import Path
 
 import numpy as np
 
-from core.periodic import minimum_image, wrap
+from core.md.periodic import minimum_image, wrap
 
 #: D_own of a free ion, σ²/τ.
 D_FREE = 0.05
@@ -71,7 +71,7 @@ def write_trajectory(path: Path, n_pairs: int, length: float, frames: int, rng: 
     a frame every ``interval`` τ, ``substeps`` steps per frame, after ``equilibration_frames`` unrecorded ones."""
     from core.datatypes import Frame
     from core.testing import TYPES
-    from core.trajectory import LOG_KT, LOG_TIMESTEP, GSDWriter
+    from core.md.trajectory import LOG_KT, LOG_TIMESTEP, GSDWriter
 
     n = 2 * n_pairs
     typeid = np.repeat(np.array([0, 1], dtype=np.int32), n_pairs)

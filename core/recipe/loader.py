@@ -16,7 +16,7 @@ from core.errors import RecipeError, UserError
 from core.recipe.schema import PluginChoice, Recipe
 from core.recipe.systems import expand_systems
 from core.recipe.yaml_locations import line_of, read_yaml
-from core.registry import PluginRegistry, get_registry
+from core.plugin_system.registry import PluginRegistry, get_registry
 
 
 @dataclass(frozen=True)
@@ -38,7 +38,7 @@ class StagePlugin:
         return {"kind": self.kind, "name": self.name, "version": self.version, "package": self.package}
 
     def instantiate(self) -> Any:
-        """The configured plugin, from the registry in force (:func:`core.registry.get_registry`)."""
+        """The configured plugin, from the registry in force (:func:`core.plugin_system.registry.get_registry`)."""
         return get_registry().instantiate(self.kind, self.name, self.options)
 
 
@@ -174,7 +174,7 @@ def load_recipe(path: str | Path, registry: PluginRegistry | None = None, *,
                                       "'localcond[cluster]')", source=source, path="executor.dashboard",
                                       line=line_of(node, _split("executor.dashboard"))))
     if recipe.executor.kind == "slurm" and not allow_unavailable:
-        from core.slurm_checks import check_slurm_block
+        from core.execution.slurm_checks import check_slurm_block
 
         try:
             cluster_problems = check_slurm_block(recipe.executor.slurm, source)

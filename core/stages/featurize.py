@@ -13,10 +13,10 @@ from core.features.lifetime import pair_lifetime
 from core.features.neighbours import nearest_unlike_distance
 from core.features.snapshots import select_frames
 from core.features.store import FeatureStoreWriter
-from core.plugin_api import DescriptorPlugin
-from core.layout import STORE_FILE, TRAJECTORY_FILE
-from core.trajectory import frame_count, read_frames
-from core.tasks import FeaturizeTask
+from core.plugin_system.plugin_api import DescriptorPlugin
+from core.storage.layout import STORE_FILE, TRAJECTORY_FILE
+from core.md.trajectory import frame_count, read_frames
+from core.execution.tasks import FeaturizeTask
 
 
 

@@ -13,11 +13,11 @@ from core.datatypes import TaskContext
 from core.features.store import read_store
 from core.learn.scores import prediction_scores
 from core.learn.dataset import environment_weights, load_learning_data, target_variance
-from core.plugin_api import ModelPlugin
-from core.layout import (LOCAL_DIR, METRICS_FILE, MODEL_DIR, PREDICTIONS_FILE, STORE_FILE, VARIANT_FILE,
+from core.plugin_system.plugin_api import ModelPlugin
+from core.storage.layout import (LOCAL_DIR, METRICS_FILE, MODEL_DIR, PREDICTIONS_FILE, STORE_FILE, VARIANT_FILE,
                           read_attribution, read_transport, write_predictions)
 from core.results import Estimate, Prediction, SystemTransport
-from core.tasks import MemberTask, PredictTask
+from core.execution.tasks import MemberTask, PredictTask
 
 #: The pseudo-split of ``metrics.json`` scoring the outer-fold predictions of every trainable system.
 CROSS_VALIDATED = "cross-validated"

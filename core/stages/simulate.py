@@ -6,9 +6,9 @@ from pathlib import Path
 from typing import Any
 
 from core.datatypes import SimulationJob, TaskContext
-from core.layout import FINAL_STATE_FILE, TRAJECTORY_FILE
-from core.tasks import SimulateTask
-from core.trajectory import frame_count
+from core.storage.layout import FINAL_STATE_FILE, TRAJECTORY_FILE
+from core.execution.tasks import SimulateTask
+from core.md.trajectory import frame_count
 
 
 def run(task: SimulateTask, inputs: dict[str, Path], output_dir: Path, context: TaskContext) -> dict[str, Any]:

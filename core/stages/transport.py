@@ -9,11 +9,11 @@ import numpy as np
 from typing import Any
 
 from core.datatypes import TaskContext
-from core.layout import ATTRIBUTION_FILE, TRAJECTORY_FILE, TRANSPORT_FIGURE_STEM, write_transport
+from core.storage.layout import ATTRIBUTION_FILE, TRAJECTORY_FILE, TRANSPORT_FIGURE_STEM, write_transport
 from core.results import Estimate
 from core.transport.attribution import save_attribution, summary, system_attribution
 from core.transport.onsager import TransportCurves, replica_positions, replica_row, system_transport
-from core.tasks import TransportTask
+from core.execution.tasks import TransportTask
 
 
 def run(task: TransportTask, inputs: dict[str, Path], output_dir: Path, context: TaskContext) -> dict[str, Any]:
@@ -53,7 +53,7 @@ def diagnostic_figure(curves: list[TransportCurves], formula_units: float, kT: f
     plateau it is the fitted Λ. With the system's ``label`` (pooled Λ), Λ ± its standard error is drawn
     as a band over the fit window.
     """
-    from core.figures import pyplot, save_figure
+    from core.analysis.figures import pyplot, save_figure
 
     plt = pyplot()
     figure, (msd_axes, lambda_axes) = plt.subplots(1, 2, figsize=(8.4, 3.4))

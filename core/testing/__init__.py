@@ -15,7 +15,7 @@ plugins without being installed and without core's test suite:
   Descriptors: shape against ``feature_names``; invariance under rotation, translation, permutation and
   periodic wrapping; finite features for a lonely ion. Models: ``fit`` returns self; ``predict_local``
   gives one finite k per environment; a save/load round trip predicts the same; the system means follow
-  a known linear local function. Simulators: the GSD conventions of :class:`core.plugin_api.SimulatorPlugin`.
+  a known linear local function. Simulators: the GSD conventions of :class:`core.plugin_system.plugin_api.SimulatorPlugin`.
   Analyses: they write what they declare, on a small finished run. Capabilities a plugin declares add
   their checks (:data:`CAPABILITIES`): ``continuation`` (a simulator's ``supports_continuation``: an extension
   continues the run), ``local labels`` (a model's ``fits_local_labels``: per-environment labels recover

@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 
 from core.datatypes import PAIR_BOND_TYPE, Frame, LearningData, TaskContext
-from core.plugin_api import AnalysisPlugin, DescriptorPlugin, ModelPlugin, Plugin, SimulatorPlugin
+from core.plugin_system.plugin_api import AnalysisPlugin, DescriptorPlugin, ModelPlugin, Plugin, SimulatorPlugin
 from core.testing.synthetic import LINEAR, _linear_data, make_frame, random_liquid, tiny_job
 
 Check = Callable[[Plugin], None]
@@ -167,13 +167,13 @@ MODEL_CHECKS: tuple[Check, ...] = (check_fit_returns_self, check_predict_local_g
 
 def check_gsd_conventions(plugin: SimulatorPlugin) -> None:
     """The trajectory of :func:`tiny_job`: types cation/anion/solvent with the system's ion count and
-    electroneutral valences, every localcond log key (:func:`core.electrolyte.trajectory_log`), frames every
+    electroneutral valences, every localcond log key (:func:`core.md.electrolyte.trajectory_log`), frames every
     write_period steps, positions wrapped into the box with image flags that follow every face crossing,
     bonds of type ``pair`` between unlike ions."""
     import gsd.hoomd
 
-    from core.electrolyte import trajectory_log
-    from core.species import ion_species
+    from core.md.electrolyte import trajectory_log
+    from core.md.species import ion_species
 
     with tempfile.TemporaryDirectory() as directory:
         job = tiny_job(Path(directory))
@@ -190,7 +190,7 @@ def check_gsd_conventions(plugin: SimulatorPlugin) -> None:
             assert key in first.log, f"{plugin.name}: no log key {key!r}"
         steps = np.diff([f.configuration.step for f in frames])
         assert np.all(steps == job.settings.write_period), f"{plugin.name}: frames every {set(steps.tolist())} steps"
-        from core.trajectory import read_frames
+        from core.md.trajectory import read_frames
 
         read = list(read_frames(job.trajectory_path))
         species, _ = ion_species(read[0], job.trajectory_path)
@@ -219,8 +219,8 @@ def check_continuation_continues_the_run(plugin: SimulatorPlugin) -> None:
     run's last frame (not afresh), and leaves a final state of its own for the next extension."""
     import dataclasses
 
-    from core.layout import FINAL_STATE_FILE
-    from core.trajectory import read_frames
+    from core.storage.layout import FINAL_STATE_FILE
+    from core.md.trajectory import read_frames
 
     with tempfile.TemporaryDirectory() as directory:
         base_dir, more_dir = Path(directory) / "base", Path(directory) / "more"

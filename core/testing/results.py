@@ -1,12 +1,12 @@
 """Hand-made typed results for tests of analyses and stages: a :class:`core.results.SystemTransport` or
 :class:`core.results.Prediction` from the few columns a test cares about, the rest NaN (or the neutral
-default), as :func:`core.layout.transport_from_row` reads them."""
+default), as :func:`core.storage.layout.transport_from_row` reads them."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from core.layout import PREDICTION_COLUMNS, prediction_from_row, transport_from_row
+from core.storage.layout import PREDICTION_COLUMNS, prediction_from_row, transport_from_row
 from core.results import Prediction, SystemTransport
 
 

@@ -11,9 +11,9 @@ from types import ModuleType
 from typing import Any, Literal
 
 from core.datatypes import AnalysisInputs
-from core.layout import PREDICTIONS_FILE, TRANSPORT_FILE, read_predictions, read_transport_table
+from core.storage.layout import PREDICTIONS_FILE, TRANSPORT_FILE, read_predictions, read_transport_table
 from core.results import Prediction, SystemTransport
-from core.plugin_api import Plugin
+from core.plugin_system.plugin_api import Plugin
 from core.testing.synthetic import write_synthetic_trajectories
 
 
@@ -46,9 +46,9 @@ class RunResult:
 
     def analysis_inputs(self) -> AnalysisInputs:
         """What the run offers analyses, as the analyze stage gathers it (the recipe needs an analysis)."""
-        from core.manifest import read_manifest
-        from core.planner import build_plan
-        from core.registry import injected_registry
+        from core.storage.manifest import read_manifest
+        from core.execution.planner import build_plan
+        from core.plugin_system.registry import injected_registry
         from core.stages.analyze import gather_inputs
 
         with injected_registry(self.registry):
@@ -88,8 +88,8 @@ class LocalcondRunner:
         import yaml
 
         from core.recipe.loader import load_recipe
-        from core.registry import injected_registry
-        from core.pipeline import run_recipe
+        from core.plugin_system.registry import injected_registry
+        from core.execution.pipeline import run_recipe
 
         registry = self.registry
         chosen = {"kind": "serial"} if executor == "serial" else {"kind": "local", "workers": workers}
@@ -138,7 +138,7 @@ def registered_plugins(classes: tuple[type[Plugin], ...]):
             self.classes = classes
 
         def setup(self, worker: Any) -> None:
-            from core.registry import use_process_registry
+            from core.plugin_system.registry import use_process_registry
 
             use_process_registry(_registry_with(self.classes))
 
@@ -150,8 +150,8 @@ def _registry_with(classes: tuple[type[Plugin], ...]):
     """The built-in plugins plus ``classes``, in a registry of its own (the installed one is left alone)."""
     import importlib
 
-    from core.hookspecs import hookimpl
-    from core.registry import HOOK_OF_KIND, PluginRegistry
+    from core.plugin_system.hookspecs import hookimpl
+    from core.plugin_system.registry import HOOK_OF_KIND, PluginRegistry
 
     registry = PluginRegistry()
     for kind in ("simulators", "descriptors", "models", "analyses"):  # the built-ins' own entry points

@@ -8,8 +8,8 @@ from pathlib import Path
 import numpy as np
 
 from core.datatypes import Frame, LearningData, SimulationJob, SimulationSettings, SystemSpec
-from core.layout import TRAJECTORY_FILE
-from core.periodic import minimum_image, wrap
+from core.storage.layout import TRAJECTORY_FILE
+from core.md.periodic import minimum_image, wrap
 
 TYPES = ("cation", "anion", "solvent")
 
@@ -89,7 +89,7 @@ def write_random_walks(path: Path, typeid: np.ndarray, diffusion: np.ndarray, le
     ``rng`` before the steps. ``drift``: σ/τ added to every step. ``riders``: (followers, leaders) index
     arrays; each follower takes its leader's steps (a rigid pair). ``valence``: (N,) z, else ±1.
     """
-    from core.trajectory import LOG_KT, LOG_TIMESTEP, GSDWriter
+    from core.md.trajectory import LOG_KT, LOG_TIMESTEP, GSDWriter
 
     typeid = np.asarray(typeid, dtype=np.int32)
     position = rng.uniform(-length / 2, length / 2, (len(typeid), 3))

@@ -19,7 +19,7 @@ from rich.table import Table
 
 from core.errors import UserError
 from core.json_values import finite
-from core.trajectory_import import ImportOptions, is_gsd
+from core.md.trajectory_import import ImportOptions, is_gsd
 
 COLUMNS = (("n_frames", "frames", "d"), ("n_cations", "N₊", "d"), ("D_p", "D₊", ".4g"), ("D_m", "D₋", ".4g"),
            ("kappa", "κ", ".4g"), ("kappa_green_kubo", "κ (Green–Kubo)", ".4g"),

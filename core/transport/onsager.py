@@ -52,8 +52,8 @@ import numpy as np
 
 from core.results import (ESTIMATED, Estimate, LabelCheck, SpeciesTransport, SystemTransport,
                           TransportWindow)
-from core.species import IonSpecies, charge_balance, ion_species
-from core.trajectory_import import ImportOptions, frames_of
+from core.md.species import IonSpecies, charge_balance, ion_species
+from core.md.trajectory_import import ImportOptions, frames_of
 from core.transport.correlation import displacement_correlation, time_correlation
 from core.transport.gls import LineParameters, fit_lags, gls_weights, lag_kernels, msd_covariance, ols_line
 from core.transport.label_status import LabelStatus, bias_error, label_status
@@ -234,8 +234,8 @@ class TransportFit:
 
     @property
     def row(self) -> dict[str, Any]:
-        """The result as a ``transport.csv`` row (:func:`core.layout.transport_to_row`)."""
-        from core.layout import transport_to_row
+        """The result as a ``transport.csv`` row (:func:`core.storage.layout.transport_to_row`)."""
+        from core.storage.layout import transport_to_row
 
         return transport_to_row(self.transport)
 
@@ -288,7 +288,7 @@ def replica_positions(path: Path | Sequence[Path], *, timestep: float | None = N
     """Read ``path`` frame by frame, keeping only what transport needs.
 
     ``path`` is a localcond GSD file, or with ``import_options`` any trajectory MDAnalysis reads
-    (:mod:`core.trajectory_import`), or a sequence of files that continue each other (the segments of
+    (:mod:`core.md.trajectory_import`), or a sequence of files that continue each other (the segments of
     an extended run, read in order; their frames must stay equally spaced). ``include_solvent`` keeps
     the solvent's positions too. Memory grows with ions × frames: the centre of mass of all beads
     (weighted by the frames' masses where the file has them) is computed per frame and discarded.
@@ -360,7 +360,7 @@ ABSURD_BOX_LENGTHS = 1e6
 
 
 def _check_positions(path: Path, index: int, unwrapped: np.ndarray, box: np.ndarray) -> None:
-    """Unwrapped coordinates within reason (the frame's own values were checked by core.trajectory_checks)."""
+    """Unwrapped coordinates within reason (the frame's own values were checked by core.md.trajectory_checks)."""
     if np.abs(unwrapped).max() > ABSURD_BOX_LENGTHS * float(np.max(box)):
         raise ValueError(f"{path}: frame {index} has coordinates beyond {ABSURD_BOX_LENGTHS:g} box lengths "
                          f"({np.abs(unwrapped).max():.3g}); the file is corrupt or its images are wrong")

@@ -39,7 +39,7 @@ from core.api import (ANION_TYPE, CATION_TYPE, PAIR_BOND_TYPE, SOLVENT_TYPE, TYP
 from . import hoomd_compat as compat
 
 
-#: The particle types that carry charge (``core.electrolyte.TYPES`` less the solvent).
+#: The particle types that carry charge (``core.md.electrolyte.TYPES`` less the solvent).
 ION_TYPES = (CATION_TYPE, ANION_TYPE)
 
 
@@ -61,7 +61,7 @@ class HOOMDConfig(EngineConfig):
 
 
 def pppm_grid(box_length: float, cutoff: float, accuracy: float) -> int:
-    """Grid points per edge for ``accuracy`` (:func:`core.ewald.ewald_parameters`; HOOMD picks its own α)."""
+    """Grid points per edge for ``accuracy`` (:func:`core.md.ewald.ewald_parameters`; HOOMD picks its own α)."""
     return ewald_parameters(box_length, cutoff, accuracy)[1]
 
 
@@ -131,7 +131,7 @@ def make_snapshot(topology: Topology, positions: np.ndarray, bjerrum_length: flo
 
 
 class HOOMDSession:
-    """A HOOMD simulation behind :class:`core.production_loop.EngineSession`, in reduced units.
+    """A HOOMD simulation behind :class:`core.md.production_loop.EngineSession`, in reduced units.
 
     Checkpoints are reloaded in place (``reload_at_checkpoints``): :meth:`load_state` replaces the
     simulation by one built from the saved state exactly as a resumed run builds it (``rebuild``), so an

@@ -7,7 +7,7 @@ paths from the directory the run is started in). GSD files written by
 localcond (or any GSD with types ``cation``/``anion``/``solvent`` and the
 ``localcond/timestep`` log) are read directly; anything else is read by
 MDAnalysis with ``topology``, the ion selections and unit scales of
-:mod:`core.trajectory_import`. The result is written as a localcond GSD
+:mod:`core.md.trajectory_import`. The result is written as a localcond GSD
 trajectory, so the rest of the pipeline cannot tell it from a simulation.
 """
 

@@ -81,7 +81,7 @@ def choose_coulomb_method(n_particles: int, n_ions: int) -> CoulombMethod:
 
 
 def pme_parameters(box_length: float, coulomb: CoulombSettings) -> tuple[float, int]:
-    """(α in σ⁻¹, grid points per edge) for ``coulomb`` (see :func:`core.ewald.ewald_parameters`)."""
+    """(α in σ⁻¹, grid points per edge) for ``coulomb`` (see :func:`core.md.ewald.ewald_parameters`)."""
     return ewald_parameters(box_length, coulomb.real_space_cutoff(box_length), coulomb.tolerance)
 
 

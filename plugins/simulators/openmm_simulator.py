@@ -39,7 +39,7 @@ class OpenMMConfig(EngineConfig):
 
 
 class OpenMMSession:
-    """An OpenMM context behind :class:`core.production_loop.EngineSession`, in reduced units.
+    """An OpenMM context behind :class:`core.md.production_loop.EngineSession`, in reduced units.
 
     Checkpoints are reloaded in place (``reload_at_checkpoints``): :meth:`load_state` reinitialises the
     context before loading, so a running context continues exactly as a fresh one that loads the same

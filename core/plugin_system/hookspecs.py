@@ -6,9 +6,9 @@ A plugin package exposes a module (or object) holding functions marked with
     [project.entry-points.localcond]
     my-descriptors = "my_package.localcond_plugin"
 
-Each hook receives the :class:`core.registry.PluginRegistry` being built (so
+Each hook receives the :class:`core.plugin_system.registry.PluginRegistry` being built (so
 an implementation can see what is already registered) and returns a list of
-plugin *classes* (subclasses of the base classes in :mod:`core.plugin_api`).
+plugin *classes* (subclasses of the base classes in :mod:`core.plugin_system.plugin_api`).
 Built-in plugins register through exactly these hooks, from the same
 entry-point group.
 
@@ -25,8 +25,8 @@ from typing import TYPE_CHECKING
 import pluggy
 
 if TYPE_CHECKING:
-    from core.plugin_api import AnalysisPlugin, DescriptorPlugin, ModelPlugin, SimulatorPlugin
-    from core.registry import PluginRegistry
+    from core.plugin_system.plugin_api import AnalysisPlugin, DescriptorPlugin, ModelPlugin, SimulatorPlugin
+    from core.plugin_system.registry import PluginRegistry
 
 PROJECT_NAME = "localcond"
 

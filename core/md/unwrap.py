@@ -6,7 +6,7 @@ frames is taken as the minimum image of its wrapped step, u_k = u_{k−1} + mic(
 box. That is right only while no particle moves near half a box between frames, so a step beyond
 :data:`SPARSE_FRAME_FRACTION` of the box stops the read with an error that names the file, the frames and
 the particle. MDAnalysis-read files use MDAnalysis' own ``NoJump`` with the same bound
-(:mod:`core.trajectory_import`); localcond GSD files use :func:`nojump_frames`.
+(:mod:`core.md.trajectory_import`); localcond GSD files use :func:`nojump_frames`.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from core.datatypes import Frame
-from core.periodic import minimum_image
+from core.md.periodic import minimum_image
 
 #: Unwrapping by NoJump is refused when a particle moves more than this fraction of the box between frames:
 #: its unwrapped step is at most half a box by construction, so steps near that bound are likely folded.

@@ -14,19 +14,19 @@ from pathlib import Path
 import yaml
 from rich.console import Console
 
-from core.artifacts import ArtifactStore, atomic_write_text
+from core.storage.artifacts import ArtifactStore, atomic_write_text
 from core.errors import UserError
-from core.run_task import RunSettings
-from core.backends import open_backend
+from core.execution.run_task import RunSettings
+from core.execution.backends import open_backend
 from core.json_values import finite
-from core.layout import LOCK_FILE, PRECISION_FILE, RECIPE_FILE, read_transport
-from core.manifest import Manifest
-from core.outputs import write_run_outputs
-from core.planner import Plan, build_plan
-from core.progress import StageProgress
+from core.storage.layout import LOCK_FILE, PRECISION_FILE, RECIPE_FILE, read_transport
+from core.storage.manifest import Manifest
+from core.storage.outputs import write_run_outputs
+from core.execution.planner import Plan, build_plan
+from core.execution.progress import StageProgress
 from core.recipe.loader import ResolvedRecipe
-from core.report import write_report
-from core.tasks import STAGES, TaskOutcome, Task
+from core.analysis.report import write_report
+from core.execution.tasks import STAGES, TaskOutcome, Task
 
 
 
@@ -208,7 +208,7 @@ class PipelineRun:
         Returns the extensions the final plan uses, and the keys computed here (so ``--force`` does not
         recompute them again in the final run). Writes ``precision.json`` (every round's errors and decisions).
         """
-        from core.precision import next_extensions
+        from core.execution.precision import next_extensions
 
         recipe = self.resolved.recipe
         config = recipe.simulation.precision

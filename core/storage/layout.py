@@ -1,7 +1,7 @@
 """Every file a run writes, by name, and how its artifacts are read back.
 
 A run's work directory holds the run-level files below, one artifact directory per task
-(``<stage>/<label>-<key>/``, see :class:`core.artifacts.ArtifactStore`) and the report. Each stage writes
+(``<stage>/<label>-<key>/``, see :class:`core.storage.artifacts.ArtifactStore`) and the report. Each stage writes
 the artifact files named here and nowhere else; every reader (later stages, the run-level tables, the
 report, the plugin-author kit) takes the names and the readers from this module, so no stage imports
 another to learn where its outputs are.
@@ -22,7 +22,7 @@ from core.results import (ESTIMATED, AttributionSummary, Estimate, LabelCheck, P
 # -- the work directory --------------------------------------------------------------------------------
 #: The recipe as run, with every default filled in.
 RECIPE_FILE = "recipe.yaml"
-#: Every planned task with its key, inputs, status and checksum (:mod:`core.manifest`).
+#: Every planned task with its key, inputs, status and checksum (:mod:`core.storage.manifest`).
 MANIFEST_FILE = "manifest.json"
 #: Held while a run works in the directory, so two runs cannot share it.
 LOCK_FILE = ".localcond.lock"

@@ -1,6 +1,6 @@
-"""The base of simulators that drive an MD engine through :func:`core.production_loop.run_production`.
+"""The base of simulators that drive an MD engine through :func:`core.md.production_loop.run_production`.
 
-A subclass builds its engine's :class:`core.production_loop.EngineSession` (placed, minimised and equilibrated,
+A subclass builds its engine's :class:`core.md.production_loop.EngineSession` (placed, minimised and equilibrated,
 or restored from a checkpoint) and names itself; :meth:`EngineSimulator.simulate` does the rest the same
 way for every engine: find where an interrupted attempt stopped, run production with checkpoints, and
 report what ran. Its options (:class:`EngineConfig`) are those every engine shares.
@@ -14,9 +14,9 @@ from typing import Any, ClassVar, Literal
 from pydantic import Field
 
 from core.datatypes import SimulationJob, TaskContext
-from core.electrolyte import build_topology
-from core.plugin_api import PluginConfig, SimulatorPlugin
-from core.production_loop import EngineSession, ProductionOptions, resume_point, run_production
+from core.md.electrolyte import build_topology
+from core.plugin_system.plugin_api import PluginConfig, SimulatorPlugin
+from core.md.production_loop import EngineSession, ProductionOptions, resume_point, run_production
 
 
 class EngineConfig(PluginConfig):
@@ -37,7 +37,7 @@ class EngineConfig(PluginConfig):
 
 
 class EngineSimulator(SimulatorPlugin):
-    """A simulator that runs production with :func:`core.production_loop.run_production`.
+    """A simulator that runs production with :func:`core.md.production_loop.run_production`.
 
     Subclasses implement :meth:`session` and :meth:`engine_facts`; they continue runs for free.
     """

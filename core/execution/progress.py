@@ -8,7 +8,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, \
     TimeRemainingColumn
 
-from core.tasks import STAGES, TaskOutcome, Task
+from core.execution.tasks import STAGES, TaskOutcome, Task
 
 
 class StageProgress:
@@ -31,7 +31,7 @@ class StageProgress:
         self._progress.__exit__(*exc_info)
 
     def advance(self, outcome: TaskOutcome) -> None:
-        from core.run_task import NOT_COMPUTED_OUTSIDE_ONLY
+        from core.execution.run_task import NOT_COMPUTED_OUTSIDE_ONLY
 
         if outcome.status == "skipped" and outcome.error == NOT_COMPUTED_OUTSIDE_ONLY:
             self._not_computed[outcome.stage] += 1

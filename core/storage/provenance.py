@@ -7,7 +7,7 @@ from functools import lru_cache
 from pathlib import Path
 
 #: localcond's source tree (the parent of ``core/``).
-SOURCE = Path(__file__).resolve().parents[1]
+SOURCE = Path(__file__).resolve().parents[2]
 
 
 @lru_cache(maxsize=1)

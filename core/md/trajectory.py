@@ -1,6 +1,6 @@
 """Reading and writing the GSD trajectories every simulator produces.
 
-The contract (see :class:`core.plugin_api.SimulatorPlugin`): particle types
+The contract (see :class:`core.plugin_system.plugin_api.SimulatorPlugin`): particle types
 ``cation``, ``anion``, ``solvent``; ``particles.image`` set so unwrapped
 motion is exact; bonds of type ``pair``; and these log keys in every frame
 (arrays of one float each) so a trajectory needs nothing else to be analysed:
@@ -134,8 +134,8 @@ def _to_frame(snapshot, timestep: float) -> Frame:
 
 
 def _stored_species(log) -> dict:
-    """``species`` and ``species_names`` of a frame whose ions were named by species (see core.species)."""
-    from core.species import LOG_SPECIES, LOG_SPECIES_NAMES
+    """``species`` and ``species_names`` of a frame whose ions were named by species (see core.md.species)."""
+    from core.md.species import LOG_SPECIES, LOG_SPECIES_NAMES
 
     if LOG_SPECIES not in log or LOG_SPECIES_NAMES not in log:
         return {}
@@ -213,7 +213,7 @@ class GSDWriter:
             snapshot.bonds.group = frame.bonds.astype(np.uint32)
         snapshot.log = dict(self._log)
         if frame.species is not None:
-            from core.species import LOG_SPECIES, LOG_SPECIES_NAMES
+            from core.md.species import LOG_SPECIES, LOG_SPECIES_NAMES
 
             snapshot.log[LOG_SPECIES] = np.asarray(frame.species, dtype=np.int32)
             snapshot.log[LOG_SPECIES_NAMES] = _log_array("\n".join(frame.species_names))

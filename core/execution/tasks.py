@@ -16,7 +16,7 @@ import functools
 from dataclasses import asdict, dataclass, field
 from typing import Any, ClassVar
 
-from core.artifacts import cache_key
+from core.storage.artifacts import cache_key
 from core.datatypes import SimulationSettings, SystemSpec
 from core.learn.splits import Member
 from core.recipe.loader import StagePlugin

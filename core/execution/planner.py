@@ -1,7 +1,7 @@
 """Turning a resolved recipe into the graph of tasks, each keyed by everything it depends on.
 
 Keys are computed before anything runs: a task's key hashes its own identity (its operation, plugin name
-and version, options, system, replica, seed, ...; see :mod:`core.tasks`) and the keys of its upstream
+and version, options, system, replica, seed, ...; see :mod:`core.execution.tasks`) and the keys of its upstream
 tasks, so a change anywhere recomputes exactly what depends on it, and a recipe that differs only in its
 descriptor reuses the simulations and transport results.
 """
@@ -11,11 +11,11 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass, field
 
-from core.layout import MAIN_PREDICTION
+from core.storage.layout import MAIN_PREDICTION
 from core.learn.splits import Split, make_split
 from core.recipe.loader import ResolvedRecipe, StagePlugin
-from core.registry import get_registry
-from core.tasks import (AnalyzeTask, FeaturizeTask, LearnSettings, MemberTask, OuterFold, PredictTask,
+from core.plugin_system.registry import get_registry
+from core.execution.tasks import (AnalyzeTask, FeaturizeTask, LearnSettings, MemberTask, OuterFold, PredictTask,
                         SimulateTask, Task, TransportTask)
 
 

@@ -13,10 +13,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from core.run_task import RunSettings, run_task
+from core.execution.run_task import RunSettings, run_task
 from core.recipe.schema import ExecutorConfig, SlurmConfig
-from core.threads import thread_environment
-from core.tasks import TaskOutcome, Task
+from core.execution.threads import thread_environment
+from core.execution.tasks import TaskOutcome, Task
 
 OutcomeCallback = Callable[[TaskOutcome], None]
 
@@ -87,8 +87,8 @@ SLURM_JOB_NAME = "localcond-worker"
 
 def slurm_log_directory(config: SlurmConfig, workdir: Path | None) -> str | None:
     """Where worker jobs write their stdout and stderr: ``log_directory`` (relative to the work directory), or
-    the work directory's ``slurm-logs/`` (:data:`core.layout.SLURM_LOG_DIR`); None without either."""
-    from core.layout import SLURM_LOG_DIR
+    the work directory's ``slurm-logs/`` (:data:`core.storage.layout.SLURM_LOG_DIR`); None without either."""
+    from core.storage.layout import SLURM_LOG_DIR
 
     if config.log_directory is not None:
         path = Path(config.log_directory).expanduser()
@@ -165,7 +165,7 @@ def open_backend(config: ExecutorConfig, workdir: Path | None = None,
             yield DaskBackend(client), config.threads_per_task or 1
         return
     if config.kind == "slurm":
-        from core.slurm_checks import require_submit_host
+        from core.execution.slurm_checks import require_submit_host
 
         assert config.slurm is not None
         require_submit_host(config.slurm)
@@ -182,7 +182,7 @@ def open_backend(config: ExecutorConfig, workdir: Path | None = None,
         return
     plan = layout(config)
     with dask.config.set({"distributed.nanny.pre-spawn-environ": thread_environment(plan.threads_per_task),
-                          "distributed.worker.preload": ["core.dask_worker"]}):   # Ctrl-C is the client's
+                          "distributed.worker.preload": ["core.execution.dask_worker"]}):   # Ctrl-C is the client's
         with LocalCluster(n_workers=plan.workers, threads_per_worker=1, processes=True,
                           memory_limit=config.memory_limit,
                           dashboard_address=":0" if config.dashboard else None) as cluster:

@@ -16,7 +16,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from core.artifacts import atomic_write_text
+from core.storage.artifacts import atomic_write_text
 
 RECORD_FILE = "checkpoint.json"
 #: Notes for the unit's outcome, one per line, left in the scratch directory by code that runs inside a

@@ -92,8 +92,8 @@ class SimulatorPlugin(Plugin):
     kind: ClassVar[str] = "simulator"
     #: Whether ``simulate`` honours ``job.start_step`` and ``job.continue_from`` (an extension that continues
     #: a finished run from the engine state it left in ``final_state.bin``); simulating until precise
-    #: (``simulation.precision``) needs it. Plugins that drive :func:`core.production_loop.run_production` and
-    #: restore the state :func:`core.production_loop.resume_point` returns get it for free.
+    #: (``simulation.precision``) needs it. Plugins that drive :func:`core.md.production_loop.run_production` and
+    #: restore the state :func:`core.md.production_loop.resume_point` returns get it for free.
     supports_continuation: ClassVar[bool] = False
 
     def simulate(self, job: SimulationJob, context: TaskContext) -> dict[str, Any]:

@@ -9,11 +9,11 @@ import json
 from pathlib import Path
 from typing import Any
 
-from core.artifacts import atomic_write_text
-from core.layout import (ABLATION_FILE, MAIN_PREDICTION, METRICS_FILE, PREDICTIONS_FILE, TRANSPORT_FILE,
+from core.storage.artifacts import atomic_write_text
+from core.storage.layout import (ABLATION_FILE, MAIN_PREDICTION, METRICS_FILE, PREDICTIONS_FILE, TRANSPORT_FILE,
                           TRANSPORT_REPLICAS_FILE, VARIANT_FILE, read_metrics_file, read_transport,
                           read_transport_replicas, transport_to_row)
-from core.tasks import TaskOutcome
+from core.execution.tasks import TaskOutcome
 
 #: The table comparing descriptor × model combinations of an ablation (one row per combination and split).
 TRANSPORT_COLUMNS = ["system", "concentration", "bjerrum_length", "paired_fraction", "test_only", "n_replicas",

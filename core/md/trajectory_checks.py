@@ -1,6 +1,6 @@
 """One check of trajectory input, frame by frame, before any number is computed (issue 30).
 
-Every reader goes through :func:`core.trajectory_import.frames_of` (localcond GSD files, and what MDAnalysis
+Every reader goes through :func:`core.md.trajectory_import.frames_of` (localcond GSD files, and what MDAnalysis
 reads), which passes each frame through :func:`checked_frames`. A frame that breaks a rule stops the read
 with a ``ValueError`` naming the file, the frame (and where it helps the particle) and what was expected;
 the command line and the pipeline turn it into a message and exit 2.
@@ -8,7 +8,7 @@ the command line and the pipeline turn it into a message and exit 2.
 Rules, each against the file's first frame where it compares:
 - the same number of particles and the same particle types in every frame;
 - masses (where the file gives them) finite and positive;
-- valences finite (electroneutrality is checked with the ionic species, :func:`core.species.ion_species`,
+- valences finite (electroneutrality is checked with the ionic species, :func:`core.md.species.ion_species`,
   whose message names them);
 - positions and velocities finite; box edges finite and positive;
 - times strictly increasing.

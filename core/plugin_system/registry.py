@@ -1,6 +1,6 @@
 """The plugin registry: discovers plugins from the ``localcond`` entry-point group.
 
->>> from core.registry import get_registry
+>>> from core.plugin_system.registry import get_registry
 >>> registry = get_registry()
 >>> sorted(registry.kinds())
 ['analysis', 'descriptor', 'model', 'simulator']
@@ -20,9 +20,9 @@ from typing import Any
 import pluggy
 from pydantic import BaseModel
 
-from core import hookspecs
+from core.plugin_system import hookspecs
 from core.errors import DuplicatePluginError, InvalidPluginError, PluginUnavailableError, UserError
-from core.plugin_api import PLUGIN_KINDS, Plugin
+from core.plugin_system.plugin_api import PLUGIN_KINDS, Plugin
 
 ENTRY_POINT_GROUP = hookspecs.PROJECT_NAME
 
@@ -161,7 +161,7 @@ class PluginRegistry:
         if not (isinstance(plugin_class, type) and issubclass(plugin_class, base)):
             raise InvalidPluginError(
                 f"package {package!r} registered {plugin_class!r} as a {kind} plugin, "
-                f"but it is not a subclass of core.plugin_api.{base.__name__}")
+                f"but it is not a subclass of core.plugin_system.plugin_api.{base.__name__}")
         if not plugin_class.name:
             raise InvalidPluginError(f"package {package!r}: {kind} plugin {plugin_class.__name__} has no name")
         if not (isinstance(plugin_class.Config, type) and issubclass(plugin_class.Config, BaseModel)):

@@ -7,10 +7,10 @@ import time
 from pathlib import Path
 from typing import Any
 
-from core.artifacts import atomic_write_text
+from core.storage.artifacts import atomic_write_text
 from core.errors import UserError
-from core.layout import MANIFEST_FILE
-from core.tasks import TaskOutcome, Task
+from core.storage.layout import MANIFEST_FILE
+from core.execution.tasks import TaskOutcome, Task
 
 
 

@@ -28,10 +28,10 @@ import numpy as np
 
 from core.datatypes import ANION_TYPE, CATION_TYPE, SOLVENT_TYPE, Frame
 from core.errors import UserError
-from core.species import check_name
-from core.trajectory import GSDContents, gsd_contents, read_frames
-from core.periodic import minimum_image, wrap
-from core.unwrap import SPARSE_FRAME_FRACTION  # one bound for every reader
+from core.md.species import check_name
+from core.md.trajectory import GSDContents, gsd_contents, read_frames
+from core.md.periodic import minimum_image, wrap
+from core.md.unwrap import SPARSE_FRAME_FRACTION  # one bound for every reader
 
 TYPES = (CATION_TYPE, ANION_TYPE, SOLVENT_TYPE)
 
@@ -115,14 +115,14 @@ def is_gsd(path: Path) -> bool:
 
 def frames_of(path: Path, options: ImportOptions | None = None, timestep: float | None = None) -> Iterator[Frame]:
     """Frames of a localcond GSD file (``options`` ignored) or of any MDAnalysis-readable trajectory, each
-    checked (:mod:`core.trajectory_checks`) before it is handed out."""
-    from core.trajectory_checks import checked_frames
+    checked (:mod:`core.md.trajectory_checks`) before it is handed out."""
+    from core.md.trajectory_checks import checked_frames
 
     if is_gsd(path) and options is None:
         contents = _checked_gsd_contents(path)
         frames = read_frames(path, timestep=timestep)
         if not contents.has_images:
-            from core.unwrap import nojump_frames
+            from core.md.unwrap import nojump_frames
 
             warnings.warn(f"{path}: no image flags; positions unwrapped by NoJump (no particle may move more "
                           f"than {SPARSE_FRAME_FRACTION:g} of the box between frames)", UserWarning, stacklevel=2)
@@ -135,7 +135,7 @@ def _gsd_times(path: Path, timestep: float | None) -> np.ndarray:
     """Frame times of a GSD file, τ: its steps × ``timestep`` or × its ``localcond/timestep`` log value."""
     import gsd.hoomd
 
-    from core.trajectory import LOG_TIMESTEP
+    from core.md.trajectory import LOG_TIMESTEP
 
     with gsd.hoomd.open(str(path), "r") as trajectory:
         if timestep is None:

@@ -9,10 +9,10 @@ from rich.console import Console
 from rich.table import Table
 
 from core.errors import UserError
-from core.layout import MANIFEST_FILE, TRANSPORT_FILE
-from core.manifest import read_manifest
-from core.outputs import read_metrics
-from core.tasks import STAGES
+from core.storage.layout import MANIFEST_FILE, TRANSPORT_FILE
+from core.storage.manifest import read_manifest
+from core.storage.outputs import read_metrics
+from core.execution.tasks import STAGES
 
 
 def show_run(workdir: Path, console: Console) -> int:

@@ -18,15 +18,15 @@ from typing import Any
 import numpy as np
 import yaml
 
-from core.artifacts import atomic_write_text
-from core.outputs import read_metrics
-from core.provenance import SOURCE, source_commit
+from core.storage.artifacts import atomic_write_text
+from core.storage.outputs import read_metrics
+from core.storage.provenance import SOURCE, source_commit
 from core.recipe.loader import ResolvedRecipe
-from core.layout import (ABLATION_FILE, PREDICTIONS_FILE, REPORT_FILE, TRANSPORT_FIGURE_STEM, TRANSPORT_FILE,
+from core.storage.layout import (ABLATION_FILE, PREDICTIONS_FILE, REPORT_FILE, TRANSPORT_FIGURE_STEM, TRANSPORT_FILE,
                           prediction_to_row, read_analysis_result, read_predictions, read_table,
                           read_transport_table)
 from core.results import Prediction, SystemTransport
-from core.tasks import STAGES, TaskOutcome
+from core.execution.tasks import STAGES, TaskOutcome
 from core.transport.label_status import LabelStatus
 
 STYLE = """body{font-family:system-ui,sans-serif;max-width:1100px;margin:2em auto;padding:0 1em;color:#222}

@@ -18,12 +18,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from core.artifacts import ArtifactStore, CorruptArtifactError
-from core.checkpoints import read_notes
+from core.storage.artifacts import ArtifactStore, CorruptArtifactError
+from core.storage.checkpoints import read_notes
 from core.datatypes import TaskContext
 from core.stages import analyze, featurize, learn, simulate, transport
-from core.threads import limited_threads
-from core.tasks import TaskOutcome, Task
+from core.execution.threads import limited_threads
+from core.execution.tasks import TaskOutcome, Task
 
 StageFunction = Callable[[Task, dict[str, Path], Path, TaskContext], dict[str, Any]]
 

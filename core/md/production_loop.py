@@ -2,7 +2,7 @@
 
 A plugin prepares its engine (placement, minimisation, equilibration, or a
 restored checkpoint) behind the small :class:`EngineSession` protocol; then
-:func:`run_production` writes the frames of :func:`core.electrolyte.frame_schedule`
+:func:`run_production` writes the frames of :func:`core.md.electrolyte.frame_schedule`
 to a GSD file in the unit's scratch directory, checks every frame for a
 blow-up, takes checkpoints, and on success moves the file to the job's
 trajectory path. Called again after a kill, it resumes from the last
@@ -18,12 +18,12 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from core.checkpoints import (CorruptCheckpointError, add_note, discard_checkpoint, load_checkpoint,
+from core.storage.checkpoints import (CorruptCheckpointError, add_note, discard_checkpoint, load_checkpoint,
                               quarantine_checkpoint, save_checkpoint)
 from core.datatypes import SimulationJob, TaskContext
-from core.layout import FINAL_STATE_FILE, TRAJECTORY_FILE
-from core.electrolyte import Topology, frame_schedule, make_frame, trajectory_log
-from core.trajectory import GSDWriter, frame_count, truncate_trajectory
+from core.storage.layout import FINAL_STATE_FILE, TRAJECTORY_FILE
+from core.md.electrolyte import Topology, frame_schedule, make_frame, trajectory_log
+from core.md.trajectory import GSDWriter, frame_count, truncate_trajectory
 
 SCRATCH_TRAJECTORY = TRAJECTORY_FILE   # the trajectory grows in the scratch folder under its final name
 #: The engine state at the last frame, beside the trajectory in a simulate artifact: an extension of the

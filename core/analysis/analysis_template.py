@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any, ClassVar, Literal
 
 from core.datatypes import AnalysisInputs, AnalysisResult
-from core.plugin_api import AnalysisPlugin
+from core.plugin_system.plugin_api import AnalysisPlugin
 from core.results import Prediction, SystemTransport
 
 #: What a visited system can be required to have.
@@ -57,7 +57,7 @@ class SystemView:
                 "trajectories": bool(inputs.trajectories.get(self.name))}[part]
 
     def local(self):
-        """Its local conductivities (:class:`core.local_conductivity.LocalConductivity`), loaded once."""
+        """Its local conductivities (:class:`core.analysis.local_conductivity.LocalConductivity`), loaded once."""
         return self.inputs.local(self.name)
 
     def environments(self) -> dict:
@@ -77,9 +77,9 @@ class SystemView:
         return self.inputs.replica_log(self.name, replica)
 
     def measured_shares(self):
-        """Learned k beside the measured shares over its environments (:class:`core.attribution_check.
+        """Learned k beside the measured shares over its environments (:class:`core.analysis.attribution_check.
         MeasuredShares`), or None without an attribution."""
-        from core.attribution_check import measured_shares
+        from core.analysis.attribution_check import measured_shares
 
         return measured_shares(self.inputs, self.name)
 

@@ -1,0 +1,1 @@
+"""Running a plan: planning tasks, executing them on a backend (serial, Dask, SLURM), simulating until precise."""
