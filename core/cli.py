@@ -43,6 +43,9 @@ def _parser() -> argparse.ArgumentParser:
     validate.add_argument("--job-script", action="store_true",
                           help="print the batch script each SLURM worker job of the run gets (slurm executor)")
     validate.add_argument("--workdir", type=Path, help="with --job-script: the run's work directory, as given to run")
+    validate.add_argument("--cost", action="store_true",
+                          help="predict core-hours per stage and the wall time, from rates measured on this machine "
+                               "(a small calibration run of the recipe, once, cached)")
     validate.add_argument("--anywhere", action="store_true",
                           help="a recipe for another machine: plugins whose engine is missing here are listed, "
                                "not errors (their options are still checked)")
@@ -125,6 +128,8 @@ def _validate(args: argparse.Namespace, console: Console) -> int:
                        resolved.name).expanduser().resolve()
         print(slurm_job_script(executor.slurm, workdir, executor.threads_per_task))
         return 0
+    if args.cost:
+        return _cost(resolved, console)
     plan = build_plan(resolved)
     counts = {stage: sum(u.stage == stage for u in plan.tasks) for stage in STAGES}
     console.print(f"{args.recipe}: valid. {len(resolved.systems)} systems "
@@ -135,6 +140,42 @@ def _validate(args: argparse.Namespace, console: Console) -> int:
             console.print(f"  {stage.kind}: {stage.name} {stage.version} ({stage.package})")
     for note in resolved.unavailable:
         console.print(f"  [yellow]not available here[/] (needed where it runs): {note}")
+    return 0
+
+
+def _cost(resolved, console: Console) -> int:
+    """``validate --cost``: the calibration (or its cache), then one table of core-hours per stage."""
+    from core.execution.backends import layout
+    from core.execution.cost import calibrate, estimate
+
+    executor = resolved.recipe.executor
+    if executor.kind == "slurm" and executor.slurm is not None:
+        cores, where = executor.slurm.jobs * executor.slurm.cores, f"{executor.slurm.jobs} SLURM job(s)"
+    elif executor.kind == "local":
+        plan = layout(executor)
+        cores, where = plan.workers * plan.threads_per_task, "this machine (local executor)"
+    else:
+        cores, where = 1, f"one core ({executor.kind} executor)"
+    rates, facts = calibrate(resolved, progress=console.print)
+    result = estimate(resolved, rates, cores, calibrated_with=facts.get("simulator"))
+    table = Table(title=f"{resolved.name}: predicted cost (rates measured on this machine)")
+    for column in ("stage", "tasks", "core-hours", "share"):
+        table.add_column(column, justify="left" if column == "stage" else "right")
+    total = result.core_seconds
+    for stage in result.stages:
+        table.add_row(stage.stage, str(stage.tasks), f"{stage.core_seconds / 3600:.3g}",
+                      f"{100 * stage.core_seconds / total:.0f} %" if total else "")
+    table.add_row("total", str(sum(s.tasks for s in result.stages)), f"{total / 3600:.3g}", "")
+    console.print(table)
+    hours = result.wall_seconds / 3600
+    wall = f"{result.wall_seconds / 60:.1f} min" if hours < 2 else (f"{hours:.1f} h" if hours < 48
+                                                                    else f"{hours / 24:.0f} days")
+    console.print(f"wall time on {where}, {cores} core(s) kept busy: about {wall}; no GPU rates measured "
+                  "(CPU only)")
+    origin = "cached" if facts.get("cached") else f"measured now in {facts.get('seconds', 0):.0f} s"
+    console.print(f"calibration: {origin} ({facts.get('directory')})")
+    for note in result.notes:
+        console.print(f"note: {note}")
     return 0
 
 

@@ -97,7 +97,7 @@ def test_a_cancelled_worker_job_is_replaced_and_the_run_gives_the_same_numbers(s
                                                                               tmp_path) -> None:
     """scancel of one of two worker jobs mid-simulation: its tasks go to the other worker, a new job takes its
     place, and the tables are the serial run's (the slowness option changes no number)."""
-    slow = small_recipe(**{"simulation.options": {"seconds_per_frame": 0.01}},
+    slow = small_recipe(**{"simulation.options": {"seconds_per_frame": 0.02}},
                         executor={"kind": "slurm", "slurm": SLURM_BLOCK})
     recipe = write_recipe(tmp_path / "slow.yaml", slow)
     workdir = tmp_path / "run"

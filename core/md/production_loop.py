@@ -12,6 +12,7 @@ checkpoint without duplicated or missing frames.
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -129,6 +130,7 @@ def run_production(session: EngineSession, job: SimulationJob, context: TaskCont
     engine_text = f"{engine.get('engine', '')} {engine.get('version', '')}".strip()
     log = trajectory_log(job.system, settings, job.seed, engine=engine_text)
     mode = "a" if frames_written else "w"
+    started = time.perf_counter()
     with GSDWriter(path, log, mode=mode) as writer:
         for index in range(frames_written, len(schedule)):
             step = schedule[index]
@@ -154,7 +156,10 @@ def run_production(session: EngineSession, job: SimulationJob, context: TaskCont
         final_state = load_checkpoint(context.scratch_dir)[1]
     (job.trajectory_path.parent / FINAL_STATE_FILE).write_bytes(final_state)
     os.replace(path, job.trajectory_path)
-    return {"frames": len(schedule), "resumed_at_frame": frames_written}
+    first = schedule[frames_written - 1] if frames_written else job.start_step
+    # the loop's own time and steps: the engine's step rate apart from its start-up (core.execution.cost)
+    return {"frames": len(schedule), "resumed_at_frame": frames_written,
+            "production_seconds": time.perf_counter() - started, "production_steps": int(schedule[-1] - first)}
 
 
 def _advance(session: EngineSession, steps: int, label: str, start: int) -> None:
