@@ -44,8 +44,11 @@ from typing import Any
 
 import numpy as np
 
-#: Production steps of the calibration's MD runs (at most the recipe's).
+#: Production steps of the calibration's MD runs (at most the recipe's), and at most this many particle-steps
+#: (fewer steps for a large system, at least :data:`CALIBRATION_MIN_STEPS`).
 CALIBRATION_STEPS = 2000
+CALIBRATION_PARTICLE_STEPS = 4_000_000
+CALIBRATION_MIN_STEPS = 200
 #: Equilibration steps of the calibration's MD runs (at most the recipe's).
 CALIBRATION_EQUILIBRATION = 500
 #: Frames the calibration's runs write at least (its write period is shortened to give them).
@@ -162,10 +165,12 @@ def calibration_recipe(recipe: dict[str, Any], simulator_available: bool) -> dic
     small["systems"].update(replicas=1, grid=[{**grid, "concentration": chosen,
                                                "bjerrum_length": [bjerrum[len(bjerrum) // 2]]}])
     simulation = small["simulation"]
-    steps = min(simulation["steps"], CALIBRATION_STEPS)
+    affordable = max(CALIBRATION_MIN_STEPS, CALIBRATION_PARTICLE_STEPS // max(small["systems"]["n_particles"], 1))
+    steps = min(simulation["steps"], CALIBRATION_STEPS, affordable)
     write_period = max(1, min(simulation["write_period"], steps // CALIBRATION_FRAMES))
     simulation.update(steps=steps // write_period * write_period, write_period=write_period,
-                      equilibration_steps=min(simulation["equilibration_steps"], CALIBRATION_EQUILIBRATION),
+                      equilibration_steps=min(simulation["equilibration_steps"], CALIBRATION_EQUILIBRATION,
+                                              steps // 4),
                       precision=None)
     if not simulator_available:
         simulation.update(plugin="openmm", options={})
