@@ -121,8 +121,8 @@ def run(args: argparse.Namespace, console: Console) -> int:
     for _, label, _ in COLUMNS:
         table.add_column(label, justify="right")
     table.add_column("diffusive")
-    for path, row in zip(args.trajectories, rows):
-        table.add_row(str(path), *[_value(row, key, spec) for key, _, spec in COLUMNS], str(row["diffusive"]))
+    for path, row, replica in zip(args.trajectories, rows, result.replicas):
+        table.add_row(str(path), *[_value(row, key, spec) for key, _, spec in COLUMNS], str(replica.diffusive))
     if len(rows) > 1:
         table.add_row("pooled", *[_value(summary, key, spec) for key, _, spec in COLUMNS], str(pooled.window.diffusive))
     console.print(table)
