@@ -27,7 +27,7 @@ def main() -> None:
     args = parser.parse_args()
 
     from core.execution.backends import layout
-    from core.execution.cost import calibrate, estimate
+    from core.execution.cost import calibrate, estimate, executor_cores
     from core.execution.pipeline import run_recipe
     from core.recipe.loader import load_recipe
     from core.storage.layout import MANIFEST_FILE
@@ -35,7 +35,7 @@ def main() -> None:
     console = Console()
     resolved = load_recipe(args.recipe)
     plan = layout(resolved.recipe.executor)
-    cores = plan.workers * plan.threads_per_task
+    cores, _ = executor_cores(resolved.recipe.executor)
     rates, facts = calibrate(resolved, progress=console.print)
     predicted = estimate(resolved, rates, cores, calibrated_with=facts.get("simulator"))
     shutil.rmtree(args.workdir, ignore_errors=True)

@@ -145,17 +145,9 @@ def _validate(args: argparse.Namespace, console: Console) -> int:
 
 def _cost(resolved, console: Console) -> int:
     """``validate --cost``: the calibration (or its cache), then one table of core-hours per stage."""
-    from core.execution.backends import layout
-    from core.execution.cost import calibrate, estimate
+    from core.execution.cost import calibrate, estimate, executor_cores
 
-    executor = resolved.recipe.executor
-    if executor.kind == "slurm" and executor.slurm is not None:
-        cores, where = executor.slurm.jobs * executor.slurm.cores, f"{executor.slurm.jobs} SLURM job(s)"
-    elif executor.kind == "local":
-        plan = layout(executor)
-        cores, where = plan.workers * plan.threads_per_task, "this machine (local executor)"
-    else:
-        cores, where = 1, f"one core ({executor.kind} executor)"
+    cores, where = executor_cores(resolved.recipe.executor)
     rates, facts = calibrate(resolved, progress=console.print)
     result = estimate(resolved, rates, cores, calibrated_with=facts.get("simulator"))
     table = Table(title=f"{resolved.name}: predicted cost (rates measured on this machine)")

@@ -115,7 +115,7 @@ def _environments(spec: Any, settings: Any, max_environments: int) -> int:
     return min(max_environments, spec.replicas * _frames(settings.steps, settings.write_period) * _ions(spec))
 
 
-def task_work(task: Any, specs: dict[str, Any], settings: Any, environments: dict[str, int]) -> tuple[str, float]:
+def task_work(task: Any, settings: Any, environments: dict[str, int]) -> tuple[str, float]:
     """(rate key, units) of one planned task (see the module's table)."""
     operation = task.operation
     if operation == "simulate":
@@ -143,7 +143,19 @@ def plan_work(resolved: Any, plan: Any) -> list[tuple[Any, str, float]]:
     settings = resolved.recipe.simulation
     max_environments = resolved.recipe.descriptor.snapshots.max_environments if resolved.recipe.descriptor else 0
     environments = {name: _environments(spec, settings, max_environments) for name, spec in specs.items()}
-    return [(task, *task_work(task, specs, settings, environments)) for task in plan.tasks]
+    return [(task, *task_work(task, settings, environments)) for task in plan.tasks]
+
+
+def executor_cores(executor: Any) -> tuple[int, str]:
+    """(cores a run on ``executor`` keeps busy, where that is, in words)."""
+    from core.execution.backends import layout
+
+    if executor.kind == "slurm" and executor.slurm is not None:
+        return executor.slurm.jobs * executor.slurm.cores, f"{executor.slurm.jobs} SLURM job(s)"
+    if executor.kind == "local":
+        plan = layout(executor)
+        return plan.workers * plan.threads_per_task, "this machine (local executor)"
+    return 1, f"one core ({executor.kind} executor)"
 
 
 # -- the calibration -------------------------------------------------------------------------------------

@@ -289,7 +289,8 @@ class SpatialCorrelation(SystemAnalysis):
         bins, fits = [], []
         for kind in KINDS:
             h = histograms[kind]
-            window = (h.r >= config.fit_from) & (h.r <= (config.fit_to or config.r_max)) & (h.count >= config.min_pairs)
+            reach = (h.r >= config.fit_from) & (h.r <= (config.fit_to or config.r_max))
+            window = reach & (h.count >= config.min_pairs)
             fits.append({"system": view.name, "kind": kind,
                          "concentration": spec.concentration if spec else float("nan"),
                          "bjerrum_length": spec.bjerrum_length if spec else float("nan"),
@@ -302,8 +303,7 @@ class SpatialCorrelation(SystemAnalysis):
                      for r, c, e, n, x, d, de, nc in zip(h.r, h.correlation, h.standard_error, h.count, cross,
                                                          difference, error, checked)]
             if check is not None:
-                usable = (h.r >= config.fit_from) & (h.r <= (config.fit_to or config.r_max)) & \
-                         (check.count >= config.min_pairs) & np.isfinite(error) & (error > 0)
+                usable = reach & (check.count >= config.min_pairs) & np.isfinite(error) & (error > 0)
                 self.check_z_[f"{view.name} {kind}"] = difference[usable] / error[usable]
         return {"spatial_correlation.csv": bins, "correlation_lengths.csv": fits}
 
