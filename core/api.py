@@ -13,8 +13,8 @@ needs with :func:`require_api`.
 from __future__ import annotations
 
 from core.analysis.analysis_template import SystemAnalysis, SystemView
-from core.analysis.attribution_check import (DistanceBinEdges, GroupComparison, MeasuredShares, chi2_per_dof,
-                                    compare_groups, measured_shares)
+from core.analysis.attribution_check import (DistanceBinEdges, GroupComparison, MeasuredShares,
+                                             agreement_numbers, chi2_per_dof, compare_groups, measured_shares)
 from core.datatypes import (ANION_TYPE, CATION_TYPE, PAIR_BOND_TYPE, SOLVENT_TYPE, AnalysisInputs,
                             AnalysisResult, Frame, LearningData, SimulationJob, SimulationSettings, SystemSpec,
                             TaskContext)
@@ -22,11 +22,12 @@ from core.md.electrolyte import TYPES, Topology, build_topology, initial_positio
 from core.md.engine_simulator import EngineConfig, EngineSimulator
 from core.md.ewald import ewald_parameters
 from core.features.ase_frames import STAND_IN_ELEMENTS, species_in_element_order, species_subset, stand_in_number
-from core.analysis.figures import pyplot, save_figure
+from core.analysis.figures import identity_line, pyplot, save_figure
 from core.plugin_system.hookspecs import hookimpl
 from core.learn.rigidity import label_rows, local_variance, posterior_covariance
 from core.learn.scores import prediction_scores, r2_score
-from core.analysis.local_conductivity import LocalConductivity, load_local
+from core.analysis.local_conductivity import (LocalConductivity, MaxRelativeUncertainty, finite_median, load_local,
+                                             negative_percent)
 from core.memory import retained_heap
 from core.md.periodic import minimum_image, unwrap, wrap
 from core.plugin_system.plugin_api import (AnalysisPlugin, DescriptorPlugin, LocalConductivityModel, ModelPlugin, Plugin,
@@ -41,7 +42,7 @@ from core.md.trajectory_import import ImportOptions, frames_of, is_gsd
 from core.transport.attribution import SystemAttribution, block_mean, frame_blocks
 
 #: The version of this API (not of localcond): major.minor.
-API_VERSION = "2.0"
+API_VERSION = "2.1"
 
 __all__ = [
     "API_VERSION", "require_api",
@@ -74,6 +75,9 @@ __all__ = [
     # typed results (API 2.0: AnalysisInputs.transport and .predictions hold these, not rows)
     "SystemTransport", "Prediction", "Estimate", "SpeciesTransport", "TransportWindow", "LabelCheck",
     "AttributionSummary",
+    # what several analyses share (API 2.1): the confidence filter's option type, the medians and negative
+    # share of k, a measured check's summary numbers, the identity line of a parity-style panel
+    "MaxRelativeUncertainty", "finite_median", "negative_percent", "agreement_numbers", "identity_line",
 ]
 
 
@@ -84,7 +88,7 @@ def require_api(version: str) -> None:
     >>> require_api("3.0")
     Traceback (most recent call last):
     ...
-    ImportError: this plugin needs localcond API 3.0; this localcond has 2.0 (same major version, minor 0 or later)
+    ImportError: this plugin needs localcond API 3.0; this localcond has 2.1 (same major version, minor 0 or later)
     """
     wanted_major, wanted_minor = (int(part) for part in version.split(".")[:2])
     major, minor = (int(part) for part in API_VERSION.split(".")[:2])

@@ -473,6 +473,60 @@ def test_distance_bins_must_be_positive_and_increasing(name: str, edges: list[fl
         get_registry().instantiate("analysis", name, {"distance_bins": edges})
 
 
+@pytest.mark.parametrize("name", ["heterogeneity", "local-distribution", "spatial-correlation"])
+@pytest.mark.parametrize("limit", [0.0, -0.5, True])
+def test_the_confidence_filter_is_one_validated_option(name: str, limit) -> None:
+    """``core.api.MaxRelativeUncertainty`` is the one option type of the three analyses' confidence filter."""
+    from pydantic import ValidationError
+
+    assert get_registry().instantiate("analysis", name, {"max_relative_uncertainty": 0.5}).config \
+        .max_relative_uncertainty == 0.5
+    with pytest.raises(ValidationError, match="max_relative_uncertainty"):
+        get_registry().instantiate("analysis", name, {"max_relative_uncertainty": limit})
+
+
+def test_shared_check_helpers_have_known_values() -> None:
+    """A contrast between groups drops the common error; the summary counts finite z only."""
+    from core.api import GroupComparison, agreement_numbers
+
+    comparison = GroupComparison(n_environments=np.array([50, 80]), learned=np.array([0.3, 0.1]),
+                                 measured=np.array([0.5, 0.2]), measured_err=np.array([0.03, 0.04]),
+                                 common_err=7.0)
+    contrast = comparison.contrast(0, 1)
+    assert contrast["learned"] == pytest.approx(0.2) and contrast["measured"] == pytest.approx(0.3)
+    assert contrast["measured_err"] == pytest.approx(0.05)       # √(0.03² + 0.04²): the common 7.0 cancels
+    assert contrast["z"] == pytest.approx(-2.0)
+    numbers = agreement_numbers([1.0, -3.0, np.nan, 0.5, 2.0], "n_systems")
+    assert numbers == {"chi2_per_dof": pytest.approx((1 + 9 + 0.25 + 4) / 4), "n_systems": 4, "within_2_se": 3}
+    assert agreement_numbers([np.nan], "n_bins")["n_bins"] == 0
+
+
+def test_identity_line_spans_the_finite_values() -> None:
+    from core.api import identity_line, pyplot
+
+    figure, axes = pyplot().subplots()
+    identity_line(axes, [0.2, np.nan, 1.2, 0.7], "k:", pad_fraction=0.1)
+    identity_line(axes, [np.nan])                                   # nothing to span: nothing drawn
+    (line,) = axes.get_lines()
+    assert list(line.get_xdata()) == pytest.approx([0.1, 1.3]) and list(line.get_ydata()) == pytest.approx([0.1, 1.3])
+    pyplot().close(figure)
+
+
+def test_install_hint_defaults_to_pip_install_of_what_is_required() -> None:
+    from core.api import AnalysisPlugin
+
+    class Needs(AnalysisPlugin):
+        name, requires = "needs-two", ("matplotlib", "scipy")
+
+    class Says(AnalysisPlugin):
+        name, requires, install_hint = "says-its-own", ("hoomd",), "conda install -c conda-forge hoomd"
+
+    assert Needs.install_hint == "pip install matplotlib scipy"
+    assert Says.install_hint == "conda install -c conda-forge hoomd"
+    assert get_registry().info("analysis", "spatial-correlation").plugin_class.install_hint == \
+        "pip install matplotlib scipy"
+
+
 def test_per_system_runs_on_a_hand_made_view_without_a_pipeline() -> None:
     """The template's unit: parity's per_system on rows written by hand (no run, no scikit-learn)."""
     from core.api import AnalysisInputs, AnalysisResult, SystemView

@@ -92,6 +92,16 @@ class GroupComparison:
         """(n_groups,) bool: groups with at least ``min_environments`` and a finite z."""
         return (self.n_environments >= min_environments) & np.isfinite(self.z)
 
+    def contrast(self, first: int, second: int) -> dict[str, float]:
+        """Group ``first`` minus group ``second``: the learned and the measured difference of means, the
+        measured one's standard error (the two groups' block errors in quadrature; the common error cancels)
+        and z between them (NaN where the error is not positive)."""
+        learned = float(self.learned[first] - self.learned[second])
+        measured = float(self.measured[first] - self.measured[second])
+        error = float(np.hypot(self.measured_err[first], self.measured_err[second]))
+        return {"learned": learned, "measured": measured, "measured_err": error,
+                "z": (learned - measured) / error if error > 0 else float("nan")}
+
     def between_group_spread(self, min_environments: int) -> dict[str, float]:
         """The occupancy-weighted variance of the group means, learned and measured (reduced Λ²).
 
@@ -155,3 +165,11 @@ def chi2_per_dof(z: np.ndarray) -> float:
     z = np.asarray(z, dtype=float)
     z = z[np.isfinite(z)]
     return float(np.mean(z ** 2)) if len(z) else float("nan")
+
+
+def agreement_numbers(z: np.ndarray, count_name: str) -> dict[str, float | int]:
+    """What a measured check reports over its finite z (one per system, group or bin): χ²/dof, how many
+    (under ``count_name``) and how many lie within 2 standard errors."""
+    z = np.asarray(z, dtype=float)
+    z = z[np.isfinite(z)]
+    return {"chi2_per_dof": chi2_per_dof(z), count_name: int(len(z)), "within_2_se": int(np.sum(np.abs(z) <= 2))}

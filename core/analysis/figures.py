@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from pathlib import Path
+
+import numpy as np
 
 
 def pyplot():
@@ -23,3 +26,14 @@ def save_figure(figure, output_dir: Path, stem: str, dpi: int = 150) -> list[str
         names.append(f"{stem}.{suffix}")
     pyplot().close(figure)
     return names
+
+
+def identity_line(axes, values: Iterable[float], style: str = "k--", pad_fraction: float = 0.0) -> None:
+    """Draw y = x on ``axes`` over the range of the finite ``values`` (both axes' data, reduced units),
+    widened by ``pad_fraction`` of that range at each end; nothing when no value is finite."""
+    finite = [float(v) for v in values if np.isfinite(v)]
+    if not finite:
+        return
+    low, high = min(finite), max(finite)
+    pad = pad_fraction * (high - low or 1.0)
+    axes.plot([low - pad, high + pad], [low - pad, high + pad], style, lw=0.8)

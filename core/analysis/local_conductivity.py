@@ -14,8 +14,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Annotated
 
 import numpy as np
+from pydantic import Field
+
+#: The option type of the confidence filter (a plugin option's annotation, default None):
+#: ``max_relative_uncertainty: MaxRelativeUncertainty = None``; see :meth:`LocalConductivity.confident`.
+MaxRelativeUncertainty = Annotated[float | None, Field(
+    gt=0, description="use only environments whose k is known to within this fraction of the system's mean |k| "
+                      "(predictive std: member spread and posterior std in quadrature); null: all")]
 
 
 @dataclass(frozen=True)
@@ -58,6 +66,13 @@ def finite_median(values: np.ndarray) -> float:
     finite = np.asarray(values, dtype=np.float64)
     finite = finite[np.isfinite(finite)]
     return float(np.median(finite)) if len(finite) else float("nan")
+
+
+def negative_percent(k: np.ndarray) -> float:
+    """The percentage of the finite entries of ``k`` below zero; NaN if none is finite."""
+    finite = np.asarray(k, dtype=np.float64)
+    finite = finite[np.isfinite(finite)]
+    return 100.0 * float(np.mean(finite < 0)) if len(finite) else float("nan")
 
 
 def load_local(path: Path) -> LocalConductivity:

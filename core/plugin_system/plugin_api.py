@@ -48,7 +48,7 @@ class Plugin:
     version: the plugin's own version; part of every cache key it produces.
     Config: pydantic model of its options (subclass of :class:`PluginConfig`).
     requires: modules that must import for the plugin to be available.
-    install_hint: how to install what ``requires`` names.
+    install_hint: how to install what ``requires`` names (default: ``pip install`` and the names).
     description: one line for ``python -m core plugins``.
     """
 
@@ -59,6 +59,11 @@ class Plugin:
     requires: ClassVar[tuple[str, ...]] = ()
     install_hint: ClassVar[str] = ""
     description: ClassVar[str] = ""
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if not cls.install_hint and cls.requires:
+            cls.install_hint = "pip install " + " ".join(cls.requires)
 
     def __init__(self, config: PluginConfig) -> None:
         self.config = config

@@ -33,7 +33,7 @@ import numpy as np
 from pydantic import Field
 
 from core.api import (LOG_KT, AnalysisInputs, AnalysisResult, Frame, PluginConfig, Prediction, SystemAnalysis,
-                      SystemView, pyplot, r2_score, save_figure, unwrap)
+                      SystemView, identity_line, pyplot, r2_score, save_figure, unwrap)
 
 
 class ClusterNernstEinsteinConfig(PluginConfig):
@@ -140,7 +140,6 @@ class ClusterNernstEinstein(SystemAnalysis):
     systems_from = "transport"
     system_needs = frozenset({"transport"})
     requires = ("matplotlib", "scipy")
-    install_hint = "pip install matplotlib scipy"
     description = "cluster Nernst–Einstein Λ (ion-pair picture) beside the learned model's (paper Fig. 1B)"
     needs = frozenset({"transport", "trajectories"})
 
@@ -189,9 +188,7 @@ class ClusterNernstEinstein(SystemAnalysis):
                                       ("cluster_nernst_einstein", "cluster Nernst–Einstein", "#d62728"),
                                       ("learned", "local learning", "#1f77b4")):
             axes.plot(true, [r[column] for r in rows], "o", ms=4, color=colour, label=label)
-        values = [v for r in rows for v in (r["true"], r["cluster_nernst_einstein"], r["learned"]) if np.isfinite(v)]
-        low, high = min(values), max(values)
-        axes.plot([low, high], [low, high], "k--", lw=0.8)
+        identity_line(axes, [v for r in rows for v in (r["true"], r["cluster_nernst_einstein"], r["learned"])])
         axes.set_xlabel("true Λ (reduced)")
         axes.set_ylabel("estimated Λ (reduced)")
         axes.legend(frameon=False, fontsize=8)

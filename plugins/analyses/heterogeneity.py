@@ -26,8 +26,8 @@ from typing import Any
 import numpy as np
 from pydantic import Field
 
-from core.api import (AnalysisInputs, AnalysisResult, DistanceBinEdges, PluginConfig, SystemAnalysis, SystemView, chi2_per_dof,
-                      compare_groups, pyplot, save_figure)
+from core.api import (AnalysisInputs, AnalysisResult, DistanceBinEdges, MaxRelativeUncertainty, PluginConfig,
+                      SystemAnalysis, SystemView, agreement_numbers, compare_groups, identity_line, pyplot, save_figure)
 
 #: Columns of the measured check (between-bin variances, reduced Λ²).
 MEASURED_COLUMNS = ("explained_var_learned", "explained_var_measured", "explained_var_measured_err",
@@ -38,9 +38,7 @@ class HeterogeneityConfig(PluginConfig):
     """Which systems to include."""
 
     splits: list[str] | None = Field(default=None, description="splits to include; null: every system")
-    max_relative_uncertainty: float | None = Field(
-        default=None, gt=0, description="use only environments whose k is known to within this fraction of the "
-                                        "system's mean |k| (predictive std: member spread and posterior std in quadrature); null: all")
+    max_relative_uncertainty: MaxRelativeUncertainty = None
     distance_bins: DistanceBinEdges = Field(
         default=[1.2, 1.5, 2.0, 3.0], min_length=1,
         description="inner edges (σ) of the bins of the distance to the nearest unlike ion for the measured check")
@@ -59,7 +57,6 @@ class Heterogeneity(SystemAnalysis):
     systems_from = "predictions"
     system_needs = frozenset({"prediction", "local"})
     requires = ("matplotlib",)
-    install_hint = "pip install matplotlib"
     description = "std of local conductivity vs molar conductivity (paper Fig. 5)"
 
     def per_system(self, view: SystemView) -> dict[str, Any] | None:
@@ -87,14 +84,13 @@ class Heterogeneity(SystemAnalysis):
         result.numbers["n_systems"] = len(rows)
         checked = [r for r in rows if np.isfinite(r["explained_var_z"])]
         if checked:
-            z = np.array([r["explained_var_z"] for r in checked])
-            result.numbers["measured_agreement"] = {"chi2_per_dof": chi2_per_dof(z), "n_systems": len(checked),
-                                                    "within_2_se": int(np.sum(np.abs(z) <= 2))}
+            agreement = agreement_numbers([r["explained_var_z"] for r in checked], "n_systems")
+            result.numbers["measured_agreement"] = agreement
             result.notes.append(
                 f"Measured check: the spread of k explained by the distance to the nearest unlike ion agrees with "
-                f"the measured shares' within 2 s.e. in {int(np.sum(np.abs(z) <= 2))} of {len(checked)} systems "
-                f"(χ²/dof {chi2_per_dof(z):.2f}; right panel). The std plotted on the left also holds the spread "
-                "within those bins, which only the model states.")
+                f"the measured shares' within 2 s.e. in {agreement['within_2_se']} of {len(checked)} systems "
+                f"(χ²/dof {agreement['chi2_per_dof']:.2f}; right panel). The std plotted on the left also holds "
+                "the spread within those bins, which only the model states.")
         else:
             result.notes.append("no measured attribution for these systems: the spread is not checked against "
                                 "measurement")
@@ -110,8 +106,8 @@ class Heterogeneity(SystemAnalysis):
             check_axes.errorbar([r["explained_var_measured"] for r in checked],
                                 [r["explained_var_learned"] for r in checked],
                                 xerr=[r["explained_var_measured_err"] for r in checked], fmt="o", ms=4, lw=0.8)
-            values = [v for r in checked for v in (r["explained_var_measured"], r["explained_var_learned"])]
-            check_axes.plot([min(values), max(values)], [min(values), max(values)], "k:", lw=0.8)
+            identity_line(check_axes, [v for r in checked for v in (r["explained_var_measured"],
+                                                                     r["explained_var_learned"])], "k:")
         check_axes.set_xlabel("measured Var(E[k | nearest-unlike bin]) (± s.e.)")
         check_axes.set_ylabel("learned Var(E[k | nearest-unlike bin])")
         figure.tight_layout()

@@ -26,8 +26,8 @@ from typing import Any
 import numpy as np
 from pydantic import Field
 
-from core.api import (AnalysisInputs, AnalysisResult, DistanceBinEdges, PluginConfig, SystemAnalysis, SystemView, block_mean,
-                      compare_groups, pyplot, save_figure)
+from core.api import (AnalysisInputs, AnalysisResult, DistanceBinEdges, PluginConfig, SystemAnalysis, SystemView,
+                      block_mean, chi2_per_dof, compare_groups, identity_line, pyplot, save_figure)
 
 #: Columns of ``local_attribution.csv``.
 COLUMNS = ("system", "split", "bin", "n_environments", "learned", "measured", "measured_err", "measured_self",
@@ -45,7 +45,6 @@ class LocalAttributionConfig(PluginConfig):
     min_environments: int = Field(default=20, ge=2, description="bins with fewer environments are left out")
 
 
-
 class LocalAttribution(SystemAnalysis):
     name = "local-attribution"
     version = "1.0"
@@ -56,7 +55,6 @@ class LocalAttribution(SystemAnalysis):
     systems_from = "predictions"
     system_needs = frozenset({"prediction", "local", "features", "attribution"})
     requires = ("matplotlib",)
-    install_hint = "pip install matplotlib"
     description = "learned local k against each ion's measured Green–Kubo share of Λ, per environment bin"
 
     def bin_names(self) -> list[str]:
@@ -116,10 +114,7 @@ class LocalAttribution(SystemAnalysis):
                               xerr=[r["measured_err"] for r in chosen], fmt="o" if held_out else "s",
                               mfc="none" if not held_out else f"C{number}", color=f"C{number}", ms=5, lw=0.8,
                               label=f"{name}{', held out' if held_out else ''}")
-        values = [v for r in rows for v in (r["measured"], r["learned"])]
-        if values:
-            low, high = min(values), max(values)
-            axes.plot([low, high], [low, high], "k:", lw=0.8)
+        identity_line(axes, [v for r in rows for v in (r["measured"], r["learned"])], "k:")
         axes.set_xlabel("measured attribution (mean ± s.e., reduced Λ)")
         axes.set_ylabel("learned k (mean over the bin)")
         axes.legend(frameon=False, fontsize=7)
@@ -130,8 +125,7 @@ class LocalAttribution(SystemAnalysis):
 def agreement(rows: list[dict], label: str) -> dict[str, float]:
     """χ²/dof of learned against measured over ``rows`` (one per system-bin), and how many there are."""
     z = np.array([r["z"] for r in rows], dtype=np.float64)
-    return {f"chi2_per_dof_{label}": float(np.mean(z ** 2)) if len(z) else float("nan"),
-            f"n_system_bins_{label}": int(len(z))}
+    return {f"chi2_per_dof_{label}": chi2_per_dof(z), f"n_system_bins_{label}": int(len(z))}
 
 
 def contrast(rows: list[dict], names: list[str]) -> dict[str, float]:

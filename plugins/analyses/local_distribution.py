@@ -35,8 +35,9 @@ from typing import Any
 import numpy as np
 from pydantic import Field
 
-from core.api import (AnalysisInputs, AnalysisResult, PluginConfig, SystemAnalysis, SystemView, chi2_per_dof,
-                      compare_groups, pyplot, save_figure)
+from core.api import (AnalysisInputs, AnalysisResult, MaxRelativeUncertainty, PluginConfig, SystemAnalysis,
+                      SystemView, agreement_numbers, compare_groups, finite_median, negative_percent, pyplot,
+                      save_figure)
 
 #: Sarle's coefficient of a uniform distribution; larger values suggest bimodality.
 UNIFORM_BIMODALITY = 5.0 / 9.0
@@ -50,16 +51,7 @@ class LocalDistributionConfig(PluginConfig):
     max_panels: int = Field(default=6, ge=1, le=24)
     contact_distance: float = Field(default=1.6, gt=0, description="near: an unlike ion within this distance, σ")
     bins: int = Field(default=60, ge=5, le=1000)
-    max_relative_uncertainty: float | None = Field(
-        default=None, gt=0, description="use only environments whose k is known to within this fraction of the "
-                                        "system's mean |k| (predictive std: member spread and posterior std in quadrature); null: all")
-
-
-def finite_median(values: np.ndarray) -> float:
-    """Median of the finite entries of ``values`` (NaN if none)."""
-    values = np.asarray(values, dtype=float)
-    values = values[np.isfinite(values)]
-    return float(np.median(values)) if len(values) else float("nan")
+    max_relative_uncertainty: MaxRelativeUncertainty = None
 
 
 #: Columns of the measured check, per group (near, far).
@@ -114,7 +106,6 @@ class LocalDistribution(SystemAnalysis):
     systems_from = "local"
     system_needs = frozenset({"local", "features", "prediction"})
     requires = ("matplotlib",)
-    install_hint = "pip install matplotlib"
     description = "distribution of local conductivity, near/far negative fractions, bimodality (paper Fig. 4)"
 
     def prepare(self, inputs: AnalysisInputs, result: AnalysisResult) -> None:
@@ -131,21 +122,16 @@ class LocalDistribution(SystemAnalysis):
                 local.typical_uncertainty(confident))
 
     def per_system(self, view: SystemView) -> dict[str, Any]:
-        config: LocalDistributionConfig = self.config
-        local = view.local()
-        confident = local.confident(config.max_relative_uncertainty)
+        local, prediction = view.local(), view.prediction
         k, nearest, _ = self.sample(view)
-        finite = k[np.isfinite(k)]
-        prediction = view.prediction
         with_k = local.has_k
         return {"system": view.name, "concentration": prediction.concentration,
                 "bjerrum_length": prediction.bjerrum_length, "true": prediction.true.value,
-                **negative_fractions(k, nearest, config.contact_distance),
-                "negative_percent": 100.0 * float(np.mean(finite < 0)) if len(finite) else float("nan"),
-                "bimodality": bimodality_coefficient(finite),
+                **negative_fractions(k, nearest, self.config.contact_distance), "negative_percent": negative_percent(k),
+                "bimodality": bimodality_coefficient(k[np.isfinite(k)]),
                 "k_std_median": finite_median(local.k_std[with_k]),
                 "k_posterior_std_median": finite_median(local.k_posterior_std[with_k]),
-                "confident_percent": 100.0 * float(confident.sum()) / max(int(with_k.sum()), 1),
+                "confident_percent": 100.0 * float(np.isfinite(k).sum()) / max(int(with_k.sum()), 1),
                 **self.measured_check(view, nearest)}
 
     def conclude(self, rows: list[dict[str, Any]], inputs: AnalysisInputs, result: AnalysisResult,
@@ -153,18 +139,16 @@ class LocalDistribution(SystemAnalysis):
         config: LocalDistributionConfig = self.config
         for row in rows:
             result.numbers[row["system"]] = {key: row[key] for key in COLUMNS[4:]}
-        z = np.array([row[f"{group}_z"] for row in rows for group in ("near", "far")], dtype=float)
-        if np.isfinite(z).any():
-            agree = np.abs(z[np.isfinite(z)]) <= 2
-            result.numbers["measured_agreement"] = {"chi2_per_dof": chi2_per_dof(z),
-                                                    "n_system_groups": int(np.isfinite(z).sum()),
-                                                    "within_2_se": int(agree.sum())}
+        agreement = agreement_numbers([row[f"{group}_z"] for row in rows for group in ("near", "far")],
+                                      "n_system_groups")
+        if agreement["n_system_groups"]:
+            result.numbers["measured_agreement"] = agreement
             result.notes.append(
                 f"Measured check: the mean learned k of near and of far ions agrees with the mean measured share "
-                f"within 2 s.e. in {int(agree.sum())} of {len(agree)} system-groups (χ²/dof "
-                f"{chi2_per_dof(z):.2f}; table columns near_*/far_*). The percentages of k < 0 and the "
-                "histograms' shapes are the model's: one noisy measurement per environment fixes group means, "
-                "not the spread within a group.")
+                f"within 2 s.e. in {agreement['within_2_se']} of {agreement['n_system_groups']} system-groups "
+                f"(χ²/dof {agreement['chi2_per_dof']:.2f}; table columns near_*/far_*). The percentages of k < 0 "
+                "and the histograms' shapes are the model's: one noisy measurement per environment fixes group "
+                "means, not the spread within a group.")
         else:
             result.notes.append("no measured attribution (transport.attribution off): the near/far means are "
                                 "not checked against measurement")

@@ -32,8 +32,8 @@ from typing import Any
 import numpy as np
 from pydantic import Field
 
-from core.api import (AnalysisInputs, AnalysisResult, PluginConfig, SystemAnalysis, SystemView, chi2_per_dof,
-                      compare_groups, pyplot, save_figure, species_notes)
+from core.api import (AnalysisInputs, AnalysisResult, PluginConfig, SystemAnalysis, SystemView, agreement_numbers,
+                      compare_groups, negative_percent, pyplot, save_figure, species_notes)
 
 #: (:class:`SystemTransport` field and table column, label) of the coefficients set against the negative fraction.
 COEFFICIENTS = (("L_self_pp", "L_self^{++} / c"), ("L_pm", "L^{+-} / c"))
@@ -49,13 +49,6 @@ class OnsagerRelationsConfig(PluginConfig):
 
 #: Columns of the measured check: near-minus-far mean k, learned and measured.
 CONTRAST_COLUMNS = ("contrast_learned", "contrast_measured", "contrast_measured_err", "contrast_z")
-
-
-def negative_percent(k: np.ndarray) -> float:
-    """Percentage of finite entries of ``k`` below zero (nan if none is finite)."""
-    finite = np.asarray(k, dtype=float)
-    finite = finite[np.isfinite(finite)]
-    return 100.0 * float(np.mean(finite < 0)) if len(finite) else float("nan")
 
 
 def spearman(x: np.ndarray, y: np.ndarray) -> float:
@@ -80,7 +73,6 @@ class OnsagerRelations(SystemAnalysis):
     system_needs = frozenset({"transport", "local"})
     needs = frozenset({"local_conductivities", "transport", "predictions"})
     requires = ("matplotlib", "scipy")
-    install_hint = "pip install matplotlib scipy"
     description = "fraction of negative local conductivity vs L_self++/c and L+-/c (paper Figs. 7, 8)"
 
     def per_system(self, view: SystemView) -> dict[str, Any]:
@@ -122,15 +114,13 @@ class OnsagerRelations(SystemAnalysis):
                     float(np.corrcoef(contrast[finite], values[finite])[0, 1])
                     if finite.sum() >= 3 and np.ptp(contrast[finite]) and np.ptp(values[finite]) else float("nan"))
             result.numbers[label] = numbers
-        z = np.array([r["contrast_z"] for r in rows], dtype=float)
-        if np.isfinite(z).any():
-            agree = int(np.sum(np.abs(z[np.isfinite(z)]) <= 2))
-            result.numbers["measured_agreement"] = {"chi2_per_dof": chi2_per_dof(z), "n_systems": int(np.isfinite(z).sum()),
-                                                    "within_2_se": agree}
+        agreement = agreement_numbers([r["contrast_z"] for r in rows], "n_systems")
+        if agreement["n_systems"]:
+            result.numbers["measured_agreement"] = agreement
             result.notes.append(
                 f"Measured check: the percentage of k < 0 is the model's; the near-minus-far contrast of k is the "
-                f"data's too. Learned and measured contrasts agree within 2 s.e. in {agree} of "
-                f"{int(np.isfinite(z).sum())} systems (χ²/dof {chi2_per_dof(z):.2f}); the Pearson r of each "
+                f"data's too. Learned and measured contrasts agree within 2 s.e. in {agreement['within_2_se']} of "
+                f"{agreement['n_systems']} systems (χ²/dof {agreement['chi2_per_dof']:.2f}); the Pearson r of each "
                 "contrast with the coefficients is in the numbers, and the third panel shows both against L^{+-}/c.")
         else:
             result.notes.append("no measured attribution: the local field is not checked against measurement")
@@ -147,11 +137,7 @@ class OnsagerRelations(SystemAnalysis):
         comparison = compare_groups(shares, far.astype(int), 2)
         if not comparison.kept(self.config.min_environments).all():
             return out
-        learned = float(comparison.learned[0] - comparison.learned[1])
-        measured = float(comparison.measured[0] - comparison.measured[1])
-        error = float(np.hypot(*comparison.measured_err))
-        return {"contrast_learned": learned, "contrast_measured": measured, "contrast_measured_err": error,
-                "contrast_z": (learned - measured) / error if error > 0 else float("nan")}
+        return {f"contrast_{key}": value for key, value in comparison.contrast(0, 1).items()}
 
     @staticmethod
     def _figure(rows: list[dict], output_dir: Path) -> list[str]:

@@ -19,8 +19,7 @@ import numpy as np
 from pydantic import Field
 
 from core.api import (AnalysisInputs, AnalysisResult, PluginConfig, Prediction, SystemAnalysis, SystemView,
-                      prediction_scores,
-                      pyplot, save_figure)
+                      identity_line, prediction_scores, pyplot, save_figure)
 
 SPLIT_COLOURS = {"train": "#9e9e9e", "validation": "#f0a030", "test": "#1f77b4", "external": "#d62728",
                  "heldout": "#2ca02c"}
@@ -49,7 +48,6 @@ class Parity(SystemAnalysis):
     system_needs = frozenset({"prediction"})
     filter_splits = False            # outer-fold points become split "heldout"; ``splits`` selects after that
     requires = ("matplotlib",)
-    install_hint = "pip install matplotlib"
     description = "predicted vs true molar conductivity, R² per split (paper Figs. 2, 3)"
 
     def prepare(self, inputs: AnalysisInputs, result: AnalysisResult) -> None:
@@ -92,10 +90,7 @@ class Parity(SystemAnalysis):
                                                       config.attainable_draws, config.seed)
             if len(chosen) < 2:
                 result.notes.append(f"{split}: fewer than two systems, no R²")
-        values = [v for r in rows for v in (r["true"], r["predicted"])]
-        low, high = (min(values), max(values)) if values else (0.0, 1.0)
-        pad = 0.05 * (high - low or 1.0)
-        axes.plot([low - pad, high + pad], [low - pad, high + pad], "k--", lw=0.8)
+        identity_line(axes, [v for r in rows for v in (r["true"], r["predicted"])], pad_fraction=0.05)
         axes.set_xlabel("true Λ ± its standard error (σ² / τ, reduced)")
         axes.set_ylabel("predicted Λ (σ² / τ, reduced)")
         axes.legend(frameon=False)

@@ -42,8 +42,8 @@ from typing import Any
 import numpy as np
 from pydantic import Field
 
-from core.api import (AnalysisInputs, AnalysisResult, PluginConfig, SystemAnalysis, SystemView, chi2_per_dof,
-                      measured_shares, minimum_image, pyplot, save_figure, species_notes)
+from core.api import (AnalysisInputs, AnalysisResult, MaxRelativeUncertainty, PluginConfig, SystemAnalysis,
+                      SystemView, agreement_numbers, chi2_per_dof, measured_shares, minimum_image, pyplot, save_figure, species_notes)
 
 KINDS = ("like", "unlike")
 
@@ -58,9 +58,7 @@ class SpatialCorrelationConfig(PluginConfig):
     min_pairs: int = Field(default=20, ge=2, description="bins with fewer pairs are left out of the fit")
     systems: list[str] | None = Field(default=None, description="systems to plot C(r) for; null: up to 3")
     max_snapshots: int | None = Field(default=None, ge=1, description="snapshots per system; null: all")
-    max_relative_uncertainty: float | None = Field(
-        default=None, gt=0, description="use only environments whose k is known to within this fraction of the "
-                                        "system's mean |k| (predictive std: member spread and posterior std in quadrature); null: all")
+    max_relative_uncertainty: MaxRelativeUncertainty = None
 
 
 @dataclass
@@ -258,7 +256,6 @@ class SpatialCorrelation(SystemAnalysis):
     system_needs = frozenset({"local"})
     needs = frozenset({"local_conductivities", "feature_stores", "trajectories"})
     requires = ("matplotlib", "scipy")
-    install_hint = "pip install matplotlib scipy"
     description = "spatial correlation C(r) of local conductivity, like/unlike, exponential lengths (paper Fig. 6)"
 
     def prepare(self, inputs: AnalysisInputs, result: AnalysisResult) -> None:
@@ -325,13 +322,13 @@ class SpatialCorrelation(SystemAnalysis):
         if not self.check_z_:
             result.notes.append("no measured attribution: C(r) is not checked against measurement")
             return
-        agreement = {name: chi2_per_dof(z) for name, z in self.check_z_.items()}
-        z = np.concatenate(list(self.check_z_.values()))
-        result.numbers["measured_agreement"] = {"chi2_per_dof": chi2_per_dof(z), "n_bins": int(len(z)),
-                                                "per_system_and_kind": agreement}
+        agreement = agreement_numbers(np.concatenate(list(self.check_z_.values())), "n_bins")
+        result.numbers["measured_agreement"] = {
+            **agreement, "per_system_and_kind": {name: chi2_per_dof(z) for name, z in self.check_z_.items()}}
         result.notes.append(f"Measured check: C(r) of the learned k against C_lm(r), one factor the measured "
-                            f"share (open markers), over the fit window: χ²/dof {chi2_per_dof(z):.2f} over "
-                            f"{len(z)} bins. Where it is near 1, the data support the learned correlations.")
+                            f"share (open markers), over the fit window: χ²/dof {agreement['chi2_per_dof']:.2f} "
+                            f"over {agreement['n_bins']} bins. Where it is near 1, the data support the learned "
+                            "correlations.")
 
     def correlate(self, k: np.ndarray, inputs: AnalysisInputs, system: str
                   ) -> tuple[dict[str, CorrelationHistogram], dict[str, BlockedCrossHistogram] | None]:
