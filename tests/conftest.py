@@ -64,6 +64,16 @@ def write_recipe(path: Path, recipe: dict[str, Any]) -> Path:
     return path
 
 
+@pytest.fixture(scope="session")
+def small_reference(plugin_site, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The work directory of :func:`small_recipe` run serially and uninterrupted, once a session: the tables
+    that interrupted, distributed or slowed-down runs of that recipe must reproduce (read it, never write)."""
+    root = tmp_path_factory.mktemp("small-reference")
+    result = cli("run", str(write_recipe(root / "small.yaml", small_recipe())), "--workdir", str(root / "run"))
+    assert result.returncode == 0, result.stderr
+    return root / "run"
+
+
 def cli(*args: str, cwd: Path | None = None, timeout: float = 600,
         env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
     """Run ``python -m core ARGS`` as a user would; returns the completed process (text output)."""

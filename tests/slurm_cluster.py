@@ -22,6 +22,8 @@ import pytest
 
 TOOLS = ("munged", "munge", "slurmctld", "slurmd", "sbatch", "sinfo", "squeue", "scancel", "scontrol")
 PARTITION = "debug"
+#: The partition's time limit (jobs asking for more are refused before submission).
+MAX_TIME = "2:00:00"
 
 
 def _free_port() -> int:
@@ -55,9 +57,11 @@ class SlurmCluster:
             raise RuntimeError(f"{' '.join(command)}: {done.stderr.strip()}")
         return done.stdout
 
-    def jobs(self, name: str | None = None) -> list[tuple[str, str]]:
-        """(job id, state) of the jobs the controller knows now, of job name ``name`` if given."""
-        command = ["squeue", "-h", "-o", "%i %T"] + (["-n", name] if name else [])
+    def jobs(self, name: str | None = None, every_state: bool = False) -> list[tuple[str, str]]:
+        """(job id, state) of the jobs pending or running now (with ``every_state``, also those ended in the
+        last ``MinJobAge``), of job name ``name`` if given."""
+        command = (["squeue", "-h", "-o", "%i %T"] + (["-n", name] if name else [])
+                   + (["--states=all"] if every_state else []))
         return [tuple(line.split()) for line in self.run(*command).splitlines() if line.strip()]
 
     def batch_script(self, job: str) -> str:
@@ -125,7 +129,7 @@ MinJobAge=600
 SlurmctldLogFile={root}/log/slurmctld.log
 SlurmdLogFile={root}/log/slurmd.log
 NodeName={node} NodeAddr=127.0.0.1 CPUs={os.cpu_count()} RealMemory={_memory_mb()} State=UNKNOWN
-PartitionName={PARTITION} Nodes={node} Default=YES MaxTime=INFINITE State=UP
+PartitionName={PARTITION} Nodes={node} Default=YES MaxTime={MAX_TIME} State=UP
 """)
     env = {"SLURM_CONF": str(conf)}
     cluster = SlurmCluster(root, conf, node, env=env)

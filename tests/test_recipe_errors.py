@@ -52,6 +52,12 @@ def test_resolved_recipe_states_the_papers_defaults(plugin_site, tmp_path):
                                              "pip install localcond-no-such-engine"]),
     ({"executor": {"kind": "cloud"}}, ["executor.kind", "'local', 'serial', 'address' or 'slurm'"]),
     ({"split.outer_folds": 1}, ["split.outer_folds", "0 (off), 2 or more, or 'auto'"]),
+    ({"executor": {"kind": "slurm", "slurm": {"walltime": "1 day"}}},
+     ["executor.slurm.walltime", "'1 day' is not a SLURM time"]),
+    ({"executor": {"kind": "slurm", "slurm": {"walltime": "0:30"}}},
+     ["executor.slurm.walltime", "at least one minute"]),
+    ({"executor": {"kind": "slurm", "slurm": {"memory": "lots"}}},
+     ["executor.slurm.memory", "'lots' is not a memory size"]),
     ({"systems.grid": [{"concentration": [0.0005]}]}, ["systems.grid[0].concentration", "min_ions"]),
 ])
 def test_each_malformed_recipe_names_the_path(plugin_site, tmp_path, change, fragments):

@@ -1,7 +1,8 @@
 """What a ``slurm:`` executor block asks of the cluster this machine submits to, checked before any job is.
 
 SLURM refuses a job asking for a partition it does not have, or for more cores or memory than any node of the
-partition offers, only when ``sbatch`` runs; dask-jobqueue submits in the background and logs the refusal,
+partition offers, only when ``sbatch`` runs (and one asking for more time than the partition allows waits in the
+queue for ever, "PartitionTimeLimit"); dask-jobqueue submits in the background and logs the refusal,
 and the run would wait for workers that never come. So the block is checked against ``sinfo`` first: each
 problem is a :class:`core.errors.UserError` naming the key (exit 2). Where this machine cannot ask a cluster
 (no SLURM client, or none configured: a laptop validating a cluster recipe), ``validate`` checks nothing
@@ -15,18 +16,20 @@ import subprocess
 from dataclasses import dataclass
 
 from core.errors import UserError
-from core.recipe.schema import SlurmConfig
+from core.recipe.schema import SlurmConfig, slurm_time_seconds
 
 
 @dataclass(frozen=True)
 class Partition:
-    """A SLURM partition as ``sinfo`` reports it: name, whether it is the default, and its largest node's
-    CPUs and memory (MB)."""
+    """A SLURM partition as ``sinfo`` reports it: name, whether it is the default, its largest node's CPUs and
+    memory (MB), and its time limit (``limit``, as sinfo writes it; ``max_seconds`` None: no limit)."""
 
     name: str
     default: bool
     cpus: int
     memory_mb: int
+    limit: str = "infinite"
+    max_seconds: int | None = None
 
 
 def partitions(timeout: float = 10.0) -> list[Partition] | None:
@@ -38,7 +41,7 @@ def partitions(timeout: float = 10.0) -> list[Partition] | None:
     if shutil.which("sinfo") is None:
         return None
     try:
-        done = subprocess.run(["sinfo", "-h", "-o", "%P %c %m"], capture_output=True, text=True, timeout=timeout)
+        done = subprocess.run(["sinfo", "-h", "-o", "%P %c %m %l"], capture_output=True, text=True, timeout=timeout)
     except subprocess.TimeoutExpired as exc:
         said = exc.stderr.decode(errors="replace") if isinstance(exc.stderr, bytes) else (exc.stderr or "")
         said = said.strip().splitlines()[-1] if said.strip() else "is slurmctld running?"
@@ -48,13 +51,17 @@ def partitions(timeout: float = 10.0) -> list[Partition] | None:
         raise UserError(f"sinfo cannot reach a SLURM cluster from here: {message}", path="executor.slurm")
     found: dict[str, Partition] = {}
     for line in done.stdout.splitlines():
-        name, cpus, memory = line.split()
+        name, cpus, memory, limit = line.split()
         default = name.endswith("*")
         name = name.rstrip("*")
         cpus_n, memory_n = int(cpus.rstrip("+")), int(memory.rstrip("+"))
+        try:
+            max_seconds = slurm_time_seconds(limit)
+        except ValueError:              # "n/a" or a format this code does not know: no check
+            max_seconds = None
         known = found.get(name)
         if known is None or (cpus_n, memory_n) > (known.cpus, known.memory_mb):
-            found[name] = Partition(name, default, cpus_n, memory_n)
+            found[name] = Partition(name, default, cpus_n, memory_n, limit, max_seconds)
     return list(found.values())
 
 
@@ -89,6 +96,11 @@ def check_slurm_block(config: SlurmConfig, source: str | None = None, *, strict:
         problems.append(UserError(f"{config.memory} per job (--mem={memory_mb}M), but the nodes of partition "
                                   f"{chosen.name!r} have at most {chosen.memory_mb} MB", source=source,
                                   path="executor.slurm.memory"))
+    wanted = slurm_time_seconds(config.walltime)
+    if chosen.max_seconds is not None and wanted is not None and wanted > chosen.max_seconds:
+        problems.append(UserError(f"{config.walltime} per job, but partition {chosen.name!r} allows at most "
+                                  f"{chosen.limit}: the jobs would wait in the queue for ever", source=source,
+                                  path="executor.slurm.walltime"))
     return problems
 
 

@@ -260,6 +260,30 @@ class SplitConfig(StrictModel):
         return value
 
 
+def slurm_time_seconds(text: str) -> int | None:
+    """Seconds of a time in SLURM's formats ("M", "M:S", "H:M:S", "D-H", "D-H:M", "D-H:M:S", as ``--time`` and
+    ``sinfo``'s time limits write them); None for "infinite" or "UNLIMITED". Raises ValueError otherwise.
+
+    >>> [slurm_time_seconds(t) for t in ("90", "30:15", "24:00:00", "2-12", "1-02:30", "1-00:00:01", "infinite")]
+    [5400, 1815, 86400, 216000, 95400, 86401, None]
+    """
+    text = str(text).strip()
+    if text.lower() in ("infinite", "unlimited"):
+        return None
+    days, _, clock = text.rpartition("-") if "-" in text else ("0", "", text)
+    parts = clock.split(":")
+    if not (days.isdigit() and 1 <= len(parts) <= 3 and all(part.isdigit() for part in parts)):
+        raise ValueError(f"{text!r} is not a SLURM time (minutes, MM:SS, HH:MM:SS, D-HH, D-HH:MM or D-HH:MM:SS)")
+    numbers = [int(part) for part in parts]
+    if "-" in text:                 # D-H, D-H:M, D-H:M:S
+        hours, minutes, seconds = (numbers + [0, 0])[:3]
+    elif len(numbers) == 3:         # H:M:S
+        hours, minutes, seconds = numbers
+    else:                           # M, M:S
+        hours, minutes, seconds = 0, numbers[0], (numbers + [0])[1]
+    return ((int(days) * 24 + hours) * 60 + minutes) * 60 + seconds
+
+
 class SlurmConfig(StrictModel):
     """Passed to ``dask_jobqueue.SLURMCluster``; ``jobs`` is how many to start."""
 
@@ -276,6 +300,28 @@ class SlurmConfig(StrictModel):
     log_directory: str | None = Field(default=None, description="where each worker job writes its stdout and "
                                                                 "stderr (relative: to the work directory); "
                                                                 "null: <workdir>/slurm-logs")
+
+    @field_validator("walltime")
+    @classmethod
+    def _walltime_is_a_slurm_time(cls, value: str) -> str:
+        seconds = slurm_time_seconds(value)
+        if seconds is None or seconds < 60:
+            raise ValueError(f"{value!r}: a job needs a finite time limit of at least one minute (SLURM counts "
+                             "whole minutes), e.g. 24:00:00 or 1-00:00:00")
+        return value
+
+    @field_validator("memory")
+    @classmethod
+    def _memory_is_a_size(cls, value: str) -> str:
+        from dask.utils import parse_bytes
+
+        try:
+            size = parse_bytes(value)
+        except (ValueError, TypeError):
+            raise ValueError(f"{value!r} is not a memory size (e.g. 64GB, 500MB)") from None
+        if size <= 0:
+            raise ValueError(f"{value!r}: a job needs some memory (e.g. 64GB)")
+        return value
 
 
 class ExecutorConfig(StrictModel):
