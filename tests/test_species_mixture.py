@@ -255,3 +255,27 @@ def test_the_mixture_error_bars_match_the_scatter_over_independent_walks():
     for key, values in scores.items():
         assert abs(np.mean(values)) < 0.9, (key, np.mean(values))
         assert 0.6 < np.std(values, ddof=1) < 1.5, (key, np.std(values, ddof=1))
+
+
+def test_real_units_convert_every_species_d_and_the_tables_agree(mixture, capsys):
+    """--units real: each species' D (and its error) is converted like D₊ (Å²/ps to m²/s: ×10⁻⁸), κ and Λ like
+    the salt's, and the Onsager matrix stays in the file's units, as ``units`` says; the printed table shows
+    the same converted numbers."""
+    data, dump = mixture
+    common = [str(dump), "--topology", str(data), "--format", "LAMMPSDUMP", "--frame-interval", str(INTERVAL),
+              "--fit", "2.5", "50", *SELECTIONS]
+    reduced = pooled(capsys, *common)
+    real = pooled(capsys, *common, "--units", "real", "--temperature", "300", "--length-unit", "angstrom",
+                  "--time-unit", "ps")
+    for name in ("Li", "Mg", "TFSI"):
+        for key in (f"D_{name}", f"D_{name}_err"):
+            assert real[key] == pytest.approx(reduced[key] * 1e-8, rel=1e-12), key
+        assert real[f"L_self_{name}"] == reduced[f"L_self_{name}"]
+    conductivity = 1.602176634e-19 ** 2 / (1.380649e-23 * 300) / (1e-10 * 1e-12)
+    assert real["kappa"] == pytest.approx(reduced["kappa"] * conductivity, rel=1e-12)
+    assert real["molar_conductivity"] == pytest.approx(
+        reduced["molar_conductivity"] * conductivity * 6.02214076e23 * 1e-30, rel=1e-12)
+    assert real["units"]["D"] == "m^2/s" and "file units" in real["units"]["L"]
+    assert main(["transport", *common, "--units", "real", "--temperature", "300"]) == 0
+    printed = capsys.readouterr().out
+    assert f"{real['D_Li']:.4g}" in printed and f"{real['molar_conductivity']:.4g}" in printed

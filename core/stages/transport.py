@@ -12,7 +12,7 @@ from core.datatypes import TaskContext
 from core.storage.layout import ATTRIBUTION_FILE, TRAJECTORY_FILE, TRANSPORT_FIGURE_STEM, write_transport
 from core.results import Estimate
 from core.transport.attribution import save_attribution, summary, system_attribution
-from core.transport.onsager import TransportCurves, replica_positions, replica_row, system_transport
+from core.transport.onsager import TransportCurves, replica_positions, system_transport
 from core.execution.tasks import TransportTask
 
 
@@ -39,7 +39,7 @@ def run(task: TransportTask, inputs: dict[str, Path], output_dir: Path, context:
     first = result.replicas[0]
     diagnostic_figure(result.curves, first.concentration * first.volume, task.kT, system.name, output_dir,
                       transport.molar_conductivity)
-    write_transport(output_dir, transport, [replica_row(r) for r in result.replicas])
+    write_transport(output_dir, transport, result.replicas)
     return {"molar_conductivity": transport.molar_conductivity.value,
             "molar_conductivity_err": transport.molar_conductivity.err, "diffusive": transport.window.diffusive}
 

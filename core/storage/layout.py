@@ -12,12 +12,16 @@ from __future__ import annotations
 import csv
 import io
 import json
+from dataclasses import asdict
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from core.datatypes import AnalysisResult
 from core.results import (ESTIMATED, AttributionSummary, Estimate, LabelCheck, Prediction, SpeciesTransport,
                           SystemTransport, TransportWindow)
+
+if TYPE_CHECKING:
+    from core.transport.onsager import ReplicaTransport
 
 # -- the work directory --------------------------------------------------------------------------------
 #: The recipe as run, with every default filled in.
@@ -111,10 +115,18 @@ def read_transport_table(path: Path) -> list[SystemTransport]:
     return [transport_from_row(row) for row in rows]
 
 
-def write_transport(artifact: Path, transport: SystemTransport, replicas: list[dict[str, Any]]) -> None:
+def write_transport(artifact: Path, transport: SystemTransport, replicas: list[ReplicaTransport]) -> None:
     """Write a transport artifact's result file: the system's row and its replicas' rows."""
-    (Path(artifact) / TRANSPORT_RESULT_FILE).write_text(
-        json.dumps({"system": transport_to_row(transport), "replicas": replicas}, indent=1))
+    (Path(artifact) / TRANSPORT_RESULT_FILE).write_text(json.dumps(
+        {"system": transport_to_row(transport), "replicas": [replica_to_row(r) for r in replicas]}, indent=1))
+
+
+def replica_to_row(replica: ReplicaTransport) -> dict[str, Any]:
+    """One replica's numbers as a row of ``transport_replicas.csv`` (a mixture's per-species numbers as
+    columns of their own)."""
+    row = asdict(replica)
+    row.update(row.pop("species_values"))
+    return row
 
 
 # -- typed results as rows: the one place their columns are spelt ------------------------------------------

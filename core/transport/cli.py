@@ -12,7 +12,10 @@ from __future__ import annotations
 import argparse
 import json
 import math
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from rich.console import Console
 from rich.table import Table
@@ -20,13 +23,48 @@ from rich.table import Table
 from core.errors import UserError
 from core.json_values import finite
 from core.md.trajectory_import import ImportOptions, is_gsd
+from core.results import Estimate, SystemTransport
+from core.storage.layout import replica_to_row, transport_to_row
 
-COLUMNS = (("n_frames", "frames", "d"), ("n_cations", "N₊", "d"), ("D_p", "D₊", ".4g"), ("D_m", "D₋", ".4g"),
-           ("kappa", "κ", ".4g"), ("kappa_green_kubo", "κ (Green–Kubo)", ".4g"),
-           ("molar_conductivity", "Λ", ".4g"), ("molar_conductivity_equivalent", "Λ_eq", ".4g"),
-           ("molar_conductivity_ne", "Λ_NE", ".4g"),
-           ("ionicity", "Λ/Λ_NE", ".3f"), ("fit_t0", "fit from (τ)", ".3g"), ("fit_t1", "fit to (τ)", ".3g"),
-           ("run_length", "run (τ)", ".4g"))
+if TYPE_CHECKING:
+    from core.transport.onsager import ReplicaTransport
+
+NAN = float("nan")
+
+
+@dataclass(frozen=True)
+class Column:
+    """One column of the printed table: its label, number format, and what it shows (value, standard error)
+    for one replica and for the pooled system (None: left blank)."""
+
+    label: str
+    spec: str
+    of_replica: Callable[[ReplicaTransport], tuple[float, float]]
+    of_system: Callable[[SystemTransport], tuple[float, float] | None]
+
+
+def _pair(estimate: Estimate) -> tuple[float, float]:
+    return estimate.value, estimate.err
+
+
+COLUMNS = (
+    Column("frames", "d", lambda r: (r.n_frames, NAN), lambda t: None),
+    Column("N₊", "d", lambda r: (r.n_cations, NAN), lambda t: None),
+    Column("D₊", ".4g", lambda r: (r.D_p, r.D_p_err), lambda t: _pair(t.D_p)),
+    Column("D₋", ".4g", lambda r: (r.D_m, r.D_m_err), lambda t: _pair(t.D_m)),
+    Column("κ", ".4g", lambda r: (r.kappa, r.kappa_err), lambda t: _pair(t.kappa)),
+    Column("κ (Green–Kubo)", ".4g", lambda r: (r.kappa_green_kubo, NAN), lambda t: (t.kappa_green_kubo.value, NAN)),
+    Column("Λ", ".4g", lambda r: (r.molar_conductivity, r.molar_conductivity_err),
+           lambda t: _pair(t.molar_conductivity)),
+    Column("Λ_eq", ".4g", lambda r: (r.molar_conductivity_equivalent, r.molar_conductivity_equivalent_err),
+           lambda t: _pair(t.molar_conductivity_equivalent)),
+    Column("Λ_NE", ".4g", lambda r: (r.molar_conductivity_ne, r.molar_conductivity_ne_err),
+           lambda t: _pair(t.molar_conductivity_ne)),
+    Column("Λ/Λ_NE", ".3f", lambda r: (r.ionicity, NAN), lambda t: _pair(t.ionicity)),
+    Column("fit from (τ)", ".3g", lambda r: (r.fit_t0, NAN), lambda t: (t.window.t0, NAN)),
+    Column("fit to (τ)", ".3g", lambda r: (r.fit_t1, NAN), lambda t: (t.window.t1, NAN)),
+    Column("run (τ)", ".4g", lambda r: (r.run_length, NAN), lambda t: None),
+)
 
 
 def add_parser(commands) -> None:
@@ -80,7 +118,7 @@ def add_parser(commands) -> None:
 
 def run(args: argparse.Namespace, console: Console) -> int:
     """Compute and print; returns the exit status."""
-    from core.transport.onsager import replica_curves, replica_row, system_transport
+    from core.transport.onsager import replica_curves, system_transport
 
     _check_numbers(args)
     options = _import_options(args)
@@ -104,33 +142,36 @@ def run(args: argparse.Namespace, console: Console) -> int:
                                   max_window_fraction=args.max_window_fraction)
     except ValueError as exc:
         raise UserError(str(exc)) from exc
-    rows = [replica_row(r) for r in result.replicas]
-    pooled = result.transport
-    summary = result.row
+    replicas, pooled = result.replicas, result.transport
+    units: dict = {}
     if args.units == "real":
-        from core.transport.real_units import to_si
+        from core.transport.real_units import factors, replica_to_si, system_to_si
 
-        rows = [to_si(row, args.temperature, args.length_unit, args.time_unit) for row in rows]
-        summary = to_si(summary, args.temperature, args.length_unit, args.time_unit)
+        si = factors(args.temperature, args.length_unit, args.time_unit)
+        replicas, pooled, units = [replica_to_si(r, si) for r in replicas], system_to_si(pooled, si), si.units
     if args.json:
+        rows = [{**replica_to_row(r), **({"units": units} if units else {})} for r in replicas]
+        summary = {**transport_to_row(pooled), **({"units": units} if units else {})}
         print(json.dumps({"replicas": finite(rows), "pooled": finite(summary)}, indent=1))
         return 0
-    units = ("SI: D m²/s, κ S/m, Λ S m²/mol" if args.units == "real" else "reduced units")
-    table = Table(title=f"Transport ({units}; ± standard error from the trajectory)")
+    said = ("SI: D m²/s, κ S/m, Λ S m²/mol" if args.units == "real" else "reduced units")
+    table = Table(title=f"Transport ({said}; ± standard error from the trajectory)")
     table.add_column("trajectory")
-    for _, label, _ in COLUMNS:
-        table.add_column(label, justify="right")
+    for column in COLUMNS:
+        table.add_column(column.label, justify="right")
     table.add_column("diffusive")
-    for path, row, replica in zip(args.trajectories, rows, result.replicas):
-        table.add_row(str(path), *[_value(row, key, spec) for key, _, spec in COLUMNS], str(replica.diffusive))
-    if len(rows) > 1:
-        table.add_row("pooled", *[_value(summary, key, spec) for key, _, spec in COLUMNS], str(pooled.window.diffusive))
+    for path, replica in zip(args.trajectories, replicas):
+        table.add_row(str(path), *[_cell(column.of_replica(replica), column.spec) for column in COLUMNS],
+                      str(replica.diffusive))
+    if len(replicas) > 1:
+        table.add_row("pooled", *[_cell(column.of_system(pooled), column.spec) for column in COLUMNS],
+                      str(pooled.window.diffusive))
     console.print(table)
     console.print(f"ions: {pooled.ions}; Λ is per {pooled.molar_conductivity_basis}"
                   + (" (a mixture: a formula unit is not defined)" if pooled.n_species > 2 else ""))
     if pooled.n_species > 2:
-        console.print(_species_table(summary))
-    if len(rows) > 1:
+        console.print(_species_table(pooled))
+    if len(replicas) > 1:
         console.print(f"replica scatter of Λ: std {pooled.molar_conductivity.std:.3g}, std/√n "
                       f"{pooled.molar_conductivity_sem:.3g} (compare the pooled error "
                       f"{pooled.molar_conductivity.err:.3g})")
@@ -221,26 +262,26 @@ def _refuse_import_options(args: argparse.Namespace, path: Path) -> None:
                         "Add --mdanalysis to read it through MDAnalysis, or drop them")
 
 
-def _species_table(row: dict) -> Table:
+def _species_table(transport: SystemTransport) -> Table:
     """The pooled Onsager matrix L^ab over a mixture's species, with each species' D and valence."""
-    names = [key[2:] for key in row if key.startswith("z_") and key not in ("z_plus", "z_minus")]
     table = Table(title="Onsager matrix L^ab over the species (pooled; ± standard error)")
     table.add_column("species")
     table.add_column("z", justify="right")
     table.add_column("D", justify="right")
-    for name in names:
-        table.add_column(f"L^(·,{name})", justify="right")
-    for a, first in enumerate(names):
+    for species in transport.species:
+        table.add_column(f"L^(·,{species.name})", justify="right")
+    for a, first in enumerate(transport.species):
         cells = []
-        for b, second in enumerate(names):
-            key = f"L_{first}_{second}" if a <= b else f"L_{second}_{first}"
-            cells.append(_value(row, key, ".4g"))
-        table.add_row(first, format(row[f"z_{first}"], "+g"), _value(row, f"D_{first}", ".4g"), *cells)
+        for b, second in enumerate(transport.species):   # each species holds L^ab for the species from it on
+            owner, other = (first, second) if a <= b else (second, first)
+            cells.append(_cell(_pair(dict(owner.onsager)[other.name]), ".4g"))
+        table.add_row(first.name, format(first.valence, "+g"), _cell(_pair(first.diffusion), ".4g"), *cells)
     return table
 
 
-def _value(row: dict, key: str, spec: str) -> str:
-    if key not in row:
+def _cell(shown: tuple[float, float] | None, spec: str) -> str:
+    """A value ± its standard error (the value alone without a finite error; blank for None)."""
+    if shown is None:
         return ""
-    error = row.get(f"{key}_err", math.nan)
-    return f"{format(row[key], spec)} ± {format(error, '.2g')}" if math.isfinite(error) else format(row[key], spec)
+    value, error = shown
+    return f"{format(value, spec)} ± {format(error, '.2g')}" if math.isfinite(error) else format(value, spec)

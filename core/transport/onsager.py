@@ -44,7 +44,7 @@ import itertools
 import math
 import warnings
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -825,9 +825,3 @@ def _pooled_transport(results: list[ReplicaTransport], replicas: list[ReplicaCur
         formula_concentration=first.concentration,   # what Λ is per (formula units or equivalents), σ⁻³
         species=_pooled_species(results) if first.species_values else (), window=window)
 
-
-def replica_row(replica: ReplicaTransport) -> dict[str, Any]:
-    """A per-replica table row (a mixture's per-species numbers as columns of their own)."""
-    row = asdict(replica)
-    row.update(row.pop("species_values"))
-    return row
