@@ -145,30 +145,37 @@ def _validate(args: argparse.Namespace, console: Console) -> int:
 
 def _cost(resolved, console: Console) -> int:
     """``validate --cost``: the calibration (or its cache), then one table of core-hours per stage."""
-    from core.execution.cost import calibrate, estimate, executor_cores
+    from core.execution.cost import calibrate, estimate, executor_cores, task_threads
 
     cores, where = executor_cores(resolved.recipe.executor)
+    threads = task_threads(resolved.recipe.executor)
     rates, facts = calibrate(resolved, progress=console.print)
     result = estimate(resolved, rates, cores, calibrated_with=facts.get("simulator"))
     table = Table(title=f"{resolved.name}: predicted cost (rates measured on this machine)")
-    for column in ("stage", "tasks", "core-hours", "share"):
+    for column in ("stage", "tasks", "core-hours", "share", f"longest task ({threads} thread(s))"):
         table.add_column(column, justify="left" if column == "stage" else "right")
     total = result.core_seconds
     for stage in result.stages:
         table.add_row(stage.stage, str(stage.tasks), f"{stage.core_seconds / 3600:.3g}",
-                      f"{100 * stage.core_seconds / total:.0f} %" if total else "")
-    table.add_row("total", str(sum(s.tasks for s in result.stages)), f"{total / 3600:.3g}", "")
+                      f"{100 * stage.core_seconds / total:.0f} %" if total else "",
+                      _duration(stage.longest_core_seconds / threads))
+    table.add_row("total", str(sum(s.tasks for s in result.stages)), f"{total / 3600:.3g}", "", "")
     console.print(table)
-    hours = result.wall_seconds / 3600
-    wall = f"{result.wall_seconds / 60:.1f} min" if hours < 2 else (f"{hours:.1f} h" if hours < 48
-                                                                    else f"{hours / 24:.0f} days")
-    console.print(f"wall time on {where}, {cores} core(s) kept busy: about {wall}; no GPU rates measured "
-                  "(CPU only)")
+    console.print(f"wall time on {where}, {cores} core(s) kept busy: about {_duration(result.wall_seconds)}; "
+                  "no GPU rates measured (CPU only)")
     origin = "cached" if facts.get("cached") else f"measured now in {facts.get('seconds', 0):.0f} s"
     console.print(f"calibration: {origin} ({facts.get('directory')})")
     for note in result.notes:
         console.print(f"note: {note}")
     return 0
+
+
+def _duration(seconds: float) -> str:
+    """A wall time in the unit a reader wants: seconds, minutes, hours or days."""
+    hours = seconds / 3600
+    if seconds < 120:
+        return f"{seconds:.0f} s"
+    return f"{seconds / 60:.1f} min" if hours < 2 else (f"{hours:.1f} h" if hours < 48 else f"{hours / 24:.0f} days")
 
 
 def _plugins(console: Console) -> int:

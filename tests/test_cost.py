@@ -9,7 +9,8 @@ import re
 import numpy as np
 import pytest
 
-from core.execution.cost import (CALIBRATION_FRAMES, CALIBRATION_STEPS, Rate, calibration_recipe, fit_rates)
+from core.execution.cost import (CALIBRATION_FRAMES, CALIBRATION_STEPS, Rate, StageCost, calibration_recipe, fit_rates,
+                                 walltime_notes)
 from tests.conftest import cli, write_recipe
 
 
@@ -32,6 +33,21 @@ def test_rates_are_recovered_from_tasks_of_known_cost():
     assert rates["transport"].overhead == pytest.approx(0.5, abs=1e-3)
     assert rates["transport"].per_unit == pytest.approx(1e-4, rel=0.02)
     assert rates["member:ridge"] == Rate(0.0, pytest.approx(2e-3), 2)
+
+
+def test_tasks_longer_than_a_jobs_walltime_are_named():
+    """On 8 threads a task of 80 core-hours takes 10 h: within 24:00:00 nothing is said; past 04:00:00 a
+    checkpointing simulation spans 3 jobs, and a training member, which cannot resume, is named as unable to
+    finish."""
+    stages = [StageCost("simulate", 4, 4 * 80 * 3600.0, ("simulate:openmm:N40000",), 80 * 3600.0, "c0.05.r0"),
+              StageCost("learn", 2, 2 * 40 * 3600.0, ("member:nn-ensemble",), 40 * 3600.0, "member 3"),
+              StageCost("transport", 4, 40.0, ("transport",), 10.0, "c0.05")]
+    assert walltime_notes(stages, 8, "24:00:00", checkpoints=True) == []
+    notes = walltime_notes(stages, 8, "04:00:00", checkpoints=True)
+    assert len(notes) == 2
+    assert "simulate task (c0.05.r0) takes about 10 h on 8 thread(s)" in notes[0] and "about 3 jobs" in notes[0]
+    assert "learn task (member 3) takes about 5 h" in notes[1] and "cannot finish in one job" in notes[1]
+    assert "cannot finish" in walltime_notes(stages, 8, "04:00:00", checkpoints=False)[0]
 
 
 def test_the_calibration_is_the_recipe_made_small():

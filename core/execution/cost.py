@@ -73,12 +73,15 @@ class Rate:
 
 @dataclass(frozen=True)
 class StageCost:
-    """A stage's predicted core-seconds and task count, and the rate keys it used."""
+    """A stage's predicted core-seconds and task count, the rate keys it used, and its longest task's
+    core-seconds (with that task's label)."""
 
     stage: str
     tasks: int
     core_seconds: float
     keys: tuple[str, ...]
+    longest_core_seconds: float = 0.0
+    longest_task: str = ""
 
 
 @dataclass
@@ -144,6 +147,42 @@ def plan_work(resolved: Any, plan: Any) -> list[tuple[Any, str, float]]:
     max_environments = resolved.recipe.descriptor.snapshots.max_environments if resolved.recipe.descriptor else 0
     environments = {name: _environments(spec, settings, max_environments) for name, spec in specs.items()}
     return [(task, *task_work(task, settings, environments)) for task in plan.tasks]
+
+
+def task_threads(executor: Any) -> int:
+    """The threads one task holds on ``executor`` (its wall time is about its core-seconds over them)."""
+    from core.execution.backends import layout
+
+    if executor.threads_per_task:
+        return executor.threads_per_task
+    if executor.kind == "slurm" and executor.slurm is not None:
+        return max(executor.slurm.cores // executor.slurm.processes, 1)
+    if executor.kind == "local":
+        return layout(executor).threads_per_task
+    return 1
+
+
+def walltime_notes(stages: list[StageCost], threads: int, walltime: str, checkpoints: bool) -> list[str]:
+    """What the estimate says of tasks longer than one job's ``walltime`` on ``threads`` threads each (their
+    wall time taken as core-seconds over threads, the best a task can do): a simulation that ``checkpoints``
+    spans several jobs, resuming each time; any other such task cannot finish."""
+    from core.recipe.schema import slurm_time_seconds
+
+    limit = slurm_time_seconds(walltime)
+    notes = []
+    for stage in stages:
+        hours = stage.longest_core_seconds / max(threads, 1) / 3600
+        if limit is None or hours * 3600 <= limit:
+            continue
+        said = f"its longest {stage.stage} task ({stage.longest_task}) takes about {hours:.3g} h on {threads} " \
+               f"thread(s), more than the walltime {walltime}"
+        if stage.stage == "simulate" and checkpoints:
+            jobs = int(np.ceil(hours * 3600 / limit))
+            notes.append(f"{said}: it runs across about {jobs} jobs, each resuming from the last checkpoint")
+        else:
+            notes.append(f"{said}: it cannot finish in one job and does not checkpoint; raise "
+                         "executor.slurm.walltime (or give it more cores)")
+    return notes
 
 
 def executor_cores(executor: Any) -> tuple[int, str]:
@@ -302,21 +341,30 @@ def estimate(resolved: Any, rates: dict[str, Rate], cores: int, calibrated_with:
                  for key, rate in rates.items()}
         result.notes.append(f"simulate: {simulator} is not available here; its rate is {calibrated_with}'s on "
                             f"this machine's CPU")
-    totals: dict[str, list[Any]] = {stage: [0, 0.0, set()] for stage in STAGE_ORDER}
+    totals: dict[str, list[Any]] = {stage: [0, 0.0, set(), 0.0, ""] for stage in STAGE_ORDER}
     missing: set[str] = set()
     for task, key, units in plan_work(resolved, build_plan(resolved)):
         rate = rates.get(key) or _nearest(rates, key)
         if rate is None:
             missing.add(key)
             continue
-        total = totals[task.stage]
+        total, seconds = totals[task.stage], rate.seconds(units)
         total[0] += 1
-        total[1] += rate.seconds(units)
+        total[1] += seconds
         total[2].add(key)
-    result.stages = [StageCost(stage, n, seconds, tuple(sorted(keys))) for stage, (n, seconds, keys) in totals.items()
-                     if n]
+        if seconds > total[3]:
+            total[3], total[4] = seconds, task.label
+    result.stages = [StageCost(stage, n, seconds, tuple(sorted(keys)), longest, label)
+                     for stage, (n, seconds, keys, longest, label) in totals.items() if n]
     if missing:
         result.notes.append(f"no rate for {', '.join(sorted(missing))}: not counted")
+    executor = resolved.recipe.executor
+    if executor.kind == "slurm" and executor.slurm is not None:
+        from core.plugin_system.registry import get_registry
+
+        found = [info.plugin_class for info in get_registry().plugins("simulator") if info.name == simulator]
+        checkpoints = bool(found and found[0] is not None and found[0].supports_continuation)
+        result.notes += walltime_notes(result.stages, task_threads(executor), executor.slurm.walltime, checkpoints)
     if resolved.recipe.simulation.precision is not None:
         result.notes.append("simulation.precision: the extension rounds are not counted (unknown before transport)")
     return result
