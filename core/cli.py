@@ -145,7 +145,8 @@ def _validate(args: argparse.Namespace, console: Console) -> int:
 
 def _cost(resolved, console: Console) -> int:
     """``validate --cost``: the calibration (or its cache), then one table of core-hours per stage."""
-    from core.execution.cost import calibrate, estimate, executor_cores, task_threads
+    from core.execution.backends import task_threads
+    from core.execution.cost import calibrate, estimate, executor_cores
 
     cores, where = executor_cores(resolved.recipe.executor)
     threads = task_threads(resolved.recipe.executor)

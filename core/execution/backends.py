@@ -44,6 +44,16 @@ def layout(config: ExecutorConfig, cores: int | None = None) -> Layout:
     return Layout(workers, threads)
 
 
+def task_threads(config: ExecutorConfig) -> int:
+    """The threads each task may use on ``config``'s executor (a SLURM job's cores over its processes; one on
+    a scheduler of unknown size, unless ``threads_per_task`` says)."""
+    if config.kind == "slurm" and config.slurm is not None:
+        return config.threads_per_task or max(1, config.slurm.cores // config.slurm.processes)
+    if config.kind == "address":
+        return config.threads_per_task or 1
+    return layout(config).threads_per_task
+
+
 class SerialBackend:
     """Runs every task in this process, in order (for debugging)."""
 
@@ -147,7 +157,7 @@ def open_backend(config: ExecutorConfig, workdir: Path | None = None,
     plugins installed on every worker (and every worker that joins later) before tasks are sent.
     """
     if config.kind == "serial":
-        yield SerialBackend(), layout(config).threads_per_task
+        yield SerialBackend(), task_threads(config)
         return
     import dask
     from distributed import Client, LocalCluster
@@ -162,14 +172,14 @@ def open_backend(config: ExecutorConfig, workdir: Path | None = None,
         assert config.address is not None
         with Client(config.address) as client:
             prepare(client)
-            yield DaskBackend(client), config.threads_per_task or 1
+            yield DaskBackend(client), task_threads(config)
         return
     if config.kind == "slurm":
         from core.execution.slurm_checks import require_submit_host
 
         assert config.slurm is not None
         require_submit_host(config.slurm)
-        threads = config.threads_per_task or max(1, config.slurm.cores // config.slurm.processes)
+        threads = task_threads(config)
         if workdir is not None:
             Path(slurm_log_directory(config.slurm, workdir)).mkdir(parents=True, exist_ok=True)
         with slurm_cluster(config.slurm, threads, workdir, config.dashboard) as cluster:

@@ -149,19 +149,6 @@ def plan_work(resolved: Any, plan: Any) -> list[tuple[Any, str, float]]:
     return [(task, *task_work(task, settings, environments)) for task in plan.tasks]
 
 
-def task_threads(executor: Any) -> int:
-    """The threads one task holds on ``executor`` (its wall time is about its core-seconds over them)."""
-    from core.execution.backends import layout
-
-    if executor.threads_per_task:
-        return executor.threads_per_task
-    if executor.kind == "slurm" and executor.slurm is not None:
-        return max(executor.slurm.cores // executor.slurm.processes, 1)
-    if executor.kind == "local":
-        return layout(executor).threads_per_task
-    return 1
-
-
 def walltime_notes(stages: list[StageCost], threads: int, walltime: str, checkpoints: bool) -> list[str]:
     """What the estimate says of tasks longer than one job's ``walltime`` on ``threads`` threads each (their
     wall time taken as core-seconds over threads, the best a task can do): a simulation that ``checkpoints``
@@ -364,6 +351,8 @@ def estimate(resolved: Any, rates: dict[str, Rate], cores: int, calibrated_with:
 
         found = [info.plugin_class for info in get_registry().plugins("simulator") if info.name == simulator]
         checkpoints = bool(found and found[0] is not None and found[0].supports_continuation)
+        from core.execution.backends import task_threads
+
         result.notes += walltime_notes(result.stages, task_threads(executor), executor.slurm.walltime, checkpoints)
     if resolved.recipe.simulation.precision is not None:
         result.notes.append("simulation.precision: the extension rounds are not counted (unknown before transport)")
