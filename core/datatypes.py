@@ -405,6 +405,9 @@ class AnalysisResult:
     tables: CSV files it wrote.
     numbers: headline numbers, JSON-serialisable.
     notes: remarks for the report, e.g. what was skipped for lack of data.
+    missing: why a number may not be computable: a name of ``numbers`` (an inner key or a table column;
+        shell-style patterns such as ``near_*`` allowed) -> the reason. The report shows such a value as
+        "—" with this reason under its table, never as NaN.
     """
 
     title: str
@@ -413,3 +416,4 @@ class AnalysisResult:
     tables: list[str] = field(default_factory=list)
     numbers: dict[str, Any] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
+    missing: dict[str, str] = field(default_factory=dict)

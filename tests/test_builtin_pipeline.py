@@ -37,6 +37,18 @@ def shrunken_quickstart(workdir: Path) -> dict:
     return recipe
 
 
+def assert_no_program_dump(report: str) -> None:
+    """A reader sees results: no JSON block or object, no NaN, and every "—" with a reason its analysis gave."""
+    import re
+
+    from core.analysis.report import UNSTATED_REASON
+
+    text = re.sub(r"<pre>[^<]*</pre>\s*</body>", "</body>", report)    # the recipe (YAML) closes the page
+    assert "<pre>{" not in report and not re.search(r"\{\s*(&quot;|\")", text), "a JSON object in the report"
+    assert not re.search(r"\bnan\b", text, re.IGNORECASE), "NaN in the report"
+    assert UNSTATED_REASON not in text, "a missing value whose analysis gave no reason"
+
+
 def test_plugins_lists_the_builtins_as_available(engines) -> None:
     listing = cli("plugins")
     assert listing.returncode == 0, listing.stderr
@@ -78,6 +90,7 @@ def test_shrunken_quickstart_runs_every_stage(engines, tmp_path: Path) -> None:
     assert metrics["test"]["n_systems"] == 1 and metrics["cross-validated"]["n_systems"] == 4
     report = (workdir / "report.html").read_text()
     assert "parity.png" in report and "How well the local k are pinned down" in report
+    assert_no_program_dump(report)
     from core.storage.provenance import source_commit
     assert "Provenance" in report and source_commit().split()[0] in report  # the commit the run came from
     seen = read_in_browser(workdir / "report.html")   # as a reader sees it

@@ -68,6 +68,17 @@ def test_each_malformed_recipe_names_the_path(plugin_site, tmp_path, change, fra
     assert not (tmp_path / "w").exists(), "no work may start on an invalid recipe"
 
 
+def test_a_fit_window_starting_past_half_the_production_run_is_refused(tmp_path):
+    """quickstart.yaml's runs are 10 000 × 0.005 = 50 τ in 101 frames: a window may start by 25 τ, not later."""
+    recipe = yaml.safe_load((RECIPES / "quickstart.yaml").read_text())
+    recipe["transport"] = {"fit_window": [25.0, 45.0]}
+    assert cli("validate", str(write_recipe(tmp_path / "edge.yaml", recipe))).returncode == 0
+    recipe["transport"] = {"fit_window": [30.0, 45.0]}
+    path = write_recipe(tmp_path / "late.yaml", recipe)
+    check(cli("validate", str(path)), str(path), "transport.fit_window",
+          "starts past half the shortest run (101 frames, 50 τ)", "a window must start by 25 τ")
+
+
 def test_missing_simulation_section(plugin_site, tmp_path):
     _, result = run_validate(tmp_path, "systems:\n  replicas: 2\n")
     check(result, "simulation", "required key is missing")

@@ -17,9 +17,25 @@ def test_numbers_per_system_are_one_row_per_system():
     assert "<pre>" not in text
 
 
-def test_deeper_structures_fall_back_to_json():
-    text = numbers_html({"curves": {"a": [1, 2]}, "r": 0.5})
-    assert "<pre>" in text and "<td>r</td>" in text
+def test_deeper_structures_are_tables_under_their_own_heading_never_json():
+    text = numbers_html({"measured_agreement": {"chi2_per_dof": 1.67, "n_bins": 323,
+                                                "per_system_and_kind": {"a like": {"chi2_per_dof": 1.02, "n_bins": 17}}},
+                         "curves": {"a": [1, 2]}, "r": 0.5})
+    assert "<pre>" not in text and "{" not in text and "<td>r</td>" in text
+    assert "<h4>measured agreement</h4>" in text and "<td>chi2_per_dof</td><td>1.67</td>" in text
+    assert "<h4>per system and kind</h4>" in text and "<td>a like</td><td>1.02</td><td>17</td>" in text
+    assert "<td>curves</td><td>1, 2</td>" in text       # a list is comma-separated values
+
+
+def test_a_number_that_could_not_be_computed_is_a_dash_with_its_reason():
+    reasons = {"near_*": "fewer than 20 near ions", "spearman_at_c=*": "fewer than 3 systems at this c"}
+    text = numbers_html({"sys-a": {"near_z": float("nan"), "far_z": 0.5}, "sys-b": {"near_z": 1.0, "far_z": None},
+                         "spearman_at_c=0.01": float("nan"), "n": 3}, reasons)
+    assert "nan" not in text.lower() and "None" not in text
+    assert "<td>sys-a</td><td>—</td><td>0.5</td>" in text and "<td>sys-b</td><td>1</td><td>—</td>" in text
+    assert "— in near_z: fewer than 20 near ions" in text
+    assert "— in far_z: not computable from the data of this run (the analysis recorded no reason)" in text
+    assert "— in spearman_at_c=0.01: fewer than 3 systems at this c" in text   # a scalar: named by its quantity
 
 
 def test_a_png_and_an_svg_of_one_figure_are_shown_once():

@@ -160,6 +160,12 @@ CASES = [
     ("good", ["--fit", "5", "1"], "0 < T0 < T1"),
     ("good", ["--fit", "-1", "5"], "0 < T0 < T1"),
     ("good", ["--max-window-fraction", "0.9"], "--max-window-fraction"),
+    # a forced window starting past lag 30 of the 60 frames (0.5 τ apart), or holding fewer than three lags
+    ("good", ["--fit", "15.5", "25"], "--fit 15.5 25: [15.5, 25] τ starts past half the shortest run (60 frames, "
+                                      "29.5 τ)"),
+    ("good", ["--fit", "20", "28"], "the longest window the data allow is [0.5, 29.5] τ, and a window must start "
+                                    "by 15 τ"),
+    ("good", ["--fit", "14.4", "15"], "--fit 14.4 15: [14.4, 15] τ holds 2 lag times"),
     ("good", ["--frame-interval", "0.5"], "--frame-interval: these options apply only to files read through"),
     ("good", ["--cation", "type anion"], "--cation: these options apply only"),
     ("good", ["--length-scale", "2"], "--length-scale: these options apply only"),
@@ -180,6 +186,23 @@ def test_bad_input_exits_2_naming_the_problem(files, capsys, name: str, extra: l
     assert message in captured.err and "Traceback" not in captured.err
     if name != "good" or not extra[0].startswith("--"):
         assert str(files[name]) in captured.err
+
+
+@pytest.mark.parametrize(("window", "warned"), [(("1", "15"), False), (("15", "16"), True), (("1", "29.5"), True)])
+def test_a_forced_window_at_the_boundary_passes_and_warns_where_it_ends_past_half_the_run(files, capsys, window,
+                                                                                         warned) -> None:
+    """The latest start (lag n/2) passes; a window running past half the run passes with a warning beside the
+    number (in --json, a ``warnings`` list), as kinisi users fit to the run's end."""
+    import json
+
+    assert main(["transport", str(files["good"]), "--fit", *window, "--json"]) == 0
+    captured = capsys.readouterr()
+    warnings = json.loads(captured.out).get("warnings", [])
+    assert bool(warnings) == warned and ("ends past half the shortest run" in captured.err) == warned
+    if warned:
+        assert "fewer than two independent time origins" in warnings[0]
+    assert main(["transport", str(files["good"]), "--fit", *window]) == 0
+    assert ("warning: the fit window" in capsys.readouterr().out.replace("\n", " ")) == warned
 
 
 def test_the_good_file_passes_and_gsd_through_mdanalysis_accepts_the_import_options(files, capsys) -> None:

@@ -104,6 +104,9 @@ class SystemAnalysis(AnalysisPlugin):
     #: Whether the base passes over systems whose split is not in the configuration's ``splits`` (an analysis
     #: that relabels splits, as parity does with outer-fold predictions, filters its own rows instead).
     filter_splits: ClassVar[bool] = True
+    #: Why a number of its result may not be computable (name or shell-style pattern -> reason): the report
+    #: shows such a value as "—" with the reason (:attr:`AnalysisResult.missing`).
+    missing_reasons: ClassVar[dict[str, str]] = {}
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         """``needs`` (what the run must have, or the analysis is skipped with a note) defaults to what every
@@ -150,7 +153,7 @@ class SystemAnalysis(AnalysisPlugin):
             yield view
 
     def run(self, inputs: AnalysisInputs, output_dir: Path) -> AnalysisResult:
-        result = AnalysisResult(title=self.title, paper_figure=self.paper_figure)
+        result = AnalysisResult(title=self.title, paper_figure=self.paper_figure, missing=dict(self.missing_reasons))
         self._notes = result.notes
         self.prepare(inputs, result)
         declared = self.tables or ({self.table: self.columns} if self.table else {})

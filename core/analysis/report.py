@@ -7,8 +7,9 @@ timings recorded in the manifest. Links are relative to the work directory.
 
 from __future__ import annotations
 
+import fnmatch
 import html
-import json
+import math
 import platform
 from collections import defaultdict
 from importlib import metadata
@@ -32,22 +33,75 @@ from core.transport.label_status import LabelStatus
 STYLE = """body{font-family:system-ui,sans-serif;max-width:1100px;margin:2em auto;padding:0 1em;color:#222}
 table{border-collapse:collapse;margin:1em 0;font-size:90%}td,th{border:1px solid #ccc;padding:3px 8px;text-align:right}
 th{background:#f3f3f3}td:first-child{text-align:left}.bad{color:#b00}img{max-width:100%}pre{background:#f6f6f6;
-padding:1em;overflow:auto}figure{margin:1em 0}.scroll{overflow-x:auto;max-width:100%}"""
+padding:1em;overflow:auto}figure{margin:1em 0}.missing{font-size:85%;color:#555;margin:0 0 1em}.scroll{overflow-x:auto;max-width:100%}"""
 
 
-def _table(rows: list[dict[str, Any]], columns: list[str] | None = None) -> str:
+#: What the report shows for a number that could not be computed (never "nan").
+MISSING = "—"
+#: The reason given where an analysis recorded none.
+UNSTATED_REASON = "not computable from the data of this run (the analysis recorded no reason)"
+
+
+#: Why a column of the report's own tables may hold no number.
+TRANSPORT_REASONS = {
+    "kappa_green_kubo": "the trajectories hold no velocities (the Green–Kubo κ integrates their current)",
+    "molar_conductivity_attributed*": "transport.attribution is off: no measured shares",
+    "molar_conductivity_relaxed*": "the charge MSD's relaxation could not be fitted on this run (too short, or a "
+                                   "degenerate fit; label_status says so)",
+    "relaxation_time": "the charge MSD's relaxation could not be fitted on this run",
+    "window_bias*": "no relaxation-aware fit to compare the label with",
+    "molar_conductivity_std": "one replica: no scatter",
+    "molar_conductivity_rel_err": "Λ is zero or not computed",
+    "ionicity": "no Nernst–Einstein Λ (no self diffusion measured)"}
+PREDICTION_REASONS = {
+    "cross_predicted*": "no outer-fold model predicted this system (split.n_folds < 2, or a fold failed)",
+    "true_std": "one replica: no scatter",
+    "predicted_std": "one ensemble member: no spread",
+    "k_*": "no local conductivities for this system"}
+METRIC_REASONS = {"*": "fewer than two systems in this split, or no spread of their Λ"}
+
+
+def _is_missing(value: Any) -> bool:
+    return value is None or (isinstance(value, float) and not math.isfinite(value))
+
+
+def _cell(value: Any) -> str:
+    if _is_missing(value):
+        return MISSING
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    if isinstance(value, (list, tuple)):
+        return ", ".join(_cell(v) for v in value)
+    return html.escape(str(value))
+
+
+def _reason(name: str, reasons: dict[str, str]) -> str:
+    """The reason recorded for ``name`` (exactly, else by the first shell-style pattern that matches)."""
+    if name in reasons:
+        return reasons[name]
+    return next((why for pattern, why in reasons.items() if fnmatch.fnmatchcase(name, pattern)), UNSTATED_REASON)
+
+
+def _table(rows: list[dict[str, Any]], columns: list[str] | None = None, reasons: dict[str, str] | None = None,
+           *, name_column: str | None = None) -> str:
+    """An HTML table; a value that could not be computed shows as "—", and under the table each such column
+    (or, with ``name_column``, each such row's name) is listed with its reason from ``reasons``."""
     if not rows:
         return "<p>none</p>"
     columns = columns or list(rows[0])
-
-    def cell(value: Any) -> str:
-        if isinstance(value, float):
-            return f"{value:.4g}"
-        return html.escape(str(value))
-
+    missing: dict[str, list[str]] = {}
+    for row in rows:
+        for column in columns:
+            if column in row and _is_missing(row[column]):
+                name = str(row.get(name_column, column)) if name_column else column
+                names = missing.setdefault(_reason(name, reasons or {}), [])
+                if name not in names:
+                    names.append(name)
     head = "".join(f"<th>{html.escape(c)}</th>" for c in columns)
-    body = "".join("<tr>" + "".join(f"<td>{cell(r.get(c, ''))}</td>" for c in columns) + "</tr>" for r in rows)
-    return f'<div class="scroll"><table><tr>{head}</tr>{body}</table></div>'  # wide tables scroll, not the page
+    body = "".join("<tr>" + "".join(f"<td>{_cell(r.get(c, ''))}</td>" for c in columns) + "</tr>" for r in rows)
+    notes = "".join(f'<p class="missing">{MISSING} in {html.escape(", ".join(names))}: {html.escape(why)}</p>'
+                    for why, names in missing.items())
+    return f'<div class="scroll"><table><tr>{head}</tr>{body}</table></div>{notes}'  # wide tables scroll
 
 
 def _version(distribution: str) -> str:
@@ -77,7 +131,7 @@ def _analysis_section(workdir: Path, outcome: TaskOutcome) -> str:
         href = html.escape(str(relative / table))
         parts.append(f'<p>Table: <a href="{href}">{html.escape(table)}</a></p>')
     if result.numbers:
-        parts.append(numbers_html(result.numbers))
+        parts.append(numbers_html(result.numbers, result.missing))
     return "\n".join(parts)
 
 
@@ -89,21 +143,26 @@ def _figures_by_stem(figures: list[str]) -> dict[str, list[str]]:
     return grouped
 
 
-def numbers_html(numbers: dict[str, Any]) -> str:
-    """An analysis' numbers as tables: scalars as (quantity, value) rows; a mapping of mappings (per system,
-    per split) as one row per key with a column per inner quantity; anything else as JSON."""
-    scalars = {k: v for k, v in numbers.items() if not isinstance(v, (dict, list))}
-    nested = {k: v for k, v in numbers.items() if isinstance(v, dict)
-              and all(not isinstance(x, (dict, list)) for x in v.values())}
-    rest = {k: v for k, v in numbers.items() if k not in scalars and k not in nested}
+def numbers_html(numbers: dict[str, Any], reasons: dict[str, str] | None = None) -> str:
+    """An analysis' numbers as tables, never as a program's dump: scalars (and lists, as comma-separated
+    values) as (quantity, value) rows; a mapping of scalars (per system, per split) as one row per key with a
+    column per inner quantity; a deeper mapping under its own heading, rendered the same way. A value that
+    could not be computed shows as "—" with its reason from ``reasons`` (:attr:`AnalysisResult.missing`)."""
+    reasons = reasons or {}
+    flat = {k: v for k, v in numbers.items() if not isinstance(v, dict)}
+    rows_of = {k: v for k, v in numbers.items() if isinstance(v, dict) and v
+               and all(not isinstance(x, dict) for x in v.values())}
+    deeper = {k: v for k, v in numbers.items() if isinstance(v, dict) and k not in rows_of}
     parts = []
-    if scalars:
-        parts.append(_table([{"quantity": k, "value": v} for k, v in scalars.items()], ["quantity", "value"]))
-    if nested:
-        columns = list(dict.fromkeys(c for inner in nested.values() for c in inner))
-        parts.append(_table([{"": key, **inner} for key, inner in nested.items()], ["", *columns]))
-    if rest:
-        parts.append(f"<pre>{html.escape(json.dumps(rest, indent=1))}</pre>")
+    if flat:
+        parts.append(_table([{"quantity": k, "value": v} for k, v in flat.items()], ["quantity", "value"], reasons,
+                            name_column="quantity"))
+    if rows_of:
+        columns = list(dict.fromkeys(c for inner in rows_of.values() for c in inner))
+        parts.append(_table([{"": key, **inner} for key, inner in rows_of.items()], ["", *columns], reasons))
+    for key, inner in deeper.items():
+        parts.append(f"<h4>{html.escape(key.replace('_', ' '))}</h4>")
+        parts.append(numbers_html(inner, reasons) if inner else "<p>none</p>")
     return "\n".join(parts)
 
 
@@ -123,7 +182,8 @@ def _local_confidence_section(predictions: list[Prediction]) -> list[str]:
                                                                 if np.isfinite(posterior).any() else float("nan"))})
     if not rows:
         return []
-    return ["<h2>How well the local k are pinned down</h2>", _table(rows),
+    reasons = {"posterior*": "the model gives no posterior std of k (no last linear layer)"}
+    return ["<h2>How well the local k are pinned down</h2>", _table(rows, reasons=reasons),
             "<p>The labels fix only the system means of k. <em>Member spread</em> is how much the ensemble's "
             "members disagree on an environment's k; <em>posterior std</em> is the uncertainty of k left by the "
             "labels' errors under the model's last (linear) layer, from its local prediction rigidity "
@@ -155,7 +215,7 @@ def build_report(workdir: Path, resolved: ResolvedRecipe, outcomes: list[TaskOut
     if problems:
         sections += ['<h2 class="bad">Problems</h2>', _table(problems)]
     if metric_rows:
-        held_out = _table(metric_rows)
+        held_out = _table(metric_rows, reasons=METRIC_REASONS)
     elif resolved.model is None:
         held_out = "<p>no learn stage in this recipe</p>"
     else:
@@ -173,7 +233,8 @@ def build_report(workdir: Path, resolved: ResolvedRecipe, outcomes: list[TaskOut
     if ablation:
         sections += [f'<h2>Ablation (<a href="{ABLATION_FILE}">{ABLATION_FILE}</a>): held-out scores per descriptor '
                      '× model</h2>', _table(ablation, ["descriptor", "model", "descriptor_options", "model_options",
-                                                       "split", "n_systems", "r2", "rmse", "attainable_r2"])]
+                                                       "split", "n_systems", "r2", "rmse", "attainable_r2"],
+                                                      METRIC_REASONS)]
     analyses = [o for o in outcomes if o.operation == "analyze" and o.ok]
     if analyses:
         sections.append("<h2>Analyses</h2>")
@@ -191,7 +252,7 @@ def build_report(workdir: Path, resolved: ResolvedRecipe, outcomes: list[TaskOut
                          "molar_conductivity_std", "molar_conductivity_basis", "ionicity", "fit_t0", "fit_t1",
                          "diffusive", "collective_converged", "molar_conductivity_relaxed",
                          "molar_conductivity_relaxed_err", "relaxation_time", "window_bias", "window_bias_err",
-                         "label_status"]),
+                         "label_status"], TRANSPORT_REASONS),
                  _label_bias_note(transports),
                  "<p>Λ is pooled over the replicas; <code>molar_conductivity_err</code> is its standard error from the "
                  "trajectories (GLS with the covariance of overlapping time origins), "
@@ -207,7 +268,7 @@ def build_report(workdir: Path, resolved: ResolvedRecipe, outcomes: list[TaskOut
             f'<a href="{html.escape(str(path))}">{html.escape(label)}</a>' for label, path in diagnostics) + "</p>")
     if predictions:
         sections += [f'<h2>Predictions (<a href="{PREDICTIONS_FILE}">{PREDICTIONS_FILE}</a>)</h2>',
-                     _table([prediction_to_row(p) for p in predictions])]
+                     _table([prediction_to_row(p) for p in predictions], reasons=PREDICTION_REASONS)]
     plugins = [resolved.simulator, resolved.descriptor, resolved.model, *resolved.analyses]
     versions = [{"component": "localcond source", "version": source_commit(), "package": str(SOURCE)},
                 {"component": "python", "version": platform.python_version(), "package": ""},

@@ -134,6 +134,11 @@ def load_recipe(path: str | Path, registry: PluginRegistry | None = None, *,
                                       "which simulating until precise needs; drop this section or use a simulator "
                                       "that can (openmm, hoomd)", source=source, path=where,
                                       line=line_of(node, _split(where))))
+    if simulator is not None and recipe.transport.fit_window is not None:
+        problem = _fit_window_problem(recipe, registry.info("simulator", simulator.name).plugin_class)
+        if problem:
+            problems.append(UserError(problem, source=source, path="transport.fit_window",
+                                      line=line_of(node, _split("transport.fit_window"))))
     descriptor = resolve("descriptor", recipe.descriptor, "descriptor") if recipe.descriptor else None
     model = resolve("model", recipe.model, "model") if recipe.model else None
     analyses = [resolve("analysis", choice, f"analyses.{i}") for i, choice in enumerate(recipe.analyses)]
@@ -196,6 +201,22 @@ def load_recipe(path: str | Path, registry: PluginRegistry | None = None, *,
     return ResolvedRecipe(path, recipe, systems, simulator, descriptor, model,
                           [a for a in analyses if a is not None], unavailable,
                           [d for d in extra_descriptors if d is not None], [m for m in extra_models if m is not None])
+
+
+def _fit_window_problem(recipe: Recipe, simulator_class: type) -> str | None:
+    """Why ``transport.fit_window`` cannot be fitted on the runs an engine simulator makes (None if it can, or
+    if the simulator reads trajectories whose length the recipe does not say)."""
+    from core.transport.window import FitWindowError, check_forced_window
+
+    if not getattr(simulator_class, "supports_continuation", False):   # not an engine: lengths are the files'
+        return None
+    simulation = recipe.simulation
+    try:
+        check_forced_window(recipe.transport.fit_window, simulation.steps // simulation.write_period + 1,
+                            simulation.write_period * simulation.timestep)
+    except FitWindowError as exc:
+        return f"{exc} (the production run: simulation.steps, write_period and timestep)"
+    return None
 
 
 def _split(dotted: str) -> tuple[str | int, ...]:

@@ -13,6 +13,7 @@ from core.storage.layout import ATTRIBUTION_FILE, TRAJECTORY_FILE, TRANSPORT_FIG
 from core.results import Estimate
 from core.transport.attribution import save_attribution, summary, system_attribution
 from core.transport.onsager import TransportCurves, replica_positions, system_transport
+from core.transport.window import FitWindowError
 from core.execution.tasks import TransportTask
 
 
@@ -24,9 +25,12 @@ def run(task: TransportTask, inputs: dict[str, Path], output_dir: Path, context:
     positions = [replica_positions([inputs[key] / TRAJECTORY_FILE for key in chain],
                                    include_solvent=config.include_solvent) for chain in task.segments]
     curves = [p.curves() for p in positions]
-    result = system_transport(curves, kT=task.kT, fit_window=config.fit_window,
-                              slope_tolerance=config.slope_tolerance, min_decades=config.min_decades,
-                              max_window_fraction=config.max_window_fraction)
+    try:
+        result = system_transport(curves, kT=task.kT, fit_window=config.fit_window,
+                                  slope_tolerance=config.slope_tolerance, min_decades=config.min_decades,
+                                  max_window_fraction=config.max_window_fraction)
+    except FitWindowError as exc:
+        raise FitWindowError(f"transport.fit_window {list(config.fit_window)}: {exc}") from exc
     system = task.spec
     transport = replace(result.transport, system=system.name, concentration=system.concentration,
                         bjerrum_length=system.bjerrum_length, paired_fraction=system.paired_fraction,

@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,6 +26,7 @@ from core.json_values import finite
 from core.md.trajectory_import import ImportOptions, is_gsd
 from core.results import Estimate, SystemTransport
 from core.storage.layout import replica_to_row, transport_to_row
+from core.transport.window import FitWindowError, check_forced_window
 
 if TYPE_CHECKING:
     from core.transport.onsager import ReplicaTransport
@@ -137,9 +139,14 @@ def run(args: argparse.Namespace, console: Console) -> int:
         except (ValueError, OSError, KeyError) as exc:
             message = str(exc)
             raise UserError(message if message.startswith(str(path)) else f"{path}: {message}") from exc
+    warnings = []
     try:
+        if args.fit:
+            warnings = check_forced_window(tuple(args.fit), min(c.n_frames for c in curves), curves[0].frame_interval)
         result = system_transport(curves, kT=args.kT, fit_window=tuple(args.fit) if args.fit else None,
                                   max_window_fraction=args.max_window_fraction)
+    except FitWindowError as exc:
+        raise UserError(f"--fit {args.fit[0]:g} {args.fit[1]:g}: {exc}") from exc
     except ValueError as exc:
         raise UserError(str(exc)) from exc
     replicas, pooled = result.replicas, result.transport
@@ -152,7 +159,10 @@ def run(args: argparse.Namespace, console: Console) -> int:
     if args.json:
         rows = [{**replica_to_row(r), **({"units": units} if units else {})} for r in replicas]
         summary = {**transport_to_row(pooled), **({"units": units} if units else {})}
-        print(json.dumps({"replicas": finite(rows), "pooled": finite(summary)}, indent=1))
+        print(json.dumps({"replicas": finite(rows), "pooled": finite(summary),
+                          **({"warnings": warnings} if warnings else {})}, indent=1))
+        for warning in warnings:
+            print(f"warning: {warning}", file=sys.stderr)
         return 0
     said = ("SI: D m²/s, κ S/m, Λ S m²/mol" if args.units == "real" else "reduced units")
     table = Table(title=f"Transport ({said}; ± standard error from the trajectory)")
@@ -175,6 +185,8 @@ def run(args: argparse.Namespace, console: Console) -> int:
         console.print(f"replica scatter of Λ: std {pooled.molar_conductivity.std:.3g}, std/√n "
                       f"{pooled.molar_conductivity_sem:.3g} (compare the pooled error "
                       f"{pooled.molar_conductivity.err:.3g})")
+    for warning in warnings:
+        console.print(f"[yellow]warning:[/] {warning}")
     if not pooled.window.diffusive:
         console.print("[yellow]warning:[/] no diffusive decade found (MSD log-log slope not within 0.1 of 1 in "
                       "the first quarter of the run); the numbers are not converged. Longer runs, or --fit T0 T1.")

@@ -57,7 +57,7 @@ from core.md.trajectory_import import ImportOptions, frames_of
 from core.transport.correlation import displacement_correlation, time_correlation
 from core.transport.gls import LineParameters, fit_lags, gls_weights, lag_kernels, msd_covariance, ols_line
 from core.transport.label_status import LabelStatus, bias_error, label_status
-from core.transport.window import FitWindow, choose_window
+from core.transport.window import FitWindow, check_forced_window, choose_window
 
 #: Bumped whenever the numbers this module produces change; part of cache keys.
 TRANSPORT_VERSION = "7"
@@ -633,6 +633,8 @@ def system_transport(replicas: list[ReplicaCurves], *, kT: float = 1.0, fit_wind
         raise ValueError(f"kT must be a positive number, got {kT!r}")
     _check_same_system(replicas)
     first = replicas[0]
+    if fit_window is not None:
+        check_forced_window(fit_window, min(r.n_frames for r in replicas), first.frame_interval)
     shared = min(r.n_frames for r in replicas)
     lengths = np.array([r.n_frames for r in replicas], dtype=np.float64)
     pooled_msd = np.average([r.ion_msd[: shared - 1] for r in replicas], axis=0, weights=lengths)

@@ -17,6 +17,53 @@ class FitWindow:
     diffusive: bool
 
 
+#: A forced fit window must start by lag n_frames × this (frames): a lag of k frames has n − k time origins,
+#: so past n/2 it has fewer than two independent (non-overlapping) ones, and a window made only of such lags
+#: rests on about one sample of the displacement, whatever the fit's error model says. A window that starts
+#: earlier may run on to the end of the run (as kinisi's fits do); the output then warns that its last lags
+#: are thinly sampled.
+MAX_FORCED_FRACTION = 0.5
+#: ... and must hold at least this many lag times (a line and its error need three points).
+MIN_FORCED_LAGS = 3
+
+
+class FitWindowError(ValueError):
+    """A forced fit window that the data cannot support. The message names no option: the caller puts its
+    own name (``--fit`` or ``transport.fit_window``) before it."""
+
+
+def check_forced_window(window: tuple[float, float], n_frames: int, frame_interval: float) -> list[str]:
+    """Refuse a forced window [t0, t1] (τ) that starts past lag ⌊n_frames · :data:`MAX_FORCED_FRACTION`⌋
+    (``n_frames`` of the shortest replica, ``frame_interval`` τ apart) or holds fewer than
+    :data:`MIN_FORCED_LAGS` lag times of the run (:class:`FitWindowError`, naming the longest window the data
+    allow); return warnings for a window the data support only in part (one that ends past half the run)."""
+    t0, t1 = window
+    half = int(n_frames * MAX_FORCED_FRACTION)
+    last = n_frames - 1
+    first_lag = max(1, int(np.ceil(t0 / frame_interval - 1e-9)))
+    last_lag = min(last, int(np.floor(t1 / frame_interval + 1e-9)))
+    run = f"{n_frames} frames, {last * frame_interval:g} τ"
+    longest = (f"the longest window the data allow is [{frame_interval:g}, {last * frame_interval:g}] τ, and a "
+               f"window must start by {half * frame_interval:g} τ (half the run) and hold three lag times of the "
+               f"{frame_interval:g} τ frame interval")
+    if first_lag > half:
+        raise FitWindowError(f"[{t0:g}, {t1:g}] τ starts past half the shortest run ({run}): a lag of k frames has "
+                             "n − k time origins, past n/2 fewer than two independent ones, so every MSD in the "
+                             f"window, and the error fitted to it, rests on about one sample; {longest}")
+    if last_lag - first_lag + 1 < MIN_FORCED_LAGS:
+        raise FitWindowError(f"[{t0:g}, {t1:g}] τ holds {max(last_lag - first_lag + 1, 0)} lag times of the "
+                             f"shortest run ({run}), fewer than {MIN_FORCED_LAGS}; {longest}")
+    warnings = []
+    if last_lag > half:
+        warnings.append(f"the fit window [{t0:g}, {t1:g}] τ ends past half the shortest run ({run}): its lags "
+                        f"beyond {half * frame_interval:g} τ have fewer than two independent time origins each, so "
+                        "the number leans on a few samples there and its error assumes Gaussian displacements")
+    if t1 > last * frame_interval * (1 + 1e-9):
+        warnings.append(f"the fit window [{t0:g}, {t1:g}] τ ends after the run ({last * frame_interval:g} τ): "
+                        "fitted up to its last lag")
+    return warnings
+
+
 def _loglog_slope(times: np.ndarray, msd: np.ndarray, t0: float, t1: float) -> float:
     inside = (times >= t0) & (times <= t1) & (msd > 0)
     if inside.sum() < 2:

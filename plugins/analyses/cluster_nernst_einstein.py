@@ -130,7 +130,7 @@ def _learned(prediction: Prediction | None) -> float:
 
 class ClusterNernstEinstein(SystemAnalysis):
     name = "cluster-nernst-einstein"
-    version = "1.2"
+    version = "1.3"
     Config = ClusterNernstEinsteinConfig
     title = "Cluster Nernst–Einstein against local learning"
     paper_figure = "Fig. 1B"
@@ -142,6 +142,11 @@ class ClusterNernstEinstein(SystemAnalysis):
     requires = ("matplotlib", "scipy")
     description = "cluster Nernst–Einstein Λ (ion-pair picture) beside the learned model's (paper Fig. 1B)"
     needs = frozenset({"transport", "trajectories"})
+
+    missing_reasons = {
+        "r2": "fewer than two systems with this estimate, or no spread of Λ",
+        "rmse": "no system with this estimate",
+        "learned": "no model prediction for this system", "cluster_nernst_einstein*": "no clusters found"}
 
     def per_system(self, view: SystemView) -> dict[str, Any] | None:
         config: ClusterNernstEinsteinConfig = self.config

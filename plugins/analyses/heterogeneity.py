@@ -47,7 +47,7 @@ class HeterogeneityConfig(PluginConfig):
 
 class Heterogeneity(SystemAnalysis):
     name = "heterogeneity"
-    version = "1.2"
+    version = "1.3"
     Config = HeterogeneityConfig
     title = "Heterogeneity of local conductivity"
     paper_figure = "Fig. 5"
@@ -58,6 +58,11 @@ class Heterogeneity(SystemAnalysis):
     system_needs = frozenset({"prediction", "local"})
     requires = ("matplotlib",)
     description = "std of local conductivity vs molar conductivity (paper Fig. 5)"
+
+    missing_reasons = {
+        "explained_var*": "no measured attribution, or too few environments per distance bin",
+        "chi2_per_dof": "no system could be checked against measurement",
+        "k_uncertainty_median": "no confident local k"}
 
     def per_system(self, view: SystemView) -> dict[str, Any] | None:
         config: HeterogeneityConfig = self.config

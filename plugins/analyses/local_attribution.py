@@ -47,7 +47,7 @@ class LocalAttributionConfig(PluginConfig):
 
 class LocalAttribution(SystemAnalysis):
     name = "local-attribution"
-    version = "1.0"
+    version = "1.1"
     Config = LocalAttributionConfig
     title = "Local attribution: learned k against measured shares of Λ"
     table = "local_attribution.csv"
@@ -63,6 +63,11 @@ class LocalAttribution(SystemAnalysis):
             return [f"contact (< {edges[0]:g}σ)", f"free (≥ {edges[0]:g}σ)"]
         bounds = [0.0, *edges, math.inf]
         return [f"{lo:g}–{hi:g}σ" for lo, hi in zip(bounds, bounds[1:])]
+
+    missing_reasons = {
+        "chi2_per_dof_held_out": "no held-out system bin with enough environments",
+        "chi2_per_dof_*": "no system bin with enough environments",
+        "contrast_*": "no system with enough environments in both bins"}
 
     def per_system(self, view: SystemView) -> list[dict[str, Any]]:
         """One row per bin: learned and measured means over the environments with both."""

@@ -97,7 +97,7 @@ COLUMNS = ("system", "concentration", "bjerrum_length", "true", "n_near", "n_far
 
 class LocalDistribution(SystemAnalysis):
     name = "local-distribution"
-    version = "1.2"
+    version = "1.3"
     Config = LocalDistributionConfig
     title = "Distribution of local conductivity"
     paper_figure = "Fig. 4"
@@ -107,6 +107,12 @@ class LocalDistribution(SystemAnalysis):
     system_needs = frozenset({"local", "features", "prediction"})
     requires = ("matplotlib",)
     description = "distribution of local conductivity, near/far negative fractions, bimodality (paper Fig. 4)"
+
+    missing_reasons = {
+        "near_*": "fewer than 20 near ions with a measured share (or no measured attribution)",
+        "far_*": "fewer than 20 far ions with a measured share (or no measured attribution)",
+        "negative_*percent": "no confident k in this group", "bimodality": "fewer than 4 confident k, or no spread",
+        "k_*_median": "no local k in this system", "chi2_per_dof": "no group could be checked against measurement"}
 
     def prepare(self, inputs: AnalysisInputs, result: AnalysisResult) -> None:
         unknown = sorted(set(self.config.systems or ()) - set(inputs.local_conductivities))

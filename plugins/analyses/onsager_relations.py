@@ -62,7 +62,7 @@ def spearman(x: np.ndarray, y: np.ndarray) -> float:
 
 class OnsagerRelations(SystemAnalysis):
     name = "onsager-relations"
-    version = "1.2"
+    version = "1.3"
     Config = OnsagerRelationsConfig
     title = "Local conductivity and Onsager coefficients"
     paper_figure = "Figs. 7, 8"
@@ -90,6 +90,12 @@ class OnsagerRelations(SystemAnalysis):
             out[f"{column}_over_c"] = float(coefficient.value) / c
             out[f"{column}_over_c_std"] = float(coefficient.std) / c
         return out
+
+    missing_reasons = {
+        "spearman_at_c=*": "fewer than 3 systems at this concentration, or no spread",
+        "pearson_r*": "fewer than 3 systems with a finite value, or no spread",
+        "chi2_per_dof": "no system could be checked against measurement",
+        "contrast_*": "too few environments near or far, or no measured attribution"}
 
     def conclude(self, rows: list[dict[str, Any]], inputs: AnalysisInputs, result: AnalysisResult,
                  output_dir: Path) -> None:

@@ -38,7 +38,7 @@ class ParityConfig(PluginConfig):
 
 class Parity(SystemAnalysis):
     name = "parity"
-    version = "1.0"
+    version = "1.1"
     Config = ParityConfig
     title = "Predicted vs true molar conductivity"
     paper_figure = "Figs. 2, 3"
@@ -61,6 +61,10 @@ class Parity(SystemAnalysis):
         if self.cross_:
             result.notes.append(f"{len(crossed)} systems plotted with predictions from outer-fold members that "
                                 "never saw them (split 'heldout')")
+
+    missing_reasons = {"r2": "fewer than two systems in this split, or no spread of Λ",
+                       "attainable_r2*": "fewer than two systems in this split, or no spread of Λ",
+                       "rmse": "no system in this split"}
 
     def per_system(self, view: SystemView) -> dict[str, Any] | None:
         p = view.prediction

@@ -247,7 +247,7 @@ class SpatialCorrelation(SystemAnalysis):
     the panels' confidence in ``confidence_`` and the check's z per bin in ``check_z_``)."""
 
     name = "spatial-correlation"
-    version = "1.3"
+    version = "1.4"
     Config = SpatialCorrelationConfig
     title = "Spatial correlation of local conductivity"
     paper_figure = "Fig. 6"
@@ -304,6 +304,14 @@ class SpatialCorrelation(SystemAnalysis):
                 self.check_z_[f"{view.name} {kind}"] = difference[usable] / error[usable]
         return {"spatial_correlation.csv": bins, "correlation_lengths.csv": fits}
 
+    missing_reasons = {
+        "*_length": "no exponential decay fitted in the fit window (fewer than 3 bins with enough pairs, or ξ ran "
+                    "to a bound)",
+        "*_length_error": "no exponential decay fitted in the fit window",
+        "chi2_per_dof": "no bin of the fit window holds enough pairs with a measured share (n_bins 0)",
+        "k_uncertainty_median": "no confident local k in this system", "k_mean_abs": "no local k in this system",
+        "confident_percent": "no local k in this system"}
+
     def conclude(self, rows: dict[str, list[dict[str, Any]]], inputs: AnalysisInputs, result: AnalysisResult,
                  output_dir: Path) -> None:
         fits = rows["correlation_lengths.csv"]
@@ -324,7 +332,8 @@ class SpatialCorrelation(SystemAnalysis):
             return
         agreement = agreement_numbers(np.concatenate(list(self.check_z_.values())), "n_bins")
         result.numbers["measured_agreement"] = {
-            **agreement, "per_system_and_kind": {name: chi2_per_dof(z) for name, z in self.check_z_.items()}}
+            **agreement, "per_system_and_kind": {name: {"chi2_per_dof": chi2_per_dof(z), "n_bins": int(len(z))}
+                                                 for name, z in self.check_z_.items()}}
         result.notes.append(f"Measured check: C(r) of the learned k against C_lm(r), one factor the measured "
                             f"share (open markers), over the fit window: χ²/dof {agreement['chi2_per_dof']:.2f} "
                             f"over {agreement['n_bins']} bins. Where it is near 1, the data support the learned "
