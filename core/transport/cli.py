@@ -26,7 +26,7 @@ from core.json_values import finite
 from core.md.trajectory_import import ImportOptions, is_gsd
 from core.results import Estimate, SystemTransport
 from core.storage.layout import replica_to_row, transport_to_row
-from core.transport.window import FitWindowError, check_forced_window
+from core.transport.window import FitWindowError
 
 if TYPE_CHECKING:
     from core.transport.onsager import ReplicaTransport
@@ -139,17 +139,14 @@ def run(args: argparse.Namespace, console: Console) -> int:
         except (ValueError, OSError, KeyError) as exc:
             message = str(exc)
             raise UserError(message if message.startswith(str(path)) else f"{path}: {message}") from exc
-    warnings = []
     try:
-        if args.fit:
-            warnings = check_forced_window(tuple(args.fit), min(c.n_frames for c in curves), curves[0].frame_interval)
         result = system_transport(curves, kT=args.kT, fit_window=tuple(args.fit) if args.fit else None,
                                   max_window_fraction=args.max_window_fraction)
     except FitWindowError as exc:
         raise UserError(f"--fit {args.fit[0]:g} {args.fit[1]:g}: {exc}") from exc
     except ValueError as exc:
         raise UserError(str(exc)) from exc
-    replicas, pooled = result.replicas, result.transport
+    replicas, pooled, warnings = result.replicas, result.transport, result.window_warnings
     units: dict = {}
     if args.units == "real":
         from core.transport.real_units import factors, replica_to_si, system_to_si
@@ -160,7 +157,7 @@ def run(args: argparse.Namespace, console: Console) -> int:
         rows = [{**replica_to_row(r), **({"units": units} if units else {})} for r in replicas]
         summary = {**transport_to_row(pooled), **({"units": units} if units else {})}
         print(json.dumps({"replicas": finite(rows), "pooled": finite(summary),
-                          **({"warnings": warnings} if warnings else {})}, indent=1))
+                          **({"warnings": list(warnings)} if warnings else {})}, indent=1))
         for warning in warnings:
             print(f"warning: {warning}", file=sys.stderr)
         return 0

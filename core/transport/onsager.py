@@ -231,6 +231,8 @@ class TransportFit:
     replicas: list[ReplicaTransport]
     window: FitWindow
     curves: list[TransportCurves]
+    #: What a forced window's data support only in part (:func:`core.transport.window.check_forced_window`).
+    window_warnings: tuple[str, ...] = ()
 
     @property
     def row(self) -> dict[str, Any]:
@@ -633,9 +635,8 @@ def system_transport(replicas: list[ReplicaCurves], *, kT: float = 1.0, fit_wind
         raise ValueError(f"kT must be a positive number, got {kT!r}")
     _check_same_system(replicas)
     first = replicas[0]
-    if fit_window is not None:
-        check_forced_window(fit_window, min(r.n_frames for r in replicas), first.frame_interval)
     shared = min(r.n_frames for r in replicas)
+    window_warnings = tuple(check_forced_window(fit_window, shared, first.frame_interval)) if fit_window else ()
     lengths = np.array([r.n_frames for r in replicas], dtype=np.float64)
     pooled_msd = np.average([r.ion_msd[: shared - 1] for r in replicas], axis=0, weights=lengths)
     window = choose_window(first.lag_times[: shared - 1], pooled_msd, slope_tolerance=slope_tolerance,
@@ -662,7 +663,7 @@ def system_transport(replicas: list[ReplicaCurves], *, kT: float = 1.0, fit_wind
                                                                scale / concentration, transport))
     curves = [TransportCurves(r.lag_times, r.ion_msd, r.correlations["charge"][1:], r.current, (window.t0, window.t1))
               for r in replicas]
-    return TransportFit(transport, results, window, curves)
+    return TransportFit(transport, results, window, curves, window_warnings)
 
 
 def label_check(replicas: list[ReplicaCurves], start: float, max_window_fraction: float, to_molar: float,
