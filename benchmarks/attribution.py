@@ -64,7 +64,7 @@ def main() -> None:
         timings = []
         for cutoff in (args.cutoff, None):
             started = time.perf_counter()
-            system_attribution(positions, fit_start=result.window.t0, formula_units=curves[0].formula_units,
+            system_attribution(positions, plateau_start=result.window.t0, formula_units=curves[0].formula_units,
                                cutoff=cutoff)
             timings.append(time.perf_counter() - started)
         for index, value in enumerate((baseline, *timings)):

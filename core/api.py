@@ -15,7 +15,8 @@ from __future__ import annotations
 from core.analysis.analysis_template import SystemAnalysis, SystemView
 from core.analysis.attribution_check import (DistanceBinEdges, GroupComparison, MeasuredShares,
                                              agreement_numbers, chi2_per_dof, compare_groups, measured_shares)
-from core.datatypes import (ANION_TYPE, CATION_TYPE, PAIR_BOND_TYPE, SOLVENT_TYPE, AnalysisInputs,
+from core.analysis.inputs import AnalysisInputs
+from core.datatypes import (ANION_TYPE, CATION_TYPE, PAIR_BOND_TYPE, SOLVENT_TYPE,
                             AnalysisResult, Frame, LearningData, SimulationJob, SimulationSettings, SystemSpec,
                             TaskContext)
 from core.md.electrolyte import TYPES, Topology, build_topology, initial_positions, trajectory_log
@@ -25,11 +26,13 @@ from core.features.ase_frames import STAND_IN_ELEMENTS, species_in_element_order
 from core.analysis.figures import identity_line, pyplot, save_figure
 from core.plugin_system.hookspecs import hookimpl
 from core.learn.rigidity import label_rows, local_variance, posterior_covariance
+from core.learn.shape import (ShapeFit, ShapeGroups, data_shape_groups, decomposed_k, fit_shape,
+                              profiled_normal_equations, profiled_offsets, share_level_data)
 from core.learn.scores import prediction_scores, r2_score
 from core.analysis.local_conductivity import (LocalConductivity, MaxRelativeUncertainty, finite_median, load_local,
                                              negative_percent)
 from core.memory import retained_heap
-from core.md.periodic import minimum_image, unwrap, wrap
+from core.periodic import minimum_image, unwrap, wrap
 from core.plugin_system.plugin_api import (AnalysisPlugin, DescriptorPlugin, LocalConductivityModel, ModelPlugin, Plugin,
                              PluginConfig, SimulatorPlugin)
 from core.plugin_system.registry import PluginRegistry
@@ -42,7 +45,7 @@ from core.md.trajectory_import import ImportOptions, frames_of, is_gsd
 from core.transport.attribution import SystemAttribution, block_mean, frame_blocks
 
 #: The version of this API (not of localcond): major.minor.
-API_VERSION = "2.1"
+API_VERSION = "2.2"
 
 __all__ = [
     "API_VERSION", "require_api",
@@ -70,6 +73,9 @@ __all__ = [
     "retained_heap", "species_notes",
     # an analysis option type for distance-bin edges, validated; periodic boundaries in one place (API 1.4)
     "DistanceBinEdges", "wrap", "unwrap", "minimum_image",
+    # the shares' profiled likelihood of the within-system shape, and k = ḡ + d − d̄ (API 2.2)
+    "ShapeGroups", "ShapeFit", "fit_shape", "data_shape_groups", "profiled_offsets", "profiled_normal_equations", "decomposed_k",
+    "share_level_data",
     # the analysis template: the base owns the loop over systems (API 1.4)
     "SystemAnalysis", "SystemView",
     # typed results (API 2.0: AnalysisInputs.transport and .predictions hold these, not rows)

@@ -13,8 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from core.md.periodic import unwrap
-from core.results import Prediction, SystemTransport
+from core.periodic import unwrap
 
 #: GSD particle type names every simulator writes and every reader relies on.
 CATION_TYPE = "cation"
@@ -255,6 +254,10 @@ class LearningData:
         Λ̂_s's weights turn it into the system's Λ), NaN where a row has none; None: no local labels.
     local_variance: (n_env,) float64 the noise variance σ_i² of ``local_target`` (NaN where it is).
     fit_system_means: whether the system labels Λ_s enter the loss (False: the local labels alone).
+    local_group: (n_env,) int64 which common mode each local label shares (one per system and ion valence:
+        the far part's mean, :mod:`core.learn.shape`); ids into ``local_group_variance``, unique across
+        systems. None: every row its own system's group.
+    local_group_variance: (n_groups,) float64 the variance of each group's common mode (0: none).
     """
 
     features: np.ndarray
@@ -266,6 +269,8 @@ class LearningData:
     local_target: np.ndarray | None = None
     local_variance: np.ndarray | None = None
     fit_system_means: bool = True
+    local_group: np.ndarray | None = None
+    local_group_variance: np.ndarray | None = None
 
     @property
     def n_systems(self) -> int:
@@ -294,9 +299,15 @@ class LearningData:
         position[systems] = np.arange(len(systems))
         local = None if self.local_target is None else self.local_target[chosen]
         noise = None if self.local_variance is None else self.local_variance[chosen]
+        group = None if self.local_group is None else self.local_group[chosen]
         return LearningData(self.features[chosen], position[self.system_index[chosen]], self.weight[chosen],
                             self.target[systems], self.variance[systems], [self.system_names[s] for s in systems],
-                            local, noise, self.fit_system_means)
+                            local, noise, self.fit_system_means, group, self.local_group_variance)
+
+    def without_local_labels(self) -> LearningData:
+        """The same rows and system labels, without local labels (what a level model fits)."""
+        return LearningData(self.features, self.system_index, self.weight, self.target, self.variance,
+                            self.system_names)
 
     def local_loss(self, local: np.ndarray) -> float:
         """Σ_i (a_i − k_i)² / σ_i² over the rows with a local label; (n_env,) -> float."""
@@ -319,78 +330,6 @@ class LearningData:
     def objective(self, local: np.ndarray) -> float:
         """What a model minimises: eq. 12 (where system means are fitted) plus :meth:`local_loss`."""
         return (self.weighted_loss(local) if self.fit_system_means else 0.0) + self.local_loss(local)
-
-
-@dataclass
-class AnalysisInputs:
-    """Everything a finished run offers to analyses (absent parts are empty).
-
-    Attributes
-    ----------
-    systems: every system of the recipe.
-    transport: the :class:`core.results.SystemTransport` of every system with a transport result.
-    feature_stores: system name -> HDF5 feature store path.
-    predictions: the :class:`core.results.Prediction` of every predicted system.
-    local_conductivities: system name -> ``.npz`` with ``k_mean`` and ``k_std``
-        per environment, aligned with that system's feature store.
-    metrics: headline numbers of the learn stage.
-    trajectories: system name -> GSD trajectory of each replica, in replica order
-        (a feature store's ``replica`` column indexes this list).
-    attributions: system name -> the transport stage's ``attribution.npz`` (each ion's measured share of Λ at
-        every frame, :mod:`core.transport.attribution`), where transport measured it.
-
-    Analyses read through :meth:`local`, :meth:`environments` and :meth:`frames`, which load each file
-    once and hand out arrays, rather than opening the paths themselves.
-    """
-
-    systems: list[SystemSpec]
-    transport: list[SystemTransport] = field(default_factory=list)
-    feature_stores: dict[str, Path] = field(default_factory=dict)
-    predictions: list[Prediction] = field(default_factory=list)
-    local_conductivities: dict[str, Path] = field(default_factory=dict)
-    metrics: dict[str, Any] = field(default_factory=dict)
-    trajectories: dict[str, list[Path]] = field(default_factory=dict)
-    attributions: dict[str, Path] = field(default_factory=dict)
-    _loaded: dict[tuple[str, str], Any] = field(default_factory=dict, init=False, repr=False, compare=False)
-
-    def local(self, system: str):
-        """``system``'s local conductivities (:class:`core.analysis.local_conductivity.LocalConductivity`: k, member
-        spread and posterior std per environment of its feature store), loaded once."""
-        from core.analysis.local_conductivity import load_local
-
-        return self._once(("local", system), lambda: load_local(self.local_conductivities[system]))
-
-    def environments(self, system: str) -> dict[str, np.ndarray]:
-        """``system``'s per-environment columns (``replica``, ``frame``, ``ion_index``, ``charge_sign``,
-        ``bonded``, ``nearest_unlike``; each (n_env,)), loaded once without the features themselves."""
-        from core.features.store import read_store
-
-        return self._once(("environments", system),
-                          lambda: read_store(self.feature_stores[system], features=False).environments)
-
-    def attribution(self, system: str):
-        """``system``'s measured attribution (:class:`core.transport.attribution.SystemAttribution`), loaded once."""
-        from core.transport.attribution import load_attribution
-
-        return self._once(("attribution", system), lambda: load_attribution(self.attributions[system]))
-
-    def frames(self, system: str, replica: int, indices: list[int] | None = None):
-        """The frames ``indices`` (all, by default) of ``system``'s replica ``replica``, one at a time (an
-        iterator of :class:`Frame`; memory is one frame)."""
-        from core.md.trajectory import read_frames
-
-        return read_frames(self.trajectories[system][replica], None if indices is None else list(indices))
-
-    def replica_log(self, system: str, replica: int) -> dict[str, float | str]:
-        """The ``localcond/*`` log values of ``system``'s replica ``replica`` (kT, time step, ...), read once."""
-        from core.md.trajectory import read_log
-
-        return self._once(("log", f"{system}/{replica}"), lambda: read_log(self.trajectories[system][replica]))
-
-    def _once(self, key: tuple[str, str], load):
-        if key not in self._loaded:
-            self._loaded[key] = load()
-        return self._loaded[key]
 
 
 @dataclass

@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from core.datatypes import AnalysisInputs
+from core.analysis.inputs import AnalysisInputs
 from core.results import Estimate
 from core.testing import prediction_of, transport_of
 from core.learn.scores import attainable_r2, r2_score
@@ -370,7 +370,7 @@ def attribution_inputs(tmp_path: Path, learned) -> AnalysisInputs:
     path = tmp_path / "walk.gsd"
     write_trajectory(path, 30, (30 / 0.04) ** (1 / 3), 1200, np.random.default_rng(4))
     positions = replica_positions(path)
-    attribution = system_attribution([positions], fit_start=0.0, formula_units=positions.curves().formula_units,
+    attribution = system_attribution([positions], plateau_start=0.0, formula_units=positions.curves().formula_units,
                                      cutoff=3.0)
     save_attribution(attribution, tmp_path / "attribution.npz")
     writer = FeatureStoreWriter(tmp_path / "features.h5", dim=1, attributes={"system": "walk"})

@@ -72,3 +72,28 @@ def test_the_public_names_it_cites_are_in_core_api() -> None:
     cited = plugin_facing & set(CITED)
     assert len(cited) >= 8, cited
     assert cited <= set(core.api.__all__), cited - set(core.api.__all__)
+
+
+#: The bottom layer: modules that import no other part of core/ beyond each other (issue 41: datatypes once
+#: imported md/, storage/ and transport/ through AnalysisInputs' loaders, and a circle of 9 files followed).
+BOTTOM_LAYER = {"core/datatypes.py": {"core.results", "core.periodic"}, "core/results.py": set(),
+                "core/periodic.py": set()}
+
+
+def _core_imports(path: Path) -> set[str]:
+    """Every ``core.*`` module ``path`` imports, at the top or inside a function (lazy imports count)."""
+    import ast
+
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.ImportFrom) and node.module and node.module.split(".")[0] == "core":
+            found.add(node.module)
+        elif isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names if alias.name.split(".")[0] == "core")
+    return found
+
+
+@pytest.mark.parametrize("module", sorted(BOTTOM_LAYER))
+def test_the_bottom_layer_imports_nothing_above_it(module: str) -> None:
+    imported = _core_imports(ROOT / module)
+    assert imported <= BOTTOM_LAYER[module], f"{module} imports {sorted(imported - BOTTOM_LAYER[module])}"

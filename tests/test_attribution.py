@@ -12,6 +12,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 
@@ -56,18 +58,18 @@ def test_matches_a_naive_loop_and_the_exact_identity():
 def test_cutoff_keeps_near_terms_and_the_plain_sum_is_recovered():
     rng = np.random.default_rng(1)
     positions = random_positions(rng)
-    plain = system_attribution([positions], fit_start=1.0, formula_units=5.0)
-    near = system_attribution([positions], fit_start=1.0, formula_units=5.0, cutoff=4.0)
+    plain = system_attribution([positions], plateau_start=1.0, formula_units=5.0)
+    near = system_attribution([positions], plateau_start=1.0, formula_units=5.0, cutoff=4.0)
     np.testing.assert_allclose(near.full(0), plain.replicas[0].total, rtol=1e-5, atol=1e-6)
     assert summary(near).molar_conductivity.value == pytest.approx(summary(plain).molar_conductivity.value, rel=1e-6)
-    huge = system_attribution([positions], fit_start=1.0, formula_units=5.0, cutoff=100.0)   # every ion is near
+    huge = system_attribution([positions], plateau_start=1.0, formula_units=5.0, cutoff=100.0)   # every ion is near
     np.testing.assert_allclose(huge.replicas[0].total, plain.replicas[0].total, rtol=1e-5, atol=1e-6)
 
 
 def test_round_trip_and_lookup(tmp_path):
     rng = np.random.default_rng(2)
     positions = random_positions(rng)
-    attribution = system_attribution([positions, random_positions(rng)], fit_start=0.5, formula_units=5.0, cutoff=3.0)
+    attribution = system_attribution([positions, random_positions(rng)], plateau_start=0.5, formula_units=5.0, cutoff=3.0)
     save_attribution(attribution, tmp_path / "a.npz")
     loaded = load_attribution(tmp_path / "a.npz")
     assert loaded.cutoff == 3.0 and loaded.horizon_frames == attribution.horizon_frames
@@ -123,7 +125,7 @@ def test_independent_walkers_give_each_species_its_share_with_honest_errors(tmp_
         path = tmp_path / f"walk{realisation}.gsd"
         independent_walkers(path, np.random.default_rng([5, realisation]))
         positions = replica_positions(path)
-        attribution = system_attribution([positions], fit_start=1.0, formula_units=20.0, cutoff=cutoff)
+        attribution = system_attribution([positions], plateau_start=1.0, formula_units=20.0, cutoff=cutoff)
         (cation, cation_err), (anion, anion_err) = species_means(attribution, positions)
         z_cation.append((cation - SHARES[0]) / cation_err)
         z_anion.append((anion - SHARES[1]) / anion_err)
@@ -168,8 +170,8 @@ def binned(path, attribution, edges=(0.9, 1.5)):
 def test_environment_dependent_walkers_recover_the_known_local_answer(environment_walk):
     positions = replica_positions(environment_walk)
     curves = positions.curves()
-    plain = system_attribution([positions], fit_start=0.0, formula_units=curves.formula_units)
-    near = system_attribution([positions], fit_start=0.0, formula_units=curves.formula_units, cutoff=3.0)
+    plain = system_attribution([positions], plateau_start=0.0, formula_units=curves.formula_units)
+    near = system_attribution([positions], plateau_start=0.0, formula_units=curves.formula_units, cutoff=3.0)
     rows_plain, rows_near = binned(environment_walk, plain), binned(environment_walk, near)
     for (g, mean, error, _), (_, near_mean, near_error, _) in zip(rows_plain, rows_near):
         # the velocity window ±δ smooths g a little (measured: ≤ 0.007 here); the error bars cover the rest
@@ -194,7 +196,7 @@ def test_a_mixture_gives_each_species_its_share_per_equivalent(tmp_path):
     positions = replica_positions(path)
     curves = positions.curves()
     assert curves.mixture and curves.formula_units == pytest.approx(2 * 8 + 8)     # equivalents
-    attribution = system_attribution([positions], fit_start=0.5, formula_units=curves.formula_units, cutoff=3.0)
+    attribution = system_attribution([positions], plateau_start=0.5, formula_units=curves.formula_units, cutoff=3.0)
     n_ions, drift = 40, float(np.sum(valence * diffusion)) / len(valence)
     data = attribution.replicas[0]
     frames = np.flatnonzero(np.isfinite(data.total[:, 0]))
@@ -246,3 +248,49 @@ def test_local_labels_keep_the_system_mean_under_either_bonded_convention(tmp_pa
         load_learning_data(["s"], {"s": tmp_path / "s.h5"}, {"s": transport_of("s", molar_conductivity=1.0)},
                            bonded_ions=convention,
                            min_relative_std=0.0, labels="attribution", attributions={"s": None})
+
+
+def _mixed_salt(rng, frames: int = 80) -> ReplicaPositions:
+    """A 2:1 salt with a 1:1 co-salt (4 divalent and 4 monovalent cations, 12 monovalent anions) as independent
+    walkers in a 10σ box: with a 1.5σ cutoff most distinct terms are far, so the far part's means carry much of
+    every group's noise, and the groups below have unequal valence mixes."""
+    n = (4, 4, 12)
+    start = rng.uniform(0, 10, size=(1, sum(n), 3))
+    walk = start + np.cumsum(rng.normal(size=(frames, sum(n), 3)) * 0.4, axis=0)
+    valence = np.concatenate([np.full(n[0], 2.0), np.full(n[1], 1.0), np.full(n[2], -1.0)])
+    return ReplicaPositions("mixed salt", walk[:, :8], walk[:, 8:], 0.5, 1000.0, ion_index=np.arange(sum(n)),
+                            ion_valence=valence, box=np.full(3, 10.0))
+
+
+def test_group_errors_with_an_unequal_valence_mix_match_the_scatter():
+    """On a 2:1 salt with a 1:1 co-salt, the jackknife error of a group mean and of a contrast between groups of
+    different valence mixes (divalent cations against all monovalent ions) matches the scatter over independent
+    realisations; treating the far part's mean as exact, as analyses did before (its error cancelling in
+    contrasts), is too small by far."""
+    from core.analysis.attribution_check import compare_groups, shares_of
+
+    rng = np.random.default_rng(11)
+    contrasts, errors, old_errors, means, mean_errors = [], [], [], [], []
+    for _ in range(120):
+        positions = _mixed_salt(rng)
+        attribution = system_attribution([positions], plateau_start=1.0, formula_units=8.0, cutoff=1.5)
+        frames = np.arange(positions.ions.shape[0])
+        environments = {"replica": np.zeros(frames.size * 20, np.int64), "frame": np.repeat(frames, 20),
+                        "ion_index": np.tile(np.arange(20), frames.size)}
+        shares = shares_of(attribution, environments, np.zeros(frames.size * 20))
+        group = np.where(np.tile(np.arange(20), frames.size) < 4, 0, 1)
+        usable = np.isfinite(shares.measured)
+        comparison = compare_groups(replace(shares, learned=np.where(usable, 0.0, np.nan)), group, 2)
+        result = comparison.contrast(0, 1)
+        contrasts.append(result["measured"])
+        errors.append(result["measured_err"])
+        means.append(comparison.measured[1])
+        mean_errors.append(comparison.measured_err[1])
+        old = [block_mean(shares.measured[usable & (group == g)], shares.blocks[usable & (group == g)])[1]
+               for g in (0, 1)]
+        old_errors.append(float(np.hypot(*old)))
+    scatter = float(np.std(contrasts, ddof=1))
+    reported = float(np.sqrt(np.mean(np.square(errors))))
+    assert 0.8 < reported / scatter < 1.25, (reported, scatter)
+    assert float(np.sqrt(np.mean(np.square(mean_errors)))) / float(np.std(means, ddof=1)) == pytest.approx(1.0, abs=0.25)
+    assert float(np.sqrt(np.mean(np.square(old_errors)))) / scatter < 0.7     # the old treatment fails here

@@ -73,6 +73,12 @@ def test_shrunken_quickstart_runs_every_stage(engines, tmp_path: Path) -> None:
     assert len(transport) == 4
     for row in transport:
         assert float(row["molar_conductivity"]) > 0 and float(row["D_p"]) > 0
+    # one horizon for every system's shares, past every system's window start (transport 8), and the
+    # shares' mean checked against the label beside it
+    horizons = {float(row["attribution_horizon"]) for row in transport}
+    assert len(horizons) == 1, horizons
+    assert min(horizons) >= max(float(row["fit_t0"]) for row in transport)
+    assert all(math.isfinite(float(row["attribution_z"])) for row in transport)
     stores = sorted((workdir / "featurize").rglob("features.h5"))
     assert len(stores) == 4
     with h5py.File(stores[0]) as store:

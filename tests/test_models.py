@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from core.datatypes import LearningData
+from core.learn.members import data_local, member_local_variance
 from core.plugin_system.registry import get_registry
 from core.testing import LINEAR, synthetic_learning_data
 
@@ -274,7 +275,7 @@ def test_measured_local_labels_pin_down_what_system_means_cannot(name, options) 
         labelled = with_local_labels(data, truth, 4 * float(np.std(truth)), seed=1, labels=labels)
         train, valid, test = (subset_with_labels(labelled, np.arange(a, b)) for a, b in ((0, 28), (28, 34), (34, 40)))
         member = model_plugin(name, **options).create(seed=0, threads=1).fit(train, valid)
-        scores[labels] = r2(truth[np.isin(data.system_index, np.arange(34, 40))], member.predict_local(test.features))
+        scores[labels] = r2(truth[np.isin(data.system_index, np.arange(34, 40))], data_local(member, test))
     assert scores["system-means"] < 0.5, scores
     assert scores["both"] > 0.8 and scores["attribution"] > 0.8, scores
 
@@ -291,26 +292,38 @@ def test_ridge_posterior_std_with_local_labels_covers_the_truth() -> None:
     for seed in range(10):
         labelled = with_local_labels(data, truth, 2 * float(np.std(truth)), seed=seed, labels="both")
         model = model_plugin("ridge", alphas=[1e-3]).create(seed=0, threads=1).fit(labelled)
-        error = np.abs(model.predict_local(data.features) - truth)
-        covered.append(np.mean(error <= np.sqrt(model.local_variance(data.features))))
+        error = np.abs(data_local(model, labelled) - truth)
+        std = np.empty(len(truth))
+        for system in range(data.n_systems):
+            rows = data.system_index == system
+            std[rows] = np.sqrt(member_local_variance(model, data.features[rows], data.weight[rows]))
+        covered.append(np.mean(error <= std))
     assert 0.55 < np.mean(covered) < 0.8, covered
 
 
-def test_nn_local_loss_matches_numpy() -> None:
-    """The full-batch joint objective the network minimises is each label set's mean χ² (LearningData's
-    weighted_loss and local_loss over its own k, each divided by its total weight)."""
-    torch = pytest.importorskip("torch")
+def test_nn_shape_is_the_profiled_fit_and_leaves_the_level_alone() -> None:
+    """With local labels the network's k is ḡ + d − d̄: its system means are the level network's exactly, and its
+    d is core.learn.shape.fit_shape on the member's own representation (the same closed form as ridge's)."""
+    pytest.importorskip("torch")
+    from dataclasses import replace
+
+    from core.learn.shape import fit_shape
+
     data = centred_data(n_systems=6, per_system=40)
     labelled = with_local_labels(data, hidden_direction(data.features), 0.3, seed=2, labels="both")
-    member = model_plugin("nn-ensemble", hidden=[8], max_epochs=2, environments_per_step=None).create(seed=0,
-                                                                                                       threads=1)
-    member.fit(labelled)
-    from plugins.models.nn_ensemble import SystemBatch
+    options = {"hidden": [8], "max_epochs": 3, "environments_per_step": None}
+    member = model_plugin("nn-ensemble", **options).create(seed=0, threads=1).fit(labelled)
+    plain = model_plugin("nn-ensemble", **options).create(seed=0, threads=1).fit(labelled.without_local_labels())
+    np.testing.assert_allclose(labelled.system_means(data_local(member, labelled)),
+                               labelled.system_means(plain.predict_local(labelled.features)), rtol=1e-6)
+    scale = member.target_scale_
+    from core.learn.shape import data_shape_groups
 
-    batch = SystemBatch(labelled, member.feature_mean_, member.feature_std_, member.target_scale_, "cpu")
-    with torch.no_grad():
-        loss = float(member._joint_loss(member.network_, batch, torch.arange(6), None, exact=True))
-    k = member.predict_local(labelled.features)
-    expected = (labelled.weighted_loss(k) / np.sum(1 / labelled.variance)
-                + labelled.local_loss(k) / np.sum(labelled.local_precision()))   # each set's mean χ²
-    assert loss == pytest.approx(expected / member.target_scale_ ** 2, rel=1e-4)   # (k in units of the scale)
+    groups = data_shape_groups(labelled)
+    expected = fit_shape(member._shape_representation(labelled.features), labelled.local_target / scale,
+                         labelled.local_precision() * scale ** 2, replace(groups, variance=groups.variance / scale ** 2),
+                         np.asarray(member.config.shape_alphas))
+    np.testing.assert_allclose(member.shape_coef_, expected.coef, rtol=1e-8)
+    within = data_local(member, labelled) - labelled.system_means(data_local(member, labelled))[labelled.system_index] / (
+        labelled.weight.sum() / labelled.n_systems)
+    assert np.std(within) > 0   # the shape is not flat

@@ -1,10 +1,10 @@
-"""core/md/periodic.py, the one place periodic boundaries are handled: invariants a naive reading checks."""
+"""core/periodic.py, the one place periodic boundaries are handled: invariants a naive reading checks."""
 
 from __future__ import annotations
 
 import numpy as np
 
-from core.md.periodic import minimum_image, unwrap, wrap
+from core.periodic import minimum_image, unwrap, wrap
 
 
 def test_wrap_then_unwrap_gives_back_the_positions_and_lands_in_the_box() -> None:

@@ -79,6 +79,20 @@ def test_a_fit_window_starting_past_half_the_production_run_is_refused(tmp_path)
           "starts past half the shortest run (101 frames, 50 τ)", "a window must start by 25 τ")
 
 
+def test_a_shares_horizon_that_leaves_the_run_no_frame_is_refused(tmp_path):
+    """101 frames of 0.5 τ: a frame needs h frames on either side, so h ≤ 50 frames (h − δ = 49 frames, 24.5 τ)."""
+    recipe = yaml.safe_load((RECIPES / "quickstart.yaml").read_text())
+    recipe["transport"] = {"attribution_horizon": 24.5}
+    assert cli("validate", str(write_recipe(tmp_path / "edge.yaml", recipe))).returncode == 0
+    recipe["transport"] = {"attribution_horizon": 25.0}
+    path = write_recipe(tmp_path / "late.yaml", recipe)
+    check(cli("validate", str(path)), str(path), "transport.attribution_horizon", "101 frames",
+          "the longest horizon it allows is 24.5 τ")
+    recipe["transport"] = {"attribution_horizon": -1}
+    path = write_recipe(tmp_path / "negative.yaml", recipe)
+    check(cli("validate", str(path)), str(path), "transport.attribution_horizon", "positive number")
+
+
 def test_missing_simulation_section(plugin_site, tmp_path):
     _, result = run_validate(tmp_path, "systems:\n  replicas: 2\n")
     check(result, "simulation", "required key is missing")

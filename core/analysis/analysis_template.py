@@ -22,7 +22,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar, Literal
 
-from core.datatypes import AnalysisInputs, AnalysisResult
+from core.analysis.inputs import AnalysisInputs
+from core.datatypes import AnalysisResult
 from core.plugin_system.plugin_api import AnalysisPlugin
 from core.results import Prediction, SystemTransport
 

@@ -23,7 +23,7 @@ from core.storage.artifacts import atomic_write_text
 from core.storage.outputs import read_metrics
 from core.storage.provenance import SOURCE, source_commit
 from core.recipe.loader import ResolvedRecipe
-from core.storage.layout import (ABLATION_FILE, PREDICTIONS_FILE, REPORT_FILE, TRANSPORT_FIGURE_STEM, TRANSPORT_FILE,
+from core.storage.layout import (ABLATION_FILE, attribution_agreement, PREDICTIONS_FILE, REPORT_FILE, TRANSPORT_FIGURE_STEM, TRANSPORT_FILE,
                           prediction_to_row, read_analysis_result, read_predictions, read_table,
                           read_transport_table)
 from core.results import Prediction, SystemTransport
@@ -46,6 +46,7 @@ UNSTATED_REASON = "not computable from the data of this run (the analysis record
 TRANSPORT_REASONS = {
     "kappa_green_kubo": "the trajectories hold no velocities (the Green–Kubo κ integrates their current)",
     "molar_conductivity_attributed*": "transport.attribution is off: no measured shares",
+    "attribution_z": "transport.attribution is off: no measured shares",
     "molar_conductivity_relaxed*": "the charge MSD's relaxation could not be fitted on this run (too short, or a "
                                    "degenerate fit; label_status says so)",
     "relaxation_time": "the charge MSD's relaxation could not be fitted on this run",
@@ -248,12 +249,12 @@ def build_report(workdir: Path, resolved: ResolvedRecipe, outcomes: list[TaskOut
                  _table(transport_rows,
                         ["system", "ions", "n_replicas", "simulated_time", "kappa", "kappa_green_kubo",
                          "molar_conductivity", "molar_conductivity_err", "molar_conductivity_attributed",
-                         "molar_conductivity_attributed_err", "molar_conductivity_rel_err",
+                         "molar_conductivity_attributed_err", "attribution_z", "molar_conductivity_rel_err",
                          "molar_conductivity_std", "molar_conductivity_basis", "ionicity", "fit_t0", "fit_t1",
                          "diffusive", "collective_converged", "molar_conductivity_relaxed",
                          "molar_conductivity_relaxed_err", "relaxation_time", "window_bias", "window_bias_err",
                          "label_status"], TRANSPORT_REASONS),
-                 _label_bias_note(transports),
+                 _label_bias_note(transports), _label_agreement_note(transports),
                  "<p>Λ is pooled over the replicas; <code>molar_conductivity_err</code> is its standard error from the "
                  "trajectories (GLS with the covariance of overlapping time origins), "
                  "<code>molar_conductivity_std</code> the scatter of single replicas (a check: it should be about "
@@ -282,6 +283,19 @@ def build_report(workdir: Path, resolved: ResolvedRecipe, outcomes: list[TaskOut
     return (f"<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>localcond: "
             f"{html.escape(resolved.name)}</title><style>{STYLE}</style></head><body>\n"
             + "\n".join(sections) + "\n</body></html>\n")
+
+
+def _label_agreement_note(transports: list[SystemTransport]) -> str:
+    """Whether the two label kinds agree: χ²/dof of ``attribution_z`` (the shares' mean against Λ) over the systems."""
+    z = np.array([attribution_agreement(t) for t in transports], dtype=float)
+    z = z[np.isfinite(z)]
+    if not len(z):
+        return ""
+    chi2 = float(np.mean(z ** 2))
+    flag = ' class="bad"' if chi2 > 1.5 else ""
+    return (f"<p{flag}>The two label kinds: the mean of the measured shares against Λ, χ²/dof {chi2:.2f} over "
+            f"{len(z)} systems (<code>attribution_z</code>, combined errors; above 1.5 the shares' horizon "
+            "<code>attribution_horizon</code> is not on the label's plateau).</p>")
 
 
 def _label_bias_note(transports: list[SystemTransport]) -> str:

@@ -35,6 +35,23 @@ class Plan:
         return task.key
 
 
+def _shared_horizon_config(resolved: ResolvedRecipe):
+    """The recipe's transport options, ``attribution_horizon: auto`` resolved to one number of τ for every
+    system where the recipe makes the runs (an engine simulator: its production run's length); trajectories
+    it reads keep ``auto``, which the transport stage resolves from each system's shortest replica."""
+    from core.transport.attribution import shared_horizon
+
+    config = resolved.recipe.transport
+    info = get_registry().info("simulator", resolved.simulator.name)
+    engine = info is not None and getattr(info.plugin_class, "supports_continuation", False)
+    if config.attribution_horizon != "auto" or not engine:
+        return config
+    simulation = resolved.recipe.simulation
+    horizon = shared_horizon(simulation.steps * simulation.timestep, fit_window=config.fit_window,
+                             max_window_fraction=config.max_window_fraction, min_decades=config.min_decades)
+    return config.model_copy(update={"attribution_horizon": horizon})
+
+
 def build_plan(resolved: ResolvedRecipe, extensions: dict[str, list[int]] | None = None) -> Plan:
     """The whole pipeline for ``resolved``: simulate → transport → featurize → learn → analyze.
 
@@ -51,6 +68,7 @@ def build_plan(resolved: ResolvedRecipe, extensions: dict[str, list[int]] | None
     transport_keys: dict[str, str] = {}
     store_keys: dict[str, str] = {}
 
+    transport_config = _shared_horizon_config(resolved)
     for system in resolved.systems:
         segments = []
         for replica in range(system.replicas):
@@ -67,7 +85,7 @@ def build_plan(resolved: ResolvedRecipe, extensions: dict[str, list[int]] | None
             segments.append(tuple(chain))
         sim_keys[system.name] = tuple(chain[0] for chain in segments)
         transport_keys[system.name] = plan.add(TransportTask(
-            system.name, system.name, tuple(key for chain in segments for key in chain), system, recipe.transport,
+            system.name, system.name, tuple(key for chain in segments for key in chain), system, transport_config,
             recipe.simulation.kT, tuple(segments)))
 
     descriptor = resolved.descriptor

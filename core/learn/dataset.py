@@ -57,6 +57,22 @@ def local_labels(attribution: SystemAttribution, environments: dict[str, np.ndar
     return total * factor, variance * factor ** 2
 
 
+def local_common_modes(attribution: SystemAttribution, environments: dict[str, np.ndarray], keep: np.ndarray,
+                       weight: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(valence class of each kept environment (n_kept,) in [0, n_classes), the variance of each class's
+    common mode (n_classes,)): the far part's mean, one estimate shared by every share of that valence
+    (``far_mean_err``², 0 without a cutoff), on the labels' scale (:func:`local_labels`)."""
+    data = attribution.replicas[0]
+    order = np.argsort(data.ion_index)
+    ions = np.asarray(environments["ion_index"])[keep]
+    column = order[np.minimum(np.searchsorted(data.ion_index, ions, sorter=order), len(order) - 1)]
+    valences, classes = np.unique(data.valence, return_inverse=True)
+    error = np.zeros(len(data.valence)) if attribution.far_mean_err is None else attribution.far_mean_err
+    factor = 1.0 / (weight[0] * len(keep)) if len(weight) else 1.0
+    variance = np.array([float(np.max(error[classes == c])) ** 2 for c in range(len(valences))]) * factor ** 2
+    return classes[column].astype(np.int64), variance
+
+
 def load_learning_data(systems: list[str], stores: dict[str, Path], transport: dict[str, SystemTransport],
                        *, bonded_ions: str, min_relative_std: float, labels: str = "system-means",
                        attributions: dict[str, SystemAttribution | None] | None = None) -> LearningData:
@@ -68,7 +84,8 @@ def load_learning_data(systems: list[str], stores: dict[str, Path], transport: d
     if labels not in LABELS:
         raise ValueError(f"labels must be one of {', '.join(LABELS)}, got {labels!r}")
     local = labels != "system-means"
-    features, index, weights, targets, noises = [], [], [], [], []
+    features, index, weights, targets, noises, groups, group_variances = [], [], [], [], [], [], []
+    n_groups = 0
     for position, name in enumerate(systems):
         store = read_store(stores[name])
         keep, weight = environment_weights(store.environments["bonded"], bonded_ions)
@@ -83,6 +100,10 @@ def load_learning_data(systems: list[str], stores: dict[str, Path], transport: d
             target, noise = local_labels(attribution, store.environments, keep, weight)
             targets.append(target)
             noises.append(noise)
+            classes, class_variance = local_common_modes(attribution, store.environments, keep, weight)
+            groups.append(classes + n_groups)
+            group_variances.append(class_variance)
+            n_groups += len(class_variance)
     dim = features[0].shape[1] if features else 0
     return LearningData(
         features=np.concatenate(features) if features else np.zeros((0, dim), np.float32),
@@ -94,4 +115,6 @@ def load_learning_data(systems: list[str], stores: dict[str, Path], transport: d
         local_target=(np.concatenate(targets) if targets else np.zeros(0)) if local else None,
         local_variance=(np.concatenate(noises) if noises else np.zeros(0)) if local else None,
         fit_system_means=labels != "attribution",
+        local_group=(np.concatenate(groups) if groups else np.zeros(0, np.int64)) if local else None,
+        local_group_variance=(np.concatenate(group_variances) if group_variances else np.zeros(0)) if local else None,
     )

@@ -26,7 +26,7 @@ from pathlib import Path
 
 import numpy as np
 
-from core.md.periodic import minimum_image, wrap
+from core.periodic import minimum_image, wrap
 
 #: D_own of a free ion, σ²/τ.
 D_FREE = 0.05

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from core.datatypes import (ANION_TYPE, CATION_TYPE, SOLVENT_TYPE, Frame, SimulationSettings, SystemSpec)
-from core.md.periodic import wrap as periodic_wrap
+from core.periodic import wrap as periodic_wrap
 from core.md.trajectory import (LOG_BJERRUM_LENGTH, LOG_CONCENTRATION, LOG_ENGINE, LOG_FRAME_INTERVAL, LOG_KT,
                              LOG_PAIRED_FRACTION, LOG_SEED, LOG_TIMESTEP)
 
@@ -117,7 +117,7 @@ def _site_index(sites: np.ndarray, per_edge: int) -> np.ndarray:
 
 def wrap(unwrapped: np.ndarray, box_length: float) -> tuple[np.ndarray, np.ndarray]:
     """Split unwrapped positions (N, 3), σ, into wrapped ones in [-L/2, L/2) and int32 images
-    (:func:`core.md.periodic.wrap`; a position rounded onto +L/2 now gets its image raised with it)."""
+    (:func:`core.periodic.wrap`; a position rounded onto +L/2 now gets its image raised with it)."""
     return periodic_wrap(unwrapped, box_length)
 
 

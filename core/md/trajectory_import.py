@@ -30,7 +30,7 @@ from core.datatypes import ANION_TYPE, CATION_TYPE, SOLVENT_TYPE, Frame
 from core.errors import UserError
 from core.md.species import check_name
 from core.md.trajectory import GSDContents, gsd_contents, read_frames
-from core.md.periodic import minimum_image, wrap
+from core.periodic import minimum_image, wrap
 from core.md.unwrap import SPARSE_FRAME_FRACTION  # one bound for every reader
 
 TYPES = (CATION_TYPE, ANION_TYPE, SOLVENT_TYPE)

@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from core.datatypes import Frame
-from core.md.periodic import minimum_image
+from core.periodic import minimum_image
 
 #: Unwrapping by NoJump is refused when a particle moves more than this fraction of the box between frames:
 #: its unwrapped step is at most half a box by construction, so steps near that bound are likely folded.

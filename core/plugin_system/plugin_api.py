@@ -23,7 +23,8 @@ from pydantic import BaseModel, ConfigDict, ValidationInfo, field_validator
 
 from core.numbers import refuse_booleans
 
-from core.datatypes import AnalysisInputs, AnalysisResult, Frame, LearningData, SimulationJob, TaskContext
+from core.analysis.inputs import AnalysisInputs
+from core.datatypes import AnalysisResult, Frame, LearningData, SimulationJob, TaskContext
 
 
 class PluginConfig(BaseModel):

@@ -139,6 +139,11 @@ def load_recipe(path: str | Path, registry: PluginRegistry | None = None, *,
         if problem:
             problems.append(UserError(problem, source=source, path="transport.fit_window",
                                       line=line_of(node, _split("transport.fit_window"))))
+    if simulator is not None and recipe.transport.attribution:
+        problem = _horizon_problem(recipe, registry.info("simulator", simulator.name).plugin_class)
+        if problem:
+            where = "transport.attribution_horizon"
+            problems.append(UserError(problem, source=source, path=where, line=line_of(node, _split(where))))
     descriptor = resolve("descriptor", recipe.descriptor, "descriptor") if recipe.descriptor else None
     model = resolve("model", recipe.model, "model") if recipe.model else None
     analyses = [resolve("analysis", choice, f"analyses.{i}") for i, choice in enumerate(recipe.analyses)]
@@ -217,6 +222,29 @@ def _fit_window_problem(recipe: Recipe, simulator_class: type) -> str | None:
     except FitWindowError as exc:
         return f"{exc} (the production run: simulation.steps, write_period and timestep)"
     return None
+
+
+def _horizon_problem(recipe: Recipe, simulator_class: type) -> str | None:
+    """Why the attribution's horizon leaves no frame of the runs an engine simulator makes (None if it does
+    not, or if the simulator reads trajectories whose length the recipe does not say)."""
+    from core.transport.attribution import horizon_frames, shared_horizon
+
+    if not getattr(simulator_class, "supports_continuation", False):
+        return None
+    simulation, transport = recipe.simulation, recipe.transport
+    interval = simulation.write_period * simulation.timestep
+    frames = simulation.steps // simulation.write_period + 1
+    horizon = transport.attribution_horizon
+    if horizon == "auto":
+        horizon = shared_horizon(simulation.steps * simulation.timestep, fit_window=transport.fit_window,
+                                 max_window_fraction=transport.max_window_fraction,
+                                 min_decades=transport.min_decades)
+    h = horizon_frames(float(horizon), interval)
+    if 2 * h < frames:
+        return None
+    return (f"the shares' horizon {float(horizon):g} τ needs {h} frames on either side of a frame, but the "
+            f"production run has {frames} frames (simulation.steps / write_period); the longest horizon it "
+            f"allows is {((frames - 1) // 2 - 1) * interval:g} τ")
 
 
 def _split(dotted: str) -> tuple[str | int, ...]:

@@ -6,6 +6,7 @@ options are validated separately, by each plugin's own ``Config`` model.
 
 from __future__ import annotations
 
+import math
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
@@ -181,6 +182,19 @@ class TransportConfig(StrictModel):
         default=3.0, gt=0, allow_inf_nan=False,
         description="σ: an ion's distinct terms from ions within this distance are kept, the rest replaced by "
                     "their mean (same system mean, far less noise; docs/transport.md); null: every ion's terms")
+    attribution_horizon: float | Literal["auto"] = Field(
+        default="auto", description="h, τ: the half-width of the current window of every ion's share, one for all "
+                                    "systems, past the charge MSD's memory (the share's mean is then the "
+                                    "long-time Λ the label estimates); 'auto': the latest start the automatic fit "
+                                    "window can have (max_window_fraction × the run / 10^min_decades; a forced "
+                                    "fit_window's t0), docs/transport.md")
+
+    @field_validator("attribution_horizon")
+    @classmethod
+    def _positive_horizon(cls, horizon: float | str) -> float | str:
+        if horizon != "auto" and not (isinstance(horizon, (int, float)) and math.isfinite(horizon) and horizon > 0):
+            raise ValueError("attribution_horizon must be 'auto' or a positive number of τ")
+        return horizon
 
     @field_validator("fit_window")
     @classmethod

@@ -7,7 +7,8 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from core.datatypes import AnalysisInputs, AnalysisResult, TaskContext
+from core.analysis.inputs import AnalysisInputs
+from core.datatypes import AnalysisResult, TaskContext
 from core.plugin_system.plugin_api import AnalysisPlugin
 from core.storage.layout import (ANALYSIS_RESULT_FILE, ATTRIBUTION_FILE, STORE_FILE, TRAJECTORY_FILE, local_conductivity_files,
                           read_metrics_file, read_predictions, read_transport)

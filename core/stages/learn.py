@@ -11,6 +11,7 @@ import numpy as np
 
 from core.datatypes import TaskContext
 from core.features.store import read_store
+from core.learn.members import data_local, member_local, member_local_variance
 from core.learn.scores import prediction_scores
 from core.learn.dataset import environment_weights, load_learning_data, target_variance
 from core.plugin_system.plugin_api import ModelPlugin
@@ -56,7 +57,7 @@ def run_member(task: MemberTask, inputs: dict[str, Path], output_dir: Path, cont
     model.fit(train, validation)
     (output_dir / MODEL_DIR).mkdir()
     model.save(output_dir / MODEL_DIR)
-    local = model.predict_local(train.features)
+    local = data_local(model, train)
     return {"train_loss": train.weighted_loss(local), "train_local_loss": train.local_loss(local),
             "member": asdict(member)}
 
@@ -79,14 +80,15 @@ def run_predict(task: PredictTask, inputs: dict[str, Path], output_dir: Path, co
         store = read_store(store_path)
         keep, weight = environment_weights(store.environments["bonded"], task.learn.bonded_ions)
         features = store.features[keep]
-        local = np.stack([m.predict_local(features) for m in models])  # (members, n_kept)
-        system_predictions = local @ weight                             # (members,)
+        local = np.stack([member_local(m, features, weight) for m in models])  # (members, n_kept)
+        system_predictions = local @ weight                                      # (members,)
         k_mean, k_std, k_posterior_std = (np.full(len(keep), np.nan) for _ in range(3))
         k_mean[keep], k_std[keep] = local.mean(axis=0), local.std(axis=0)
         if all(hasattr(m, "local_variance") for m in models):
-            k_posterior_std[keep] = np.sqrt(np.mean([m.local_variance(features) for m in models], axis=0))
+            k_posterior_std[keep] = np.sqrt(np.mean([member_local_variance(m, features, weight) for m in models],
+                                                    axis=0))
         np.savez(output_dir / LOCAL_DIR / f"{name}.npz", k_mean=k_mean, k_std=k_std, k_posterior_std=k_posterior_std)
-        cross = np.array([m.predict_local(features) @ weight for m in outer_models.get(name, [])])
+        cross = np.array([member_local(m, features, weight) @ weight for m in outer_models.get(name, [])])
         label = transport[name]
         nan = float("nan")
         predictions.append(Prediction(

@@ -11,7 +11,8 @@ from typing import Any
 from core.datatypes import TaskContext
 from core.storage.layout import ATTRIBUTION_FILE, TRAJECTORY_FILE, TRANSPORT_FIGURE_STEM, write_transport
 from core.results import Estimate
-from core.transport.attribution import save_attribution, summary, system_attribution
+from core.errors import UserError
+from core.transport.attribution import save_attribution, shared_horizon, summary, system_attribution
 from core.transport.onsager import TransportCurves, replica_positions, system_transport
 from core.transport.window import FitWindowError
 from core.execution.tasks import TransportTask
@@ -36,8 +37,16 @@ def run(task: TransportTask, inputs: dict[str, Path], output_dir: Path, context:
                         bjerrum_length=system.bjerrum_length, paired_fraction=system.paired_fraction,
                         test_only=system.test_only)
     if config.attribution:   # each ion's share of Λ at every frame, for learners and the local-attribution analysis
-        attribution = system_attribution(positions, fit_start=result.window.t0, formula_units=curves[0].formula_units,
-                                         kT=task.kT, cutoff=config.attribution_cutoff)
+        horizon = config.attribution_horizon
+        if horizon == "auto":   # trajectories the recipe does not make: from this system's shortest replica
+            horizon = shared_horizon(min(c.run_length for c in curves), fit_window=config.fit_window,
+                                     max_window_fraction=config.max_window_fraction, min_decades=config.min_decades)
+        try:
+            attribution = system_attribution(positions, plateau_start=float(horizon),
+                                             formula_units=curves[0].formula_units, kT=task.kT,
+                                             cutoff=config.attribution_cutoff)
+        except ValueError as exc:
+            raise UserError(f"transport.attribution_horizon: {exc}") from exc
         save_attribution(attribution, output_dir / ATTRIBUTION_FILE)
         transport = replace(transport, attribution=summary(attribution))
     first = result.replicas[0]

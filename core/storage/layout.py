@@ -9,6 +9,8 @@ another to learn where its outputs are.
 
 from __future__ import annotations
 
+import math
+
 import csv
 import io
 import json
@@ -181,7 +183,19 @@ def transport_to_row(transport: SystemTransport) -> dict[str, Any]:
         row.update(zip(ATTRIBUTION_COLUMNS, (
             attribution.molar_conductivity.value, attribution.molar_conductivity.err, attribution.self_part.value,
             attribution.self_part.err, attribution.horizon)))
+        row["attribution_z"] = attribution_agreement(t)
     return row
+
+
+def attribution_agreement(transport: SystemTransport) -> float:
+    """z = (Λ_attributed − Λ) / √(σ_attributed² + σ_Λ²): whether the mean of the measured shares agrees with the
+    label (both estimate the long-time Λ; their errors are combined as if independent, although they come
+    from the same trajectories, so |z| is if anything too small). NaN without an attribution."""
+    if transport.attribution is None:
+        return float("nan")
+    shares, label = transport.attribution.molar_conductivity, transport.molar_conductivity
+    spread = math.hypot(shares.err, label.err)
+    return (shares.value - label.value) / spread if spread > 0 else float("nan")
 
 
 def _estimate(row: dict[str, Any], name: str) -> Estimate:

@@ -10,7 +10,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any, Literal
 
-from core.datatypes import AnalysisInputs
+from core.analysis.inputs import AnalysisInputs
 from core.storage.layout import PREDICTIONS_FILE, TRANSPORT_FILE, read_predictions, read_transport_table
 from core.results import Prediction, SystemTransport
 from core.plugin_system.plugin_api import Plugin

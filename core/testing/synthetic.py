@@ -9,7 +9,7 @@ import numpy as np
 
 from core.datatypes import Frame, LearningData, SimulationJob, SimulationSettings, SystemSpec
 from core.storage.layout import TRAJECTORY_FILE
-from core.md.periodic import minimum_image, wrap
+from core.periodic import minimum_image, wrap
 
 TYPES = ("cation", "anion", "solvent")
 

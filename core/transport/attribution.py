@@ -59,7 +59,7 @@ from core.results import AttributionSummary, Estimate
 from core.transport.onsager import ReplicaPositions
 
 #: Version of the numbers below; part of the transport stage's key through ``TRANSPORT_VERSION``.
-ATTRIBUTION_VERSION = "1"
+ATTRIBUTION_VERSION = "2"
 #: Frames per chunk of the vectorised computation (bounds memory to a few (chunk, n_ions, 3) arrays).
 CHUNK_FRAMES = 256
 
@@ -160,9 +160,25 @@ def _near_sum(positions: np.ndarray, box: np.ndarray, cutoff: float, values: np.
     return out.reshape(values.shape)
 
 
-def horizon_frames(fit_start: float, frame_interval: float, delta_frames: int = 1) -> int:
-    """h in frames for a charge MSD linear from ``fit_start`` τ on (the transport fit window's t0): h − δ ≥ t0."""
-    return max(delta_frames, math.ceil(fit_start / frame_interval - 1e-9) + delta_frames)
+def horizon_frames(plateau_start: float, frame_interval: float, delta_frames: int = 1) -> int:
+    """h in frames for a charge MSD linear from ``plateau_start`` τ on: the smallest h with h − δ ≥ it."""
+    return max(delta_frames, math.ceil(plateau_start / frame_interval - 1e-9) + delta_frames)
+
+
+def shared_horizon(run_length: float, *, fit_window: tuple[float, float] | None, max_window_fraction: float,
+                   min_decades: float) -> float:
+    """The ``auto`` plateau start H (τ) of every system's shares: where the label's window may start at the latest.
+
+    The automatic fit window [t0, 10^d t0] ends within ``max_window_fraction`` of the run, so t0 ≤ f T / 10^d
+    for every system: past that lag, the running Green–Kubo integral has reached the plateau the label's
+    window measures (the window search's own criterion), whatever system. ``run_length`` T (τ): the
+    recipe's production run (or a system's shortest replica, for trajectories the recipe does not make). A
+    forced ``fit_window`` gives its t0, the same for all systems, at most T/4 (so that half the frames keep
+    a share).
+    """
+    if fit_window is not None:
+        return float(min(fit_window[0], run_length / 4.0))
+    return float(max_window_fraction * run_length / 10.0 ** min_decades)
 
 
 def block_mean(values: np.ndarray, blocks: np.ndarray) -> tuple[float, float, int]:
@@ -253,12 +269,18 @@ class SystemAttribution:
         return total, self_part, variance, far
 
 
-def system_attribution(positions: Sequence[ReplicaPositions], *, fit_start: float, formula_units: float,
+def system_attribution(positions: Sequence[ReplicaPositions], *, plateau_start: float, formula_units: float,
                        kT: float = 1.0, delta_frames: int = 1, cutoff: float | None = None) -> SystemAttribution:
-    """The attribution of every replica of a system, the horizon set by the transport fit window's start; with
+    """The attribution of every replica of a system, with h − δ ≥ ``plateau_start`` (τ; the transport stage
+    passes one value for all systems, :func:`shared_horizon`); with
     a ``cutoff`` (σ), the far part of each ion's distinct terms is replaced by its mean over the ions of its
     valence and all frames and replicas (the system mean is unchanged)."""
-    h = horizon_frames(fit_start, positions[0].frame_interval, delta_frames)
+    h = horizon_frames(plateau_start, positions[0].frame_interval, delta_frames)
+    shortest = min(p.ions.shape[0] for p in positions)
+    if 2 * h >= shortest:
+        raise ValueError(f"{positions[0].source}: the attribution's horizon h = {h} frames "
+                         f"({h * positions[0].frame_interval:g} τ) leaves no frame of a {shortest}-frame run "
+                         "(a frame needs h frames on either side); lower transport.attribution_horizon")
     replicas = [replica_attribution(p, horizon_frames=h, formula_units=formula_units, kT=kT,
                                     delta_frames=delta_frames, cutoff=cutoff) for p in positions]
     valence = replicas[0].valence

@@ -60,7 +60,7 @@ from core.transport.label_status import LabelStatus, bias_error, label_status
 from core.transport.window import FitWindow, check_forced_window, choose_window
 
 #: Bumped whenever the numbers this module produces change; part of cache keys.
-TRANSPORT_VERSION = "7"
+TRANSPORT_VERSION = "8"
 
 #: A collective auto-slope enters the covariance floored at this fraction of its value for uncorrelated
 #: ions (e.g. b_QQ >= 0.05 (b_self++ + b_self−−)): a slope estimated near zero by chance would otherwise

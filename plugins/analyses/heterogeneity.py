@@ -47,7 +47,7 @@ class HeterogeneityConfig(PluginConfig):
 
 class Heterogeneity(SystemAnalysis):
     name = "heterogeneity"
-    version = "1.3"
+    version = "1.4"
     Config = HeterogeneityConfig
     title = "Heterogeneity of local conductivity"
     paper_figure = "Fig. 5"

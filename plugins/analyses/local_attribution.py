@@ -31,7 +31,7 @@ from core.api import (AnalysisInputs, AnalysisResult, DistanceBinEdges, PluginCo
 
 #: Columns of ``local_attribution.csv``.
 COLUMNS = ("system", "split", "bin", "n_environments", "learned", "measured", "measured_err", "measured_self",
-           "measured_distinct", "far_excess", "far_excess_err", "z")
+           "measured_distinct", "far_excess", "far_excess_err", "z", "flat", "z_flat", "contrast_err")
 #: Splits whose systems the main ensemble never trained on.
 HELD_OUT = ("test", "external")
 
@@ -47,7 +47,7 @@ class LocalAttributionConfig(PluginConfig):
 
 class LocalAttribution(SystemAnalysis):
     name = "local-attribution"
-    version = "1.1"
+    version = "1.2"
     Config = LocalAttributionConfig
     title = "Local attribution: learned k against measured shares of Λ"
     table = "local_attribution.csv"
@@ -67,6 +67,7 @@ class LocalAttribution(SystemAnalysis):
     missing_reasons = {
         "chi2_per_dof_held_out": "no held-out system bin with enough environments",
         "chi2_per_dof_*": "no system bin with enough environments",
+        "contrast_held_out_*": "no held-out system with enough environments in both bins",
         "contrast_*": "no system with enough environments in both bins"}
 
     def per_system(self, view: SystemView) -> list[dict[str, Any]]:
@@ -80,6 +81,8 @@ class LocalAttribution(SystemAnalysis):
         which = np.digitize(environments["nearest_unlike"], self.config.distance_bins)
         comparison = compare_groups(shares, which, len(names))
         usable = shares.usable
+        flat = view.prediction.true.value if view.prediction is not None else float("nan")
+        contrast_err = comparison.contrast(0, 1)["measured_err"] if len(names) == 2 else float("nan")
         rows = []
         for number, name in enumerate(names):
             chosen = usable & (which == number)
@@ -91,7 +94,10 @@ class LocalAttribution(SystemAnalysis):
                          "learned": float(comparison.learned[number]), "measured": mean,
                          "measured_err": float(comparison.total_err[number]), "measured_self": self_mean,
                          "measured_distinct": mean - self_mean, "far_excess": far_excess, "far_excess_err": far_error,
-                         "z": float(comparison.z[number])})
+                         "z": float(comparison.z[number]), "flat": flat,
+                         "z_flat": (flat - mean) / float(comparison.total_err[number])
+                         if comparison.total_err[number] > 0 else float("nan"),
+                         "contrast_err": contrast_err})
         return rows
 
     def conclude(self, rows: list[dict[str, Any]], inputs: AnalysisInputs, result: AnalysisResult,
@@ -99,12 +105,17 @@ class LocalAttribution(SystemAnalysis):
         config: LocalAttributionConfig = self.config
         names = self.bin_names()
         kept = [r for r in rows if r["n_environments"] >= config.min_environments and np.isfinite(r["z"])]
+        held_out = [r for r in kept if r["split"] in HELD_OUT]
         result.numbers.update(agreement(kept, "all"))
-        result.numbers.update(agreement([r for r in kept if r["split"] in HELD_OUT], "held_out"))
+        result.numbers.update(agreement(held_out, "held_out"))
         if len(names) == 2:
             result.numbers.update(contrast(kept, names))
+            result.numbers.update(contrast(held_out, names, "held_out_"))
         result.notes.append("χ²/dof counts only the measurement's error (the learned bin mean is taken as exact); "
-                            "measured errors group environments into blocks of frames one current window apart.")
+                            "measured errors are a delete-one-block jackknife (blocks of frames one current window "
+                            "apart) that recomputes the far part's mean per valence. *_flat: the same figures for a "
+                            "flat k (every ion its system's Λ), the baseline a learned k must beat. 'held out': the "
+                            "test and external systems, which no member of the main ensemble saw.")
         result.figures += self.figure(kept, names, output_dir)
 
     def figure(self, rows: list[dict], names: list[str], output_dir: Path) -> list[str]:
@@ -128,30 +139,35 @@ class LocalAttribution(SystemAnalysis):
 
 
 def agreement(rows: list[dict], label: str) -> dict[str, float]:
-    """χ²/dof of learned against measured over ``rows`` (one per system-bin), and how many there are."""
+    """χ²/dof of learned against measured over ``rows`` (one per system-bin), the flat k's, and how many."""
     z = np.array([r["z"] for r in rows], dtype=np.float64)
-    return {f"chi2_per_dof_{label}": chi2_per_dof(z), f"n_system_bins_{label}": int(len(z))}
+    flat = np.array([r["z_flat"] for r in rows], dtype=np.float64)
+    return {f"chi2_per_dof_{label}": chi2_per_dof(z), f"chi2_per_dof_{label}_flat": chi2_per_dof(flat),
+            f"n_system_bins_{label}": int(len(z))}
 
 
-def contrast(rows: list[dict], names: list[str]) -> dict[str, float]:
-    """First-bin-minus-second-bin contrast per system, pooled by the measurement's inverse variance: measured
-    (± s.e.), learned (same weights), and their difference in standard errors."""
+def contrast(rows: list[dict], names: list[str], prefix: str = "") -> dict[str, float]:
+    """First-bin-minus-second-bin contrast per system (its error the jackknife's of the whole contrast),
+    pooled over systems by inverse variance: measured (± s.e.), learned (same weights), how many standard
+    errors apart they are, and how far the flat k's contrast (zero) is from the measured one."""
     by_system: dict[str, dict[str, dict]] = {}
     for row in rows:
         by_system.setdefault(row["system"], {})[row["bin"]] = row
     measured, learned, variance = [], [], []
     for bins in by_system.values():
-        if names[0] in bins and names[1] in bins:
+        if names[0] in bins and names[1] in bins and bins[names[0]]["contrast_err"] > 0:
             first, second = bins[names[0]], bins[names[1]]
             measured.append(first["measured"] - second["measured"])
             learned.append(first["learned"] - second["learned"])
-            variance.append(first["measured_err"] ** 2 + second["measured_err"] ** 2)
+            variance.append(first["contrast_err"] ** 2)
+    key = f"contrast_{prefix}"
     if not measured:
-        return {"contrast_systems": 0}
+        return {f"{key}systems": 0}
     weights = 1.0 / np.array(variance)
     error = float(1.0 / math.sqrt(weights.sum()))
     pooled_measured = float(np.sum(weights * measured) / weights.sum())
     pooled_learned = float(np.sum(weights * learned) / weights.sum())
-    return {"contrast_measured": pooled_measured, "contrast_measured_err": error, "contrast_learned": pooled_learned,
-            "contrast_z": (pooled_learned - pooled_measured) / error, "contrast_systems": len(measured),
-            "contrast_measured_negative": int(np.sum(np.array(measured) < 0))}
+    return {f"{key}measured": pooled_measured, f"{key}measured_err": error, f"{key}learned": pooled_learned,
+            f"{key}z": (pooled_learned - pooled_measured) / error, f"{key}flat_z": -pooled_measured / error,
+            f"{key}learned_from_flat": pooled_learned / error, f"{key}systems": len(measured),
+            f"{key}measured_negative": int(np.sum(np.array(measured) < 0))}

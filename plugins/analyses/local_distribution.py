@@ -97,7 +97,7 @@ COLUMNS = ("system", "concentration", "bjerrum_length", "true", "n_near", "n_far
 
 class LocalDistribution(SystemAnalysis):
     name = "local-distribution"
-    version = "1.3"
+    version = "1.4"
     Config = LocalDistributionConfig
     title = "Distribution of local conductivity"
     paper_figure = "Fig. 4"

@@ -62,7 +62,7 @@ def spearman(x: np.ndarray, y: np.ndarray) -> float:
 
 class OnsagerRelations(SystemAnalysis):
     name = "onsager-relations"
-    version = "1.3"
+    version = "1.4"
     Config = OnsagerRelationsConfig
     title = "Local conductivity and Onsager coefficients"
     paper_figure = "Figs. 7, 8"

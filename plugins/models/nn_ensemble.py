@@ -53,18 +53,21 @@ back, which took half the CPU time of a full-batch run.
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 from pathlib import Path
 from typing import Literal
 
 import numpy as np
 from pydantic import Field
 
-from core.api import (LearningData, ModelPlugin, PluginConfig, label_rows, local_variance, posterior_covariance,
-                      retained_heap)
+from core.api import (LearningData, ModelPlugin, PluginConfig, data_shape_groups, decomposed_k, fit_shape,
+                      label_rows, local_variance, posterior_covariance, retained_heap, share_level_data)
 
 WEIGHTS_FILE = "nn-member.pt"
 #: A member's random prior network is drawn with its seed plus this (so it differs from its initialisation).
 PRIOR_SEED_OFFSET = 7919
+#: What a member saves of its shape (attributes with a trailing underscore).
+SHAPE_STATE = ("shape_coef", "shape_covariance", "shape_hidden_mean", "shape_hidden_std")
 
 
 class NNEnsembleConfig(PluginConfig):
@@ -85,6 +88,10 @@ class NNEnsembleConfig(PluginConfig):
         default=0.0, ge=0, description="randomized prior: each member adds this times a fixed random network of "
                                        "its own seed to its output (0: none), so members differ where the labels "
                                        "do not constrain k")
+    shape_alphas: list[float] = Field(
+        default_factory=lambda: np.logspace(-4, 4, 33).tolist(), min_length=1,
+        description="penalties tried for the shape fitted to measured shares (model.labels: both or attribution), "
+                    "chosen by the held-out profiled χ² of whole training systems")
     rigidity_prior_std: float = Field(
         default=1.0, gt=0, description="prior std of the output-layer weights (target-scale units) for the "
                                        "per-environment posterior variance of k")
@@ -152,15 +159,7 @@ class SystemBatch:
         self.offsets = torch.as_tensor(np.cumsum(sizes) - sizes, dtype=torch.int64, device=device)
         self.target = torch.as_tensor(data.target / target_scale, dtype=torch.float32, device=device)
         self.inverse_variance = torch.as_tensor(target_scale ** 2 / data.variance, dtype=torch.float32, device=device)
-        self.fit_system_means = data.fit_system_means
-        self.local_target = self.local_precision = None
-        if data.has_local_labels:   # measured attributions a_i and 1/σ_i² (0 where none), scaled units
-            precision = data.local_precision()[order]
-            self.local_target = torch.as_tensor(np.nan_to_num(data.local_target[order]) / target_scale,
-                                                dtype=torch.float32, device=device)
-            self.local_precision = torch.as_tensor(precision * target_scale ** 2, dtype=torch.float32, device=device)
-            self.system_precision = torch.zeros(self.n_systems, dtype=torch.float32, device=device).index_add_(
-                0, self.system_index, self.local_precision)   # P_s = Σ_{i∈s} 1/σ_i²
+        self.order = order
 
     def system_means(self, network, rows=None):
         """Λ̂_s / scale for every system, (n_systems,), from the network's k of every environment."""
@@ -190,23 +189,7 @@ class SystemBatch:
         terms = local * self.weight[draws].view(len(systems), per_system) * sizes[:, None].to(local.dtype)
         present = (sizes > 0).to(local.dtype)
         means, variances = terms.mean(dim=1) * present, terms.var(dim=1, unbiased=True) / per_system * present
-        if self.local_target is None:
-            return means, variances
-        # Σ_{i∈s} (a_i − k_i)²/σ_i² estimated from the same draws: n_s × their mean
-        squares = self.local_precision[draws].view_as(local) * (self.local_target[draws].view_as(local) - local) ** 2
-        return means, variances, squares.mean(dim=1) * sizes.to(local.dtype) * present
-
-    def local_squares(self, network, rows=None):
-        """Σ_i (a_i − k_i)²/σ_i² per system, (n_systems,), over every row (or ``rows``) with a local label."""
-        import torch
-
-        features, index = self.features, self.system_index
-        target, precision = self.local_target, self.local_precision
-        if rows is not None:
-            features, index, target, precision = features[rows], index[rows], target[rows], precision[rows]
-        local = network(features).squeeze(-1)
-        return torch.zeros(self.n_systems, dtype=local.dtype, device=local.device).index_add_(
-            0, index, precision * (target - local) ** 2), local
+        return means, variances
 
 
 class NNMember:
@@ -226,6 +209,8 @@ class NNMember:
         return torch.device(wanted)
 
     def fit(self, train: LearningData, validation: LearningData | None = None) -> NNMember:
+        """Fit the level network to the system means and, with local labels, the shape network to the shares
+        (module docstring); returns self."""
         import torch
 
         torch.set_num_threads(max(1, self.threads))
@@ -235,9 +220,34 @@ class NNMember:
         mean, std = column_mean_std(train.features)
         self.feature_mean_ = mean.astype(np.float32)
         self.feature_std_ = np.where(std > 1e-8 * max(1.0, float(std.max(initial=0.0))), std, 1.0).astype(np.float32)
-        self.target_scale_ = float(np.mean(np.abs(train.target))) or 1.0
+        level_train, level_validation = train.without_local_labels(), None
+        if validation is not None:
+            level_validation = validation.without_local_labels()
+        if not train.fit_system_means:   # labels: attribution: the level from the shares' own system means
+            level_train = share_level_data(train)
+            level_validation = share_level_data(validation) if validation is not None else None
+        self.target_scale_ = float(np.mean(np.abs(level_train.target))) or 1.0
         self.dim_ = int(np.shape(train.features)[1])
         self.prior_ = self._random_prior().to(device) if self.config.prior_scale > 0 else None
+        network, best, history = self._train_level(level_train, level_validation, device, generator)
+        self.network_ = network.cpu().eval()
+        if self.prior_ is not None:
+            self.prior_ = self.prior_.cpu().eval()
+        rows, variances = label_rows(self._representation(train.features), level_train, self.target_scale_)
+        self.covariance_ = posterior_covariance(rows, variances, 1.0 / self.config.rigidity_prior_std ** 2)
+        self.best_epoch_ = best[1]
+        self.validation_rmse_ = best[0] * self.target_scale_
+        self.history_ = [h * self.target_scale_ for h in history]
+        self.shape_coef_ = self.shape_covariance_ = None
+        if train.has_local_labels:
+            self._fit_shape(train)
+        return self
+
+    def _train_level(self, train: LearningData, validation: LearningData | None, device, generator):
+        """Eq. 12 by Adam, early stopping on the validation systems' RMSE of Λ: (network, (score, epoch,
+        state), history)."""
+        import torch
+
         network = _network(self.dim_, self.config.hidden)
         with torch.no_grad():  # start from the best constant k, so early stopping never keeps a biased start
             network[-1].bias.fill_(_best_constant(train) / self.target_scale_)
@@ -269,15 +279,30 @@ class NNMember:
                 elif valid_batch is not None and epoch - best[1] >= self.config.patience:
                     break
         network.load_state_dict(best[2])
-        self.network_ = network.cpu().eval()
-        if self.prior_ is not None:
-            self.prior_ = self.prior_.cpu().eval()
-        rows, variances = label_rows(self._representation(train.features), train, self.target_scale_)
-        self.covariance_ = posterior_covariance(rows, variances, 1.0 / self.config.rigidity_prior_std ** 2)
-        self.best_epoch_ = best[1]
-        self.validation_rmse_ = best[0] * self.target_scale_
-        self.history_ = [h * self.target_scale_ for h in history]
-        return self
+        return network, best, history
+
+    def _fit_shape(self, train: LearningData) -> None:
+        """The shape d = θ·r̃ on r̃ = (standardised features, the level network's standardised last hidden
+        layer), by the shares' profiled likelihood in closed form (:func:`core.api.fit_shape`: the penalty
+        among ``shape_alphas`` by the held-out profiled χ² of whole training systems), in target-scale units."""
+        hidden = self._representation(train.features)[:, :-1]
+        mean, std = hidden.mean(axis=0), hidden.std(axis=0)
+        self.shape_hidden_mean_, self.shape_hidden_std_ = mean, np.where(std > 1e-12, std, 1.0)
+        scale = self.target_scale_
+        precision = train.local_precision() * scale ** 2
+        groups = data_shape_groups(train)
+        groups = replace(groups, variance=groups.variance / scale ** 2)
+        fitted = fit_shape(self._shape_representation(train.features),
+                           np.nan_to_num(np.asarray(train.local_target, dtype=np.float64)) / scale, precision, groups,
+                           np.asarray(self.config.shape_alphas))
+        self.shape_coef_, self.shape_alpha_, self.shape_covariance_ = fitted.coef, fitted.alpha, fitted.covariance
+        self.shape_held_out_chi2_ = fitted.held_out_chi2
+
+    def _shape_representation(self, features: np.ndarray) -> np.ndarray:
+        """r̃ (n, dim + width): the standardised features and the level network's standardised hidden layer."""
+        standardised = (np.asarray(features, dtype=np.float64) - self.feature_mean_) / self.feature_std_
+        hidden = (self._representation(features)[:, :-1] - self.shape_hidden_mean_) / self.shape_hidden_std_
+        return np.hstack([standardised, hidden])
 
     def _random_prior(self):
         """A fixed random network of this member's seed (the same architecture, never trained)."""
@@ -299,12 +324,9 @@ class NNMember:
         return lambda features: network(features) + scale * prior(features)
 
     def _loss(self, network, batch: SystemBatch, chosen, generator):
-        """Eq. 12 over the ``chosen`` systems (scaled units): exact, or its unbiased subsampled estimate; with
-        local labels, plus Σ_i (a_i − k_i)²/σ_i² over their environments (:meth:`_joint_loss`)."""
+        """Eq. 12 over the ``chosen`` systems (scaled units): exact, or its unbiased subsampled estimate."""
         import torch
 
-        if batch.local_target is not None:
-            return self._joint_loss(network, batch, chosen, generator)
         if self.config.environments_per_step is None:
             mask = torch.zeros(batch.n_systems, dtype=torch.bool, device=chosen.device)
             mask[chosen] = True
@@ -315,71 +337,65 @@ class NNMember:
         estimate, variance = batch.sampled_means(network, chosen, self.config.environments_per_step, generator)
         return torch.sum(weight * ((batch.target[chosen] - estimate) ** 2 - variance)) / torch.sum(weight)
 
-    def _joint_loss(self, network, batch: SystemBatch, chosen, generator, exact: bool = False):
-        """Σ_s (Λ_s − Λ̂_s)²/Δ_s / Σ_s 1/Δ_s (where system means are fitted) + Σ_i (a_i − k_i)²/σ_i² / Σ_s P_s,
-        P_s = Σ_{i∈s} 1/σ_i², over the ``chosen`` systems: each set of labels' mean χ², so that precise system
-        means cannot starve the local labels' gradient (both sets agree in expectation, so a model that can fit
-        both has the same minimum either way). Exact, or from ``environments_per_step`` draws per system (both
-        terms unbiased; the first variance-corrected as in eq. 12's estimate)."""
-        import torch
-
-        system_weight = batch.inverse_variance[chosen] * float(batch.fit_system_means)
-        system_norm = torch.clamp(torch.sum(system_weight), min=1e-30)
-        local_norm = torch.clamp(torch.sum(batch.system_precision[chosen]), min=1e-30)
-        if exact or self.config.environments_per_step is None:
-            mask = torch.zeros(batch.n_systems, dtype=torch.bool, device=chosen.device)
-            mask[chosen] = True
-            rows = mask[batch.system_index] if len(chosen) < batch.n_systems else None
-            squares, local = batch.local_squares(network, rows)
-            index, weight = batch.system_index, batch.weight
-            if rows is not None:
-                index, weight = index[rows], weight[rows]
-            means = torch.zeros(batch.n_systems, dtype=local.dtype, device=local.device).index_add_(0, index,
-                                                                                                     weight * local)
-            residual = (batch.target[chosen] - means[chosen]) ** 2
-            return torch.sum(system_weight * residual) / system_norm + torch.sum(squares[chosen]) / local_norm
-        estimate, variance, squares = batch.sampled_means(network, chosen, self.config.environments_per_step,
-                                                          generator)
-        residual = (batch.target[chosen] - estimate) ** 2 - variance
-        return torch.sum(system_weight * residual) / system_norm + torch.sum(squares) / local_norm
-
     def _rmse(self, network, batch: SystemBatch) -> float:
         import torch
 
         with torch.no_grad():
-            if batch.local_target is not None:   # the fitted objective itself, per unit weight
-                everything = torch.arange(batch.n_systems, device=batch.target.device)
-                return float(self._joint_loss(network, batch, everything, None, exact=True).sqrt())
             means = batch.system_means(network)
             return float(torch.sqrt(torch.mean((batch.target - means) ** 2)))
 
-    def predict_local(self, features: np.ndarray, chunk: int = 65536) -> np.ndarray:
+    def _outputs(self, network, features: np.ndarray, chunk: int = 65536, prior: bool = True) -> np.ndarray:
+        """``network``'s output for each row of ``features`` (n,), target-scale units (with the random prior
+        where ``prior`` and the member has one)."""
         import torch
 
         standardised = (np.asarray(features, dtype=np.float32) - self.feature_mean_) / self.feature_std_
+        forward = self._combined(network) if prior else network
         out = np.empty(len(standardised), dtype=np.float64)
         with torch.no_grad():
             for start in range(0, len(standardised), chunk):
                 block = torch.as_tensor(standardised[start:start + chunk])
-                out[start:start + chunk] = self._combined(self.network_)(block).squeeze(-1).double().numpy()
-        return out * self.target_scale_
+                out[start:start + chunk] = forward(block).squeeze(-1).double().numpy()
+        return out
 
-    def _representation(self, features: np.ndarray, chunk: int = 65536) -> np.ndarray:
-        """r_i = (h_i, 1), (n, width + 1): the last hidden layer, whose product with the output layer is k_i."""
+    def predict_local(self, features: np.ndarray, weight: np.ndarray | None = None) -> np.ndarray:
+        """k of each row of ``features`` (n, dim) -> (n,), Λ units. With a shape (local labels were fitted)
+        the rows are one system's environments and ``weight`` (n,) their weights in its mean (uniform by
+        default): k = ḡ + d − d̄ (:func:`core.api.decomposed_k`)."""
+        level = self._outputs(self.network_, features) * self.target_scale_
+        if getattr(self, "shape_coef_", None) is None:
+            return level
+        shape = self._shape_representation(features) @ self.shape_coef_ * self.target_scale_
+        return decomposed_k(level, shape, weight)
+
+    def _representation(self, features: np.ndarray, network=None, chunk: int = 65536) -> np.ndarray:
+        """r_i = (h_i, 1), (n, width + 1): the last hidden layer of ``network`` (the level network by default),
+        whose product with its output layer is its output."""
         import torch
 
+        network = self.network_ if network is None else network
         standardised = (np.asarray(features, dtype=np.float32) - self.feature_mean_) / self.feature_std_
-        hidden = self.network_[:-1]
-        width = self.network_[-1].in_features
+        hidden = network[:-1]
+        width = network[-1].in_features
         out = np.ones((len(standardised), width + 1), dtype=np.float64)
         with torch.no_grad():
             for start in range(0, len(standardised), chunk):
                 out[start:start + chunk, :width] = hidden(torch.as_tensor(standardised[start:start + chunk])).numpy()
         return out
 
-    def local_variance(self, features: np.ndarray) -> np.ndarray:
-        """Posterior variance of k for each row of ``features`` ((n, dim) -> (n,)), units of Λ²."""
-        return local_variance(self._representation(features), self.covariance_) * self.target_scale_ ** 2
+    def local_variance(self, features: np.ndarray, weight: np.ndarray | None = None) -> np.ndarray:
+        """Posterior variance of k for each row of ``features`` ((n, dim) -> (n,)), units of Λ². With a shape
+        (rows of one system, as for :meth:`predict_local`): var(ḡ) + var(d_i − d̄), from the level
+        network's system-mean posterior and the shape's."""
+        level = self._representation(features)
+        if getattr(self, "shape_coef_", None) is None:
+            return local_variance(level, self.covariance_) * self.target_scale_ ** 2
+        weight = np.ones(len(level)) if weight is None else np.asarray(weight, np.float64)
+        total = max(float(weight.sum()), 1e-300)
+        shape = self._shape_representation(features)
+        centred = shape - weight @ shape / total
+        return (local_variance((weight @ level / total)[None, :], self.covariance_)[0]
+                + local_variance(centred, self.shape_covariance_)) * self.target_scale_ ** 2
 
     def save(self, directory: Path) -> None:
         import torch
@@ -391,8 +407,16 @@ class NNMember:
                     "covariance": torch.as_tensor(self.covariance_),
                     "feature_mean": torch.as_tensor(self.feature_mean_),
                     "feature_std": torch.as_tensor(self.feature_std_), "target_scale": self.target_scale_,
-                    "best_epoch": self.best_epoch_, "validation_rmse": self.validation_rmse_},
+                    "best_epoch": self.best_epoch_, "validation_rmse": self.validation_rmse_, **self._shape_state()},
                    directory / WEIGHTS_FILE)
+
+    def _shape_state(self) -> dict:
+        import torch
+
+        if getattr(self, "shape_coef_", None) is None:
+            return {}
+        return {name: torch.as_tensor(getattr(self, f"{name}_")) for name in SHAPE_STATE} | {
+            "shape_alpha": self.shape_alpha_}
 
     @classmethod
     def load(cls, directory: Path, config: NNEnsembleConfig) -> NNMember:
@@ -416,12 +440,17 @@ class NNMember:
         member.target_scale_ = float(saved["target_scale"])
         member.best_epoch_ = int(saved["best_epoch"])
         member.validation_rmse_ = float(saved["validation_rmse"])
+        member.shape_coef_ = member.shape_covariance_ = None
+        if "shape_coef" in saved:
+            for name in SHAPE_STATE:
+                setattr(member, f"{name}_", saved[name].numpy())
+            member.shape_alpha_ = float(saved["shape_alpha"])
         return member
 
 
 class NNEnsemble(ModelPlugin):
     name = "nn-ensemble"
-    version = "1.4"
+    version = "1.5"
     Config = NNEnsembleConfig
     stochastic = True
     fits_local_labels = True

@@ -29,7 +29,8 @@ from pathlib import Path
 import numpy as np
 from pydantic import Field
 
-from core.api import LearningData, ModelPlugin, PluginConfig, local_variance, posterior_covariance
+from core.api import (LearningData, ModelPlugin, PluginConfig, decomposed_k, local_variance, posterior_covariance,
+                      data_shape_groups, fit_shape, share_level_data)
 
 COEFFICIENTS_FILE = "ridge.npz"
 #: The intercept column is multiplied by this, so the penalty on b is negligible.
@@ -49,13 +50,16 @@ class RidgeMember:
         self.config = config
 
     def fit(self, train: LearningData, validation: LearningData | None = None) -> RidgeMember:
+        """The level (a, b) by RidgeCV on the system means; with local labels, the shape θ by the shares'
+        profiled likelihood (module docstring); returns self."""
         from sklearn.linear_model import RidgeCV
 
         features = np.asarray(train.features, dtype=np.float64)
         self.feature_mean_ = features.mean(axis=0)
         std = features.std(axis=0)
         self.feature_std_ = np.where(std > 1e-12 * max(1.0, float(std.max(initial=0.0))), std, 1.0)
-        design, target, variance = self._labelled_rows(train)
+        level = train.without_local_labels() if train.fit_system_means else share_level_data(train)
+        design, target, variance = self._design(level), np.asarray(level.target, np.float64), np.asarray(level.variance)
         if len(self.config.alphas) > 1 and len(target) > 2:
             regression = RidgeCV(alphas=self.config.alphas, fit_intercept=False)
         else:
@@ -67,33 +71,39 @@ class RidgeMember:
         self.intercept_ = float(regression.coef_[-1] * INTERCEPT_SCALE - self.coef_ @ self.feature_mean_)
         self.alpha_ = float(getattr(regression, "alpha_", self.config.alphas[0]))
         self.covariance_ = posterior_covariance(design, variance, self.alpha_)
+        self.shape_coef_ = self.shape_covariance_ = None
+        self.shape_alpha_ = float("nan")
+        if train.has_local_labels:
+            self._fit_shape(train)
         return self
 
-    def _labelled_rows(self, data: LearningData) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """(design, target, variance) of every label: the system rows (m̃_s, W_s) with Λ_s and Δ_s where system
-        means are fitted, and each environment's (x̃_i, 1) with its attribution a_i and σ_i² where it has one
-        (a weighted least-squares fit of both)."""
-        designs, targets, variances = [], [], []
-        if data.fit_system_means:
-            designs.append(self._design(data))
-            targets.append(np.asarray(data.target, dtype=np.float64))
-            variances.append(np.asarray(data.variance, dtype=np.float64))
-        precision = data.local_precision()
-        used = precision > 0
-        if np.any(used):
-            designs.append(self._representation(np.asarray(data.features)[used]))
-            targets.append(np.asarray(data.local_target)[used])
-            variances.append(1.0 / precision[used])
-        return np.vstack(designs), np.concatenate(targets), np.concatenate(variances)
+    def _fit_shape(self, train: LearningData) -> None:
+        """θ by the shares' profiled likelihood on the standardised features (:func:`core.api.fit_shape`: the
+        penalty among ``alphas`` by the held-out profiled χ² of whole training systems)."""
+        standardised = (np.asarray(train.features, dtype=np.float64) - self.feature_mean_) / self.feature_std_
+        fitted = fit_shape(standardised, np.nan_to_num(np.asarray(train.local_target, dtype=np.float64)),
+                           train.local_precision(), data_shape_groups(train), np.asarray(self.config.alphas))
+        self.shape_alpha_ = fitted.alpha
+        self.shape_coef_ = fitted.coef / self.feature_std_
+        self.shape_covariance_ = fitted.covariance
 
     def _representation(self, features: np.ndarray) -> np.ndarray:
         """r_i = (x̃_i, INTERCEPT_SCALE): the vector whose product with the ridge coefficients is k_i."""
         standardised = (np.asarray(features, dtype=np.float64) - self.feature_mean_) / self.feature_std_
         return np.hstack([standardised, np.full((len(standardised), 1), INTERCEPT_SCALE)])
 
-    def local_variance(self, features: np.ndarray) -> np.ndarray:
-        """Posterior variance of k for each row of ``features`` ((n, dim) -> (n,)), units of Λ²."""
-        return local_variance(self._representation(features), self.covariance_)
+    def local_variance(self, features: np.ndarray, weight: np.ndarray | None = None) -> np.ndarray:
+        """Posterior variance of k for each row of ``features`` ((n, dim) -> (n,)), units of Λ²; with a shape
+        (rows of one system, as for :meth:`predict_local`): var(ḡ) + var(d_i − d̄)."""
+        level = self._representation(features)
+        if self.shape_coef_ is None:
+            return local_variance(level, self.covariance_)
+        weight = np.ones(len(level)) if weight is None else np.asarray(weight, np.float64)
+        total = max(float(weight.sum()), 1e-300)
+        mean_level = (weight @ level / total)[None, :]
+        standardised = (np.asarray(features, dtype=np.float64) - self.feature_mean_) / self.feature_std_
+        centred = standardised - weight @ standardised / total
+        return local_variance(mean_level, self.covariance_)[0] + local_variance(centred, self.shape_covariance_)
 
     def _design(self, data: LearningData) -> np.ndarray:
         standardised = (np.asarray(data.features, dtype=np.float64) - self.feature_mean_) / self.feature_std_
@@ -102,13 +112,21 @@ class RidgeMember:
         totals = np.bincount(data.system_index, weights=data.weight, minlength=data.n_systems)
         return np.hstack([means, INTERCEPT_SCALE * totals[:, None]])
 
-    def predict_local(self, features: np.ndarray) -> np.ndarray:
-        return np.asarray(features, dtype=np.float64) @ self.coef_ + self.intercept_
+    def predict_local(self, features: np.ndarray, weight: np.ndarray | None = None) -> np.ndarray:
+        """k of each row (n, dim) -> (n,); with a shape the rows are one system's environments and ``weight``
+        (n,) their weights in its mean (uniform by default): k = ḡ + d − d̄."""
+        features = np.asarray(features, dtype=np.float64)
+        level = features @ self.coef_ + self.intercept_
+        if self.shape_coef_ is None:
+            return level
+        return decomposed_k(level, features @ self.shape_coef_, weight)
 
     def save(self, directory: Path) -> None:
+        shape = {} if self.shape_coef_ is None else {"shape_coef": self.shape_coef_,
+                                                      "shape_covariance": self.shape_covariance_}
         np.savez(directory / COEFFICIENTS_FILE, coef=self.coef_, intercept=self.intercept_,
-                 feature_mean=self.feature_mean_, feature_std=self.feature_std_, covariance=self.covariance_)
-        (directory / "ridge.json").write_text(json.dumps({"alpha": self.alpha_}))
+                 feature_mean=self.feature_mean_, feature_std=self.feature_std_, covariance=self.covariance_, **shape)
+        (directory / "ridge.json").write_text(json.dumps({"alpha": self.alpha_, "shape_alpha": self.shape_alpha_}))
 
     @classmethod
     def load(cls, directory: Path, config: RidgeConfig) -> RidgeMember:
@@ -119,13 +137,17 @@ class RidgeMember:
             member.feature_mean_ = saved["feature_mean"]
             member.feature_std_ = saved["feature_std"]
             member.covariance_ = saved["covariance"]
-        member.alpha_ = json.loads((directory / "ridge.json").read_text())["alpha"]
+            member.shape_coef_ = saved["shape_coef"] if "shape_coef" in saved else None
+            member.shape_covariance_ = saved["shape_covariance"] if "shape_covariance" in saved else None
+        chosen = json.loads((directory / "ridge.json").read_text())
+        member.alpha_ = chosen["alpha"]
+        member.shape_alpha_ = chosen.get("shape_alpha", float("nan"))
         return member
 
 
 class RidgeModel(ModelPlugin):
     name = "ridge"
-    version = "1.2"
+    version = "1.3"
     Config = RidgeConfig
     stochastic = False
     fits_local_labels = True
