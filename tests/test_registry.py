@@ -145,3 +145,57 @@ def test_built_in_plugins_import_core_only_through_its_public_api() -> None:
     root = Path(__file__).resolve().parents[1] / "plugins"
     offenders = {str(path.relative_to(root)): inner.findall(path.read_text()) for path in root.rglob("*.py")}
     assert not {path: found for path, found in offenders.items() if found}
+
+
+def _package(site: Path, name: str, module: str, source: str) -> None:
+    """A real installed package: a dist-info with a localcond entry point, and its module, under ``site``."""
+    dist = site / f"{name}-1.0.dist-info"
+    dist.mkdir()
+    (dist / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {name}\nVersion: 1.0\n")
+    (dist / "entry_points.txt").write_text(f"[localcond]\nplugins = {module}\n")
+    (site / f"{module}.py").write_text(source)
+
+
+GOOD_DESCRIPTOR = '''
+from core.api import DescriptorPlugin, hookimpl
+import numpy as np
+
+class Counting(DescriptorPlugin):
+    name = "counting-good"
+    version = "1.0"
+    description = "a plugin that loads"
+    def featurize(self, frame, center_indices):
+        return np.zeros((len(center_indices), 1))
+
+@hookimpl
+def localcond_register_descriptors(registry):
+    return [Counting]
+'''
+
+
+def test_broken_packages_are_listed_with_their_reason_and_the_others_load(tmp_path, monkeypatch):
+    """Three broken packages beside a good one, all installed through the entry point: a hook implementation
+    with a misnamed argument (pluggy refuses it at registration), a misspelt hook name, and an import error.
+    Each is listed as broken with its reason; the good package's plugin loads; ``plugins`` exits 0."""
+    _package(tmp_path, "goodpkg", "goodpkg_plugins", GOOD_DESCRIPTOR)
+    _package(tmp_path, "argpkg", "argpkg_plugins", GOOD_DESCRIPTOR.replace("counting-good", "counting-arg")
+             .replace("def localcond_register_descriptors(registry)", "def localcond_register_descriptors(registery)"))
+    _package(tmp_path, "typopkg", "typopkg_plugins", GOOD_DESCRIPTOR.replace("counting-good", "counting-typo")
+             .replace("def localcond_register_descriptors(", "def localcond_register_descriptor("))
+    _package(tmp_path, "importpkg", "importpkg_plugins", "import a_module_that_is_not_installed\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    registry = PluginRegistry()
+    registry.load_entry_points()
+    registry.collect()
+    reasons = {info.package: info.unavailable_reason for info in registry.broken}
+    assert "registery" in reasons["argpkg"] and "invalid hook implementation" in reasons["argpkg"]
+    assert "matches no localcond hook (misspelt?)" in reasons["typopkg"]
+    assert "a_module_that_is_not_installed" in reasons["importpkg"] and "failed to load" in reasons["importpkg"]
+    assert "goodpkg" not in reasons
+    assert registry.info("descriptor", "counting-good").package == "goodpkg"
+    names = {info.name for info in registry.plugins("descriptor")}
+    assert "counting-arg" not in names and "counting-typo" not in names
+    monkeypatch.setenv("PYTHONPATH", str(tmp_path))
+    listing = cli("plugins")
+    assert listing.returncode == 0 and "Traceback" not in listing.stderr, listing.stderr
+    assert "argpkg" in listing.stdout + listing.stderr and "counting-good" in listing.stdout

@@ -18,6 +18,7 @@ from types import ModuleType
 from typing import Any
 
 import pluggy
+from pluggy import PluginValidationError
 from pydantic import BaseModel
 
 from core.plugin_system import hookspecs
@@ -94,8 +95,16 @@ class PluginRegistry:
                 self.broken.append(PluginInfo("?", entry_point.name, None, package, version,
                                               f"entry point {entry_point.value!r} failed to load: {exc}"))
                 continue
-            self.register_module(module, package=package, package_version=version,
-                                 name=f"{package}:{entry_point.name}")
+            plugin_name = f"{package}:{entry_point.name}"
+            try:
+                self.register_module(module, package=package, package_version=version, name=plugin_name)
+            except PluginValidationError as exc:   # e.g. a hook implementation with a misnamed argument
+                if self._manager.has_plugin(plugin_name):
+                    self._manager.unregister(name=plugin_name)   # pluggy keeps what it added before the error
+                self._packages.pop(plugin_name, None)
+                self.broken.append(PluginInfo("?", entry_point.name, None, package, version,
+                                              f"entry point {entry_point.value!r}: invalid hook implementation: "
+                                              f"{exc}"))
 
     def register_module(self, module: ModuleType | object, *, package: str, package_version: str = "",
                         name: str | None = None) -> None:
