@@ -83,7 +83,8 @@ def openmm_rate(n: int, method: str, platform: str, steps: int, directory: Path)
 
 
 def openmm_force_agreement(n: int, platform: str, directory: Path) -> float:
-    """RMS difference of ``platform``'s forces from the CPU platform's, relative to the RMS force."""
+    """RMS difference of ``platform``'s forces from OpenMM's Reference platform's (double precision, a plain loop;
+    independent of the CPU and CUDA platforms' code), relative to the RMS force."""
     import numpy as np
 
     from core.md.electrolyte import build_topology, initial_positions
@@ -95,7 +96,7 @@ def openmm_force_agreement(n: int, platform: str, directory: Path) -> float:
     positions = initial_positions(topology, np.random.default_rng(3))
     system = build_system(topology, bjerrum_length=job.system.bjerrum_length, kT=1.0, wca_cutoff=2 ** (1 / 6),
                           bond_k=100.0, bond_r0=1.0, coulomb=CoulombSettings(3.0, 5e-4))
-    _, reference = evaluate(system, positions, "CPU")
+    _, reference = evaluate(system, positions, "Reference")
     _, forces = evaluate(system, positions, platform)
     return float(np.sqrt(np.mean(np.sum((forces - reference) ** 2, axis=1)) / np.mean(np.sum(reference ** 2, axis=1))))
 

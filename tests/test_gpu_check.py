@@ -36,5 +36,7 @@ def test_its_measurements_run_end_to_end_on_the_cpu(tmp_path) -> None:
     rows = json.loads((tmp_path / "gpu.json").read_text())["rows"]
     rates = [r for r in rows if "steps_per_s" in r]
     assert len(rates) == 3 and all(r["steps_per_s"] > 0 for r in rates)
-    assert any(r.get("rms_relative_difference") == 0.0 for r in rows)     # CPU against itself
+    # the CPU platform against OpenMM's Reference platform (double precision): single-precision differences only
+    agreement = [r["rms_relative_difference"] for r in rows if "rms_relative_difference" in r]
+    assert agreement and all(0.0 < value < 1e-4 for value in agreement), agreement
     assert any(r.get("epoch_s", 0) > 0 for r in rows)

@@ -45,7 +45,9 @@ def test_local_cluster_run_then_cache_reuse_then_descriptor_change(plugin_site, 
     for entry in manifest.values():
         assert entry["checksum"] and entry["wall_time"] is not None and entry["plugin"] is not None \
             or entry["step"] == "transport"
-        assert entry["inputs"] is not None
+    for entry in manifest.values():   # every input names an artifact of this run; only simulations have none
+        assert set(entry["inputs"]) <= set(manifest), entry
+        assert bool(entry["inputs"]) == (entry["step"] != "simulate"), entry
 
     second = cli("run", str(recipe), "--workdir", str(workdir))
     assert second.returncode == 0, second.stderr
@@ -127,8 +129,9 @@ def test_sigkill_mid_run_then_resume_recomputes_nothing_finished(plugin_site, tm
     process.wait()
     finished = sorted(p.parent.name for p in workdir.glob("simulate/*/" + META_FILE))
     assert 3 <= len(finished) < 12, "the kill should land mid-way through the simulations"
-    for artifact in final_artifacts(workdir):
-        assert store.verify(artifact) is not None, f"{artifact} is visible but incomplete"
+    # every directory under a final name is a complete artifact: verify raises on a missing or mismatched file
+    verified = [artifact for artifact in final_artifacts(workdir) if store.verify(artifact)["files"]]
+    assert sorted(a.name for a in verified if a.parent.name == "simulate") == finished
     assert not list(workdir.glob("*/*.gsd")), "no trajectory outside an artifact directory"
 
     resumed = cli("run", str(recipe), "--workdir", str(workdir))

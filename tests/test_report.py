@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from html.parser import HTMLParser
+
 from core.analysis.report import _figures_by_stem, numbers_html
 
 
@@ -15,6 +17,51 @@ def test_numbers_per_system_are_one_row_per_system():
     text = numbers_html({"sys-a": {"n_near": 24, "bimodality": 0.49}, "sys-b": {"n_near": 67, "bimodality": 0.3}})
     assert text.count("<tr>") == 3 and "<th>n_near</th>" in text and "<td>sys-b</td><td>67</td>" in text
     assert "<pre>" not in text
+
+
+class _Tables(HTMLParser):
+    """What a reader's browser builds from the HTML: headings and the rows of cells of every table."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.headings: list[str] = []
+        self.rows: list[list[str]] = []
+        self._text: list[str] | None = None
+
+    def handle_starttag(self, tag, attrs):
+        if tag == "tr":
+            self.rows.append([])
+        elif tag in ("td", "th", "h4"):
+            self._text = []
+
+    def handle_data(self, data):
+        if self._text is not None:
+            self._text.append(data)
+
+    def handle_endtag(self, tag):
+        if tag in ("td", "th") and self._text is not None:
+            self.rows[-1].append("".join(self._text))
+        elif tag == "h4" and self._text is not None:
+            self.headings.append("".join(self._text))
+        if tag in ("td", "th", "h4"):
+            self._text = None
+
+
+def test_a_nested_mapping_reads_back_from_the_parsed_tables():
+    """Every number of a three-level mapping can be read back from the tables a parser finds, under its key."""
+    numbers = {"measured_agreement": {"chi2_per_dof": 1.67, "n_bins": 323,
+                                      "per_system_and_kind": {"a like": {"chi2_per_dof": 1.02, "n_bins": 17},
+                                                              "b unlike": {"chi2_per_dof": 0.5, "n_bins": 4}}},
+               "r": 0.5}
+    parsed = _Tables()
+    parsed.feed(numbers_html(numbers))
+    cells = {tuple(row) for row in parsed.rows}
+    assert ("r", "0.5") in cells and ("chi2_per_dof", "1.67") in cells and ("n_bins", "323") in cells
+    header = next(row for row in parsed.rows if "n_bins" in row and "chi2_per_dof" in row and len(row) == 3)
+    for system, values in numbers["measured_agreement"]["per_system_and_kind"].items():
+        row = next(r for r in parsed.rows if r and r[0] == system)
+        assert {name: float(row[header.index(name)]) for name in values} == values
+    assert "per system and kind" in parsed.headings
 
 
 def test_deeper_structures_are_tables_under_their_own_heading_never_json():

@@ -28,9 +28,10 @@ def same_row(first: dict, second: dict) -> bool:
     return list(first) == list(second) and all(same(first[key], second[key]) for key in first)
 
 
-def transports(mixture: bool) -> SystemTransport:
+def transports(mixture: bool) -> tuple[SystemTransport, list]:
     """Two replicas of the Li/Mg/TFSI walkers (or of the same ions as one cation and one anion species), with
-    the label check, and the identity and an attribution summary filled in as the transport stage does."""
+    the label check, and the identity and an attribution summary filled in as the transport stage does; and the
+    replicas' own results."""
     types, walker, diffusion = walkers()
     mass = np.array([SPECIES[t][2] for t in types])
     species = tuple(IonSpecies(SPECIES[t][0], SPECIES[t][1], COUNTS[t]) for t in (1, 2, 3))
@@ -51,12 +52,12 @@ def transports(mixture: bool) -> SystemTransport:
             curves.append(curves_from_positions(cations, anions, INTERVAL, LENGTH ** 3))
     fit = system_transport(curves)
     return replace(fit.transport, system="s", concentration=0.01, bjerrum_length=5, paired_fraction=0.0,
-                   attribution=AttributionSummary(Estimate(0.1, 0.01), Estimate(0.2, 0.02), 3.0))
+                   attribution=AttributionSummary(Estimate(0.1, 0.01), Estimate(0.2, 0.02), 3.0)), fit.replicas
 
 
 @pytest.mark.parametrize("mixture", [False, True], ids=["salt", "mixture"])
 def test_a_transport_row_reads_back_as_the_same_row_through_json_and_csv(tmp_path, mixture):
-    transport = transports(mixture)
+    transport, _ = transports(mixture)
     row = transport_to_row(transport)
     assert same_row(transport_to_row(transport_from_row(json.loads(json.dumps(row)))), row)
     extra = [column for column in row if column not in TRANSPORT_COLUMNS]
@@ -79,12 +80,18 @@ def test_a_transport_row_reads_back_as_the_same_row_through_json_and_csv(tmp_pat
 
 
 def test_the_replica_scatter_and_the_standard_error_are_kept_apart():
-    """err is the pooled standard error, std the scatter of the replicas (ddof 1), sem = std / √n."""
-    transport = transports(False)
-    fit_errors = transport.molar_conductivity
-    assert fit_errors.err > 0 and fit_errors.std > 0 and fit_errors.err != fit_errors.std
-    assert transport.molar_conductivity_sem == pytest.approx(fit_errors.std / math.sqrt(2))
-    assert transport.molar_conductivity.relative_err == pytest.approx(abs(fit_errors.err / fit_errors.value))
+    """err is the inverse-variance pooled standard error of the replicas' own errors, std the scatter of their
+    values (ddof 1), sem = std / √n: each recomputed here from the replicas' results, not from the pooled row."""
+    transport, replicas = transports(False)
+    values = np.array([r.molar_conductivity for r in replicas])
+    errors = np.array([r.molar_conductivity_err for r in replicas])
+    weights = 1.0 / errors ** 2
+    pooled = transport.molar_conductivity
+    assert pooled.value == pytest.approx(float(np.sum(weights * values) / weights.sum()), rel=1e-12)
+    assert pooled.err == pytest.approx(float(1.0 / np.sqrt(weights.sum())), rel=1e-12)
+    assert pooled.std == pytest.approx(float(np.std(values, ddof=1)), rel=1e-12)
+    assert pooled.err != pooled.std
+    assert transport.molar_conductivity_sem == pytest.approx(float(np.std(values, ddof=1)) / math.sqrt(len(values)))
 
 
 def test_a_prediction_row_reads_back_as_the_same_row(tmp_path):
