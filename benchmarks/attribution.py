@@ -22,7 +22,8 @@ from rich.table import Table
 from core.storage.layout import TRAJECTORY_FILE
 from core.stages.transport import diagnostic_figure
 from core.transport.attribution import system_attribution
-from core.transport.onsager import replica_positions, system_transport
+from core.transport.onsager import system_transport
+from core.transport.replica_files import replica_positions
 
 
 def trajectories(workdir: Path) -> dict[str, list[Path]]:

@@ -30,7 +30,8 @@ from rich.table import Table
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from core.transport.onsager import replica_positions, system_transport  # noqa: E402
+from core.transport.onsager import system_transport  # noqa: E402
+from core.transport.replica_files import replica_positions
 from transport_calibration import simulate  # noqa: E402
 
 

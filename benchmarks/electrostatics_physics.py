@@ -31,7 +31,8 @@ from rich.table import Table
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from core.datatypes import SimulationJob, SimulationSettings, SystemSpec  # noqa: E402
-from core.transport.onsager import replica_positions, system_transport  # noqa: E402
+from core.transport.onsager import system_transport  # noqa: E402
+from core.transport.replica_files import replica_positions
 
 METHODS = ("all-particles", "ion-pairs")
 COMPARED = (("D_p", "D₊ σ²/τ"), ("D_m", "D₋ σ²/τ"), ("molar_conductivity", "Λ"),

@@ -27,7 +27,8 @@ from core.stages.transport import diagnostic_figure  # noqa: E402
 from core.md.trajectory import read_frames  # noqa: E402
 from core.md.trajectory import gsd_contents  # noqa: E402
 from core.md.trajectory_checks import checked_frames  # noqa: E402
-from core.transport.onsager import replica_positions, system_transport  # noqa: E402
+from core.transport.onsager import system_transport  # noqa: E402
+from core.transport.replica_files import replica_positions
 from core.md.unwrap import nojump_frames  # noqa: E402
 
 

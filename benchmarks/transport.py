@@ -28,7 +28,7 @@ from rich.table import Table
 from core.datatypes import Frame
 from core.md.trajectory import LOG_TIMESTEP, GSDWriter
 from core.transport.correlation import displacement_correlation, displacement_correlation_naive
-from core.transport.onsager import replica_transport
+from core.transport.replica_files import replica_transport
 
 
 def timed(work) -> float:

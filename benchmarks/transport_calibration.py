@@ -36,7 +36,9 @@ from rich.table import Table
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from core.transport.gls import ols_line  # noqa: E402
-from core.transport.onsager import ReplicaCurves, replica_positions, system_transport  # noqa: E402
+from core.transport.curves import ReplicaCurves  # noqa: E402
+from core.transport.onsager import system_transport
+from core.transport.replica_files import replica_positions
 
 
 def simulate(args: argparse.Namespace, console: Console) -> list[Path]:

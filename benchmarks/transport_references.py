@@ -250,7 +250,7 @@ def main() -> None:
         for state, files in paths.items():
             console.print(f"c = {state[0]:g}, l_B = {state[1]:g}: {len(files)} replicas")
         return
-    from core.transport.onsager import replica_positions
+    from core.transport.replica_files import replica_positions
 
     states = {state: [replica_positions(path) for path in files] for state, files in paths.items()}
     references = reference_table(states, console)

@@ -365,7 +365,7 @@ def attribution_inputs(tmp_path: Path, learned) -> AnalysisInputs:
     from core.learn.trajectory_answer import write_trajectory
     from core.md.trajectory import read_frames
     from core.transport.attribution import save_attribution, system_attribution
-    from core.transport.onsager import replica_positions
+    from core.transport.replica_files import replica_positions
 
     path = tmp_path / "walk.gsd"
     write_trajectory(path, 30, (30 / 0.04) ** (1 / 3), 1200, np.random.default_rng(4))

@@ -23,7 +23,7 @@ from core.testing import write_random_walks
 from core.md.trajectory import read_frames
 from core.transport.attribution import (block_mean, frame_blocks, load_attribution, replica_attribution,
                                         save_attribution, summary, system_attribution)
-from core.transport.onsager import ReplicaPositions, replica_positions
+from core.transport.replica_files import ReplicaPositions, replica_positions
 
 
 def random_positions(rng, frames=40, n_cations=5, n_anions=5, valences=(1.0, -1.0)) -> ReplicaPositions:

@@ -17,7 +17,8 @@ from core.storage.outputs import TRANSPORT_COLUMNS, _csv
 from core.results import AttributionSummary, Estimate, Prediction, SystemTransport
 from core.md.species import IonSpecies
 from core.testing import prediction_of, transport_of
-from core.transport.onsager import curves_from_positions, system_transport
+from core.transport.curves import curves_from_positions
+from core.transport.onsager import system_transport
 from tests.test_species_mixture import COUNTS, INTERVAL, LENGTH, SPECIES, walkers
 
 

@@ -140,7 +140,7 @@ def test_the_species_self_msd_is_mdanalysis_msd_of_the_same_atoms(mixture):
     from MDAnalysis.analysis.msd import EinsteinMSD
 
     from core.md.trajectory_import import ImportOptions
-    from core.transport.onsager import replica_curves
+    from core.transport.replica_files import replica_curves
 
     data, dump = mixture
     options = ImportOptions(topology=data, format="LAMMPSDUMP", frame_interval=INTERVAL,
@@ -157,7 +157,8 @@ def test_the_trajectories_simulator_keeps_the_species_for_the_pipeline(mixture, 
     from core.datatypes import SimulationJob, SystemSpec, TaskContext
     from core.plugin_system.registry import get_registry
     from core.md.trajectory import read_frames
-    from core.transport.onsager import replica_curves, system_transport
+    from core.transport.onsager import system_transport
+    from core.transport.replica_files import replica_curves
     from core.md.trajectory_import import ImportOptions
     from tests.model_systems import settings
 
@@ -227,7 +228,8 @@ def _without_charges(text: str) -> str:
 def test_the_mixture_error_bars_match_the_scatter_over_independent_walks():
     """16 independent realisations of the mixture: each coefficient's reported error is its scatter."""
     from core.md.species import IonSpecies
-    from core.transport.onsager import curves_from_positions, system_transport
+    from core.transport.curves import curves_from_positions
+    from core.transport.onsager import system_transport
 
     types, walker, diffusion = walkers()
     mass = np.array([SPECIES[t][2] for t in types])

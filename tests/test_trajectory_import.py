@@ -14,7 +14,7 @@ from core.cli import main
 from core.errors import UserError
 from core.datatypes import Frame
 from core.md.trajectory import LOG_TIMESTEP, GSDWriter, read_frames
-from core.transport.onsager import replica_positions
+from core.transport.replica_files import replica_positions
 from tests.test_transport_core import write_brownian
 
 pytest.importorskip("MDAnalysis", reason="MDAnalysis is not installed (pip install MDAnalysis)")

@@ -9,7 +9,7 @@ from core.testing import write_random_walks
 from core.datatypes import Frame
 from core.md.trajectory import LOG_TIMESTEP, GSDWriter
 from core.transport.correlation import displacement_correlation, displacement_correlation_naive
-from core.transport.onsager import replica_transport
+from core.transport.replica_files import replica_transport
 
 
 def test_fft_equals_the_naive_double_loop_on_random_walks():

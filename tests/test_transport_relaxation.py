@@ -121,7 +121,8 @@ def test_transport_reports_the_relaxed_label_and_the_windows_remaining_bias(tmp_
     its errors for two replicas; a window forced early ([1, 10] τ) is biased high, and ``window_bias`` says by
     how much (within 3 of its errors of the true bias); with a stronger relaxation over four replicas the
     label is flagged 'bias may exceed error' (the flag needs twice the larger error)."""
-    from core.transport.onsager import replica_curves, system_transport
+    from core.transport.onsager import system_transport
+    from core.transport.replica_files import replica_curves
 
     paths = [tmp_path / f"r{k}.gsd" for k in range(2)]
     for k, path in enumerate(paths):

@@ -12,7 +12,8 @@ import pytest
 
 from core.transport.correlation import displacement_correlation
 from core.transport.gls import LineParameters, gls_weights, lag_kernels, msd_covariance, ols_line
-from core.transport.onsager import curves_from_positions, system_transport
+from core.transport.curves import curves_from_positions
+from core.transport.onsager import system_transport
 
 D_FREE, D_SHARED, FRAME = 0.3, 0.2, 0.5
 

@@ -13,7 +13,8 @@ from core.storage.layout import ATTRIBUTION_FILE, TRAJECTORY_FILE, TRANSPORT_FIG
 from core.results import Estimate
 from core.errors import UserError
 from core.transport.attribution import save_attribution, shared_horizon, summary, system_attribution
-from core.transport.onsager import TransportCurves, replica_positions, system_transport
+from core.transport.onsager import TransportCurves, system_transport
+from core.transport.replica_files import replica_positions
 from core.transport.window import FitWindowError
 from core.execution.tasks import TransportTask
 

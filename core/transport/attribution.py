@@ -56,7 +56,7 @@ import numpy as np
 
 from core.results import AttributionSummary, Estimate
 
-from core.transport.onsager import ReplicaPositions
+from core.transport.replica_files import ReplicaPositions
 
 #: Version of the numbers below; part of the transport stage's key through ``TRANSPORT_VERSION``.
 ATTRIBUTION_VERSION = "2"

@@ -120,7 +120,8 @@ def add_parser(commands) -> None:
 
 def run(args: argparse.Namespace, console: Console) -> int:
     """Compute and print; returns the exit status."""
-    from core.transport.onsager import replica_curves, system_transport
+    from core.transport.onsager import system_transport
+    from core.transport.replica_files import replica_curves
 
     _check_numbers(args)
     options = _import_options(args)

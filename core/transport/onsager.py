@@ -40,21 +40,17 @@ and the current correlation has decayed.
 
 from __future__ import annotations
 
-import itertools
 import math
-import warnings
-from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from core.results import (ESTIMATED, Estimate, LabelCheck, SpeciesTransport, SystemTransport,
                           TransportWindow)
-from core.md.species import IonSpecies, charge_balance, ion_species
-from core.md.trajectory_import import ImportOptions, frames_of
-from core.transport.correlation import displacement_correlation, time_correlation
+from core.md.species import charge_balance
+from core.transport.curves import CORRELATIONS, ReplicaCurves, walkers
+from core.transport.green_kubo import green_kubo
 from core.transport.gls import LineParameters, fit_lags, gls_weights, lag_kernels, msd_covariance, ols_line
 from core.transport.label_status import LabelStatus, bias_error, label_status
 from core.transport.window import FitWindow, check_forced_window, choose_window
@@ -66,85 +62,6 @@ TRANSPORT_VERSION = "8"
 #: ions (e.g. b_QQ >= 0.05 (b_self++ + b_self−−)): a slope estimated near zero by chance would otherwise
 #: claim an error bar near zero.
 COLLECTIVE_SLOPE_FLOOR = 0.05
-
-#: Displacement correlations of a replica: name -> (walker A, walker B, independent walkers).
-#: Capital walkers are collective sums (P = Σ r₊, M = Σ r₋, S = Σ r_s, Q = P − M); lower-case ones
-#: are the sums of independent per-ion MSDs (the self terms).
-CORRELATIONS: dict[str, tuple[str, str]] = {
-    "pp": ("P", "P"), "mm": ("M", "M"), "pm": ("P", "M"), "charge": ("Q", "Q"),
-    "self_pp": ("p", "p"), "self_mm": ("m", "m"),
-    "ss": ("S", "S"), "ps": ("P", "S"), "ms": ("M", "S"), "self_ss": ("s", "s"),
-}
-SOLVENT_CORRELATIONS = ("ss", "ps", "ms", "self_ss")
-#: With more than two ionic species (a mixture), per species a and pair a <= b the correlations
-#: ``X:a:b`` (collective walkers Xa = Σ_{i∈a} r_i and Xb) and ``x:a`` (the self term of species a).
-
-
-def walkers(name: str) -> tuple[str, str]:
-    """The two walkers whose displacement correlation ``name`` is (see :data:`CORRELATIONS`)."""
-    if name in CORRELATIONS:
-        return CORRELATIONS[name]
-    kind, *labels = name.split(":")
-    if kind == "X":
-        return f"X{labels[0]}", f"X{labels[1]}"
-    if kind == "x":
-        return f"x{labels[0]}", f"x{labels[0]}"
-    raise KeyError(f"unknown displacement correlation {name!r}")
-
-
-@dataclass(frozen=True)
-class ReplicaCurves:
-    """The displacement correlations of one trajectory, before any fit.
-
-    correlations: name (see :data:`CORRELATIONS`, and :func:`walkers` for a mixture's per-species
-    names) -> (T,) values at lags 0 … T−1 frames, σ².
-    current: (T,) < J(0)·J(t) > at lags 0 … T−1, or (0,) without velocities.
-    frame_interval: τ between frames (uniform). volume: σ³.
-    z_plus, z_minus: the two species' valences; NaN for a mixture (more than two species).
-    species: the ionic species (cations first), in the order of the ``X:a:b`` names.
-    """
-
-    source: str
-    n_frames: int
-    frame_interval: float
-    n_cations: int
-    n_anions: int
-    n_solvent: int
-    volume: float
-    correlations: dict[str, np.ndarray] = field(repr=False)
-    current: np.ndarray = field(repr=False)
-    z_plus: float = 1.0
-    z_minus: float = -1.0
-    species: tuple[IonSpecies, ...] = ()
-
-    @property
-    def mixture(self) -> bool:
-        """More than one cation or anion species: Λ is then per equivalent."""
-        return len(self.species) > 2
-
-    @property
-    def formula_units(self) -> float:
-        """What Λ is per, in the box: formula units M_ν₊X_ν₋ (N₊ / ν₊, ν₊ = |z₋| / gcd(z₊, |z₋|)) of a salt
-        of two species; equivalents Σ z_a N_a over the cation species of a mixture."""
-        if self.mixture:
-            return charge_balance(self.species)
-        return self.n_cations / _stoichiometry(self.z_plus, self.z_minus)[0]
-
-    @property
-    def lag_times(self) -> np.ndarray:
-        """(T−1,) lag times of lags 1 … T−1, τ."""
-        return self.frame_interval * np.arange(1, self.n_frames)
-
-    @property
-    def ion_msd(self) -> np.ndarray:
-        """(T−1,) mean-squared displacement per ion at lags 1 … T−1, σ²."""
-        return (self.correlations["self_pp"][1:] + self.correlations["self_mm"][1:]) / (self.n_cations + self.n_anions)
-
-    @property
-    def run_length(self) -> float:
-        """Simulated time the trajectory spans, τ."""
-        return (self.n_frames - 1) * self.frame_interval
-
 
 @dataclass(frozen=True)
 class ReplicaTransport:
@@ -240,208 +157,6 @@ class TransportFit:
         from core.storage.layout import transport_to_row
 
         return transport_to_row(self.transport)
-
-
-@dataclass(frozen=True)
-class ReplicaPositions:
-    """The unwrapped positions transport needs from one trajectory, relative to the system's centre of mass.
-
-    cations (T, N₊, 3), anions (T, N₋, 3), solvent (T, N_s, 3) or None, σ; currents (T, 3) the charge
-    current J(t) or None; frame_interval τ (uniform); volume σ³.
-    """
-
-    source: str
-    cations: np.ndarray = field(repr=False)
-    anions: np.ndarray = field(repr=False)
-    frame_interval: float
-    volume: float
-    solvent: np.ndarray | None = field(default=None, repr=False)
-    currents: np.ndarray | None = field(default=None, repr=False)
-    z_plus: float = 1.0
-    z_minus: float = -1.0
-    species: tuple[IonSpecies, ...] = ()
-    cation_species: np.ndarray | None = field(default=None, repr=False)
-    anion_species: np.ndarray | None = field(default=None, repr=False)
-    #: (N₊ + N₋,) particle index of each ion in the file, cations then anions (the order of
-    #: ``cations`` and ``anions``); and (N₊ + N₋,) each ion's valence z, e. Empty where not read from a file.
-    ion_index: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64), repr=False)
-    ion_valence: np.ndarray = field(default_factory=lambda: np.zeros(0), repr=False)
-    #: (3,) the box edges, σ (of the last frame); NaN where not read from a file.
-    box: np.ndarray = field(default_factory=lambda: np.full(3, np.nan), repr=False)
-
-    @property
-    def ions(self) -> np.ndarray:
-        """(T, N₊ + N₋, 3) every ion's unwrapped position relative to the centre of mass, cations first, σ."""
-        return np.concatenate([self.cations, self.anions], axis=1)
-
-    def curves(self, frames: int | None = None) -> ReplicaCurves:
-        """The displacement correlations of the first ``frames`` frames (all by default)."""
-        cut = slice(None, frames)
-        return curves_from_positions(self.cations[cut], self.anions[cut], self.frame_interval, self.volume,
-                                     solvent=None if self.solvent is None else self.solvent[cut],
-                                     currents=None if self.currents is None else self.currents[cut],
-                                     source=self.source, valences=(self.z_plus, self.z_minus),
-                                     species=self.species, cation_species=self.cation_species,
-                                     anion_species=self.anion_species)
-
-
-def replica_positions(path: Path | Sequence[Path], *, timestep: float | None = None,
-                      import_options: ImportOptions | None = None, include_solvent: bool = False) -> ReplicaPositions:
-    """Read ``path`` frame by frame, keeping only what transport needs.
-
-    ``path`` is a localcond GSD file, or with ``import_options`` any trajectory MDAnalysis reads
-    (:mod:`core.md.trajectory_import`), or a sequence of files that continue each other (the segments of
-    an extended run, read in order; their frames must stay equally spaced). ``include_solvent`` keeps
-    the solvent's positions too. Memory grows with ions × frames: the centre of mass of all beads
-    (weighted by the frames' masses where the file has them) is computed per frame and discarded.
-    """
-    paths = [Path(path)] if isinstance(path, (str, Path)) else [Path(p) for p in path]
-    path = paths[0] if len(paths) == 1 else Path(f"{paths[0]} (+{len(paths) - 1} continuations)")
-    cations: list[np.ndarray] = []
-    anions: list[np.ndarray] = []
-    currents: list[np.ndarray] = []
-    solvent: list[np.ndarray] = []
-    times: list[float] = []
-    volumes: list[float] = []
-    species: tuple[IonSpecies, ...] | None = None
-    for index, frame in enumerate(itertools.chain.from_iterable(frames_of(p, import_options, timestep)
-                                                                 for p in paths)):
-        unwrapped = frame.unwrapped_positions()
-        _check_positions(path, index, unwrapped, frame.box)
-        centre = np.average(unwrapped, axis=0, weights=frame.masses)  # the centre of mass
-        sign = frame.ion_sign
-        if species is None:
-            species, species_index = ion_species(frame, path)
-            charges = np.asarray(frame.valence, dtype=np.float64) if frame.valence is not None else sign * 1.0
-        cations.append(unwrapped[sign > 0] - centre)
-        anions.append(unwrapped[sign < 0] - centre)
-        if include_solvent:
-            solvent.append(unwrapped[sign == 0] - centre)
-        if frame.velocities is not None:
-            relative = frame.velocities - np.average(frame.velocities, axis=0, weights=frame.masses)
-            currents.append(charges @ relative)  # J = Σ_i z_i (v_i − v_cm)
-        times.append(frame.time)
-        volumes.append(float(np.prod(frame.box)))
-    if len(times) < 4:
-        raise ValueError(f"{path}: {len(times)} frames; transport needs at least 4")
-    for kind, found in (("cations", cations[0]), ("anions", anions[0])):
-        if found.shape[0] == 0:
-            raise ValueError(f"{path}: no {kind} (particles of type 'cation'/'anion', or with positive/negative "
-                             "charge); transport needs both")
-    steps = np.diff(np.asarray(times, dtype=np.float64))
-    if not np.all(steps > 0) or np.ptp(steps) > 1e-6 * steps.mean():
-        raise ValueError(f"{path}: frames are not equally spaced in time (intervals {steps.min():g} to "
-                         f"{steps.max():g} τ); transport needs a uniform frame interval")
-    volume = float(np.mean(volumes))   # a box that varies (NPT): the mean volume over the frames used
-    if np.ptp(volumes) > 1e-9 * volume:
-        warnings.warn(f"{path}: the box volume varies from {min(volumes):.6g} to {max(volumes):.6g} (NPT); transport "
-                      f"uses the mean volume {volume:.6g} and each frame's box to unwrap", UserWarning, stacklevel=2)
-    sign = frame.ion_sign
-    z_plus, z_minus = ((species[0].valence, species[1].valence) if len(species) == 2
-                       else (float("nan"), float("nan")))
-    return ReplicaPositions(str(path), np.stack(cations), np.stack(anions), float(steps.mean()), volume,
-                            solvent=np.stack(solvent) if include_solvent and solvent else None,
-                            currents=np.stack(currents) if len(currents) == len(times) else None,
-                            z_plus=z_plus, z_minus=z_minus, species=species,
-                            cation_species=species_index[sign > 0], anion_species=species_index[sign < 0],
-                            ion_index=np.concatenate([np.flatnonzero(sign > 0), np.flatnonzero(sign < 0)]),
-                            ion_valence=np.concatenate([charges[sign > 0], charges[sign < 0]]),
-                            box=np.asarray(frame.box, dtype=np.float64))
-
-
-def _stoichiometry(z_plus: float, z_minus: float) -> tuple[float, float]:
-    """(ν₊, ν₋) of the formula unit: the smallest integers with ν₊ z₊ + ν₋ z₋ = 0 (valences integer)."""
-    if float(z_plus).is_integer() and float(z_minus).is_integer():
-        common = math.gcd(int(z_plus), int(-z_minus))
-        return -z_minus / common, z_plus / common
-    return 1.0, -z_plus / z_minus  # non-integer valences: one cation per formula unit
-
-
-#: Unwrapped coordinates beyond this many box lengths from the origin are taken as corrupt input.
-ABSURD_BOX_LENGTHS = 1e6
-
-
-def _check_positions(path: Path, index: int, unwrapped: np.ndarray, box: np.ndarray) -> None:
-    """Unwrapped coordinates within reason (the frame's own values were checked by core.md.trajectory_checks)."""
-    if np.abs(unwrapped).max() > ABSURD_BOX_LENGTHS * float(np.max(box)):
-        raise ValueError(f"{path}: frame {index} has coordinates beyond {ABSURD_BOX_LENGTHS:g} box lengths "
-                         f"({np.abs(unwrapped).max():.3g}); the file is corrupt or its images are wrong")
-
-
-def replica_curves(path: Path | Sequence[Path], *, timestep: float | None = None,
-                   import_options: ImportOptions | None = None, include_solvent: bool = False) -> ReplicaCurves:
-    """The displacement correlations of ``path`` (see :func:`replica_positions` for what it may be)."""
-    return replica_positions(path, timestep=timestep, import_options=import_options,
-                             include_solvent=include_solvent).curves()
-
-
-def curves_from_positions(cations: np.ndarray, anions: np.ndarray, frame_interval: float, volume: float, *,
-                          solvent: np.ndarray | None = None, currents: np.ndarray | None = None,
-                          source: str = "arrays", valences: tuple[float, float] = (1.0, -1.0),
-                          species: tuple[IonSpecies, ...] = (), cation_species: np.ndarray | None = None,
-                          anion_species: np.ndarray | None = None) -> ReplicaCurves:
-    """The displacement correlations of unwrapped positions relative to the system's centre of mass.
-
-    ``cations`` (T, N₊, 3), ``anions`` (T, N₋, 3), ``solvent`` (T, N_s, 3) or None, σ; ``currents`` (T, 3)
-    the charge current J(t) or None; ``frame_interval`` τ; ``volume`` σ³; ``valences`` (z₊, z₋) of a
-    salt of two species. A mixture (``species`` of more than two) also needs ``cation_species`` (N₊,) and
-    ``anion_species`` (N₋,), each ion's index into ``species``; its charge correlation is then
-    Σ_ab z_a z_b C_ab over the species' collective walkers.
-    """
-    total_p, total_m = cations.sum(axis=1), anions.sum(axis=1)
-    correlations = {"self_pp": displacement_correlation(cations), "self_mm": displacement_correlation(anions),
-                    "pp": displacement_correlation(total_p), "mm": displacement_correlation(total_m),
-                    "pm": displacement_correlation(total_p, total_m)}
-    z_plus, z_minus = valences
-    if len(species) > 2:
-        z_plus, z_minus = float("nan"), float("nan")
-        correlations.update(_species_correlations(cations, anions, species, cation_species, anion_species))
-    else:
-        if species:
-            z_plus, z_minus = species[0].valence, species[1].valence
-        correlations["charge"] = (z_plus ** 2 * correlations["pp"] + z_minus ** 2 * correlations["mm"]
-                                  + 2.0 * z_plus * z_minus * correlations["pm"])
-    n_solvent = 0
-    if solvent is not None and solvent.shape[1]:
-        n_solvent = solvent.shape[1]
-        total_s = solvent.sum(axis=1)
-        correlations.update(ss=displacement_correlation(total_s), ps=displacement_correlation(total_p, total_s),
-                            ms=displacement_correlation(total_m, total_s), self_ss=displacement_correlation(solvent))
-    current = time_correlation(currents) if currents is not None else np.zeros(0)
-    return ReplicaCurves(source, cations.shape[0], frame_interval, cations.shape[1], anions.shape[1], n_solvent,
-                         volume, correlations, current, float(z_plus), float(z_minus), tuple(species))
-
-
-def _species_correlations(cations: np.ndarray, anions: np.ndarray, species: tuple[IonSpecies, ...],
-                          cation_species: np.ndarray | None, anion_species: np.ndarray | None
-                          ) -> dict[str, np.ndarray]:
-    """A mixture's ``x:a`` (self) and ``X:a:b`` (collective, a <= b) correlations, and ``charge``."""
-    if cation_species is None or anion_species is None:
-        raise ValueError("a mixture of more than two ionic species needs each ion's species")
-    members = []
-    for number in range(len(species)):
-        members.append(np.concatenate([cations[:, cation_species == number], anions[:, anion_species == number]],
-                                      axis=1))
-    totals = [m.sum(axis=1) for m in members]
-    out: dict[str, np.ndarray] = {}
-    charge = np.zeros(cations.shape[0])
-    for a, first in enumerate(species):
-        out[f"x:{a}"] = displacement_correlation(members[a])
-        for b in range(a, len(species)):
-            out[f"X:{a}:{b}"] = displacement_correlation(totals[a], totals[b])
-            charge += (1.0 if a == b else 2.0) * first.valence * species[b].valence * out[f"X:{a}:{b}"]
-    out["charge"] = charge
-    return out
-
-
-def replica_transport(path: Path, *, kT: float = 1.0, timestep: float | None = None,
-                      fit_window: tuple[float, float] | None = None, slope_tolerance: float = 0.1,
-                      min_decades: float = 1.0, max_window_fraction: float = 0.25,
-                      import_options: ImportOptions | None = None, include_solvent: bool = False) -> ReplicaTransport:
-    """The transport of one trajectory on its own (a system of one replica)."""
-    curves = replica_curves(path, timestep=timestep, import_options=import_options, include_solvent=include_solvent)
-    return system_transport([curves], kT=kT, fit_window=fit_window, slope_tolerance=slope_tolerance,
-                            min_decades=min_decades, max_window_fraction=max_window_fraction).replicas[0]
 
 
 #: Replicas' volumes may differ by this fraction (the mean volumes of NPT runs at one state point).
@@ -759,18 +474,6 @@ def _species_values(curves: ReplicaCurves, slope: dict[str, float], error: dict[
         values[f"D_{first.name}"] = slope[f"x:{a}"] / (6.0 * first.count)
         values[f"D_{first.name}_err"] = error[f"x:{a}"] / (6.0 * first.count)
     return values
-
-
-def green_kubo(current: np.ndarray, times: np.ndarray, upper: float, kT: float, volume: float) -> float:
-    """κ = 1/(3 kT V) ∫_0^upper C_JJ(t) dt by trapezoids; nan without a current or with < 2 points.
-
-    ``current`` (T,) C_JJ at ``times`` (T,) lags from 0, τ.
-    """
-    inside = times <= upper + 1e-12
-    if len(current) == 0 or inside.sum() < 2:
-        return float("nan")
-    t, c = times[inside], current[inside]
-    return float(np.sum(0.5 * (c[1:] + c[:-1]) * np.diff(t))) / (3.0 * kT * volume)
 
 
 def _pooled_estimate(results: list[ReplicaTransport], values: np.ndarray, errors: np.ndarray) -> Estimate:
