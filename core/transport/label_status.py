@@ -13,6 +13,12 @@ from __future__ import annotations
 import math
 from enum import StrEnum
 
+import numpy as np
+
+from core.results import Estimate, LabelCheck, SystemTransport
+from core.transport.curves import ReplicaCurves
+from core.transport.relaxation import relaxed_slope
+
 #: |bias| within this many of the larger error (the bias's or the label's) counts as within error. 2σ: at
 #: ``precise.yaml``'s run length the relaxation fit's error is up to 2× low where its relaxation time is only
 #: just resolved (measured on the references, docs/transport.md), so a 1σ test would flag unbiased labels.
@@ -60,3 +66,34 @@ def label_status(*, converged: bool, resolved: bool | None, bias: float, bias_er
     if abs(bias) <= WITHIN_ERRORS * max(bias_err, label_err):
         return LabelStatus.WITHIN_ERROR
     return LabelStatus.MAY_EXCEED
+
+
+def label_check(replicas: list[ReplicaCurves], start: float, max_window_fraction: float, to_molar: float,
+                transport: SystemTransport) -> LabelCheck:
+    """Λ from the charge MSD with its relaxation modelled (:mod:`core.transport.relaxation`), over
+    [``start``, ``max_window_fraction`` × the shortest run], and what it says of the straight-line label.
+
+    ``to_molar`` converts an MSD slope (σ²/τ) to Λ. ``window_bias`` = Λ (the window's) − Λ_relaxed: the
+    straight line's estimated remaining bias, ± √|σ_relaxed² − σ_window²|
+    (:func:`core.transport.label_status.bias_error`). ``label_status``: a
+    :class:`core.transport.label_status.LabelStatus`.
+    """
+    nan = float("nan")
+    converged = bool(transport.window.collective_converged)
+    unchecked = LabelCheck(Estimate(nan), nan, None, Estimate(nan),
+                           str(LabelStatus.CONVERGED if converged else LabelStatus.NOT_CHECKED))
+    shortest = min(r.run_length for r in replicas)
+    try:
+        fit = relaxed_slope([r.correlations["charge"] for r in replicas], replicas[0].frame_interval,
+                            (start, max_window_fraction * shortest))
+    except (ValueError, np.linalg.LinAlgError):   # too short a run, or a degenerate fit: say it was not checked
+        return unchecked
+    if not (math.isfinite(fit.slope) and math.isfinite(fit.slope_err)):
+        return unchecked
+    value, error = fit.slope * to_molar, fit.slope_err * to_molar
+    label = transport.molar_conductivity
+    bias = label.value - value
+    bias_err = bias_error(error, label.err)
+    return LabelCheck(Estimate(value, error), fit.relaxation_time, fit.relaxed, Estimate(bias, bias_err),
+                      str(label_status(converged=converged, resolved=fit.relaxed, bias=bias, bias_err=bias_err,
+                                       label_err=label.err)))

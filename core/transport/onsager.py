@@ -46,13 +46,12 @@ from typing import Any
 
 import numpy as np
 
-from core.results import (ESTIMATED, Estimate, LabelCheck, SpeciesTransport, SystemTransport,
-                          TransportWindow)
+from core.results import ESTIMATED, Estimate, SpeciesTransport, SystemTransport, TransportWindow
 from core.md.species import charge_balance
 from core.transport.curves import CORRELATIONS, ReplicaCurves, walkers
 from core.transport.green_kubo import green_kubo
 from core.transport.gls import LineParameters, fit_lags, gls_weights, lag_kernels, msd_covariance, ols_line
-from core.transport.label_status import LabelStatus, bias_error, label_status
+from core.transport.label_status import label_check
 from core.transport.window import FitWindow, check_forced_window, choose_window
 
 #: Bumped whenever the numbers this module produces change; part of cache keys.
@@ -379,39 +378,6 @@ def system_transport(replicas: list[ReplicaCurves], *, kT: float = 1.0, fit_wind
     curves = [TransportCurves(r.lag_times, r.ion_msd, r.correlations["charge"][1:], r.current, (window.t0, window.t1))
               for r in replicas]
     return TransportFit(transport, results, window, curves, window_warnings)
-
-
-def label_check(replicas: list[ReplicaCurves], start: float, max_window_fraction: float, to_molar: float,
-                transport: SystemTransport) -> LabelCheck:
-    """Λ from the charge MSD with its relaxation modelled (:mod:`core.transport.relaxation`), over
-    [``start``, ``max_window_fraction`` × the shortest run], and what it says of the straight-line label.
-
-    ``to_molar`` converts an MSD slope (σ²/τ) to Λ. ``window_bias`` = Λ (the window's) − Λ_relaxed: the
-    straight line's estimated remaining bias, ± √|σ_relaxed² − σ_window²|
-    (:func:`core.transport.label_status.bias_error`). ``label_status``: a
-    :class:`core.transport.label_status.LabelStatus`.
-    """
-    from core.transport.relaxation import relaxed_slope
-
-    nan = float("nan")
-    converged = bool(transport.window.collective_converged)
-    unchecked = LabelCheck(Estimate(nan), nan, None, Estimate(nan),
-                           str(LabelStatus.CONVERGED if converged else LabelStatus.NOT_CHECKED))
-    shortest = min(r.run_length for r in replicas)
-    try:
-        fit = relaxed_slope([r.correlations["charge"] for r in replicas], replicas[0].frame_interval,
-                            (start, max_window_fraction * shortest))
-    except (ValueError, np.linalg.LinAlgError):   # too short a run, or a degenerate fit: say it was not checked
-        return unchecked
-    if not (math.isfinite(fit.slope) and math.isfinite(fit.slope_err)):
-        return unchecked
-    value, error = fit.slope * to_molar, fit.slope_err * to_molar
-    label = transport.molar_conductivity
-    bias = label.value - value
-    bias_err = bias_error(error, label.err)
-    return LabelCheck(Estimate(value, error), fit.relaxation_time, fit.relaxed, Estimate(bias, bias_err),
-                      str(label_status(converged=converged, resolved=fit.relaxed, bias=bias, bias_err=bias_err,
-                                       label_err=label.err)))
 
 
 def _replica_result(curves: ReplicaCurves, lines: dict[str, tuple[float, float]], variance: dict[str, float],
