@@ -41,7 +41,8 @@ from core.results import (AttributionSummary, Estimate, LabelCheck, Prediction, 
 from core.md.species import IonSpecies, ion_species, species_notes
 from core.md.trajectory import (LOG_BJERRUM_LENGTH, LOG_CONCENTRATION, LOG_FRAME_INTERVAL, LOG_KT, LOG_TIMESTEP,
                              GSDWriter, frame_count, read_frames, read_log)
-from core.md.trajectory_import import ImportOptions, frames_of, is_gsd
+from core.md.trajectory import is_gsd
+from core.md.trajectory_import import ImportOptions, frames_of
 from core.transport.attribution import SystemAttribution, block_mean, frame_blocks
 
 #: The version of this API (not of localcond): major.minor.

@@ -248,3 +248,12 @@ def truncate_trajectory(path: Path, n_frames: int) -> None:
             for index in range(n_frames):
                 target.append(source[index])
     temporary.replace(path)
+
+
+#: Extensions MDAnalysis does not know but that say the format unambiguously.
+EXTENSION_FORMATS = {".lammpstrj": "LAMMPSDUMP", ".lammpsdump": "LAMMPSDUMP"}
+
+
+def is_gsd(path: Path) -> bool:
+    """Whether ``path`` is a GSD file (by its extension)."""
+    return Path(path).suffix.lower() == ".gsd"

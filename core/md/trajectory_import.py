@@ -29,7 +29,10 @@ import numpy as np
 from core.datatypes import ANION_TYPE, CATION_TYPE, SOLVENT_TYPE, Frame
 from core.errors import UserError
 from core.md.species import check_name
-from core.md.trajectory import GSDContents, gsd_contents, read_frames
+from core.md.frame_times import check_frame_interval, stated_gsd_times, stated_interval, stepped_time
+from core.md.lammps_ids import check_lammps_frame_ids, check_unique_ids
+from core.md.trajectory import EXTENSION_FORMATS, is_gsd, read_frames
+from core.md.unwrapping import IMAGE_FLAGS, NOJUMP, checked_gsd_contents, gsd_images, is_lammps_dump, unwrapping_of
 from core.periodic import minimum_image, wrap
 from core.md.unwrap import SPARSE_FRAME_FRACTION  # one bound for every reader
 
@@ -108,18 +111,13 @@ class ImportOptions:
         return [(name, selection, given.get(name)) for name, selection in self.species]
 
 
-def is_gsd(path: Path) -> bool:
-    """Whether ``path`` is a GSD file (by its extension)."""
-    return Path(path).suffix.lower() == ".gsd"
-
-
 def frames_of(path: Path, options: ImportOptions | None = None, timestep: float | None = None) -> Iterator[Frame]:
     """Frames of a localcond GSD file (``options`` ignored) or of any MDAnalysis-readable trajectory, each
     checked (:mod:`core.md.trajectory_checks`) before it is handed out."""
     from core.md.trajectory_checks import checked_frames
 
     if is_gsd(path) and options is None:
-        contents = _checked_gsd_contents(path)
+        contents = checked_gsd_contents(path)
         frames = read_frames(path, timestep=timestep)
         if not contents.has_images:
             from core.md.unwrap import nojump_frames
@@ -129,65 +127,6 @@ def frames_of(path: Path, options: ImportOptions | None = None, timestep: float 
             frames = nojump_frames(frames, path)
         return checked_frames(frames, path)
     return checked_frames(mdanalysis_frames(path, options or ImportOptions(), timestep), path)
-
-
-def _gsd_times(path: Path, timestep: float | None) -> np.ndarray:
-    """Frame times of a GSD file, τ: its steps × ``timestep`` or × its ``localcond/timestep`` log value."""
-    import gsd.hoomd
-
-    from core.md.trajectory import LOG_TIMESTEP
-
-    with gsd.hoomd.open(str(path), "r") as trajectory:
-        if timestep is None:
-            log = trajectory[0].log
-            if LOG_TIMESTEP not in log:
-                raise UserError(f"{path}: a GSD file without {LOG_TIMESTEP!r} in its log; give --timestep (τ per "
-                                "step) or --frame-interval")
-            timestep = float(np.asarray(log[LOG_TIMESTEP]).ravel()[0])
-        return np.array([trajectory[i].configuration.step for i in range(len(trajectory))], dtype=np.float64) \
-            * timestep
-
-
-#: Extensions MDAnalysis does not know but that say the format unambiguously.
-EXTENSION_FORMATS = {".lammpstrj": "LAMMPSDUMP", ".lammpsdump": "LAMMPSDUMP"}
-
-#: MDAnalysis formats whose files store their frames' times (others, such as LAMMPS dumps, get a made-up dt).
-TIMED_FORMATS = frozenset({"XTC", "TRR", "DCD", "NCDF", "NC", "H5MD", "TNG", "GSD"})
-
-
-def _stated_gsd_times(path: Path, timestep: float | None) -> np.ndarray | None:
-    """A GSD file's frame times where it states them (its ``localcond/timestep`` or ``timestep``); else None."""
-    try:
-        return _gsd_times(path, timestep)
-    except UserError:
-        return None
-
-
-def _stated_interval(universe, times: np.ndarray | None, options: ImportOptions) -> float | None:
-    """τ between frames as the file states it (×``time_scale``), or None where the file has no times."""
-    if times is not None:
-        return float(np.median(np.diff(times))) if len(times) > 1 else None
-    formats = universe.trajectory.format
-    formats = {formats} if isinstance(formats, str) else set(formats or ())
-    if not {name.upper() for name in formats} & TIMED_FORMATS or universe.trajectory.n_frames < 2:
-        return None
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        interval = float(universe.trajectory.dt)
-    if any("dt information" in str(warning.message) for warning in caught) or not interval > 0:
-        return None
-    return interval * options.time_scale
-
-
-def _check_frame_interval(universe, times: np.ndarray | None, options: ImportOptions, path: Path) -> None:
-    """A --frame-interval that disagrees with the times the file states is an error."""
-    if options.frame_interval is None:
-        return
-    stated = _stated_interval(universe, times, options)
-    if stated is not None and not np.isclose(stated, options.frame_interval, rtol=1e-4, atol=0.0):
-        raise UserError(f"{path}: the file states {stated:.6g} between frames (its own times"
-                        f"{' × the time scale' if options.time_scale != 1.0 else ''}), but --frame-interval says "
-                        f"{options.frame_interval:g}; leave --frame-interval out to use the file's times")
 
 
 def mdanalysis_frames(path: Path, options: ImportOptions, timestep: float | None = None) -> Iterator[Frame]:
@@ -214,7 +153,7 @@ def mdanalysis_frames(path: Path, options: ImportOptions, timestep: float | None
                                                                       "topology_format": format_name}
         # Types may be guessed (for selections such as "type NA"); masses never: a mass guessed from a
         # coarse-grained name ("CAT" taken as carbon) would silently weigh the centre of mass wrongly.
-        unwrapping, reader_options = _unwrapping(path, options)
+        unwrapping, reader_options = unwrapping_of(path, options)
         with _no_made_up_dt_warning():
             universe = mda.Universe(*files, to_guess=("types",), **named, **reader_options)
     except Exception as exc:  # MDAnalysis raises many kinds for unreadable input
@@ -222,9 +161,9 @@ def mdanalysis_frames(path: Path, options: ImportOptions, timestep: float | None
         hint = ("; name the format with --format (e.g. LAMMPSDUMP, XTC, DCD)"
                 if options.format is None and ("format" in str(exc).lower() or "guess" in str(exc).lower()) else "")
         raise UserError(f"{path}: MDAnalysis cannot read it{with_topology}: {exc}{hint}") from exc
-    _check_unique_ids(universe, path)
-    if _is_lammps_dump(path, options):
-        _check_lammps_frame_ids(path)
+    check_unique_ids(universe, path)
+    if is_lammps_dump(path, options):
+        check_lammps_frame_ids(path)
     entries = options.ion_selections()
     owner = np.full(universe.atoms.n_atoms, -1, dtype=np.int64)  # species index of each atom
     carriers: list[np.ndarray] = []  # per ion: its atoms' indices
@@ -251,9 +190,9 @@ def mdanalysis_frames(path: Path, options: ImportOptions, timestep: float | None
     if unwrapping == NOJUMP:
         with _no_made_up_dt_warning():
             universe.trajectory.add_transformations(NoJump())
-    times = _stated_gsd_times(path, timestep) if is_gsd(path) else None
-    _check_frame_interval(universe, times, options, path)
-    if options.frame_interval is None and times is None and _stated_interval(universe, None, options) is None:
+    times = stated_gsd_times(path, timestep) if is_gsd(path) else None
+    check_frame_interval(universe, times, options, path)
+    if options.frame_interval is None and times is None and stated_interval(universe, None, options) is None:
         raise UserError(f"{path}: the file does not state its frames' times (a {universe.trajectory.format} file "
                         "holds steps, and MDAnalysis would make up 1 ps per step); give --frame-interval (τ "
                         "between frames; frame_interval in a recipe)")
@@ -438,80 +377,6 @@ def _masses(universe) -> np.ndarray | None:
     return masses if usable else None
 
 
-#: How a file's coordinates are unwrapped (see :func:`_unwrapping`).
-STATED_UNWRAPPED = "unwrapped, as --unwrapped states"
-UNWRAPPED_COLUMNS = "the file's unwrapped coordinates"
-IMAGE_FLAGS = "the file's image flags"
-NOJUMP = "NoJump (the file has neither unwrapped coordinates nor image flags)"
-
-
-def _unwrapping(path: Path, options: ImportOptions) -> tuple[str, dict]:
-    """(how ``path``'s coordinates are unwrapped, MDAnalysis reader keywords that do it).
-
-    A LAMMPS dump says by its columns: ``xu yu zu`` (or scaled ``xsu ysu zsu``) are unwrapped, ``ix iy iz``
-    image flags are applied by the reader; a GSD file's ``particles.image`` is applied here. Anything else
-    is unwrapped by NoJump, unless ``options.unwrapped`` says the coordinates already are.
-    """
-    if options.unwrapped:
-        return STATED_UNWRAPPED, {}
-    if is_gsd(path) and (options.format or "GSD").upper() == "GSD":
-        return (IMAGE_FLAGS, {}) if _gsd_has_images(path) else (NOJUMP, {})
-    if _is_lammps_dump(path, options):
-        columns = _lammps_columns(path)
-        if {"xu", "yu", "zu"} <= columns:
-            return UNWRAPPED_COLUMNS, {"lammps_coordinate_convention": "unwrapped"}
-        if {"xsu", "ysu", "zsu"} <= columns:
-            return UNWRAPPED_COLUMNS, {"lammps_coordinate_convention": "scaled_unwrapped"}
-        if {"ix", "iy", "iz"} <= columns:
-            return IMAGE_FLAGS, {"unwrap_images": True}
-    return NOJUMP, {}
-
-
-def _is_lammps_dump(path: Path, options: ImportOptions) -> bool:
-    if options.format is not None:
-        return options.format.upper() == "LAMMPSDUMP"
-    return EXTENSION_FORMATS.get(Path(path).suffix.lower()) == "LAMMPSDUMP"
-
-
-def _lammps_columns(path: Path) -> set[str]:
-    """The per-atom columns of a LAMMPS text dump's first frame (its ``ITEM: ATOMS`` line)."""
-    try:
-        with open(path, errors="replace") as handle:
-            for number, line in enumerate(handle):
-                if line.startswith("ITEM: ATOMS"):
-                    return set(line.split()[2:])
-                if number > 10_000_000:
-                    break
-    except OSError as exc:
-        raise UserError(f"{path}: cannot read it: {exc}") from exc
-    return set()
-
-
-def _gsd_has_images(path: Path) -> bool:
-    """Whether a GSD file stores image flags (a ``particles/image`` chunk in any frame)."""
-    return _checked_gsd_contents(path).has_images
-
-
-def _checked_gsd_contents(path: Path) -> GSDContents:
-    """The GSD file's index, refused where a frame it counts holds no positions (GSD would repeat frame 0's)."""
-    contents = gsd_contents(path)
-    if contents.first_without_positions is not None:
-        raise UserError(f"{path}: the index counts {contents.n_frames} frames, but frame "
-                        f"{contents.first_without_positions} holds no particle positions ({contents.with_positions} "
-                        "frames do); GSD would give those frames the first frame's positions, which no dynamics "
-                        "returns to. Write positions in every frame, or cut the file to the frames that hold them")
-    return contents
-
-
-def _gsd_images(path: Path) -> Iterator[np.ndarray]:
-    """(N, 3) image flags of each frame of a GSD file."""
-    import gsd.hoomd
-
-    with gsd.hoomd.open(str(path), "r") as trajectory:
-        for frame in trajectory:
-            yield np.asarray(frame.particles.image, dtype=np.float64)
-
-
 def _frames(universe, layout: _CarrierLayout, bonds: np.ndarray, options: ImportOptions, path: Path,
             times: np.ndarray | None, valence: np.ndarray | None,
             labels: tuple[np.ndarray, tuple[str, ...]] | None, unwrapping: str) -> Iterator[Frame]:
@@ -521,69 +386,12 @@ def _frames(universe, layout: _CarrierLayout, bonds: np.ndarray, options: Import
         universe.trajectory.close()
 
 
-def _check_unique_ids(universe, path: Path) -> None:
-    """Refuse a topology (or a LAMMPS dump's first frame) that gives one atom id to two atoms: readers that
-    order atoms by id (MDAnalysis' LAMMPS dump reader) would then mix their coordinates up."""
-    ids = getattr(universe.atoms, "ids", None)
-    if ids is None or len(ids) == 0:
-        return
-    values, first, counts = np.unique(np.asarray(ids), return_index=True, return_counts=True)
-    repeated = np.flatnonzero(counts > 1)
-    if len(repeated):
-        which = repeated[np.argmin(first[repeated])]
-        raise UserError(f"{path}: atom id {values[which]} is given to {counts[which]} atoms ({len(repeated)} ids "
-                        "repeated in all); every atom needs an id of its own")
-
-
-def lammps_frame_ids(path: Path) -> Iterator[np.ndarray]:
-    """(n_atoms,) the ``id`` column of each frame of a LAMMPS text dump, in file order (nothing where the dump
-    has no ``id`` column). MDAnalysis' reader orders each frame by id and keeps no ids, so what it cannot
-    see (a later frame with other atoms, or an id twice) is read here."""
-    with open(path, errors="replace") as handle:
-        n_atoms = 0
-        for line in handle:
-            if line.startswith("ITEM: NUMBER OF ATOMS"):
-                n_atoms = int(next(handle).split()[0])
-            elif line.startswith("ITEM: ATOMS"):
-                columns = line.split()[2:]
-                if "id" not in columns:
-                    return
-                column = columns.index("id")
-                yield np.fromiter((int(next(handle).split(maxsplit=column + 1)[column]) for _ in range(n_atoms)),
-                                  dtype=np.int64, count=n_atoms)
-
-
-def _check_lammps_frame_ids(path: Path) -> None:
-    """Refuse a LAMMPS dump whose later frames hold other atom ids than its first, or an id twice: read by id,
-    their coordinates would be other atoms' (a dump of a different group, atoms lost or inserted)."""
-    first: np.ndarray | None = None
-    try:
-        for index, ids in enumerate(lammps_frame_ids(path)):
-            ordered = np.sort(ids)
-            repeated = ordered[1:][ordered[1:] == ordered[:-1]]
-            if len(repeated):
-                raise UserError(f"{path}: frame {index} gives atom id {repeated[0]} to more than one atom; every "
-                                "atom needs an id of its own")
-            if first is None:
-                first = ordered
-            elif len(ordered) != len(first) or not np.array_equal(ordered, first):
-                new = np.setdiff1d(ordered, first)
-                lost = np.setdiff1d(first, ordered)
-                what = (f"atom id {new[0]} is not in the first frame" if len(new) else
-                        f"atom id {lost[0]} of the first frame is missing")
-                raise UserError(f"{path}: frame {index} holds other atoms than the first frame ({what}; "
-                                f"{len(new)} new, {len(lost)} missing); every frame must hold the same atoms")
-    except (ValueError, IndexError, StopIteration) as exc:
-        raise UserError(f"{path}: a LAMMPS dump frame's ATOMS section cannot be read ({exc}); expected "
-                        "NUMBER OF ATOMS lines, each with an integer id") from exc
-
-
 def _frames_of(universe, layout: _CarrierLayout, bonds: np.ndarray, options: ImportOptions, path: Path,
                times: np.ndarray | None, valence: np.ndarray | None,
                labels: tuple[np.ndarray, tuple[str, ...]] | None, unwrapping: str) -> Iterator[Frame]:
     previous = None
     first_steps: list[int] = []
-    images = _gsd_images(path) if unwrapping == IMAGE_FLAGS and is_gsd(path) else None
+    images = gsd_images(path) if unwrapping == IMAGE_FLAGS and is_gsd(path) else None
     species, names = labels if labels is not None else (None, ())
     for index, ts in enumerate(_quietly(universe.trajectory)):
         dimensions = np.asarray(ts.dimensions, dtype=np.float64)
@@ -607,35 +415,13 @@ def _frames_of(universe, layout: _CarrierLayout, bonds: np.ndarray, options: Imp
         unwrapped = layout.positions(atoms, box)
         wrapped, image = wrap(unwrapped, box)
         if options.frame_interval is not None:
-            time = _stepped_time(path, index, ts, options.frame_interval, first_steps)
+            time = stepped_time(path, index, ts, options.frame_interval, first_steps)
         elif times is not None:
             time = times[index]
         else:
             time = ts.time * options.time_scale
         yield Frame(wrapped, box, layout.typeid, TYPES, image, bonds, step=index, time=float(time),
                     masses=layout.masses, valence=valence, species=species, species_names=names)
-
-
-def _stepped_time(path: Path, index: int, ts, frame_interval: float, first_steps: list[int]) -> float:
-    """τ of frame ``index`` with ``--frame-interval``: where the file states steps (a LAMMPS dump's TIMESTEP), the
-    step's distance from the first frame's in units of the first two frames' spacing, × the interval; so repeated
-    steps (a dump appended after a restart), steps running backwards and uneven (log-spaced) steps reach the
-    shared checks instead of being read as evenly spaced. Without steps, ``index`` × the interval.
-
-    ``first_steps`` keeps the first two frames' steps between calls."""
-    step = ts.data.get("step")
-    if step is None:
-        return index * frame_interval
-    if len(first_steps) < 2:
-        first_steps.append(int(step))
-    if len(first_steps) < 2:
-        return 0.0
-    spacing = first_steps[1] - first_steps[0]
-    if spacing <= 0:
-        raise ValueError(f"{path}: frame 1 is at step {first_steps[1]}, frame 0 at {first_steps[0]}; times must "
-                         "increase strictly (a dump appended after a restart repeats steps: remove the repeated "
-                         "frames)")
-    return (int(step) - first_steps[0]) / spacing * frame_interval
 
 
 @contextlib.contextmanager

@@ -23,7 +23,8 @@ from rich.table import Table
 
 from core.errors import UserError
 from core.json_values import finite
-from core.md.trajectory_import import ImportOptions, is_gsd
+from core.md.trajectory import is_gsd
+from core.md.trajectory_import import ImportOptions
 from core.results import Estimate, SystemTransport
 from core.storage.layout import replica_to_row, transport_to_row
 from core.transport.window import FitWindowError
