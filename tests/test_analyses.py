@@ -17,7 +17,7 @@ from core.plugin_system.registry import get_registry
 
 
 def rows(true, predicted, split, std=0.01):
-    return [prediction_of(f"{split}{i}", split, true=t, true_std=std, predicted=p, predicted_std=0.005)
+    return [prediction_of(f"{split}{i}", split, true=t, true_err=std, predicted=p, predicted_std=0.005)
             for i, (t, p) in enumerate(zip(true, predicted))]
 
 
@@ -75,7 +75,7 @@ def test_heterogeneity_correlates_spread_with_conductivity(tmp_path: Path) -> No
         k[:100] = np.nan  # bonded ions carry no k
         np.savez(tmp_path / f"{name}.npz", k_mean=k, k_std=np.zeros_like(k))
         local[name] = tmp_path / f"{name}.npz"
-        predictions.append(prediction_of(name, "train", true=true, concentration=0.01 * (i + 1), true_std=0.01,
+        predictions.append(prediction_of(name, "train", true=true, concentration=0.01 * (i + 1), true_err=0.01,
                                          predicted=true, predicted_std=0.0))
     out = tmp_path / "out"
     out.mkdir()
@@ -124,7 +124,7 @@ def test_near_and_far_negative_fractions_on_a_hand_made_configuration(tmp_path: 
     assert fractions["negative_far_percent"] == pytest.approx(25.0)    # −0.1 of 4
 
     np.savez(tmp_path / "s0.npz", k_mean=k, k_std=np.zeros_like(k))
-    prediction = prediction_of("s0", "train", concentration=0.01, bjerrum_length=5.0, true=0.1, true_std=0.01,
+    prediction = prediction_of("s0", "train", concentration=0.01, bjerrum_length=5.0, true=0.1, true_err=0.01,
                                predicted=0.1, predicted_std=0.0)
     out = tmp_path / "out"
     out.mkdir()
@@ -335,7 +335,7 @@ def test_confidence_filter_keeps_only_well_determined_k(tmp_path: Path) -> None:
     np.savez(tmp_path / "old.npz", k_mean=k, k_std=spread)          # written before k_posterior_std existed
     assert np.isnan(load_local(tmp_path / "old.npz").k_posterior_std).all()
 
-    prediction = prediction_of("s0", "train", concentration=0.01, bjerrum_length=5.0, true=0.1, true_std=0.01,
+    prediction = prediction_of("s0", "train", concentration=0.01, bjerrum_length=5.0, true=0.1, true_err=0.01,
                                predicted=0.1, predicted_std=0.0)
     inputs = AnalysisInputs([], predictions=[prediction], feature_stores={"s0": store},
                             local_conductivities={"s0": tmp_path / "s0.npz"})
@@ -532,14 +532,14 @@ def test_per_system_runs_on_a_hand_made_view_without_a_pipeline() -> None:
     from core.api import AnalysisInputs, AnalysisResult, SystemView
 
     parity = get_registry().instantiate("analysis", "parity", {})
-    rows = [prediction_of("a", "train", true=0.10, true_std=0.01, predicted=0.12, predicted_std=0.02,
+    rows = [prediction_of("a", "train", true=0.10, true_err=0.01, predicted=0.12, predicted_std=0.02,
                           cross_predicted=0.09, cross_predicted_std=0.03),
-            prediction_of("b", "external", true=0.05, true_std=0.01, predicted=0.04, predicted_std=0.01)]
+            prediction_of("b", "external", true=0.05, true_err=0.01, predicted=0.04, predicted_std=0.01)]
     inputs = AnalysisInputs(systems=[], predictions=rows)
     parity.prepare(inputs, AnalysisResult(title=""))
     views = list(parity.views(inputs))
     assert [v.name for v in views] == ["a", "b"] and views[0].split == "train" and views[0].transport is None
-    assert parity.per_system(views[0]) == {"system": "a", "split": "heldout", "true": 0.10, "true_std": 0.01,
+    assert parity.per_system(views[0]) == {"system": "a", "split": "heldout", "true": 0.10, "true_err": 0.01,
                                            "predicted": 0.09, "predicted_std": 0.03, "residual": 0.09 - 0.10}
     assert parity.per_system(SystemView("b", "external", rows[1], None, inputs))["split"] == "external"
 
@@ -596,8 +596,8 @@ def test_the_template_writes_several_declared_tables_and_refuses_an_undeclared_o
         def conclude(self, rows, inputs, result, output_dir):
             result.numbers["rows"] = {name: len(part) for name, part in rows.items()}
 
-    inputs = AnalysisInputs(systems=[], predictions=[prediction_of("a", "train", true=1.0, true_std=0.5),
-                                                     prediction_of("b", "test", true=3.0, true_std=0.25)])
+    inputs = AnalysisInputs(systems=[], predictions=[prediction_of("a", "train", true=1.0, true_err=0.5),
+                                                     prediction_of("b", "test", true=3.0, true_err=0.25)])
     result = Two(PluginConfig()).run(inputs, tmp_path)
     assert result.tables == ["values.csv", "errors.csv"]
     assert result.numbers["rows"] == {"values.csv": 2, "errors.csv": 4}

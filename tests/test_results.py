@@ -101,7 +101,7 @@ def test_a_prediction_row_reads_back_as_the_same_row(tmp_path):
                             cross_predicted=Estimate(float("nan"), std=float("nan")), n_environments=120,
                             k_mean_abs=0.3, k_std_median=0.05, k_posterior_std_median=float("nan"))
     row = prediction_to_row(prediction)
-    assert tuple(row) == PREDICTION_COLUMNS and row["true_std"] == 0.01 and row["predicted_std"] == 0.02
+    assert tuple(row) == PREDICTION_COLUMNS and row["true_err"] == 0.01 and row["predicted_std"] == 0.02
     write_predictions(tmp_path / "predictions.csv", [prediction])
     (read_back,) = read_predictions(tmp_path / "predictions.csv")
     assert same_row(prediction_to_row(read_back), row) and read_back.n_environments == 120

@@ -56,7 +56,7 @@ TRANSPORT_REASONS = {
     "ionicity": "no Nernst–Einstein Λ (no self diffusion measured)"}
 PREDICTION_REASONS = {
     "cross_predicted*": "no outer-fold model predicted this system (split.n_folds < 2, or a fold failed)",
-    "true_std": "one replica: no scatter",
+    "true_err": "one replica: no scatter",
     "predicted_std": "one ensemble member: no spread",
     "k_*": "no local conductivities for this system"}
 METRIC_REASONS = {"*": "fewer than two systems in this split, or no spread of their Λ"}

@@ -18,9 +18,9 @@ def r2_score(true: np.ndarray, predicted: np.ndarray) -> float:
     return 1.0 - float(np.sum((true - predicted) ** 2)) / spread
 
 
-def prediction_scores(true: np.ndarray, predicted: np.ndarray, true_std: np.ndarray, draws: int = 1000,
+def prediction_scores(true: np.ndarray, predicted: np.ndarray, true_err: np.ndarray, draws: int = 1000,
                       seed: int = 0) -> dict[str, float]:
-    """How well ``predicted`` Λ matches ``true`` Λ (each (n_systems,)) whose standard errors are ``true_std``:
+    """How well ``predicted`` Λ matches ``true`` Λ (each (n_systems,)) whose standard errors are ``true_err``:
     ``n_systems``, ``rmse``, ``r2`` and the ``attainable_r2`` (± ``attainable_r2_std``) of a perfect model
     under that label noise (nan with fewer than two systems).
 
@@ -28,7 +28,7 @@ def prediction_scores(true: np.ndarray, predicted: np.ndarray, true_std: np.ndar
     1.0
     """
     true, predicted = np.asarray(true, dtype=float), np.asarray(predicted, dtype=float)
-    attainable, attainable_std = attainable_r2(true, true_std, draws, seed)
+    attainable, attainable_std = attainable_r2(true, true_err, draws, seed)
     return {"n_systems": int(len(true)), "rmse": float(np.sqrt(np.mean((true - predicted) ** 2))),
             "r2": r2_score(true, predicted), "attainable_r2": attainable, "attainable_r2_std": attainable_std}
 

@@ -75,14 +75,14 @@ ANALYSIS_RESULT_FILE = "result.json"
 
 #: Columns of ``predictions.csv``. ``predicted``: the main ensemble's mean over members; ``cross_predicted``:
 #: the mean of the outer-fold members that never saw the system (NaN without outer folds, and for external
-#: systems); ``true_std`` is the standard error of the label Λ (``molar_conductivity_err`` of the transport
+#: systems); ``true_err`` is the standard error of the label Λ (``molar_conductivity_err`` of the transport
 #: stage, from the trajectories themselves); the other ``_std`` columns are the spread over the members.
 #: The last three summarise how well the system's local k are pinned down: the mean |k| over its
 #: environments, the median spread of k over the members (``k_std`` of the local file) and the median
 #: posterior standard deviation of k from the local prediction rigidity (``k_posterior_std``; NaN for a
 #: model without ``local_variance``).
 PREDICTION_COLUMNS = ("system", "split", "concentration", "bjerrum_length", "paired_fraction",
-                      "true", "true_std", "predicted", "predicted_std", "cross_predicted", "cross_predicted_std",
+                      "true", "true_err", "predicted", "predicted_std", "cross_predicted", "cross_predicted_std",
                       "n_environments", "k_mean_abs", "k_std_median", "k_posterior_std_median")
 
 
@@ -242,12 +242,12 @@ def transport_from_row(row: dict[str, Any]) -> SystemTransport:
 
 
 def prediction_to_row(prediction: Prediction) -> dict[str, Any]:
-    """``prediction`` as a row of ``predictions.csv`` (:data:`PREDICTION_COLUMNS`; ``true_std`` is the label's
+    """``prediction`` as a row of ``predictions.csv`` (:data:`PREDICTION_COLUMNS`; ``true_err`` is the label's
     standard error, ``predicted_std`` and ``cross_predicted_std`` the members' spread)."""
     p = prediction
     return {"system": p.system, "split": p.split, "concentration": p.concentration,
             "bjerrum_length": p.bjerrum_length, "paired_fraction": p.paired_fraction, "true": p.true.value,
-            "true_std": p.true.err, "predicted": p.predicted.value, "predicted_std": p.predicted.std,
+            "true_err": p.true.err, "predicted": p.predicted.value, "predicted_std": p.predicted.std,
             "cross_predicted": p.cross_predicted.value, "cross_predicted_std": p.cross_predicted.std,
             "n_environments": p.n_environments, "k_mean_abs": p.k_mean_abs, "k_std_median": p.k_std_median,
             "k_posterior_std_median": p.k_posterior_std_median}
@@ -259,7 +259,7 @@ def prediction_from_row(row: dict[str, Any]) -> Prediction:
     n = row["n_environments"]
     return Prediction(system=row["system"], split=row["split"], concentration=row["concentration"],
                       bjerrum_length=row["bjerrum_length"], paired_fraction=row["paired_fraction"],
-                      true=Estimate(row["true"], err=row["true_std"]),
+                      true=Estimate(row["true"], err=row.get("true_err", row.get("true_std"))),   # older files
                       predicted=Estimate(row["predicted"], std=row["predicted_std"]),
                       cross_predicted=Estimate(row["cross_predicted"], std=row["cross_predicted_std"]),
                       n_environments=int(n) if n == n else 0, k_mean_abs=row["k_mean_abs"],

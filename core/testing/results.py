@@ -17,7 +17,7 @@ def transport_of(system: str = "s0", **columns: Any) -> SystemTransport:
 
 
 def prediction_of(system: str = "s0", split: str = "train", **columns: Any) -> Prediction:
-    """A :class:`Prediction` with ``predictions.csv`` columns given by name (``true=0.1, true_std=0.01,
+    """A :class:`Prediction` with ``predictions.csv`` columns given by name (``true=0.1, true_err=0.01,
     predicted=0.12``, ...); NaN where not given, no environments unless ``n_environments``."""
     unknown = set(columns) - set(PREDICTION_COLUMNS)
     if unknown:

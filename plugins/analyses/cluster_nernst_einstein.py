@@ -19,7 +19,7 @@ systems, this underestimates Λ, which is part of what the comparison shows.
 Per system (mean ± std over replicas) this is set beside the true Λ, Λ_NE and
 the learned model's prediction, so the report says how much better local
 learning does than the ion-pair picture. ``true_err`` is the standard error of the
-true Λ (the transport stage's ``molar_conductivity_err``, as ``true_std`` in
+true Λ (the transport stage's ``molar_conductivity_err``, as ``true_err`` in
 predictions.csv), ``cluster_nernst_einstein_std`` the scatter over replicas.
 """
 

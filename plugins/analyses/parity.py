@@ -38,12 +38,12 @@ class ParityConfig(PluginConfig):
 
 class Parity(SystemAnalysis):
     name = "parity"
-    version = "1.1"
+    version = "1.2"
     Config = ParityConfig
     title = "Predicted vs true molar conductivity"
     paper_figure = "Figs. 2, 3"
     table = "parity.csv"
-    columns = ("system", "split", "true", "true_std", "predicted", "predicted_std", "residual")
+    columns = ("system", "split", "true", "true_err", "predicted", "predicted_std", "residual")
     systems_from = "predictions"
     system_needs = frozenset({"prediction"})
     filter_splits = False            # outer-fold points become split "heldout"; ``splits`` selects after that
@@ -74,7 +74,7 @@ class Parity(SystemAnalysis):
             split, predicted = p.split, p.predicted
         if self.config.splits is not None and split not in self.config.splits:
             return None
-        return {"system": p.system, "split": split, "true": p.true.value, "true_std": p.true.err,
+        return {"system": p.system, "split": split, "true": p.true.value, "true_err": p.true.err,
                 "predicted": predicted.value, "predicted_std": predicted.std,
                 "residual": predicted.value - p.true.value}
 
@@ -87,10 +87,10 @@ class Parity(SystemAnalysis):
             chosen = [r for r in rows if r["split"] == split]
             true = np.array([r["true"] for r in chosen])
             predicted = np.array([r["predicted"] for r in chosen])
-            axes.errorbar(true, predicted, xerr=[r["true_std"] for r in chosen],
+            axes.errorbar(true, predicted, xerr=[r["true_err"] for r in chosen],
                           yerr=[r["predicted_std"] for r in chosen], fmt="o", ms=4, capsize=2, label=split,
                           color=SPLIT_COLOURS.get(split))
-            result.numbers[split] = prediction_scores(true, predicted, np.array([r["true_std"] for r in chosen]),
+            result.numbers[split] = prediction_scores(true, predicted, np.array([r["true_err"] for r in chosen]),
                                                       config.attainable_draws, config.seed)
             if len(chosen) < 2:
                 result.notes.append(f"{split}: fewer than two systems, no R²")
