@@ -23,6 +23,7 @@ from core.md.electrolyte import TYPES, Topology, build_topology, initial_positio
 from core.md.engine_simulator import EngineConfig, EngineSimulator
 from core.md.ewald import ewald_parameters
 from core.features.ase_frames import STAND_IN_ELEMENTS, species_in_element_order, species_subset, stand_in_number
+from core.features.soap import SOAPDescriptor, SOAPOptions
 from core.analysis.figures import identity_line, pyplot, save_figure
 from core.plugin_system.hookspecs import hookimpl
 from core.learn.rigidity import label_rows, local_variance, posterior_covariance
@@ -77,6 +78,8 @@ __all__ = [
     # the shares' profiled likelihood of the within-system shape, and k = ḡ + d − d̄ (API 2.2)
     "ShapeGroups", "ShapeFit", "fit_shape", "data_shape_groups", "profiled_offsets", "profiled_normal_equations", "decomposed_k",
     "share_level_data",
+    # what the SOAP descriptor plugins share: their common options and species (API 2.2)
+    "SOAPOptions", "SOAPDescriptor",
     # the analysis template: the base owns the loop over systems (API 1.4)
     "SystemAnalysis", "SystemView",
     # typed results (API 2.0: AnalysisInputs.transport and .predictions hold these, not rows)

@@ -27,3 +27,9 @@ SEEDS_PER_FOLD = 5
 #: system gets a prediction from members that never saw it.
 SMALL_DATASET_SYSTEMS = 20
 OUTER_FOLDS = 5
+#: SOAP (the paper's eqs. 13–16): neighbour cutoff, σ; radial basis functions; highest spherical harmonic;
+#: Gaussian width of each neighbour's density, σ (the paper's 1σ; the laptop recipes state 0.5, docs/learn.md).
+SOAP_R_CUT = 5.0
+SOAP_N_MAX = 6
+SOAP_L_MAX = 5
+SOAP_SIGMA = 1.0

@@ -25,35 +25,24 @@ from functools import cached_property
 from typing import Literal
 
 import numpy as np
-from pydantic import Field
 
-from core.api import (STAND_IN_ELEMENTS, DescriptorPlugin, Frame, PluginConfig, species_in_element_order,
-                      species_subset)
+from core.api import STAND_IN_ELEMENTS, Frame, SOAPDescriptor, SOAPOptions, species_subset
 
 
-class SOAPConfig(PluginConfig):
-    """SOAP hyperparameters; defaults are the paper's (lengths in σ)."""
+class SOAPConfig(SOAPOptions):
+    """SOAP hyperparameters: the shared ones (:class:`core.api.SOAPOptions`, the paper's defaults) and this
+    library's own (lengths in σ)."""
 
-    r_cut: float = Field(default=5.0, gt=1.0, description="neighbour cutoff, σ")
-    n_max: int = Field(default=6, ge=1, le=20, description="radial basis functions")
-    l_max: int = Field(default=5, ge=0, le=12, description="highest spherical harmonic degree")
-    sigma: float = Field(default=1.0, gt=0, description="Gaussian width of each neighbour's density, σ")
     rbf: Literal["gto", "polynomial"] = "gto"
-    include_solvent: bool = Field(default=False, description="add the solvent density as a third species")
 
 
-class SOAPDScribe(DescriptorPlugin):
+class SOAPDScribe(SOAPDescriptor):
     name = "soap-dscribe"
     version = "1.0"
     Config = SOAPConfig
     requires = ("dscribe", "ase")
     install_hint = "pip install 'localcond[dscribe]'"
     description = "SOAP partial power spectrum of ion densities (DScribe), the paper's descriptor"
-
-    @property
-    def species_types(self) -> tuple[str, ...]:
-        """Particle types whose densities enter the spectrum, in the stand-ins' atomic-number order."""
-        return species_in_element_order(self.config.include_solvent)
 
     @cached_property
     def _soap(self):

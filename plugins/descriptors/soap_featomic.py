@@ -35,34 +35,24 @@ from typing import Literal
 import numpy as np
 from pydantic import Field
 
-from core.api import (DescriptorPlugin, Frame, PluginConfig, species_in_element_order, species_subset,
-                      stand_in_number)
+from core.api import Frame, SOAPDescriptor, SOAPOptions, species_subset, stand_in_number
 
 
-class SOAPFeatomicConfig(PluginConfig):
-    """SOAP hyperparameters; defaults are the paper's (lengths in σ)."""
+class SOAPFeatomicConfig(SOAPOptions):
+    """SOAP hyperparameters: the shared ones (:class:`core.api.SOAPOptions`, the paper's defaults) and this
+    library's own (lengths in σ)."""
 
-    r_cut: float = Field(default=5.0, gt=1.0, description="neighbour cutoff, σ")
-    n_max: int = Field(default=6, ge=1, le=20, description="radial basis functions")
-    l_max: int = Field(default=5, ge=0, le=12, description="highest spherical harmonic degree")
-    sigma: float = Field(default=1.0, gt=0, description="Gaussian width of each neighbour's density, σ")
     cutoff_smoothing: Literal["step", "shifted-cosine"] = "shifted-cosine"
     smoothing_width: float = Field(default=0.5, gt=0, description="width of the shifted-cosine switch, σ")
-    include_solvent: bool = Field(default=False, description="add the solvent density as a third species")
 
 
-class SOAPFeatomic(DescriptorPlugin):
+class SOAPFeatomic(SOAPDescriptor):
     name = "soap-featomic"
     version = "1.0"
     Config = SOAPFeatomicConfig
     requires = ("featomic", "metatensor", "ase")
     install_hint = "pip install 'localcond[featomic]'"
     description = "SOAP partial power spectrum of ion densities (featomic), GTO basis r^n exp(-r²/2σ_n²)"
-
-    @property
-    def species_types(self) -> tuple[str, ...]:
-        """Particle types whose densities enter the spectrum, in the stand-ins' atomic-number order."""
-        return species_in_element_order(self.config.include_solvent)
 
     @cached_property
     def _calculator(self):

@@ -30,35 +30,25 @@ from functools import cached_property
 import numpy as np
 from pydantic import Field
 
-from core.api import (DescriptorPlugin, Frame, PluginConfig, species_in_element_order, species_subset,
-                      stand_in_number)
+from core.api import Frame, SOAPDescriptor, SOAPOptions, species_subset, stand_in_number
 
 
-class SOAPQuippyConfig(PluginConfig):
-    """SOAP hyperparameters; defaults are the paper's (lengths in σ)."""
+class SOAPQuippyConfig(SOAPOptions):
+    """SOAP hyperparameters: the shared ones (:class:`core.api.SOAPOptions`, the paper's defaults) and this
+    library's own (lengths in σ)."""
 
-    r_cut: float = Field(default=5.0, gt=1.0, description="neighbour cutoff, σ")
-    n_max: int = Field(default=6, ge=1, le=20, description="radial basis functions")
-    l_max: int = Field(default=5, ge=0, le=12, description="highest spherical harmonic degree")
-    sigma: float = Field(default=1.0, gt=0, description="Gaussian width of each neighbour's density, σ")
     cutoff_transition_width: float = Field(default=0.5, gt=0, description="width of the cosine switch, σ")
     central_weight: float = Field(default=1.0, ge=0, description="weight of the centre's own density")
     normalise: bool = Field(default=False, description="divide each vector by its norm")
-    include_solvent: bool = Field(default=False, description="add the solvent density as a third species")
 
 
-class SOAPQuippy(DescriptorPlugin):
+class SOAPQuippy(SOAPDescriptor):
     name = "soap-quippy"
     version = "1.0"
     Config = SOAPQuippyConfig
     requires = ("quippy", "ase")
     install_hint = "pip install 'localcond[quippy]'"
     description = "SOAP partial power spectrum of ion densities (QUIP/GAP via quippy), polynomial basis"
-
-    @property
-    def species_types(self) -> tuple[str, ...]:
-        """Particle types whose densities enter the spectrum, in the stand-ins' atomic-number order."""
-        return species_in_element_order(self.config.include_solvent)
 
     @cached_property
     def descriptor_string(self) -> str:
