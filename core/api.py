@@ -28,7 +28,8 @@ from core.analysis.figures import identity_line, pyplot, save_figure
 from core.plugin_system.hookspecs import hookimpl
 from core.learn.rigidity import label_rows, local_variance, posterior_covariance
 from core.learn.shape import (ShapeFit, ShapeGroups, data_shape_groups, decomposed_k, fit_shape,
-                              profiled_normal_equations, profiled_offsets, share_level_data)
+                              profiled_normal_equations, profiled_offsets, shape_design, shape_design_scale,
+                              share_level_data)
 from core.learn.scores import prediction_scores, r2_score
 from core.analysis.local_conductivity import (LocalConductivity, MaxRelativeUncertainty, finite_median, load_local,
                                              negative_percent)
@@ -77,7 +78,7 @@ __all__ = [
     "DistanceBinEdges", "wrap", "unwrap", "minimum_image",
     # the shares' profiled likelihood of the within-system shape, and k = ḡ + d − d̄ (API 2.2)
     "ShapeGroups", "ShapeFit", "fit_shape", "data_shape_groups", "profiled_offsets", "profiled_normal_equations", "decomposed_k",
-    "share_level_data",
+    "share_level_data", "shape_design", "shape_design_scale",
     # what the SOAP descriptor plugins share: their common options and species (API 2.2)
     "SOAPOptions", "SOAPDescriptor",
     # the analysis template: the base owns the loop over systems (API 1.4)

@@ -27,7 +27,7 @@ STAGES = ("simulate", "transport", "featurize", "learn", "analyze")
 
 #: Bumped when core's featurize or learn code changes its outputs; part of keys.
 FEATURIZE_VERSION = "1"
-LEARN_VERSION = "3"
+LEARN_VERSION = "4"
 
 
 @dataclass(frozen=True, eq=False)

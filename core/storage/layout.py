@@ -311,7 +311,8 @@ def _number(text: str, strict: bool = True) -> float | str:
 def read_predictions(path: Path) -> list[Prediction]:
     """The :class:`Prediction` of every row of a ``predictions.csv`` (a file, or the predict artifact holding one)."""
     path = Path(path)
-    rows = read_table(path / PREDICTIONS_FILE if path.is_dir() else path, numeric=PREDICTION_COLUMNS[2:])
+    rows = read_table(path / PREDICTIONS_FILE if path.is_dir() else path,
+                      numeric=PREDICTION_COLUMNS[2:] + ("true_std",))   # true_std: the name of true_err before
     return [prediction_from_row(row) for row in rows]
 
 

@@ -61,13 +61,14 @@ import numpy as np
 from pydantic import Field
 
 from core.api import (LearningData, ModelPlugin, PluginConfig, data_shape_groups, decomposed_k, fit_shape,
-                      label_rows, local_variance, posterior_covariance, retained_heap, share_level_data)
+                      label_rows, local_variance, posterior_covariance, retained_heap, shape_design,
+                      shape_design_scale, share_level_data)
 
 WEIGHTS_FILE = "nn-member.pt"
 #: A member's random prior network is drawn with its seed plus this (so it differs from its initialisation).
 PRIOR_SEED_OFFSET = 7919
 #: What a member saves of its shape (attributes with a trailing underscore).
-SHAPE_STATE = ("shape_coef", "shape_covariance", "shape_hidden_mean", "shape_hidden_std")
+SHAPE_STATE = ("shape_coef", "shape_covariance", "shape_mean")
 
 
 class NNEnsembleConfig(PluginConfig):
@@ -282,27 +283,23 @@ class NNMember:
         return network, best, history
 
     def _fit_shape(self, train: LearningData) -> None:
-        """The shape d = θ·r̃ on r̃ = (standardised features, the level network's standardised last hidden
-        layer), by the shares' profiled likelihood in closed form (:func:`core.api.fit_shape`: the penalty
-        among ``shape_alphas`` by the held-out profiled χ² of whole training systems), in target-scale units."""
-        hidden = self._representation(train.features)[:, :-1]
-        mean, std = hidden.mean(axis=0), hidden.std(axis=0)
-        self.shape_hidden_mean_, self.shape_hidden_std_ = mean, np.where(std > 1e-12, std, 1.0)
+        """The shape d = θ·x̃, linear in the shape design x̃ (the centred features over one RMS scale,
+        :func:`core.api.shape_design_scale`: the linear kernel of the descriptor, as ridge's), by the shares'
+        profiled likelihood in closed form (:func:`core.api.fit_shape`: the penalty among ``shape_alphas`` by
+        the held-out profiled χ² of whole training systems), in target-scale units."""
+        self.shape_mean_, self.shape_scale_ = shape_design_scale(train.features)
         scale = self.target_scale_
-        precision = train.local_precision() * scale ** 2
         groups = data_shape_groups(train)
         groups = replace(groups, variance=groups.variance / scale ** 2)
-        fitted = fit_shape(self._shape_representation(train.features),
-                           np.nan_to_num(np.asarray(train.local_target, dtype=np.float64)) / scale, precision, groups,
-                           np.asarray(self.config.shape_alphas))
+        fitted = fit_shape(shape_design(train.features, self.shape_mean_, self.shape_scale_),
+                           np.nan_to_num(np.asarray(train.local_target, dtype=np.float64)) / scale,
+                           train.local_precision() * scale ** 2, groups, np.asarray(self.config.shape_alphas))
         self.shape_coef_, self.shape_alpha_, self.shape_covariance_ = fitted.coef, fitted.alpha, fitted.covariance
         self.shape_held_out_chi2_ = fitted.held_out_chi2
 
     def _shape_representation(self, features: np.ndarray) -> np.ndarray:
-        """r̃ (n, dim + width): the standardised features and the level network's standardised hidden layer."""
-        standardised = (np.asarray(features, dtype=np.float64) - self.feature_mean_) / self.feature_std_
-        hidden = (self._representation(features)[:, :-1] - self.shape_hidden_mean_) / self.shape_hidden_std_
-        return np.hstack([standardised, hidden])
+        """x̃ (n, dim): the shape design of ``features``."""
+        return shape_design(features, self.shape_mean_, self.shape_scale_)
 
     def _random_prior(self):
         """A fixed random network of this member's seed (the same architecture, never trained)."""
@@ -416,7 +413,7 @@ class NNMember:
         if getattr(self, "shape_coef_", None) is None:
             return {}
         return {name: torch.as_tensor(getattr(self, f"{name}_")) for name in SHAPE_STATE} | {
-            "shape_alpha": self.shape_alpha_}
+            "shape_alpha": self.shape_alpha_, "shape_scale": self.shape_scale_}
 
     @classmethod
     def load(cls, directory: Path, config: NNEnsembleConfig) -> NNMember:
@@ -445,12 +442,13 @@ class NNMember:
             for name in SHAPE_STATE:
                 setattr(member, f"{name}_", saved[name].numpy())
             member.shape_alpha_ = float(saved["shape_alpha"])
+            member.shape_scale_ = float(saved["shape_scale"])
         return member
 
 
 class NNEnsemble(ModelPlugin):
     name = "nn-ensemble"
-    version = "1.5"
+    version = "1.6"
     Config = NNEnsembleConfig
     stochastic = True
     fits_local_labels = True

@@ -30,7 +30,7 @@ import numpy as np
 from pydantic import Field
 
 from core.api import (LearningData, ModelPlugin, PluginConfig, decomposed_k, local_variance, posterior_covariance,
-                      data_shape_groups, fit_shape, share_level_data)
+                      data_shape_groups, fit_shape, shape_design, shape_design_scale, share_level_data)
 
 COEFFICIENTS_FILE = "ridge.npz"
 #: The intercept column is multiplied by this, so the penalty on b is negligible.
@@ -78,13 +78,15 @@ class RidgeMember:
         return self
 
     def _fit_shape(self, train: LearningData) -> None:
-        """θ by the shares' profiled likelihood on the standardised features (:func:`core.api.fit_shape`: the
-        penalty among ``alphas`` by the held-out profiled χ² of whole training systems)."""
-        standardised = (np.asarray(train.features, dtype=np.float64) - self.feature_mean_) / self.feature_std_
-        fitted = fit_shape(standardised, np.nan_to_num(np.asarray(train.local_target, dtype=np.float64)),
+        """θ by the shares' profiled likelihood on the shape design (the centred features over one RMS scale,
+        :func:`core.api.shape_design_scale`; :func:`core.api.fit_shape`: the penalty among ``alphas`` by the
+        held-out profiled χ² of whole training systems)."""
+        self.shape_mean_, self.shape_scale_ = shape_design_scale(train.features)
+        fitted = fit_shape(shape_design(train.features, self.shape_mean_, self.shape_scale_),
+                           np.nan_to_num(np.asarray(train.local_target, dtype=np.float64)),
                            train.local_precision(), data_shape_groups(train), np.asarray(self.config.alphas))
         self.shape_alpha_ = fitted.alpha
-        self.shape_coef_ = fitted.coef / self.feature_std_
+        self.shape_coef_ = fitted.coef / self.shape_scale_     # d = features · shape_coef (+ a constant)
         self.shape_covariance_ = fitted.covariance
 
     def _representation(self, features: np.ndarray) -> np.ndarray:
@@ -101,8 +103,8 @@ class RidgeMember:
         weight = np.ones(len(level)) if weight is None else np.asarray(weight, np.float64)
         total = max(float(weight.sum()), 1e-300)
         mean_level = (weight @ level / total)[None, :]
-        standardised = (np.asarray(features, dtype=np.float64) - self.feature_mean_) / self.feature_std_
-        centred = standardised - weight @ standardised / total
+        design = shape_design(features, self.shape_mean_, self.shape_scale_)
+        centred = design - weight @ design / total
         return local_variance(mean_level, self.covariance_)[0] + local_variance(centred, self.shape_covariance_)
 
     def _design(self, data: LearningData) -> np.ndarray:
@@ -123,7 +125,9 @@ class RidgeMember:
 
     def save(self, directory: Path) -> None:
         shape = {} if self.shape_coef_ is None else {"shape_coef": self.shape_coef_,
-                                                      "shape_covariance": self.shape_covariance_}
+                                                      "shape_covariance": self.shape_covariance_,
+                                                      "shape_mean": self.shape_mean_,
+                                                      "shape_scale": self.shape_scale_}
         np.savez(directory / COEFFICIENTS_FILE, coef=self.coef_, intercept=self.intercept_,
                  feature_mean=self.feature_mean_, feature_std=self.feature_std_, covariance=self.covariance_, **shape)
         (directory / "ridge.json").write_text(json.dumps({"alpha": self.alpha_, "shape_alpha": self.shape_alpha_}))
@@ -139,6 +143,8 @@ class RidgeMember:
             member.covariance_ = saved["covariance"]
             member.shape_coef_ = saved["shape_coef"] if "shape_coef" in saved else None
             member.shape_covariance_ = saved["shape_covariance"] if "shape_covariance" in saved else None
+            if "shape_mean" in saved:
+                member.shape_mean_, member.shape_scale_ = saved["shape_mean"], float(saved["shape_scale"])
         chosen = json.loads((directory / "ridge.json").read_text())
         member.alpha_ = chosen["alpha"]
         member.shape_alpha_ = chosen.get("shape_alpha", float("nan"))
@@ -147,7 +153,7 @@ class RidgeMember:
 
 class RidgeModel(ModelPlugin):
     name = "ridge"
-    version = "1.3"
+    version = "1.4"
     Config = RidgeConfig
     stochastic = False
     fits_local_labels = True
