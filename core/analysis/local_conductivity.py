@@ -4,8 +4,9 @@ The predict stage writes ``local/<system>.npz`` per system, one entry per
 environment of its feature store (NaN where an ion has no k, e.g. bonded):
 ``k_mean`` (ensemble mean of k), ``k_std`` (spread over members) and, where
 the model reports it, ``k_posterior_std`` (posterior std of k from the local
-prediction rigidity, :mod:`core.learn.rigidity`). :func:`load_local` reads it
-(files from before ``k_posterior_std`` existed give NaN there);
+prediction rigidity, :mod:`core.learn.rigidity`) and ``k_cross`` (the mean k of the outer-fold members that
+never saw the system, where it has them). :func:`load_local` reads it (older files give NaN for what they
+lack);
 :meth:`LocalConductivity.confident` is the filter the Fig. 4–6 analyses
 offer (``max_relative_uncertainty``).
 """
@@ -28,11 +29,13 @@ MaxRelativeUncertainty = Annotated[float | None, Field(
 
 @dataclass(frozen=True)
 class LocalConductivity:
-    """Per environment (n,): k (reduced Λ units), its member spread and its posterior std (same units)."""
+    """Per environment (n,): k (reduced Λ units), its member spread and its posterior std (same units), and
+    k_cross, the k of the outer-fold members that never saw the system (NaN where it has none)."""
 
     k: np.ndarray
     k_std: np.ndarray
     k_posterior_std: np.ndarray
+    k_cross: np.ndarray | None = None
 
     @property
     def has_k(self) -> np.ndarray:
@@ -82,4 +85,6 @@ def load_local(path: Path) -> LocalConductivity:
         k_std = np.asarray(saved["k_std"], dtype=np.float64) if "k_std" in saved.files else np.full(len(k), np.nan)
         posterior = (np.asarray(saved["k_posterior_std"], dtype=np.float64) if "k_posterior_std" in saved.files
                      else np.full(len(k), np.nan))
-    return LocalConductivity(k, k_std, posterior)
+        cross = (np.asarray(saved["k_cross"], dtype=np.float64) if "k_cross" in saved.files
+                 else np.full(len(k), np.nan))
+    return LocalConductivity(k, k_std, posterior, cross)

@@ -28,6 +28,8 @@ STAGES = ("simulate", "transport", "featurize", "learn", "analyze")
 #: Bumped when core's featurize or learn code changes its outputs; part of keys.
 FEATURIZE_VERSION = "1"
 LEARN_VERSION = "4"
+#: Bumped when the ensemble's prediction alone changes what it writes (members are kept): 2 adds k_cross.
+PREDICT_VERSION = "2"
 
 
 @dataclass(frozen=True, eq=False)
@@ -180,8 +182,8 @@ class PredictTask(Task):
     operation: ClassVar[str] = "predict"
 
     def identity(self) -> dict[str, Any]:
-        return {"version": LEARN_VERSION, "plugin": self.plugin.identity(), "learn": asdict(self.learn),
-                "roles": self.roles}
+        return {"version": LEARN_VERSION, "predict": PREDICT_VERSION, "plugin": self.plugin.identity(),
+                "learn": asdict(self.learn), "roles": self.roles}
 
 
 @dataclass(frozen=True, eq=False)

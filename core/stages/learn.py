@@ -87,8 +87,13 @@ def run_predict(task: PredictTask, inputs: dict[str, Path], output_dir: Path, co
         if all(hasattr(m, "local_variance") for m in models):
             k_posterior_std[keep] = np.sqrt(np.mean([member_local_variance(m, features, weight) for m in models],
                                                     axis=0))
-        np.savez(output_dir / LOCAL_DIR / f"{name}.npz", k_mean=k_mean, k_std=k_std, k_posterior_std=k_posterior_std)
-        cross = np.array([member_local(m, features, weight) @ weight for m in outer_models.get(name, [])])
+        crossed = [member_local(m, features, weight) for m in outer_models.get(name, [])]   # never saw it
+        k_cross = np.full(len(keep), np.nan)
+        if crossed:
+            k_cross[keep] = np.mean(crossed, axis=0)
+        np.savez(output_dir / LOCAL_DIR / f"{name}.npz", k_mean=k_mean, k_std=k_std, k_posterior_std=k_posterior_std,
+                 k_cross=k_cross)
+        cross = np.array([local_k @ weight for local_k in crossed])
         label = transport[name]
         nan = float("nan")
         predictions.append(Prediction(

@@ -20,6 +20,7 @@ k is on the scale of the measurement when bonded ions count as zero (the default
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -31,7 +32,8 @@ from core.api import (AnalysisInputs, AnalysisResult, DistanceBinEdges, PluginCo
 
 #: Columns of ``local_attribution.csv``.
 COLUMNS = ("system", "split", "bin", "n_environments", "learned", "measured", "measured_err", "measured_self",
-           "measured_distinct", "far_excess", "far_excess_err", "z", "flat", "z_flat", "contrast_err")
+           "measured_distinct", "far_excess", "far_excess_err", "z", "flat", "z_flat", "contrast_err",
+           "learned_cross", "z_cross")
 #: Splits whose systems the main ensemble never trained on.
 HELD_OUT = ("test", "external")
 
@@ -47,7 +49,7 @@ class LocalAttributionConfig(PluginConfig):
 
 class LocalAttribution(SystemAnalysis):
     name = "local-attribution"
-    version = "1.2"
+    version = "1.3"
     Config = LocalAttributionConfig
     title = "Local attribution: learned k against measured shares of Λ"
     table = "local_attribution.csv"
@@ -65,9 +67,11 @@ class LocalAttribution(SystemAnalysis):
         return [f"{lo:g}–{hi:g}σ" for lo, hi in zip(bounds, bounds[1:])]
 
     missing_reasons = {
-        "chi2_per_dof_held_out": "no held-out system bin with enough environments",
+        "chi2_per_dof_held_out*": "no held-out system bin with enough environments",
+        "chi2_per_dof_cross*": "no outer-fold k (split.outer_folds: 0) or no system bin with enough environments",
         "chi2_per_dof_*": "no system bin with enough environments",
         "contrast_held_out_*": "no held-out system with enough environments in both bins",
+        "contrast_cross_*": "no outer-fold k, or no system with enough environments in both bins",
         "contrast_*": "no system with enough environments in both bins"}
 
     def per_system(self, view: SystemView) -> list[dict[str, Any]]:
@@ -82,6 +86,11 @@ class LocalAttribution(SystemAnalysis):
         comparison = compare_groups(shares, which, len(names))
         usable = shares.usable
         flat = view.prediction.true.value if view.prediction is not None else float("nan")
+        cross_k = view.local().k_cross
+        crossed = None
+        if cross_k is not None and np.any(np.isfinite(cross_k)):   # k of the members that never saw the system
+            crossed = compare_groups(replace(shares, learned=np.where(usable_of(shares), cross_k, np.nan)),
+                                     which, len(names))
         contrast_err = comparison.contrast(0, 1)["measured_err"] if len(names) == 2 else float("nan")
         rows = []
         for number, name in enumerate(names):
@@ -97,7 +106,9 @@ class LocalAttribution(SystemAnalysis):
                          "z": float(comparison.z[number]), "flat": flat,
                          "z_flat": (flat - mean) / float(comparison.total_err[number])
                          if comparison.total_err[number] > 0 else float("nan"),
-                         "contrast_err": contrast_err})
+                         "contrast_err": contrast_err,
+                         "learned_cross": float(crossed.learned[number]) if crossed is not None else float("nan"),
+                         "z_cross": float(crossed.z[number]) if crossed is not None else float("nan")})
         return rows
 
     def conclude(self, rows: list[dict[str, Any]], inputs: AnalysisInputs, result: AnalysisResult,
@@ -108,14 +119,18 @@ class LocalAttribution(SystemAnalysis):
         held_out = [r for r in kept if r["split"] in HELD_OUT]
         result.numbers.update(agreement(kept, "all"))
         result.numbers.update(agreement(held_out, "held_out"))
+        crossed = [{**r, "learned": r["learned_cross"], "z": r["z_cross"]} for r in kept if np.isfinite(r["z_cross"])]
+        result.numbers.update(agreement(crossed, "cross"))
         if len(names) == 2:
             result.numbers.update(contrast(kept, names))
             result.numbers.update(contrast(held_out, names, "held_out_"))
+            result.numbers.update(contrast(crossed, names, "cross_"))
         result.notes.append("χ²/dof counts only the measurement's error (the learned bin mean is taken as exact); "
                             "measured errors are a delete-one-block jackknife (blocks of frames one current window "
                             "apart) that recomputes the far part's mean per valence. *_flat: the same figures for a "
                             "flat k (every ion its system's Λ), the baseline a learned k must beat. 'held out': the "
-                            "test and external systems, which no member of the main ensemble saw.")
+                            "test and external systems, which no member of the main ensemble saw; 'cross': every "
+                            "system scored with the k of the outer-fold members that never saw it.")
         result.figures += self.figure(kept, names, output_dir)
 
     def figure(self, rows: list[dict], names: list[str], output_dir: Path) -> list[str]:
@@ -171,3 +186,9 @@ def contrast(rows: list[dict], names: list[str], prefix: str = "") -> dict[str, 
             f"{key}z": (pooled_learned - pooled_measured) / error, f"{key}flat_z": -pooled_measured / error,
             f"{key}learned_from_flat": pooled_learned / error, f"{key}systems": len(measured),
             f"{key}measured_negative": int(np.sum(np.array(measured) < 0))}
+
+
+def usable_of(shares) -> np.ndarray:
+    """(n_env,) bool: the environments of ``shares`` with a measurement and a main-ensemble k (the same
+    environments are compared for the outer-fold k)."""
+    return np.isfinite(shares.learned) & np.isfinite(shares.measured)
