@@ -92,6 +92,12 @@ def test_shrunken_quickstart_runs_every_stage(engines, tmp_path: Path) -> None:
     local = np.load(next((workdir / "predict").rglob("local/*.npz")))
     kept = np.isfinite(local["k_mean"])
     assert np.all(local["k_posterior_std"][kept] > 0) and np.all(np.isnan(local["k_posterior_std"][~kept]))
+    # every system's k also from the outer-fold members that never saw it, and scored so
+    assert np.all(np.isfinite(local["k_cross"][kept])) and not np.allclose(local["k_cross"][kept], local["k_mean"][kept])
+    attribution = json.loads(next((workdir / "analyze").rglob("local_attribution.csv")).parent.joinpath(
+        "result.json").read_text())["numbers"]
+    assert attribution["n_system_bins_cross"] == attribution["n_system_bins_all"] > 0
+    assert "chi2_per_dof_all_flat" in attribution and "chi2_per_dof_cross_flat" in attribution
     metrics = json.loads((workdir / "metrics.json").read_text())
     assert metrics["test"]["n_systems"] == 1 and metrics["cross-validated"]["n_systems"] == 4
     report = (workdir / "report.html").read_text()
