@@ -72,8 +72,8 @@ def test_the_calibration_is_the_recipe_made_small():
 
 
 def test_the_predicted_cost_covers_every_task_the_run_runs(tmp_path, monkeypatch):
-    """A recipe of twice the calibration's steps and replicas: the predicted core-seconds against the run's
-    own (Σ of each task's wall time, one thread each)."""
+    """A recipe of twice the calibration's steps and replicas: validate --cost prices every task the run then
+    runs (how close its seconds come is measured on a quiet machine by benchmarks/cost_prediction.py)."""
     pytest.importorskip("openmm")
     pytest.importorskip("sklearn")
     recipe = {"name": "costed",
