@@ -327,9 +327,6 @@ class LearningData:
         residual = self.target - self.system_means(local)
         return float(np.sum(residual ** 2 / self.variance))
 
-    def objective(self, local: np.ndarray) -> float:
-        """What a model minimises: eq. 12 (where system means are fitted) plus :meth:`local_loss`."""
-        return (self.weighted_loss(local) if self.fit_system_means else 0.0) + self.local_loss(local)
 
 
 @dataclass

@@ -26,24 +26,21 @@ drawn from its own seed. Where the system means constrain k, training cancels
 the prior; where they do not, each member keeps its own, so the members'
 spread (``k_std``) grows there.
 
-Measured local labels (the recipe's ``model.labels``: ``attribution`` or ``both``, the default): each
-environment also carries its measured Green–Kubo attribution a_i with its noise variance σ_i²
-(:mod:`core.transport.attribution`), and the loss adds Σ_i (a_i − k_i)²/σ_i² to eq. 12 (``attribution``
-drops eq. 12). With ``environments_per_step`` the local
-term is estimated from the same draws (n_s × their mean, unbiased). Each set of labels enters as its mean
-χ² (each term divided by its own total weight): with the plain sum, precise system means dwarf the local
-term and the network learns the local directions only slowly (measured: local R² 0.11 against 0.98 on
-the kit's check). Early stopping then watches that objective on the validation systems (its square root is ``validation_rmse``). The system means alone do
-not determine k (a learner can move k between environments of one system freely); the attributions do,
-environment by environment, because their conditional mean given the environment is the local
-conductivity.
+Measured local labels (the recipe's ``model.labels``: ``both``, the default, or ``attribution``): the
+member's k is ḡ_s + d(x_i) − d̄_s (:func:`core.api.decomposed_k`). The network above is the level model g,
+trained exactly as with ``system-means`` (for ``attribution``, on the shares' own system means); the shape d
+is linear in the descriptor's shape design (:func:`core.api.shape_design_scale`), fitted in closed form to
+the shares' profiled likelihood, its penalty among ``shape_alphas`` chosen by the held-out profiled χ² of
+whole training systems (:func:`core.api.fit_shape`; docs/learn.md). The shares therefore never move a
+system's mean, and no weight between the two label kinds is set by hand. ``predict_local`` then takes one
+system's rows (and their weights in its mean).
 
 Per-environment confidence (``local_variance``): the network is linear in
 its last hidden layer h, so with the labels' errors Δ_s and a Gaussian prior
 of standard deviation ``rigidity_prior_std`` (in units of the target scale) on
 the output weights, the posterior variance of k_i is r_iᵀA⁻¹r_i, r = (h, 1)
-(:mod:`core.learn.rigidity`; with local labels A also holds Σ_i r_i r_iᵀ/σ_i²), computed once after
-training on the training systems and stored with the weights.
+(:mod:`core.learn.rigidity`), computed once after training on the training systems and stored with the
+weights; with a shape, var(ḡ_s) + var(d_i − d̄_s), the second from the shape's own posterior.
 
 Training runs inside :func:`core.memory.retained_heap`: without it, glibc
 returns each step's large activations to the kernel and page-faults them

@@ -11,14 +11,16 @@ regression of Λ_s on (m̃_s, W_s) with sample weights 1/Δ_s (scikit-learn
 penalty among ``alphas``) gives a and b; b is (almost) unpenalised by
 scaling its column by ``INTERCEPT_SCALE``. Deterministic: one member per fold.
 
-With measured local labels (``model.labels``: ``attribution`` or ``both``), each environment adds the row
-(x̃_i, 1) with target a_i and weight 1/σ_i² to the same weighted least squares (``attribution`` drops the
-system rows), and its leave-one-row-out cross-validation chooses the penalty.
+With measured local labels (``model.labels``: ``both`` or ``attribution``), k_i = ḡ_s + d(x_i) − d̄_s: the
+level is the ridge above (for ``attribution``, on the shares' own system means), the shape d a second
+linear model on the descriptor's shape design, fitted in closed form to the shares' profiled likelihood,
+its penalty among ``alphas`` chosen by the held-out profiled χ² of whole training systems
+(:func:`core.api.fit_shape`; docs/learn.md).
 
 Per-environment confidence: with prior precision α (the chosen penalty) and
 noise Δ_s, the posterior covariance of (a, b) is (DᵀΔ⁻¹D + αI)⁻¹ for the design D
 above, and ``local_variance`` is each environment's r_iᵀ(…)⁻¹r_i with
-r_i = (x̃_i, INTERCEPT_SCALE) (:mod:`core.learn.rigidity`).
+r_i = (x̃_i, INTERCEPT_SCALE) (:mod:`core.learn.rigidity`); with a shape, var(ḡ_s) + var(d_i − d̄_s).
 """
 
 from __future__ import annotations
