@@ -32,6 +32,7 @@ BUILTIN_OPTIONS = {
     ("model", "nn-ensemble"): [{"max_epochs": 60, "patience": 20, "hidden": [16], "learning_rate": 0.01}],
     ("simulator", "openmm"): [{}],
     ("simulator", "hoomd"): [{}],
+    ("simulator", "lammps"): [{}],
 }
 
 

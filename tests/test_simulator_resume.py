@@ -43,7 +43,7 @@ plugin.simulate(job, TaskContext(1, scratch, "resume"))
 """
 
 
-@pytest.mark.parametrize(("name", "engine"), [("openmm", "openmm"), ("hoomd", "hoomd")])
+@pytest.mark.parametrize(("name", "engine"), [("openmm", "openmm"), ("hoomd", "hoomd"), ("lammps", "lammps")])
 def test_killed_run_resumes_with_exactly_the_scheduled_frames(tmp_path: Path, name: str, engine: str) -> None:
     if importlib.util.find_spec(engine) is None:
         pytest.skip(f"{engine} is not installed")
@@ -150,7 +150,7 @@ def _kill_after_checkpoint(command: list[str], env: dict[str, str], scratch: Pat
     return load_checkpoint(scratch)[0].frames_written
 
 
-@pytest.mark.parametrize("engine", ["openmm", "hoomd"])
+@pytest.mark.parametrize("engine", ["openmm", "hoomd", "lammps"])
 def test_a_twice_killed_run_is_bit_identical_to_an_uninterrupted_one(tmp_path: Path, engine: str) -> None:
     """Killed after its 2nd and again after its 4th checkpoint, resumed each time in a new process: every
     frame equals the uninterrupted run's bit for bit (checkpoints are reloaded in place; OpenMM with

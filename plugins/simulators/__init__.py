@@ -6,10 +6,11 @@ from core.api import PluginRegistry, SimulatorPlugin, hookimpl
 
 from .hoomd_simulator import HOOMDSimulator
 from .imported_trajectories import ImportedTrajectories
+from .lammps_simulator import LAMMPSSimulator
 from .openmm_simulator import OpenMMSimulator
 
 #: The built-in simulator plugin classes.
-BUILTIN: list[type[SimulatorPlugin]] = [OpenMMSimulator, HOOMDSimulator, ImportedTrajectories]
+BUILTIN: list[type[SimulatorPlugin]] = [LAMMPSSimulator, OpenMMSimulator, HOOMDSimulator, ImportedTrajectories]
 
 
 @hookimpl
