@@ -25,13 +25,21 @@ from core.storage.artifacts import META_FILE
 from tests.conftest import HERE, cli, small_recipe, write_recipe
 
 
+def as_a_terminal_job() -> None:
+    """In the child before it runs: SIGINT at its default, as in a job a terminal starts. pytest started as a
+    background job of a shell without job control (as CI may start it) has SIGINT ignored, serial or with
+    pytest-xdist (checked), an ignored SIGINT stays ignored in children, and Python then never raises
+    KeyboardInterrupt in the run under test."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def start_run(recipe: Path, workdir: Path, *, own_group: bool = False) -> subprocess.Popen:
     """``python -m core run RECIPE --workdir WORKDIR`` in the background (its own process group if asked, as
     a terminal's foreground job is)."""
     env = {**os.environ, "PYTHONPATH": os.environ["PYTHONPATH"] + os.pathsep + str(HERE.parent)}
     return subprocess.Popen([sys.executable, "-m", "core", "run", str(recipe), "--workdir", str(workdir)],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
-                            start_new_session=own_group)
+                            start_new_session=own_group, preexec_fn=as_a_terminal_job)
 
 
 def interrupt_when(process: subprocess.Popen, ready, sent: int = signal.SIGTERM) -> str:
@@ -103,7 +111,7 @@ def test_ctrl_c_on_the_local_dask_executor_ends_without_worker_tracebacks(plugin
     env = {**os.environ, "PYTHONPATH": os.environ["PYTHONPATH"] + os.pathsep + str(HERE.parent)}
     process = subprocess.Popen([sys.executable, "-m", "core", "run", str(recipe), "--workdir", str(workdir)],
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
-                               start_new_session=True)
+                               start_new_session=True, preexec_fn=as_a_terminal_job)
     deadline = time.time() + 120
     while time.time() < deadline and len(list(workdir.glob("simulate/*/" + META_FILE))) < 2:
         time.sleep(0.05)
@@ -130,7 +138,7 @@ def test_sigterm_or_ctrl_c_in_featurize_learn_and_analyze_keeps_finished_work_an
                                  ("learn", "member/*/" + META_FILE, signal.SIGINT), ("analyze", "analyze/*", signal.SIGTERM)):
         process = subprocess.Popen([sys.executable, "-m", "core", "run", str(recipe), "--workdir", str(workdir)],
                                    stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
-                                   start_new_session=True)
+                                   start_new_session=True, preexec_fn=as_a_terminal_job)
         deadline = time.time() + 180
         while time.time() < deadline and process.poll() is None and not list(workdir.glob(started)):
             time.sleep(0.05)
