@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -25,8 +26,12 @@ def plugin_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
     installed distribution, like any third-party package's.
     """
     target = tmp_path_factory.mktemp("site")
+    # pip builds in the source tree (build/, *.egg-info): each test process installs its own copy, so that two
+    # pytest-xdist workers never build in one folder at once
+    source = shutil.copytree(PLUGIN_PACKAGE, tmp_path_factory.mktemp("plugin-source") / PLUGIN_PACKAGE.name,
+                             ignore=shutil.ignore_patterns("build", "*.egg-info"))
     subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--no-build-isolation",
-                    "--target", str(target), str(PLUGIN_PACKAGE)], check=True)
+                    "--target", str(target), str(source)], check=True)
     sys.path.insert(0, str(target))
     os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [str(target), os.environ.get("PYTHONPATH")]))
     from core.plugin_system.registry import installed_registry
