@@ -65,10 +65,9 @@ class LAMMPSSession:
         self._set_up = True
 
     def unwrapped_positions(self) -> np.ndarray:
-        length = float(self.instance.extract_box()[1][0] - self.instance.extract_box()[0][0])
-        low = np.asarray(self.instance.extract_box()[0], dtype=np.float64)
+        low, high = (np.asarray(corner, dtype=np.float64) for corner in self.instance.extract_box()[:2])
         x = per_atom(self.instance, "x").astype(np.float64)
-        return x - low + unpack_images(per_atom(self.instance, "image")) * length
+        return x - low + unpack_images(per_atom(self.instance, "image")) * (high - low)
 
     def velocities(self) -> np.ndarray:
         return per_atom(self.instance, "v").astype(np.float64)
