@@ -27,6 +27,7 @@ from core.features.soap import SOAPDescriptor, SOAPOptions
 from core.analysis.figures import identity_line, pyplot, save_figure
 from core.plugin_system.hookspecs import hookimpl
 from core.learn.rigidity import label_rows, local_variance, posterior_covariance
+from core.learn.level import SHARE_WEIGHTS, JointLevel, SystemStatistics, fit_joint_level, system_statistics
 from core.learn.shape import (ShapeFit, ShapeGroups, data_shape_groups, decomposed_k, fit_shape,
                               profiled_normal_equations, profiled_offsets, shape_design, shape_design_scale,
                               share_level_data)
@@ -48,7 +49,7 @@ from core.md.trajectory_import import ImportOptions, frames_of
 from core.transport.attribution import SystemAttribution, block_mean, frame_blocks
 
 #: The version of this API (not of localcond): major.minor.
-API_VERSION = "2.2"
+API_VERSION = "2.3"
 
 __all__ = [
     "API_VERSION", "require_api",
@@ -79,6 +80,8 @@ __all__ = [
     # the shares' profiled likelihood of the within-system shape, and k = ḡ + d − d̄ (API 2.2)
     "ShapeGroups", "ShapeFit", "fit_shape", "data_shape_groups", "profiled_offsets", "profiled_normal_equations", "decomposed_k",
     "share_level_data", "shape_design", "shape_design_scale",
+    # the level of k from both label kinds in one likelihood (API 2.3)
+    "SHARE_WEIGHTS", "JointLevel", "SystemStatistics", "fit_joint_level", "system_statistics",
     # what the SOAP descriptor plugins share: their common options and species (API 2.2)
     "SOAPOptions", "SOAPDescriptor",
     # the analysis template: the base owns the loop over systems (API 1.4)

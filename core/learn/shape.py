@@ -182,16 +182,22 @@ SHAPE_FOLDS = 4
 
 
 def fit_shape(design: np.ndarray, target: np.ndarray, precision: np.ndarray, groups: ShapeGroups,
-              alphas: np.ndarray, folds: int = SHAPE_FOLDS) -> ShapeFit:
+              alphas: np.ndarray, folds: int = SHAPE_FOLDS,
+              blocks: tuple[np.ndarray, np.ndarray] | None = None) -> ShapeFit:
     """θ = (XᵀPX + αI)⁻¹ XᵀPa on ``design`` X (n, p) for the shares ``target`` a (n,) with ``precision`` 1/v,
     P the profiled precision of ``groups``; α among ``alphas`` by the profiled χ² of held-out systems over
-    ``folds`` folds of the systems that have shares (one system-block pass, then every fold and α from it)."""
+    ``folds`` folds of the systems that have shares (one system-block pass, then every fold and α from it;
+    ``blocks``: that pass's (n_systems, p, p) and (n_systems, p), where the caller has them already)."""
     systems = np.unique(groups.system)
     alphas = np.asarray(alphas, dtype=np.float64)
     p = np.shape(design)[1]
-    blocks, rhs = np.zeros((groups.n_systems, p, p)), np.zeros((groups.n_systems, p))
-    for system in systems:
-        blocks[system], rhs[system] = profiled_normal_equations(design, target, precision, groups, np.array([system]))
+    if blocks is None:
+        blocks, rhs = np.zeros((groups.n_systems, p, p)), np.zeros((groups.n_systems, p))
+        for system in systems:
+            blocks[system], rhs[system] = profiled_normal_equations(design, target, precision, groups,
+                                                                     np.array([system]))
+    else:
+        blocks, rhs = blocks
     _, flat = profiled_offsets(np.nan_to_num(target), precision, groups)
     shares = np.bincount(groups.system[groups.row_group], minlength=groups.n_systems)
     held_out = np.full(len(alphas), np.nan)

@@ -31,8 +31,9 @@ from pathlib import Path
 import numpy as np
 from pydantic import Field
 
-from core.api import (LearningData, ModelPlugin, PluginConfig, decomposed_k, local_variance, posterior_covariance,
-                      data_shape_groups, fit_shape, shape_design, shape_design_scale, share_level_data)
+from core.api import (SHARE_WEIGHTS, LearningData, ModelPlugin, PluginConfig, decomposed_k, data_shape_groups,
+                      fit_joint_level, fit_shape, local_variance, posterior_covariance, shape_design,
+                      shape_design_scale, share_level_data, system_statistics)
 
 COEFFICIENTS_FILE = "ridge.npz"
 #: The intercept column is multiplied by this, so the penalty on b is negligible.
@@ -43,6 +44,11 @@ class RidgeConfig(PluginConfig):
     """Penalty grid for the cross-validated choice (on standardised features)."""
 
     alphas: list[float] = Field(default_factory=lambda: np.logspace(-4, 4, 33).tolist(), min_length=1)
+    share_weights: list[float] = Field(
+        default_factory=lambda: list(SHARE_WEIGHTS), min_length=1,
+        description="with model.labels: both, the weights λ (multiples of the shares' stated precision) tried for "
+                    "the measured shares in the level's likelihood, chosen with the penalty by leave-one-system-out "
+                    "χ² of Λ; [0]: the level from the system means alone")
 
 
 class RidgeMember:
@@ -60,6 +66,13 @@ class RidgeMember:
         self.feature_mean_ = features.mean(axis=0)
         std = features.std(axis=0)
         self.feature_std_ = np.where(std > 1e-12 * max(1.0, float(std.max(initial=0.0))), std, 1.0)
+        self.level_design_ = "standardised"
+        self.share_weight_ = 0.0
+        self.shape_coef_ = self.shape_covariance_ = None
+        self.shape_alpha_ = float("nan")
+        if train.has_local_labels and train.fit_system_means:
+            self._fit_joint(train)
+            return self
         level = train.without_local_labels() if train.fit_system_means else share_level_data(train)
         design, target, variance = self._design(level), np.asarray(level.target, np.float64), np.asarray(level.variance)
         if len(self.config.alphas) > 1 and len(target) > 2:
@@ -73,11 +86,30 @@ class RidgeMember:
         self.intercept_ = float(regression.coef_[-1] * INTERCEPT_SCALE - self.coef_ @ self.feature_mean_)
         self.alpha_ = float(getattr(regression, "alpha_", self.config.alphas[0]))
         self.covariance_ = posterior_covariance(design, variance, self.alpha_)
-        self.shape_coef_ = self.shape_covariance_ = None
-        self.shape_alpha_ = float("nan")
         if train.has_local_labels:
             self._fit_shape(train)
         return self
+
+    def _fit_joint(self, train: LearningData) -> None:
+        """``labels: both``: the level θ·x̃ + b by both label kinds in one likelihood (:func:`core.api.
+        fit_joint_level`: α and the shares' weight λ by leave-one-system-out χ² of Λ), on the shape design;
+        the shape as with ``attribution`` (:meth:`_fit_shape`), from the same per-system statistics."""
+        self.shape_mean_, self.shape_scale_ = shape_design_scale(train.features)
+        design = shape_design(train.features, self.shape_mean_, self.shape_scale_)
+        shares, precision = np.nan_to_num(np.asarray(train.local_target, np.float64)), train.local_precision()
+        groups = data_shape_groups(train)
+        stats = system_statistics(design, train.system_index, train.weight, train.n_systems, shares, precision, groups)
+        level = fit_joint_level(stats, train.target, train.variance, self.config.alphas, self.config.share_weights)
+        self.level_design_ = "shape"
+        self.coef_ = level.coef / self.shape_scale_
+        self.intercept_ = float(level.intercept - self.coef_ @ self.shape_mean_)
+        self.alpha_, self.share_weight_, self.covariance_ = level.alpha, level.share_weight, level.covariance
+        self.level_held_out_chi2_ = level.held_out_chi2
+        fitted = fit_shape(design, shares, precision, groups, np.asarray(self.config.alphas),
+                           blocks=(stats.blocks, stats.rhs))
+        self.shape_alpha_ = fitted.alpha
+        self.shape_coef_ = fitted.coef / self.shape_scale_
+        self.shape_covariance_ = fitted.covariance
 
     def _fit_shape(self, train: LearningData) -> None:
         """θ by the shares' profiled likelihood on the shape design (the centred features over one RMS scale,
@@ -92,7 +124,11 @@ class RidgeMember:
         self.shape_covariance_ = fitted.covariance
 
     def _representation(self, features: np.ndarray) -> np.ndarray:
-        """r_i = (x̃_i, INTERCEPT_SCALE): the vector whose product with the ridge coefficients is k_i."""
+        """r_i = (x̃_i, INTERCEPT_SCALE): the vector whose product with the ridge coefficients is k_i (with a
+        joint level: (shape design x̃_i, 1))."""
+        if getattr(self, "level_design_", "standardised") == "shape":
+            design = shape_design(features, self.shape_mean_, self.shape_scale_)
+            return np.hstack([design, np.ones((len(design), 1))])
         standardised = (np.asarray(features, dtype=np.float64) - self.feature_mean_) / self.feature_std_
         return np.hstack([standardised, np.full((len(standardised), 1), INTERCEPT_SCALE)])
 
@@ -132,7 +168,9 @@ class RidgeMember:
                                                       "shape_scale": self.shape_scale_}
         np.savez(directory / COEFFICIENTS_FILE, coef=self.coef_, intercept=self.intercept_,
                  feature_mean=self.feature_mean_, feature_std=self.feature_std_, covariance=self.covariance_, **shape)
-        (directory / "ridge.json").write_text(json.dumps({"alpha": self.alpha_, "shape_alpha": self.shape_alpha_}))
+        (directory / "ridge.json").write_text(json.dumps({"alpha": self.alpha_, "shape_alpha": self.shape_alpha_,
+                                                          "level_design": self.level_design_,
+                                                          "share_weight": self.share_weight_}))
 
     @classmethod
     def load(cls, directory: Path, config: RidgeConfig) -> RidgeMember:
@@ -150,12 +188,14 @@ class RidgeMember:
         chosen = json.loads((directory / "ridge.json").read_text())
         member.alpha_ = chosen["alpha"]
         member.shape_alpha_ = chosen.get("shape_alpha", float("nan"))
+        member.level_design_ = chosen.get("level_design", "standardised")
+        member.share_weight_ = chosen.get("share_weight", 0.0)
         return member
 
 
 class RidgeModel(ModelPlugin):
     name = "ridge"
-    version = "1.4"
+    version = "1.5"
     Config = RidgeConfig
     stochastic = False
     fits_local_labels = True
