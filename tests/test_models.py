@@ -302,8 +302,9 @@ def test_ridge_posterior_std_with_local_labels_covers_the_truth() -> None:
 
 
 def test_nn_shape_is_the_profiled_fit_and_leaves_the_level_alone() -> None:
-    """With local labels the network's k is ḡ + d − d̄: its system means are the level network's exactly, and its
-    d is core.learn.shape.fit_shape on the member's own representation (the same closed form as ridge's)."""
+    """With local labels the network's k is ḡ + d − d̄: without the linear level (``linear_level: false``) its
+    system means are the level network's exactly, and its d is core.learn.shape.fit_shape on the member's own
+    representation (the same closed form as ridge's)."""
     pytest.importorskip("torch")
     from dataclasses import replace
 
@@ -311,7 +312,7 @@ def test_nn_shape_is_the_profiled_fit_and_leaves_the_level_alone() -> None:
 
     data = centred_data(n_systems=6, per_system=40)
     labelled = with_local_labels(data, hidden_direction(data.features), 0.3, seed=2, labels="both")
-    options = {"hidden": [8], "max_epochs": 3, "environments_per_step": None}
+    options = {"hidden": [8], "max_epochs": 3, "environments_per_step": None, "linear_level": False}
     member = model_plugin("nn-ensemble", **options).create(seed=0, threads=1).fit(labelled)
     plain = model_plugin("nn-ensemble", **options).create(seed=0, threads=1).fit(labelled.without_local_labels())
     np.testing.assert_allclose(labelled.system_means(data_local(member, labelled)),
@@ -327,3 +328,26 @@ def test_nn_shape_is_the_profiled_fit_and_leaves_the_level_alone() -> None:
     within = data_local(member, labelled) - labelled.system_means(data_local(member, labelled))[labelled.system_index] / (
         labelled.weight.sum() / labelled.n_systems)
     assert np.std(within) > 0   # the shape is not flat
+
+
+def test_nn_linear_level_is_ridges_joint_level_plus_a_network_of_its_residual() -> None:
+    """``labels: both``: the network's level is the ridge plugin's linear level (the same likelihood, the same
+    choice of penalty and share weight) plus a network trained on what it leaves, whose last layer starts at
+    zero: a member stopped before its first epoch (epoch −1) predicts ridge's system means."""
+    pytest.importorskip("torch")
+    data = centred_data(n_systems=8, per_system=40)
+    labelled = with_local_labels(data, hidden_direction(data.features), 0.3, seed=2, labels="both")
+    train, validation = labelled.rows(np.flatnonzero(labelled.system_index < 6), np.arange(6)), \
+        labelled.rows(np.flatnonzero(labelled.system_index >= 6), np.arange(6, 8))
+    ridge = model_plugin("ridge").create(seed=0, threads=1).fit(train)
+    member = model_plugin("nn-ensemble", hidden=[8], max_epochs=4, environments_per_step=None
+                          ).create(seed=0, threads=1).fit(train, validation)
+    np.testing.assert_allclose(member.linear_coef_, ridge.coef_, rtol=1e-8, atol=1e-12)
+    assert member.linear_share_weight_ == ridge.share_weight_
+    means = train.system_means(data_local(member, train))
+    linear = train.system_means(train.features @ ridge.coef_ + ridge.intercept_)
+    network = train.system_means(member._outputs(member.network_, train.features) * member.target_scale_)
+    np.testing.assert_allclose(means, linear + network, rtol=1e-6, atol=1e-9)
+    if member.best_epoch_ == -1:
+        np.testing.assert_allclose(network, network[0] * train.system_means(np.ones(len(train.features))) /
+                                   train.system_means(np.ones(len(train.features)))[0], rtol=1e-6)

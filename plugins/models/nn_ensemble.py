@@ -57,15 +57,17 @@ from typing import Literal
 import numpy as np
 from pydantic import Field
 
-from core.api import (LearningData, ModelPlugin, PluginConfig, data_shape_groups, decomposed_k, fit_shape,
-                      label_rows, local_variance, posterior_covariance, retained_heap, shape_design,
-                      shape_design_scale, share_level_data)
+from core.api import (SHARE_WEIGHTS, LearningData, ModelPlugin, PluginConfig, data_shape_groups, decomposed_k,
+                      fit_joint_level, fit_shape, label_rows, local_variance, posterior_covariance, retained_heap,
+                      shape_design, shape_design_scale, share_level_data, system_statistics)
 
 WEIGHTS_FILE = "nn-member.pt"
 #: A member's random prior network is drawn with its seed plus this (so it differs from its initialisation).
 PRIOR_SEED_OFFSET = 7919
 #: What a member saves of its shape (attributes with a trailing underscore).
 SHAPE_STATE = ("shape_coef", "shape_covariance", "shape_mean")
+#: What a member saves of its linear level (attributes with a trailing underscore).
+LINEAR_STATE = ("linear_coef", "linear_covariance")
 
 
 class NNEnsembleConfig(PluginConfig):
@@ -90,6 +92,15 @@ class NNEnsembleConfig(PluginConfig):
         default_factory=lambda: np.logspace(-4, 4, 33).tolist(), min_length=1,
         description="penalties tried for the shape fitted to measured shares (model.labels: both or attribution), "
                     "chosen by the held-out profiled χ² of whole training systems")
+    linear_level: bool = Field(
+        default=True, description="with model.labels: both, the network learns the residual of a linear k fitted "
+                                  "to both label kinds in one likelihood (the ridge plugin's level), its last "
+                                  "layer starting at zero so that early stopping may keep the linear k; false: "
+                                  "the network alone fits the system means")
+    share_weights: list[float] = Field(
+        default_factory=lambda: list(SHARE_WEIGHTS), min_length=1,
+        description="the linear level's weights λ for the measured shares (multiples of their stated precision), "
+                    "chosen with its penalty (among shape_alphas) by leave-one-system-out χ² of Λ")
     rigidity_prior_std: float = Field(
         default=1.0, gt=0, description="prior std of the output-layer weights (target-scale units) for the "
                                        "per-environment posterior variance of k")
@@ -227,7 +238,14 @@ class NNMember:
         self.target_scale_ = float(np.mean(np.abs(level_train.target))) or 1.0
         self.dim_ = int(np.shape(train.features)[1])
         self.prior_ = self._random_prior().to(device) if self.config.prior_scale > 0 else None
-        network, best, history = self._train_level(level_train, level_validation, device, generator)
+        self.linear_coef_ = self.shape_coef_ = self.shape_covariance_ = None
+        statistics = None
+        if train.has_local_labels and train.fit_system_means and self.config.linear_level:
+            statistics = self._fit_linear_level(train)
+            level_train = self._residual(level_train)
+            level_validation = self._residual(level_validation) if level_validation is not None else None
+        network, best, history = self._train_level(level_train, level_validation, device, generator,
+                                                   residual=self.linear_coef_ is not None)
         self.network_ = network.cpu().eval()
         if self.prior_ is not None:
             self.prior_ = self.prior_.cpu().eval()
@@ -236,19 +254,52 @@ class NNMember:
         self.best_epoch_ = best[1]
         self.validation_rmse_ = best[0] * self.target_scale_
         self.history_ = [h * self.target_scale_ for h in history]
-        self.shape_coef_ = self.shape_covariance_ = None
         if train.has_local_labels:
-            self._fit_shape(train)
+            self._fit_shape(train, statistics)
         return self
 
-    def _train_level(self, train: LearningData, validation: LearningData | None, device, generator):
+    def _fit_linear_level(self, train: LearningData):
+        """The linear level k = θ·x̃ + b by both label kinds in one likelihood (:func:`core.api.fit_joint_level`,
+        the ridge plugin's ``labels: both`` level), on the shape design; returns the per-system statistics
+        (reused by the shape)."""
+        self.shape_mean_, self.shape_scale_ = shape_design_scale(train.features)
+        design = shape_design(train.features, self.shape_mean_, self.shape_scale_)
+        shares = np.nan_to_num(np.asarray(train.local_target, dtype=np.float64))
+        statistics = system_statistics(design, train.system_index, train.weight, train.n_systems, shares,
+                                       train.local_precision(), data_shape_groups(train))
+        level = fit_joint_level(statistics, train.target, train.variance, self.config.shape_alphas,
+                                self.config.share_weights)
+        self.linear_coef_ = level.coef / self.shape_scale_                  # Λ units per feature unit
+        self.linear_intercept_ = float(level.intercept - self.linear_coef_ @ self.shape_mean_)
+        self.linear_covariance_, self.linear_alpha_ = level.covariance, level.alpha
+        self.linear_share_weight_ = level.share_weight
+        return statistics
+
+    def _linear(self, features: np.ndarray) -> np.ndarray:
+        """The linear level of each row (n,), Λ units (0 without one)."""
+        if getattr(self, "linear_coef_", None) is None:
+            return np.zeros(len(features))
+        return np.asarray(features, dtype=np.float64) @ self.linear_coef_ + self.linear_intercept_
+
+    def _residual(self, data: LearningData) -> LearningData:
+        """``data`` with each system label Λ_s replaced by what the linear level leaves: Λ_s − Σ_i w_i lin(x_i)."""
+        linear = np.bincount(data.system_index, weights=data.weight * self._linear(data.features),
+                             minlength=data.n_systems)
+        return replace(data, target=np.asarray(data.target, np.float64) - linear)
+
+    def _train_level(self, train: LearningData, validation: LearningData | None, device, generator,
+                     residual: bool = False):
         """Eq. 12 by Adam, early stopping on the validation systems' RMSE of Λ: (network, (score, epoch,
-        state), history)."""
+        state), history). ``residual`` (the labels are what a linear level leaves): the last layer starts at
+        zero output and the untrained state (epoch −1) is the first candidate, so early stopping can keep the
+        linear level alone."""
         import torch
 
         network = _network(self.dim_, self.config.hidden)
         with torch.no_grad():  # start from the best constant k, so early stopping never keeps a biased start
             network[-1].bias.fill_(_best_constant(train) / self.target_scale_)
+            if residual:
+                network[-1].weight.zero_()
         network = network.to(device)
         forward = self._combined(network)
         optimiser = torch.optim.Adam(network.parameters(), lr=self.config.learning_rate,
@@ -260,6 +311,8 @@ class NNMember:
         sampled = self.config.environments_per_step
         repeats = 1 if sampled is None else max(1, math.ceil(len(train.system_index) / train.n_systems / sampled))
         best = (math.inf, 0, {k: v.detach().clone() for k, v in network.state_dict().items()})
+        if residual and valid_batch is not None:
+            best = (self._rmse(forward, valid_batch), -1, best[2])
         history: list[float] = []
         with retained_heap():
             for epoch in range(self.config.max_epochs):
@@ -279,18 +332,21 @@ class NNMember:
         network.load_state_dict(best[2])
         return network, best, history
 
-    def _fit_shape(self, train: LearningData) -> None:
+    def _fit_shape(self, train: LearningData, statistics=None) -> None:
         """The shape d = θ·x̃, linear in the shape design x̃ (the centred features over one RMS scale,
         :func:`core.api.shape_design_scale`: the linear kernel of the descriptor, as ridge's), by the shares'
         profiled likelihood in closed form (:func:`core.api.fit_shape`: the penalty among ``shape_alphas`` by
         the held-out profiled χ² of whole training systems), in target-scale units."""
-        self.shape_mean_, self.shape_scale_ = shape_design_scale(train.features)
+        if statistics is None:
+            self.shape_mean_, self.shape_scale_ = shape_design_scale(train.features)
         scale = self.target_scale_
         groups = data_shape_groups(train)
         groups = replace(groups, variance=groups.variance / scale ** 2)
+        blocks = None if statistics is None else (statistics.blocks * scale ** 2, statistics.rhs * scale)
         fitted = fit_shape(shape_design(train.features, self.shape_mean_, self.shape_scale_),
                            np.nan_to_num(np.asarray(train.local_target, dtype=np.float64)) / scale,
-                           train.local_precision() * scale ** 2, groups, np.asarray(self.config.shape_alphas))
+                           train.local_precision() * scale ** 2, groups, np.asarray(self.config.shape_alphas),
+                           blocks=blocks)
         self.shape_coef_, self.shape_alpha_, self.shape_covariance_ = fitted.coef, fitted.alpha, fitted.covariance
         self.shape_held_out_chi2_ = fitted.held_out_chi2
 
@@ -356,7 +412,7 @@ class NNMember:
         """k of each row of ``features`` (n, dim) -> (n,), Λ units. With a shape (local labels were fitted)
         the rows are one system's environments and ``weight`` (n,) their weights in its mean (uniform by
         default): k = ḡ + d − d̄ (:func:`core.api.decomposed_k`)."""
-        level = self._outputs(self.network_, features) * self.target_scale_
+        level = self._outputs(self.network_, features) * self.target_scale_ + self._linear(features)
         if getattr(self, "shape_coef_", None) is None:
             return level
         shape = self._shape_representation(features) @ self.shape_coef_ * self.target_scale_
@@ -388,8 +444,12 @@ class NNMember:
         total = max(float(weight.sum()), 1e-300)
         shape = self._shape_representation(features)
         centred = shape - weight @ shape / total
+        linear = 0.0
+        if getattr(self, "linear_coef_", None) is not None:   # the linear level's posterior at the system mean
+            mean_design = np.append(weight @ shape / total, 1.0)[None, :]
+            linear = local_variance(mean_design, self.linear_covariance_)[0]
         return (local_variance((weight @ level / total)[None, :], self.covariance_)[0]
-                + local_variance(centred, self.shape_covariance_)) * self.target_scale_ ** 2
+                + local_variance(centred, self.shape_covariance_)) * self.target_scale_ ** 2 + linear
 
     def save(self, directory: Path) -> None:
         import torch
@@ -407,9 +467,14 @@ class NNMember:
     def _shape_state(self) -> dict:
         import torch
 
+        state = {}
+        if getattr(self, "linear_coef_", None) is not None:
+            state = {name: torch.as_tensor(getattr(self, f"{name}_")) for name in LINEAR_STATE} | {
+                "linear_intercept": self.linear_intercept_, "linear_alpha": self.linear_alpha_,
+                "linear_share_weight": self.linear_share_weight_}
         if getattr(self, "shape_coef_", None) is None:
-            return {}
-        return {name: torch.as_tensor(getattr(self, f"{name}_")) for name in SHAPE_STATE} | {
+            return state
+        return state | {name: torch.as_tensor(getattr(self, f"{name}_")) for name in SHAPE_STATE} | {
             "shape_alpha": self.shape_alpha_, "shape_scale": self.shape_scale_}
 
     @classmethod
@@ -440,12 +505,19 @@ class NNMember:
                 setattr(member, f"{name}_", saved[name].numpy())
             member.shape_alpha_ = float(saved["shape_alpha"])
             member.shape_scale_ = float(saved["shape_scale"])
+        member.linear_coef_ = None
+        if "linear_coef" in saved:
+            for name in LINEAR_STATE:
+                setattr(member, f"{name}_", saved[name].numpy())
+            member.linear_intercept_ = float(saved["linear_intercept"])
+            member.linear_alpha_ = float(saved["linear_alpha"])
+            member.linear_share_weight_ = float(saved["linear_share_weight"])
         return member
 
 
 class NNEnsemble(ModelPlugin):
     name = "nn-ensemble"
-    version = "1.6"
+    version = "1.7"
     Config = NNEnsembleConfig
     stochastic = True
     fits_local_labels = True
