@@ -27,12 +27,16 @@ the prior; where they do not, each member keeps its own, so the members'
 spread (``k_std``) grows there.
 
 Measured local labels (the recipe's ``model.labels``: ``both``, the default, or ``attribution``): the
-member's k is ḡ_s + d(x_i) − d̄_s (:func:`core.api.decomposed_k`). The network above is the level model g,
-trained exactly as with ``system-means`` (for ``attribution``, on the shares' own system means); the shape d
+member's k is ḡ_s + d(x_i) − d̄_s (:func:`core.api.decomposed_k`). With ``both`` and ``linear_level`` (the
+default) the level g is a linear k fitted to both label kinds in one likelihood (:func:`core.api.fit_joint_level`,
+the ridge plugin's level) plus the network above trained on eq. 12 of what it leaves, its last layer starting
+at zero and the untrained state early stopping's first candidate; otherwise g is the network alone, trained
+exactly as with ``system-means`` (for ``attribution``, on the shares' own system means). The shape d
 is linear in the descriptor's shape design (:func:`core.api.shape_design_scale`), fitted in closed form to
 the shares' profiled likelihood, its penalty among ``shape_alphas`` chosen by the held-out profiled χ² of
-whole training systems (:func:`core.api.fit_shape`; docs/learn.md). The shares therefore never move a
-system's mean, and no weight between the two label kinds is set by hand. ``predict_local`` then takes one
+whole training systems (:func:`core.api.fit_shape`; docs/learn.md). The shape never moves a system's
+mean, and no weight between the two label kinds is set by hand: the linear level's share weight is chosen
+by leave-one-system-out χ² of Λ. ``predict_local`` then takes one
 system's rows (and their weights in its mean).
 
 Per-environment confidence (``local_variance``): the network is linear in

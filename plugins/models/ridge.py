@@ -12,7 +12,10 @@ penalty among ``alphas``) gives a and b; b is (almost) unpenalised by
 scaling its column by ``INTERCEPT_SCALE``. Deterministic: one member per fold.
 
 With measured local labels (``model.labels``: ``both`` or ``attribution``), k_i = ḡ_s + d(x_i) − d̄_s: the
-level is the ridge above (for ``attribution``, on the shares' own system means), the shape d a second
+level is, for ``both``, one linear k on the shape design fitted to the system means and the shares' profiled
+likelihood together, the shares' weight λ among ``share_weights`` and the penalty among ``alphas`` chosen by
+leave-one-system-out χ² of Λ (:func:`core.api.fit_joint_level`), and for ``attribution`` the ridge above on
+the shares' own system means; the shape d a second
 linear model on the descriptor's shape design, fitted in closed form to the shares' profiled likelihood,
 its penalty among ``alphas`` chosen by the held-out profiled χ² of whole training systems
 (:func:`core.api.fit_shape`; docs/learn.md).
