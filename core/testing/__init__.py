@@ -32,6 +32,9 @@ plugins without being installed and without core's test suite:
           run = localcond_runner.run(localcond_runner.synthetic_recipe(descriptor="coordination"))
           assert run.ok and len(run.transport) == 3
 
+- :class:`ExactElectrolyte` (with :func:`exchange`, :func:`rattle`, :func:`exchange_and_rattle` and
+  :func:`write_frames`): GSD trajectories of stochastic salts whose long-time Λ, D and charge MSD are exact,
+  for testing a label estimator (docs/transport.md derives them).
 - :func:`transport_of` and :func:`prediction_of`: typed results from the few columns a test cares about, for
   an analysis's ``per_system`` on a hand-made :class:`core.api.SystemView`.
 """
@@ -46,6 +49,7 @@ from core.testing.checks import (ANALYSIS_CHECKS, CAPABILITIES, CHECKS_BY_KIND, 
                                  check_system_means_follow_a_linear_local_function,
                                  check_translation_and_wrapping_invariance, check_writes_what_it_declares, checks_for,
                                  parametrize_with_checks)
+from core.testing.exact_electrolytes import ExactElectrolyte, exchange, exchange_and_rattle, rattle, write_frames
 from core.testing.results import prediction_of, transport_of
 from core.testing.runner import LocalcondRunner, RunResult, synthetic_run_inputs
 from core.testing.synthetic import (LINEAR, TYPES, make_frame, random_liquid, synthetic_learning_data, tiny_job,
@@ -62,4 +66,5 @@ __all__ = [
     "check_local_variance_is_a_variance", "LocalcondRunner", "RunResult",
     "synthetic_run_inputs", "TYPES", "LINEAR", "make_frame", "random_liquid", "synthetic_learning_data",
     "tiny_job", "write_random_walks", "write_synthetic_trajectories", "transport_of", "prediction_of",
+    "ExactElectrolyte", "exchange", "rattle", "exchange_and_rattle", "write_frames",
 ]
