@@ -116,7 +116,7 @@ def _validate(args: argparse.Namespace, console: Console) -> int:
 
     resolved = load_recipe(args.recipe, allow_unavailable=args.anywhere)
     if args.resolved:
-        print(yaml.safe_dump(resolved.recipe.model_dump(mode="json"), sort_keys=False), end="")
+        print(yaml.safe_dump(resolved.document(), sort_keys=False), end="")
         return 0
     if args.job_script:
         from core.execution.backends import slurm_job_script

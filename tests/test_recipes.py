@@ -26,7 +26,8 @@ def test_paper_recipe_is_the_papers_setup():
     assert len(grid["concentration"]) == 12 and min(grid["concentration"]) == 0.0005
     assert max(grid["concentration"]) == 0.05
     assert len(grid["bjerrum_length"]) == 9 and (min(grid["bjerrum_length"]), max(grid["bjerrum_length"])) == (2.5, 10)
-    assert resolved["descriptor"]["options"] == {"r_cut": 5.0, "n_max": 6, "l_max": 5, "sigma": 1.0}
+    assert resolved["descriptor"]["options"] == {"r_cut": 5.0, "n_max": 6, "l_max": 5, "sigma": 1.0,
+                                                 "include_solvent": False, "rbf": "gto"}   # the paper's SOAP, whole
     assert resolved["descriptor"]["snapshots"]["max_environments"] == 25_000
     assert (resolved["split"]["test_fraction"], resolved["split"]["n_folds"], resolved["split"]["seeds_per_fold"]) \
         == (0.1, 5, 5)

@@ -63,6 +63,20 @@ class ResolvedRecipe:
     def name(self) -> str:
         return self.recipe.name or self.source.stem
 
+    def document(self) -> dict[str, Any]:
+        """The recipe as ``validate --resolved`` prints it: every setting with its default filled in, the
+        plugins' ``options`` included (each plugin's validated Config, not only what the recipe wrote)."""
+        out = self.recipe.model_dump(mode="json")
+        stages = [(out["simulation"], self.simulator), (out.get("descriptor"), self.descriptor),
+                  (out.get("model"), self.model), *zip(out.get("analyses") or [], self.analyses)]
+        if out.get("ablation"):
+            stages += [*zip(out["ablation"]["descriptors"], self.ablation_descriptors),
+                       *zip(out["ablation"]["models"], self.ablation_models)]
+        for section, stage in stages:
+            if section is not None and stage is not None:
+                section["options"] = stage.options
+        return out
+
     def simulation_settings(self) -> SimulationSettings:
         s = self.recipe.simulation
         return SimulationSettings(

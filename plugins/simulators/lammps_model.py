@@ -48,6 +48,8 @@ ION_PAIR_CUTOFF_FRACTION = 0.49
 ION_PAIR_MAX_CUTOFF = 6.0
 #: The ``all-particles`` real-space cutoff when none is given, σ (as the openmm plugin's).
 ALL_PARTICLE_CUTOFF = 3.0
+#: The neighbour list skin, σ (the ``neighbor_skin`` option's default).
+NEIGHBOR_SKIN = 0.3
 
 #: LAMMPS's image flags, packed into one int per atom (the default ``smallbig`` build: 10 bits per axis).
 IMAGE_BITS, IMAGE_MASK, IMAGE_MAX = 10, 1023, 512
@@ -194,7 +196,7 @@ def per_atom(instance, name: str) -> np.ndarray:
 
 
 def evaluate(topology: Topology, positions: np.ndarray, *, bjerrum_length: float, kT: float, wca_cutoff: float,
-             bond_k: float, bond_r0: float, coulomb: CoulombSettings, skin: float = 0.3,
+             bond_k: float, bond_r0: float, coulomb: CoulombSettings, skin: float = NEIGHBOR_SKIN,
              which: tuple[str, ...] = ("wca", "coulomb", "bond")) -> tuple[float, np.ndarray]:
     """Potential energy (ε) and forces ((N, 3), ε/σ) of ``positions`` ((N, 3), σ), summed over the terms in
     ``which``: a term left out is switched off (WCA ε = 0, no charges, bond constant 0)."""

@@ -23,8 +23,8 @@ from pydantic import Field
 
 from core.api import EngineConfig, EngineSimulator, SimulationJob, Topology, build_topology, initial_positions
 
-from .lammps_model import (CoulombSettings, choose_coulomb_method, data_file, force_field, load_lammps, per_atom,
-                           pinned_mesh, unpack_images)
+from .lammps_model import (NEIGHBOR_SKIN, CoulombSettings, choose_coulomb_method, data_file, force_field, load_lammps,
+                           per_atom, pinned_mesh, unpack_images)
 
 #: LAMMPS's random seeds must lie in [1, 9·10⁸] (its Marsaglia generator's range, the narrowest).
 _SEED_RANGE = 900_000_000
@@ -44,7 +44,7 @@ class LAMMPSConfig(EngineConfig):
     pppm_accuracy: float = Field(default=1e-4, gt=0, lt=1,
                                  description="PPPM relative force accuracy (LAMMPS's kspace_style accuracy)")
     pppm_order: int = Field(default=7, ge=2, le=7, description="PPPM charge assignment order")
-    neighbor_skin: float = Field(default=0.3, ge=0, description="neighbour list skin, σ")
+    neighbor_skin: float = Field(default=NEIGHBOR_SKIN, ge=0, description="neighbour list skin, σ")
     minimise_tolerance: float = Field(default=10.0, gt=0,
                                       description="minimiser force tolerance: RMS force per bead, ε/σ")
 

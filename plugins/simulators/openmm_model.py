@@ -53,6 +53,8 @@ ION_PAIR_TERMS_PER_PARTICLE = 10.0
 #: The ``ion-pairs`` real-space cutoff when none is given, as a fraction of the box edge: just under
 #: half, the longest that the minimum-image pair list computes exactly.
 ION_PAIR_CUTOFF_FRACTION = 0.49
+#: The ``all-particles`` real-space cutoff when none is given, σ.
+ALL_PARTICLE_CUTOFF = 3.0
 
 
 @dataclass(frozen=True)
@@ -60,7 +62,7 @@ class CoulombSettings:
     """PME settings: real-space cutoff (σ; ``None``: 3σ for ``all-particles``, 0.49·L for ``ion-pairs``),
     relative force error tolerance, and how the real-space part is computed (module docstring)."""
 
-    cutoff: float | None = 3.0
+    cutoff: float | None = ALL_PARTICLE_CUTOFF
     tolerance: float = 5e-4
     method: CoulombMethod = "all-particles"
 
@@ -68,7 +70,7 @@ class CoulombSettings:
         """The real-space cutoff, σ, in a box of edge ``box_length`` σ."""
         if self.cutoff is not None:
             return self.cutoff
-        return ION_PAIR_CUTOFF_FRACTION * box_length if self.method == "ion-pairs" else 3.0
+        return ION_PAIR_CUTOFF_FRACTION * box_length if self.method == "ion-pairs" else ALL_PARTICLE_CUTOFF
 
 
 def choose_coulomb_method(n_particles: int, n_ions: int) -> CoulombMethod:
