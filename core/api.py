@@ -12,8 +12,8 @@ needs with :func:`require_api`.
 
 from __future__ import annotations
 
-from core.analysis.analysis_template import SystemAnalysis, SystemView
-from core.analysis.attribution_check import (DistanceBinEdges, GroupComparison, MeasuredShares,
+from core.analysis.analysis_template import SystemAnalysis, SystemView, row_columns
+from core.analysis.attribution_check import (Contrast, DistanceBinEdges, GroupComparison, GroupSpread, MeasuredShares,
                                              agreement_numbers, chi2_per_dof, compare_groups, measured_shares)
 from core.analysis.inputs import AnalysisInputs
 from core.datatypes import (ANION_TYPE, CATION_TYPE, PAIR_BOND_TYPE, SOLVENT_TYPE,
@@ -49,7 +49,7 @@ from core.md.trajectory_import import ImportOptions, frames_of
 from core.transport.attribution import SystemAttribution, block_mean, frame_blocks
 
 #: The version of this API (not of localcond): major.minor.
-API_VERSION = "2.3"
+API_VERSION = "2.4"
 
 __all__ = [
     "API_VERSION", "require_api",
@@ -62,7 +62,7 @@ __all__ = [
     # each ion's measured share of Λ (API 1.1), and means over environments with frame-block errors
     "SystemAttribution", "block_mean", "frame_blocks",
     # learned k against the measured shares over groups of environments (API 1.2)
-    "MeasuredShares", "GroupComparison", "measured_shares", "compare_groups", "chi2_per_dof",
+    "MeasuredShares", "GroupComparison", "Contrast", "GroupSpread", "measured_shares", "compare_groups", "chi2_per_dof",
     # the GSD trajectory conventions
     "CATION_TYPE", "ANION_TYPE", "SOLVENT_TYPE", "PAIR_BOND_TYPE", "GSDWriter", "read_frames", "read_log",
     "frame_count", "trajectory_log", "LOG_TIMESTEP", "LOG_FRAME_INTERVAL", "LOG_KT", "LOG_CONCENTRATION", "LOG_BJERRUM_LENGTH",
@@ -85,7 +85,7 @@ __all__ = [
     # what the SOAP descriptor plugins share: their common options and species (API 2.2)
     "SOAPOptions", "SOAPDescriptor",
     # the analysis template: the base owns the loop over systems (API 1.4)
-    "SystemAnalysis", "SystemView",
+    "SystemAnalysis", "SystemView", "row_columns",
     # typed results (API 2.0: AnalysisInputs.transport and .predictions hold these, not rows)
     "SystemTransport", "Prediction", "Estimate", "SpeciesTransport", "TransportWindow", "LabelCheck",
     "AttributionSummary",

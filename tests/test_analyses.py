@@ -119,9 +119,9 @@ def test_near_and_far_negative_fractions_on_a_hand_made_configuration(tmp_path: 
     nearest = read_store(store, features=False).environments["nearest_unlike"]
     np.testing.assert_allclose(nearest[:6], [1.2, 1.2, 1.2, 1.2, 1.7, 1.7], atol=1e-6)
     fractions = negative_fractions(k, nearest, 1.6)
-    assert (fractions["n_near"], fractions["n_far"]) == (4, 4)
-    assert fractions["negative_near_percent"] == pytest.approx(75.0)   # −1.0, −0.2, −0.3 of 4
-    assert fractions["negative_far_percent"] == pytest.approx(25.0)    # −0.1 of 4
+    assert (fractions.n_near, fractions.n_far) == (4, 4)
+    assert fractions.negative_near_percent == pytest.approx(75.0)   # −1.0, −0.2, −0.3 of 4
+    assert fractions.negative_far_percent == pytest.approx(25.0)    # −0.1 of 4
 
     np.savez(tmp_path / "s0.npz", k_mean=k, k_std=np.zeros_like(k))
     prediction = prediction_of("s0", "train", concentration=0.01, bjerrum_length=5.0, true=0.1, true_err=0.01,
@@ -196,9 +196,9 @@ def test_correlation_length_of_a_synthetic_exponential_field_is_recovered() -> N
         h = histograms[kind]
         window = (h.r > 0.5) & (h.r < 5.0)
         fit = fit_exponential(h.r[window], h.correlation[window], h.standard_error[window])
-        assert fit["length"] == pytest.approx(length, rel=0.15), (kind, fit)
-        assert fit["amplitude"] == pytest.approx(1.0, rel=0.2), (kind, fit)
-        assert 0 < fit["length_error"] < 0.3
+        assert fit.length == pytest.approx(length, rel=0.15), (kind, fit)
+        assert fit.amplitude == pytest.approx(1.0, rel=0.2), (kind, fit)
+        assert 0 < fit.length_error < 0.3
 
 
 def test_onsager_relations_count_negative_fractions_per_system(tmp_path: Path) -> None:
@@ -493,9 +493,9 @@ def test_shared_check_helpers_have_known_values() -> None:
                                  measured=np.array([0.5, 0.2]), measured_err=np.array([0.03, 0.04]),
                                  common_err=7.0)
     contrast = comparison.contrast(0, 1)
-    assert contrast["learned"] == pytest.approx(0.2) and contrast["measured"] == pytest.approx(0.3)
-    assert contrast["measured_err"] == pytest.approx(0.05)       # √(0.03² + 0.04²): the common 7.0 cancels
-    assert contrast["z"] == pytest.approx(-2.0)
+    assert contrast.learned == pytest.approx(0.2) and contrast.measured == pytest.approx(0.3)
+    assert contrast.measured_err == pytest.approx(0.05)       # √(0.03² + 0.04²): the common 7.0 cancels
+    assert contrast.z == pytest.approx(-2.0)
     numbers = agreement_numbers([1.0, -3.0, np.nan, 0.5, 2.0], "n_systems")
     assert numbers == {"chi2_per_dof": pytest.approx((1 + 9 + 0.25 + 4) / 4), "n_systems": 4, "within_2_se": 3}
     assert agreement_numbers([np.nan], "n_bins")["n_bins"] == 0
@@ -539,9 +539,11 @@ def test_per_system_runs_on_a_hand_made_view_without_a_pipeline() -> None:
     parity.prepare(inputs, AnalysisResult(title=""))
     views = list(parity.views(inputs))
     assert [v.name for v in views] == ["a", "b"] and views[0].split == "train" and views[0].transport is None
-    assert parity.per_system(views[0]) == {"system": "a", "split": "heldout", "true": 0.10, "true_err": 0.01,
-                                           "predicted": 0.09, "predicted_std": 0.03, "residual": 0.09 - 0.10}
-    assert parity.per_system(SystemView("b", "external", rows[1], None, inputs))["split"] == "external"
+    from dataclasses import asdict
+
+    assert asdict(parity.per_system(views[0])) == {"system": "a", "split": "heldout", "true": 0.10, "true_err": 0.01,
+                                                   "predicted": 0.09, "predicted_std": 0.03, "residual": 0.09 - 0.10}
+    assert parity.per_system(SystemView("b", "external", rows[1], None, inputs)).split == "external"
 
 
 def test_the_template_writes_the_declared_table_and_refuses_what_was_not_declared(tmp_path) -> None:

@@ -97,3 +97,50 @@ def _core_imports(path: Path) -> set[str]:
 def test_the_bottom_layer_imports_nothing_above_it(module: str) -> None:
     imported = _core_imports(ROOT / module)
     assert imported <= BOTTOM_LAYER[module], f"{module} imports {sorted(imported - BOTTOM_LAYER[module])}"
+
+
+#: Mappings an analysis may index by a string: the result's numbers (and a check's numbers before they go
+#: there), per-environment columns, histograms by kind, and tables of rows by file name. Rows are not among them.
+STRING_KEYED = {"result.numbers", "numbers", "agreement", "environments", "view.environments()", "histograms",
+                "rows", "self.check_z_"}
+
+
+def _string_subscripts(path: Path) -> list[str]:
+    """``receiver[“key”]`` expressions in a module whose key is a string literal or an f-string."""
+    import ast
+
+    found = []
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Subscript) and (
+                isinstance(node.slice, ast.JoinedStr)
+                or isinstance(node.slice, ast.Constant) and isinstance(node.slice.value, str)):
+            receiver = ast.unparse(node.value)
+            found.append("result.numbers" if receiver.startswith("result.numbers") else receiver)
+    return found
+
+
+@pytest.mark.parametrize("path", sorted((ROOT / "plugins" / "analyses").glob("[a-z]*.py")), ids=lambda p: p.name)
+def test_no_analysis_reads_a_row_by_string_key(path: Path) -> None:
+    """The built-in analyses' rows are dataclasses (issue 40): a string key is used only on the mappings of
+    STRING_KEYED, and every table's columns are a row dataclass's fields."""
+    import dataclasses
+
+    strange = sorted(set(_string_subscripts(path)) - STRING_KEYED)
+    assert not strange, f"{path.name} indexes {strange} by a string key"
+    module = importlib.import_module(f"plugins.analyses.{path.stem}")
+    from core.api import SystemAnalysis, row_columns
+
+    row_types = [v for v in vars(module).values() if dataclasses.is_dataclass(v) and isinstance(v, type)]
+    for analysis in [v for v in vars(module).values() if isinstance(v, type) and issubclass(v, SystemAnalysis)
+                     and v is not SystemAnalysis]:
+        for columns in (analysis.tables or {analysis.table: analysis.columns}).values():
+            assert any(row_columns(t) == tuple(columns) for t in row_types), (analysis.name, columns)
+
+
+def test_the_row_scan_sees_a_dict_row() -> None:
+    """The scan above would catch ``r["true"]`` (so it can fail)."""
+    import tempfile
+
+    with tempfile.NamedTemporaryFile("w", suffix=".py", delete=False) as handle:
+        handle.write("def f(rows):\n    return [r['true'] for r in rows]\n")
+    assert _string_subscripts(Path(handle.name)) == ["r"]

@@ -282,8 +282,8 @@ def test_group_errors_with_an_unequal_valence_mix_match_the_scatter():
         usable = np.isfinite(shares.measured)
         comparison = compare_groups(replace(shares, learned=np.where(usable, 0.0, np.nan)), group, 2)
         result = comparison.contrast(0, 1)
-        contrasts.append(result["measured"])
-        errors.append(result["measured_err"])
+        contrasts.append(result.measured)
+        errors.append(result.measured_err)
         means.append(comparison.measured[1])
         mean_errors.append(comparison.measured_err[1])
         old = [block_mean(shares.measured[usable & (group == g)], shares.blocks[usable & (group == g)])[1]

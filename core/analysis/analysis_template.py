@@ -8,15 +8,18 @@ After MDAnalysis' ``AnalysisBase``: a :class:`SystemAnalysis` declares which sys
   name, its local k, environments and measured shares loaded on demand) to the table's rows for it;
 - :meth:`~SystemAnalysis.conclude`: all rows (and the run's inputs) to figures, numbers and notes.
 
-The base joins the run's tables by system, honours a ``splits`` option where the configuration has one,
-writes the CSV (columns in the declared order; a row with a column not declared is an error), and checks
-that every file the result names was written. ``per_system`` needs no pipeline: a test builds a
+Rows are frozen dataclasses (:func:`row_columns` gives a row type's columns, in field order) or, for
+plugins written before them, dicts. The base joins the run's tables by system, honours a ``splits`` option
+where the configuration has one, writes the CSV (columns in the declared order; a row with a column not
+declared is an error), hands :meth:`~SystemAnalysis.conclude` the rows as ``per_system`` made them, and
+checks that every file the result names was written. ``per_system`` needs no pipeline: a test builds a
 :class:`SystemView` by hand.
 """
 
 from __future__ import annotations
 
 import csv
+import dataclasses
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,6 +35,18 @@ SystemPart = Literal["prediction", "transport", "local", "features", "attributio
 #: The part of :class:`AnalysisInputs` (an :attr:`AnalysisPlugin.needs` name) each system part comes from.
 INPUT_OF_PART = {"prediction": "predictions", "transport": "transport", "local": "local_conductivities",
                  "features": "feature_stores", "attribution": "attributions", "trajectories": "trajectories"}
+
+
+def row_columns(row_type: type) -> tuple[str, ...]:
+    """The CSV columns of a dataclass row type: its field names, in order."""
+    return tuple(field.name for field in dataclasses.fields(row_type))
+
+
+def row_mapping(row: Any) -> dict[str, Any]:
+    """A row (a dataclass instance, or a dict) as the mapping the CSV writer takes; values are not copied."""
+    if dataclasses.is_dataclass(row) and not isinstance(row, type):
+        return {field.name: getattr(row, field.name) for field in dataclasses.fields(row)}
+    return row
 
 
 @dataclass(frozen=True)
@@ -169,14 +184,15 @@ class SystemAnalysis(AnalysisPlugin):
                                          f"its tables ({', '.join(self.tables)})")
                     by_table[name] += list(part)
             else:
-                rows += [] if produced is None else [produced] if isinstance(produced, dict) else list(produced)
+                single = isinstance(produced, dict) or dataclasses.is_dataclass(produced)
+                rows += [] if produced is None else [produced] if single else list(produced)
         if self.table and not self.tables:
             by_table[self.table] = rows
         for name, columns in declared.items():
             with open(Path(output_dir) / name, "w", newline="") as handle:
                 writer = csv.DictWriter(handle, fieldnames=list(columns), extrasaction="raise")
                 writer.writeheader()
-                writer.writerows(by_table[name])
+                writer.writerows(row_mapping(row) for row in by_table[name])
             result.tables.append(name)
         self.conclude(by_table if self.tables else rows, inputs, result, Path(output_dir))
         missing = [name for name in [*result.figures, *result.tables] if not (Path(output_dir) / name).is_file()]

@@ -47,6 +47,28 @@ DistanceBinEdges = Annotated[list[float], AfterValidator(_increasing_edges)]
 
 
 @dataclass(frozen=True)
+class Contrast:
+    """One group's mean minus another's (reduced Λ): learned, measured, the measured one's standard error,
+    and z = (learned − measured)/measured_err (NaN where the error is not positive)."""
+
+    learned: float
+    measured: float
+    measured_err: float
+    z: float
+
+
+@dataclass(frozen=True)
+class GroupSpread:
+    """The occupancy-weighted variance of group means (reduced Λ²), learned and measured (noise subtracted),
+    the measured one's standard error, over ``n_groups`` usable groups (NaN values where fewer than two)."""
+
+    learned: float
+    measured: float
+    measured_err: float
+    n_groups: int
+
+
+@dataclass(frozen=True)
 class FarBlocks:
     """The far part of every ion at every frame of a run, summed per block of frames and valence class.
 
@@ -133,7 +155,7 @@ class GroupComparison:
             return self.covariance
         return np.diag(np.asarray(self.measured_err, dtype=float) ** 2)
 
-    def contrast(self, first: int, second: int) -> dict[str, float]:
+    def contrast(self, first: int, second: int) -> Contrast:
         """Group ``first`` minus group ``second``: the learned and the measured difference of means, the
         measured one's standard error (from the covariance: what the two groups share, the far part's
         error of their common valence mix included, cancels) and z between them (NaN where the error is
@@ -143,10 +165,9 @@ class GroupComparison:
         c = self._covariance()
         variance = float(c[first, first] + c[second, second] - 2.0 * c[first, second])
         error = math.sqrt(variance) if variance > 0 else float("nan")
-        return {"learned": learned, "measured": measured, "measured_err": error,
-                "z": (learned - measured) / error if error > 0 else float("nan")}
+        return Contrast(learned, measured, error, (learned - measured) / error if error > 0 else float("nan"))
 
-    def between_group_spread(self, min_environments: int) -> dict[str, float]:
+    def between_group_spread(self, min_environments: int) -> GroupSpread:
         """The occupancy-weighted variance of the group means, learned and measured (reduced Λ²).
 
         With weights w_b (the groups' shares of environments), S² = Σ_b w_b (m_b − m̄)². The measured means'
@@ -159,7 +180,7 @@ class GroupComparison:
         kept = self.kept(min_environments)
         if kept.sum() < 2:
             nan = float("nan")
-            return {"learned": nan, "measured": nan, "measured_err": nan, "n_groups": int(kept.sum())}
+            return GroupSpread(nan, nan, nan, int(kept.sum()))
         weights = self.n_environments[kept] / self.n_environments[kept].sum()
         learned, measured = self.learned[kept], self.measured[kept]
         c = self._covariance()[np.ix_(kept, kept)]
@@ -170,8 +191,7 @@ class GroupComparison:
         measured_var = float(np.sum(weights * centred ** 2)) - noise
         gradient = 2 * weights * centred
         spread_err = math.sqrt(max(float(gradient @ c @ gradient), 0.0) + noise ** 2)
-        return {"learned": learned_var, "measured": measured_var, "measured_err": spread_err,
-                "n_groups": int(kept.sum())}
+        return GroupSpread(learned_var, measured_var, spread_err, int(kept.sum()))
 
 
 def measured_shares(inputs: AnalysisInputs, system: str) -> MeasuredShares | None:

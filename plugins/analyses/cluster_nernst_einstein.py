@@ -26,14 +26,45 @@ predictions.csv), ``cluster_nernst_einstein_std`` the scatter over replicas.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 from pydantic import Field
 
 from core.api import (LOG_KT, AnalysisInputs, AnalysisResult, Frame, PluginConfig, Prediction, SystemAnalysis,
-                      SystemView, identity_line, pyplot, r2_score, save_figure, unwrap)
+                      SystemView, identity_line, pyplot, r2_score, row_columns, save_figure, unwrap)
+
+#: The estimates set against the true Λ: (row field, label, colour).
+ESTIMATES = (("nernst_einstein", "Nernst–Einstein", "#9e9e9e"),
+             ("cluster_nernst_einstein", "cluster Nernst–Einstein", "#d62728"),
+             ("learned", "local learning", "#1f77b4"))
+
+
+@dataclass(frozen=True)
+class ReplicaClusterNE:
+    """One trajectory's Λ_cNE (reduced) and the fraction of its ions free at the time origins."""
+
+    lambda_cne: float
+    free_fraction: float
+
+
+@dataclass(frozen=True)
+class ClusterNernstEinsteinRow:
+    """One system of ``cluster_nernst_einstein.csv`` (Λ in reduced units): the true Λ ± its standard error,
+    Nernst–Einstein, cluster Nernst–Einstein (mean and std over replicas), the free fraction, the learned Λ."""
+
+    system: str
+    split: str
+    concentration: float
+    bjerrum_length: float
+    true: float
+    true_err: float
+    nernst_einstein: float
+    cluster_nernst_einstein: float
+    cluster_nernst_einstein_std: float
+    free_fraction: float
+    learned: float
 
 
 class ClusterNernstEinsteinConfig(PluginConfig):
@@ -87,7 +118,7 @@ def charged_cluster_msd(unwrapped: np.ndarray, valence: np.ndarray, origin_label
 
 
 def replica_cluster_ne(frames: Iterable[Frame], kT: float, cutoff: float, window: tuple[float, float],
-                       max_origins: int, formula_concentration: float | None = None) -> dict[str, float]:
+                       max_origins: int, formula_concentration: float | None = None) -> ReplicaClusterNE:
     """Λ_cNE of one trajectory (reduced units) and the fraction of ions that are free at the origins.
 
     ``frames``: the replica's frames in order; ``kT``: its temperature (energy units);
@@ -111,12 +142,12 @@ def replica_cluster_ne(frames: Iterable[Frame], kT: float, cutoff: float, window
     lag_times = np.arange(max_lag + 1) * interval
     inside = (lag_times >= window[0]) & (lag_times <= window[1]) & np.isfinite(msd) & (lag_times > 0)
     if inside.sum() < 2:
-        return {"lambda_cne": float("nan"), "free_fraction": float("nan")}
+        return ReplicaClusterNE(float("nan"), float("nan"))
     slope = np.polyfit(lag_times[inside], msd[inside], 1)[0]
     volume = float(np.prod(box))
     concentration = formula_concentration or int(np.sum(sign > 0)) / volume
     free = [np.mean(np.bincount(labels)[labels] == 1) for labels in origin_labels]
-    return {"lambda_cne": slope / (6.0 * kT * volume * concentration), "free_fraction": float(np.mean(free))}
+    return ReplicaClusterNE(slope / (6.0 * kT * volume * concentration), float(np.mean(free)))
 
 
 def _learned(prediction: Prediction | None) -> float:
@@ -135,8 +166,7 @@ class ClusterNernstEinstein(SystemAnalysis):
     title = "Cluster Nernst–Einstein against local learning"
     paper_figure = "Fig. 1B"
     table = "cluster_nernst_einstein.csv"
-    columns = ("system", "split", "concentration", "bjerrum_length", "true", "true_err", "nernst_einstein",
-               "cluster_nernst_einstein", "cluster_nernst_einstein_std", "free_fraction", "learned")
+    columns = row_columns(ClusterNernstEinsteinRow)
     systems_from = "transport"
     system_needs = frozenset({"transport"})
     requires = ("matplotlib", "scipy")
@@ -148,7 +178,7 @@ class ClusterNernstEinstein(SystemAnalysis):
         "rmse": "no system with this estimate",
         "learned": "no model prediction for this system", "cluster_nernst_einstein*": "no clusters found"}
 
-    def per_system(self, view: SystemView) -> dict[str, Any] | None:
+    def per_system(self, view: SystemView) -> ClusterNernstEinsteinRow | None:
         config: ClusterNernstEinsteinConfig = self.config
         transport = view.transport
         window = (float(transport.window.t0), float(transport.window.t1))
@@ -160,23 +190,21 @@ class ClusterNernstEinstein(SystemAnalysis):
                                        config.cutoff, window, config.max_origins,
                                        concentration if np.isfinite(concentration) else None)
                     for replica in range(view.replicas())]
-        values = np.array([r["lambda_cne"] for r in replicas])
+        values = np.array([r.lambda_cne for r in replicas])
         label = transport.molar_conductivity
-        return {"system": view.name, "concentration": transport.concentration,
-                "bjerrum_length": transport.bjerrum_length, "true": label.value, "true_err": label.err,
-                "nernst_einstein": transport.molar_conductivity_ne.value,
-                "cluster_nernst_einstein": float(np.nanmean(values)),
-                "cluster_nernst_einstein_std": float(np.nanstd(values)),
-                "free_fraction": float(np.mean([r["free_fraction"] for r in replicas])),
-                "learned": _learned(view.prediction), "split": view.split or ""}
+        return ClusterNernstEinsteinRow(view.name, view.split or "", transport.concentration,
+                                        transport.bjerrum_length, label.value, label.err,
+                                        transport.molar_conductivity_ne.value, float(np.nanmean(values)),
+                                        float(np.nanstd(values)), float(np.mean([r.free_fraction for r in replicas])),
+                                        _learned(view.prediction))
 
-    def conclude(self, rows: list[dict[str, Any]], inputs: AnalysisInputs, result: AnalysisResult,
+    def conclude(self, rows: list[ClusterNernstEinsteinRow], inputs: AnalysisInputs, result: AnalysisResult,
                  output_dir: Path) -> None:
         if not rows:
             return
-        true = np.array([r["true"] for r in rows])
-        for column in ("nernst_einstein", "cluster_nernst_einstein", "learned"):
-            estimate = np.array([r[column] for r in rows], dtype=float)
+        true = np.array([r.true for r in rows])
+        for column, _, _ in ESTIMATES:
+            estimate = np.array([getattr(r, column) for r in rows], dtype=float)
             ok = np.isfinite(estimate)
             result.numbers[column] = {"n_systems": int(ok.sum()), "r2": r2_score(true[ok], estimate[ok]),
                                       "rmse": float(np.sqrt(np.mean((true[ok] - estimate[ok]) ** 2)))
@@ -185,15 +213,13 @@ class ClusterNernstEinstein(SystemAnalysis):
         result.figures += self._figure(rows, output_dir)
 
     @staticmethod
-    def _figure(rows: list[dict], output_dir: Path) -> list[str]:
+    def _figure(rows: list[ClusterNernstEinsteinRow], output_dir: Path) -> list[str]:
         plt = pyplot()
         figure, axes = plt.subplots(figsize=(4.8, 4.5))
-        true = [r["true"] for r in rows]
-        for column, label, colour in (("nernst_einstein", "Nernst–Einstein", "#9e9e9e"),
-                                      ("cluster_nernst_einstein", "cluster Nernst–Einstein", "#d62728"),
-                                      ("learned", "local learning", "#1f77b4")):
-            axes.plot(true, [r[column] for r in rows], "o", ms=4, color=colour, label=label)
-        identity_line(axes, [v for r in rows for v in (r["true"], r["cluster_nernst_einstein"], r["learned"])])
+        true = [r.true for r in rows]
+        for column, label, colour in ESTIMATES:
+            axes.plot(true, [getattr(r, column) for r in rows], "o", ms=4, color=colour, label=label)
+        identity_line(axes, [v for r in rows for v in (r.true, r.cluster_nernst_einstein, r.learned)])
         axes.set_xlabel("true Λ (reduced)")
         axes.set_ylabel("estimated Λ (reduced)")
         axes.legend(frameon=False, fontsize=8)

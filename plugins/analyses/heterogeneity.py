@@ -20,18 +20,37 @@ spread (within a bin) is the model's.
 
 from __future__ import annotations
 
+from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 from pydantic import Field
 
 from core.api import (AnalysisInputs, AnalysisResult, DistanceBinEdges, MaxRelativeUncertainty, PluginConfig,
-                      SystemAnalysis, SystemView, agreement_numbers, compare_groups, identity_line, pyplot, save_figure)
+                      SystemAnalysis, SystemView, agreement_numbers, compare_groups, identity_line, pyplot,
+                      row_columns, save_figure)
 
-#: Columns of the measured check (between-bin variances, reduced Λ²).
-MEASURED_COLUMNS = ("explained_var_learned", "explained_var_measured", "explained_var_measured_err",
-                    "explained_var_z")
+NAN = float("nan")
+
+
+@dataclass(frozen=True)
+class HeterogeneityRow:
+    """One system of ``heterogeneity.csv``: Λ, the mean and std of its confident k over ``n_environments``
+    environments and the median uncertainty of one k (reduced Λ); the measured check's between-bin
+    variances of k (reduced Λ²) and their z (NaN where not checked)."""
+
+    system: str
+    split: str | None
+    concentration: float
+    true: float
+    k_mean: float
+    k_std: float
+    n_environments: int
+    k_uncertainty_median: float
+    explained_var_learned: float = NAN
+    explained_var_measured: float = NAN
+    explained_var_measured_err: float = NAN
+    explained_var_z: float = NAN
 
 
 class HeterogeneityConfig(PluginConfig):
@@ -52,8 +71,7 @@ class Heterogeneity(SystemAnalysis):
     title = "Heterogeneity of local conductivity"
     paper_figure = "Fig. 5"
     table = "heterogeneity.csv"
-    columns = ("system", "split", "concentration", "true", "k_mean", "k_std", "n_environments", "k_uncertainty_median",
-               *MEASURED_COLUMNS)
+    columns = row_columns(HeterogeneityRow)
     systems_from = "predictions"
     system_needs = frozenset({"prediction", "local"})
     requires = ("matplotlib",)
@@ -64,7 +82,7 @@ class Heterogeneity(SystemAnalysis):
         "chi2_per_dof": "no system could be checked against measurement",
         "k_uncertainty_median": "no confident local k"}
 
-    def per_system(self, view: SystemView) -> dict[str, Any] | None:
+    def per_system(self, view: SystemView) -> HeterogeneityRow | None:
         config: HeterogeneityConfig = self.config
         local = view.local()
         confident = local.confident(config.max_relative_uncertainty)
@@ -72,24 +90,23 @@ class Heterogeneity(SystemAnalysis):
         if len(k) < 2:
             return None
         prediction = view.prediction
-        return {"system": view.name, "split": view.split, "true": prediction.true.value,
-                "concentration": prediction.concentration, "k_std": float(np.std(k)), "k_mean": float(np.mean(k)),
-                "n_environments": int(len(k)), "k_uncertainty_median": local.typical_uncertainty(confident),
-                **self.measured_check(view)}
+        row = HeterogeneityRow(view.name, view.split, prediction.concentration, prediction.true.value,
+                               float(np.mean(k)), float(np.std(k)), int(len(k)), local.typical_uncertainty(confident))
+        return self.measured_check(view, row)
 
-    def conclude(self, rows: list[dict[str, Any]], inputs: AnalysisInputs, result: AnalysisResult,
+    def conclude(self, rows: list[HeterogeneityRow], inputs: AnalysisInputs, result: AnalysisResult,
                  output_dir: Path) -> None:
         plt = pyplot()
-        true = np.array([r["true"] for r in rows])
-        spread = np.array([r["k_std"] for r in rows])
+        true = np.array([r.true for r in rows])
+        spread = np.array([r.k_std for r in rows])
         if len(rows) >= 3 and np.std(true) > 0 and np.std(spread) > 0:
             result.numbers["pearson_r"] = float(np.corrcoef(spread, true)[0, 1])
         else:
             result.notes.append("fewer than three systems with local conductivities: no correlation coefficient")
         result.numbers["n_systems"] = len(rows)
-        checked = [r for r in rows if np.isfinite(r["explained_var_z"])]
+        checked = [r for r in rows if np.isfinite(r.explained_var_z)]
         if checked:
-            agreement = agreement_numbers([r["explained_var_z"] for r in checked], "n_systems")
+            agreement = agreement_numbers([r.explained_var_z for r in checked], "n_systems")
             result.numbers["measured_agreement"] = agreement
             result.notes.append(
                 f"Measured check: the spread of k explained by the distance to the nearest unlike ion agrees with "
@@ -100,36 +117,36 @@ class Heterogeneity(SystemAnalysis):
             result.notes.append("no measured attribution for these systems: the spread is not checked against "
                                 "measurement")
         figure, (axes, check_axes) = plt.subplots(1, 2, figsize=(9.2, 4.2))
-        scatter = axes.scatter(true, spread, c=[r["concentration"] for r in rows], cmap="viridis")
+        scatter = axes.scatter(true, spread, c=[r.concentration for r in rows], cmap="viridis")
         figure.colorbar(scatter, ax=axes, label="c (σ⁻³)")
-        axes.scatter(true, [r["k_uncertainty_median"] for r in rows], marker="x", color="0.5", s=14,
+        axes.scatter(true, [r.k_uncertainty_median for r in rows], marker="x", color="0.5", s=14,
                      label="typical uncertainty of one k")
         axes.legend(frameon=False, fontsize=7)
         axes.set_xlabel("Λ (reduced)")
         axes.set_ylabel("std of local k (reduced)")
         if checked:
-            check_axes.errorbar([r["explained_var_measured"] for r in checked],
-                                [r["explained_var_learned"] for r in checked],
-                                xerr=[r["explained_var_measured_err"] for r in checked], fmt="o", ms=4, lw=0.8)
-            identity_line(check_axes, [v for r in checked for v in (r["explained_var_measured"],
-                                                                     r["explained_var_learned"])], "k:")
+            check_axes.errorbar([r.explained_var_measured for r in checked],
+                                [r.explained_var_learned for r in checked],
+                                xerr=[r.explained_var_measured_err for r in checked], fmt="o", ms=4, lw=0.8)
+            identity_line(check_axes, [v for r in checked for v in (r.explained_var_measured,
+                                                                     r.explained_var_learned)], "k:")
         check_axes.set_xlabel("measured Var(E[k | nearest-unlike bin]) (± s.e.)")
         check_axes.set_ylabel("learned Var(E[k | nearest-unlike bin])")
         figure.tight_layout()
         result.figures += save_figure(figure, output_dir, "heterogeneity")
 
-    def measured_check(self, view: SystemView) -> dict[str, float]:
-        """Between-bin variance of k, learned and measured (NaN without an attribution or two usable bins)."""
-        out = dict.fromkeys(MEASURED_COLUMNS, float("nan"))
+    def measured_check(self, view: SystemView, row: HeterogeneityRow) -> HeterogeneityRow:
+        """``row`` with the between-bin variance of k, learned and measured (left NaN without an attribution
+        or two usable bins)."""
         shares = view.measured_shares()
         if shares is None:
-            return out
+            return row
         nearest = view.environments()["nearest_unlike"]
         bins = np.digitize(nearest, self.config.distance_bins)
         spread = compare_groups(shares, bins, len(self.config.distance_bins) + 1).between_group_spread(
             self.config.min_environments)
-        if spread["n_groups"] < 2 or not spread["measured_err"] > 0:
-            return out
-        return {"explained_var_learned": spread["learned"], "explained_var_measured": spread["measured"],
-                "explained_var_measured_err": spread["measured_err"],
-                "explained_var_z": (spread["learned"] - spread["measured"]) / spread["measured_err"]}
+        if spread.n_groups < 2 or not spread.measured_err > 0:
+            return row
+        return replace(row, explained_var_learned=spread.learned, explained_var_measured=spread.measured,
+                       explained_var_measured_err=spread.measured_err,
+                       explained_var_z=(spread.learned - spread.measured) / spread.measured_err)

@@ -20,20 +20,44 @@ k is on the scale of the measurement when bonded ions count as zero (the default
 from __future__ import annotations
 
 import math
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 from pydantic import Field
 
 from core.api import (AnalysisInputs, AnalysisResult, DistanceBinEdges, PluginConfig, SystemAnalysis, SystemView,
-                      block_mean, chi2_per_dof, compare_groups, identity_line, pyplot, save_figure)
+                      block_mean, chi2_per_dof, compare_groups, identity_line, pyplot, row_columns, save_figure)
+
+
+@dataclass(frozen=True)
+class LocalAttributionRow:
+    """One system-bin of ``local_attribution.csv`` (reduced Λ): the mean learned k and the mean measured share
+    ± its standard error over ``n_environments``, the share's self and distinct parts, the far part's excess
+    (± s.e.), z of learned against measured, the flat k (the system's Λ) and its z, the error of the system's
+    contact − free contrast, and the outer-fold members' k and z (NaN without them)."""
+
+    system: str
+    split: str | None
+    bin: str
+    n_environments: int
+    learned: float
+    measured: float
+    measured_err: float
+    measured_self: float
+    measured_distinct: float
+    far_excess: float
+    far_excess_err: float
+    z: float
+    flat: float
+    z_flat: float
+    contrast_err: float
+    learned_cross: float
+    z_cross: float
+
 
 #: Columns of ``local_attribution.csv``.
-COLUMNS = ("system", "split", "bin", "n_environments", "learned", "measured", "measured_err", "measured_self",
-           "measured_distinct", "far_excess", "far_excess_err", "z", "flat", "z_flat", "contrast_err",
-           "learned_cross", "z_cross")
+COLUMNS = row_columns(LocalAttributionRow)
 #: Splits whose systems the main ensemble never trained on.
 HELD_OUT = ("test", "external")
 
@@ -74,7 +98,7 @@ class LocalAttribution(SystemAnalysis):
         "contrast_cross_*": "no outer-fold k, or no system with enough environments in both bins",
         "contrast_*": "no system with enough environments in both bins"}
 
-    def per_system(self, view: SystemView) -> list[dict[str, Any]]:
+    def per_system(self, view: SystemView) -> list[LocalAttributionRow]:
         """One row per bin: learned and measured means over the environments with both."""
         names = self.bin_names()
         environments = view.environments()
@@ -91,35 +115,31 @@ class LocalAttribution(SystemAnalysis):
         if cross_k is not None and np.any(np.isfinite(cross_k)):   # k of the members that never saw the system
             crossed = compare_groups(replace(shares, learned=np.where(usable_of(shares), cross_k, np.nan)),
                                      which, len(names))
-        contrast_err = comparison.contrast(0, 1)["measured_err"] if len(names) == 2 else float("nan")
+        contrast_err = comparison.contrast(0, 1).measured_err if len(names) == 2 else float("nan")
         rows = []
         for number, name in enumerate(names):
             chosen = usable & (which == number)
             far_excess, far_error, _ = block_mean(far[chosen] - np.mean(far[usable]), shares.blocks[chosen])
             self_mean = float(np.mean(self_part[chosen])) if chosen.any() else float("nan")
             mean = float(comparison.measured[number])
-            rows.append({"system": view.name, "split": view.split, "bin": name,
-                         "n_environments": int(comparison.n_environments[number]),
-                         "learned": float(comparison.learned[number]), "measured": mean,
-                         "measured_err": float(comparison.total_err[number]), "measured_self": self_mean,
-                         "measured_distinct": mean - self_mean, "far_excess": far_excess, "far_excess_err": far_error,
-                         "z": float(comparison.z[number]), "flat": flat,
-                         "z_flat": (flat - mean) / float(comparison.total_err[number])
-                         if comparison.total_err[number] > 0 else float("nan"),
-                         "contrast_err": contrast_err,
-                         "learned_cross": float(crossed.learned[number]) if crossed is not None else float("nan"),
-                         "z_cross": float(crossed.z[number]) if crossed is not None else float("nan")})
+            error = float(comparison.total_err[number])
+            rows.append(LocalAttributionRow(
+                view.name, view.split, name, int(comparison.n_environments[number]), float(comparison.learned[number]),
+                mean, error, self_mean, mean - self_mean, far_excess, far_error, float(comparison.z[number]), flat,
+                (flat - mean) / error if error > 0 else float("nan"), contrast_err,
+                float(crossed.learned[number]) if crossed is not None else float("nan"),
+                float(crossed.z[number]) if crossed is not None else float("nan")))
         return rows
 
-    def conclude(self, rows: list[dict[str, Any]], inputs: AnalysisInputs, result: AnalysisResult,
+    def conclude(self, rows: list[LocalAttributionRow], inputs: AnalysisInputs, result: AnalysisResult,
                  output_dir: Path) -> None:
         config: LocalAttributionConfig = self.config
         names = self.bin_names()
-        kept = [r for r in rows if r["n_environments"] >= config.min_environments and np.isfinite(r["z"])]
-        held_out = [r for r in kept if r["split"] in HELD_OUT]
+        kept = [r for r in rows if r.n_environments >= config.min_environments and np.isfinite(r.z)]
+        held_out = [r for r in kept if r.split in HELD_OUT]
         result.numbers.update(agreement(kept, "all"))
         result.numbers.update(agreement(held_out, "held_out"))
-        crossed = [{**r, "learned": r["learned_cross"], "z": r["z_cross"]} for r in kept if np.isfinite(r["z_cross"])]
+        crossed = [replace(r, learned=r.learned_cross, z=r.z_cross) for r in kept if np.isfinite(r.z_cross)]
         result.numbers.update(agreement(crossed, "cross"))
         if len(names) == 2:
             result.numbers.update(contrast(kept, names))
@@ -133,19 +153,19 @@ class LocalAttribution(SystemAnalysis):
                             "system scored with the k of the outer-fold members that never saw it.")
         result.figures += self.figure(kept, names, output_dir)
 
-    def figure(self, rows: list[dict], names: list[str], output_dir: Path) -> list[str]:
+    def figure(self, rows: list[LocalAttributionRow], names: list[str], output_dir: Path) -> list[str]:
         plt = pyplot()
         figure, axes = plt.subplots(figsize=(4.8, 4.4))
         for number, name in enumerate(names):
             for held_out in (False, True):
-                chosen = [r for r in rows if r["bin"] == name and (r["split"] in HELD_OUT) == held_out]
+                chosen = [r for r in rows if r.bin == name and (r.split in HELD_OUT) == held_out]
                 if not chosen:
                     continue
-                axes.errorbar([r["measured"] for r in chosen], [r["learned"] for r in chosen],
-                              xerr=[r["measured_err"] for r in chosen], fmt="o" if held_out else "s",
+                axes.errorbar([r.measured for r in chosen], [r.learned for r in chosen],
+                              xerr=[r.measured_err for r in chosen], fmt="o" if held_out else "s",
                               mfc="none" if not held_out else f"C{number}", color=f"C{number}", ms=5, lw=0.8,
                               label=f"{name}{', held out' if held_out else ''}")
-        identity_line(axes, [v for r in rows for v in (r["measured"], r["learned"])], "k:")
+        identity_line(axes, [v for r in rows for v in (r.measured, r.learned)], "k:")
         axes.set_xlabel("measured attribution (mean ± s.e., reduced Λ)")
         axes.set_ylabel("learned k (mean over the bin)")
         axes.legend(frameon=False, fontsize=7)
@@ -153,28 +173,28 @@ class LocalAttribution(SystemAnalysis):
         return save_figure(figure, output_dir, "local_attribution")
 
 
-def agreement(rows: list[dict], label: str) -> dict[str, float]:
+def agreement(rows: list[LocalAttributionRow], label: str) -> dict[str, float]:
     """χ²/dof of learned against measured over ``rows`` (one per system-bin), the flat k's, and how many."""
-    z = np.array([r["z"] for r in rows], dtype=np.float64)
-    flat = np.array([r["z_flat"] for r in rows], dtype=np.float64)
+    z = np.array([r.z for r in rows], dtype=np.float64)
+    flat = np.array([r.z_flat for r in rows], dtype=np.float64)
     return {f"chi2_per_dof_{label}": chi2_per_dof(z), f"chi2_per_dof_{label}_flat": chi2_per_dof(flat),
             f"n_system_bins_{label}": int(len(z))}
 
 
-def contrast(rows: list[dict], names: list[str], prefix: str = "") -> dict[str, float]:
+def contrast(rows: list[LocalAttributionRow], names: list[str], prefix: str = "") -> dict[str, float]:
     """First-bin-minus-second-bin contrast per system (its error the jackknife's of the whole contrast),
     pooled over systems by inverse variance: measured (± s.e.), learned (same weights), how many standard
     errors apart they are, and how far the flat k's contrast (zero) is from the measured one."""
-    by_system: dict[str, dict[str, dict]] = {}
+    by_system: dict[str, dict[str, LocalAttributionRow]] = {}
     for row in rows:
-        by_system.setdefault(row["system"], {})[row["bin"]] = row
+        by_system.setdefault(row.system, {})[row.bin] = row
     measured, learned, variance = [], [], []
     for bins in by_system.values():
-        if names[0] in bins and names[1] in bins and bins[names[0]]["contrast_err"] > 0:
+        if names[0] in bins and names[1] in bins and bins[names[0]].contrast_err > 0:
             first, second = bins[names[0]], bins[names[1]]
-            measured.append(first["measured"] - second["measured"])
-            learned.append(first["learned"] - second["learned"])
-            variance.append(first["contrast_err"] ** 2)
+            measured.append(first.measured - second.measured)
+            learned.append(first.learned - second.learned)
+            variance.append(first.contrast_err ** 2)
     key = f"contrast_{prefix}"
     if not measured:
         return {f"{key}systems": 0}

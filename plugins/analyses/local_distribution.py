@@ -29,15 +29,15 @@ set only the environments within it are histogrammed and counted.
 
 from __future__ import annotations
 
+from dataclasses import dataclass, fields, replace
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 from pydantic import Field
 
 from core.api import (AnalysisInputs, AnalysisResult, MaxRelativeUncertainty, PluginConfig, SystemAnalysis,
                       SystemView, agreement_numbers, compare_groups, finite_median, negative_percent, pyplot,
-                      save_figure)
+                      row_columns, save_figure)
 
 #: Sarle's coefficient of a uniform distribution; larger values suggest bimodality.
 UNIFORM_BIMODALITY = 5.0 / 9.0
@@ -54,11 +54,54 @@ class LocalDistributionConfig(PluginConfig):
     max_relative_uncertainty: MaxRelativeUncertainty = None
 
 
-#: Columns of the measured check, per group (near, far).
-MEASURED_COLUMNS = ("learned_mean", "measured_mean", "measured_err", "z")
+NAN = float("nan")
 
 
-def negative_fractions(k: np.ndarray, nearest_unlike: np.ndarray, contact_distance: float) -> dict[str, float]:
+@dataclass(frozen=True)
+class NegativeFractions:
+    """How many near and far ions have a k, and the percentage of each group with k < 0 (NaN if none)."""
+
+    n_near: int
+    n_far: int
+    negative_near_percent: float
+    negative_far_percent: float
+
+
+@dataclass(frozen=True)
+class LocalDistributionRow:
+    """One system of ``local_distribution.csv``: Λ; the near and far ions' counts and percentages with k < 0;
+    all ions' percentage; the bimodality coefficient; medians of the member spread and the posterior std of
+    one k; the percentage of confident k; and the measured check per group (near, far): mean learned k,
+    mean measured share ± s.e., z (NaN where not checked). Fields after the fourth are also its numbers."""
+
+    system: str
+    concentration: float
+    bjerrum_length: float
+    true: float
+    n_near: int
+    n_far: int
+    negative_near_percent: float
+    negative_far_percent: float
+    negative_percent: float
+    bimodality: float
+    k_std_median: float
+    k_posterior_std_median: float
+    confident_percent: float
+    near_learned_mean: float = NAN
+    near_measured_mean: float = NAN
+    near_measured_err: float = NAN
+    near_z: float = NAN
+    far_learned_mean: float = NAN
+    far_measured_mean: float = NAN
+    far_measured_err: float = NAN
+    far_z: float = NAN
+
+    def numbers(self) -> dict[str, float]:
+        """The fields after the fourth, by name: the system's entry in the result's numbers."""
+        return {field.name: getattr(self, field.name) for field in fields(self)[4:]}
+
+
+def negative_fractions(k: np.ndarray, nearest_unlike: np.ndarray, contact_distance: float) -> NegativeFractions:
     """Percentages of ions with k < 0 among near and far ions, and how many of each.
 
     ``k``, ``nearest_unlike``: (n,) local conductivities and distances (σ) to
@@ -67,12 +110,10 @@ def negative_fractions(k: np.ndarray, nearest_unlike: np.ndarray, contact_distan
     valid = np.isfinite(k)
     k, nearest_unlike = k[valid], nearest_unlike[valid]
     near = nearest_unlike < contact_distance
-    out: dict[str, float] = {}
-    for label, chosen in (("near", near), ("far", ~near)):
-        count = int(chosen.sum())
-        out[f"n_{label}"] = count
-        out[f"negative_{label}_percent"] = 100.0 * float(np.mean(k[chosen] < 0)) if count else float("nan")
-    return out
+    counts = [int(near.sum()), int((~near).sum())]
+    percents = [100.0 * float(np.mean(k[chosen] < 0)) if count else float("nan")
+                for chosen, count in ((near, counts[0]), (~near, counts[1]))]
+    return NegativeFractions(counts[0], counts[1], percents[0], percents[1])
 
 
 def bimodality_coefficient(values: np.ndarray) -> float:
@@ -90,9 +131,7 @@ def bimodality_coefficient(values: np.ndarray) -> float:
 
 
 #: Columns of ``local_distribution.csv``; those after the fourth are also each system's numbers.
-COLUMNS = ("system", "concentration", "bjerrum_length", "true", "n_near", "n_far", "negative_near_percent",
-           "negative_far_percent", "negative_percent", "bimodality", "k_std_median", "k_posterior_std_median",
-           "confident_percent", *[f"{group}_{column}" for group in ("near", "far") for column in MEASURED_COLUMNS])
+COLUMNS = row_columns(LocalDistributionRow)
 
 
 class LocalDistribution(SystemAnalysis):
@@ -127,26 +166,25 @@ class LocalDistribution(SystemAnalysis):
         return (np.where(confident, local.k, np.nan), view.environments()["nearest_unlike"],
                 local.typical_uncertainty(confident))
 
-    def per_system(self, view: SystemView) -> dict[str, Any]:
+    def per_system(self, view: SystemView) -> LocalDistributionRow:
         local, prediction = view.local(), view.prediction
         k, nearest, _ = self.sample(view)
         with_k = local.has_k
-        return {"system": view.name, "concentration": prediction.concentration,
-                "bjerrum_length": prediction.bjerrum_length, "true": prediction.true.value,
-                **negative_fractions(k, nearest, self.config.contact_distance), "negative_percent": negative_percent(k),
-                "bimodality": bimodality_coefficient(k[np.isfinite(k)]),
-                "k_std_median": finite_median(local.k_std[with_k]),
-                "k_posterior_std_median": finite_median(local.k_posterior_std[with_k]),
-                "confident_percent": 100.0 * float(np.isfinite(k).sum()) / max(int(with_k.sum()), 1),
-                **self.measured_check(view, nearest)}
+        fractions = negative_fractions(k, nearest, self.config.contact_distance)
+        row = LocalDistributionRow(
+            view.name, prediction.concentration, prediction.bjerrum_length, prediction.true.value, fractions.n_near,
+            fractions.n_far, fractions.negative_near_percent, fractions.negative_far_percent, negative_percent(k),
+            bimodality_coefficient(k[np.isfinite(k)]), finite_median(local.k_std[with_k]),
+            finite_median(local.k_posterior_std[with_k]),
+            100.0 * float(np.isfinite(k).sum()) / max(int(with_k.sum()), 1))
+        return self.measured_check(view, nearest, row)
 
-    def conclude(self, rows: list[dict[str, Any]], inputs: AnalysisInputs, result: AnalysisResult,
+    def conclude(self, rows: list[LocalDistributionRow], inputs: AnalysisInputs, result: AnalysisResult,
                  output_dir: Path) -> None:
         config: LocalDistributionConfig = self.config
         for row in rows:
-            result.numbers[row["system"]] = {key: row[key] for key in COLUMNS[4:]}
-        agreement = agreement_numbers([row[f"{group}_z"] for row in rows for group in ("near", "far")],
-                                      "n_system_groups")
+            result.numbers[row.system] = row.numbers()
+        agreement = agreement_numbers([z for row in rows for z in (row.near_z, row.far_z)], "n_system_groups")
         if agreement["n_system_groups"]:
             result.numbers["measured_agreement"] = agreement
             result.notes.append(
@@ -161,59 +199,61 @@ class LocalDistribution(SystemAnalysis):
         shown = self._chosen(rows, config)
         if shown:
             views = {view.name: view for view in self.views(inputs)}
-            samples = {row["system"]: self.sample(views[row["system"]]) for row in shown}
+            samples = {row.system: self.sample(views[row.system]) for row in shown}
             result.figures += self._figure(shown, samples, config, output_dir)
         else:
             result.notes.append("no system with local conductivities to plot")
 
-    def measured_check(self, view: SystemView, nearest: np.ndarray) -> dict[str, float]:
-        """Near and far: mean learned k, mean measured share ± s.e. and z (NaN without an attribution or
-        with fewer than 20 environments in the group)."""
+    def measured_check(self, view: SystemView, nearest: np.ndarray, row: LocalDistributionRow) -> LocalDistributionRow:
+        """``row`` with near and far: mean learned k, mean measured share ± s.e. and z (left NaN without an
+        attribution or with fewer than 20 environments in the group)."""
         shares = view.measured_shares()
-        out = {f"{group}_{column}": float("nan") for group in ("near", "far") for column in MEASURED_COLUMNS}
         if shares is None:
-            return out
+            return row
         comparison = compare_groups(shares, (nearest >= self.config.contact_distance).astype(int), 2)
         kept = comparison.kept(min_environments=20)
-        for number, group in enumerate(("near", "far")):
-            if kept[number]:
-                out.update({f"{group}_learned_mean": float(comparison.learned[number]),
-                            f"{group}_measured_mean": float(comparison.measured[number]),
-                            f"{group}_measured_err": float(comparison.total_err[number]),
-                            f"{group}_z": float(comparison.z[number])})
-        return out
+        if kept[0]:
+            row = replace(row, near_learned_mean=float(comparison.learned[0]),
+                          near_measured_mean=float(comparison.measured[0]),
+                          near_measured_err=float(comparison.total_err[0]), near_z=float(comparison.z[0]))
+        if kept[1]:
+            row = replace(row, far_learned_mean=float(comparison.learned[1]),
+                          far_measured_mean=float(comparison.measured[1]),
+                          far_measured_err=float(comparison.total_err[1]), far_z=float(comparison.z[1]))
+        return row
 
     @staticmethod
-    def _chosen(rows: list[dict], config: LocalDistributionConfig) -> list[dict]:
+    def _chosen(rows: list[LocalDistributionRow], config: LocalDistributionConfig) -> list[LocalDistributionRow]:
         """The rows to plot: the named systems, or up to ``max_panels`` evenly spread over Λ."""
         if config.systems is not None:
-            return [r for r in rows if r["system"] in config.systems]
-        ordered = sorted(rows, key=lambda r: r["true"])
+            return [r for r in rows if r.system in config.systems]
+        ordered = sorted(rows, key=lambda r: r.true)
         if len(ordered) <= config.max_panels:
             return ordered
         picks = np.unique(np.round(np.linspace(0, len(ordered) - 1, config.max_panels)).astype(int))
         return [ordered[i] for i in picks]
 
     @staticmethod
-    def _figure(shown: list[dict], samples: dict, config: LocalDistributionConfig, output_dir: Path) -> list[str]:
+    def _figure(shown: list[LocalDistributionRow], samples: dict, config: LocalDistributionConfig,
+                output_dir: Path) -> list[str]:
         plt = pyplot()
         columns = min(3, len(shown))
         lines = -(-len(shown) // columns)
         figure, axes = plt.subplots(lines, columns, figsize=(3.6 * columns, 2.9 * lines), squeeze=False)
         for ax, row in zip(axes.ravel(), shown):
-            k, nearest, typical = samples[row["system"]]
+            k, nearest, typical = samples[row.system]
             valid = np.isfinite(k)
             edges = np.histogram_bin_edges(k[valid], bins=config.bins)
             near = valid & (nearest < config.contact_distance)
             for label, chosen, colour in (("near", near, "#d62728"), ("far", valid & ~near, "#1f77b4")):
                 ax.hist(k[chosen], bins=edges, density=True, histtype="step", color=colour,
-                        label=f"{label} ({row[f'negative_{label}_percent']:.1f} % < 0)")
+                        label=f"{label} ({row.negative_near_percent if label == 'near' else row.negative_far_percent:.1f} % < 0)")
             ax.axvline(0.0, color="k", lw=0.6, ls=":")
             if np.isfinite(typical) and valid.any():
                 centre, height = float(np.median(k[valid])), ax.get_ylim()[1]
                 ax.errorbar([centre], [0.92 * height], xerr=[typical], fmt="|", color="0.3", capsize=3, lw=1,
                             label=f"typical ±σ of one k ({typical:.2g})")
-            title = f"c = {row['concentration']:g}, l_B = {row['bjerrum_length']:g}  (b = {row['bimodality']:.2f})"
+            title = f"c = {row.concentration:g}, l_B = {row.bjerrum_length:g}  (b = {row.bimodality:.2f})"
             ax.set_title(title, fontsize=8)
             ax.set_xlabel("local conductivity k (reduced)")
             ax.legend(frameon=False, fontsize=7)

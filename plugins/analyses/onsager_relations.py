@@ -26,14 +26,14 @@ local field to the Onsager coefficients is the data's; the third panel shows bot
 
 from __future__ import annotations
 
+from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 from pydantic import Field
 
 from core.api import (AnalysisInputs, AnalysisResult, PluginConfig, SystemAnalysis, SystemView, agreement_numbers,
-                      compare_groups, negative_percent, pyplot, save_figure, species_notes)
+                      compare_groups, negative_percent, pyplot, row_columns, save_figure, species_notes)
 
 #: (:class:`SystemTransport` field and table column, label) of the coefficients set against the negative fraction.
 COEFFICIENTS = (("L_self_pp", "L_self^{++} / c"), ("L_pm", "L^{+-} / c"))
@@ -47,8 +47,31 @@ class OnsagerRelationsConfig(PluginConfig):
                                                                     "(the measured check's contrast)")
     min_environments: int = Field(default=20, ge=2, description="the contrast needs this many near and far")
 
-#: Columns of the measured check: near-minus-far mean k, learned and measured.
-CONTRAST_COLUMNS = ("contrast_learned", "contrast_measured", "contrast_measured_err", "contrast_z")
+NAN = float("nan")
+
+
+@dataclass(frozen=True)
+class OnsagerRelationsRow:
+    """One system of ``onsager_relations.csv``: the percentage of its k below zero, its L_self^{++} and
+    L^{+-} over c with their replica std (reduced), and the measured check's near-minus-far contrast of
+    mean k, learned and measured ± s.e., and z (NaN where not checked)."""
+
+    system: str
+    concentration: float
+    bjerrum_length: float
+    negative_percent: float
+    L_self_pp_over_c: float
+    L_self_pp_over_c_std: float
+    L_pm_over_c: float
+    L_pm_over_c_std: float
+    contrast_learned: float = NAN
+    contrast_measured: float = NAN
+    contrast_measured_err: float = NAN
+    contrast_z: float = NAN
+
+    def over_c(self, coefficient: str) -> tuple[float, float]:
+        """(value, std) of one of :data:`COEFFICIENTS` over c."""
+        return getattr(self, f"{coefficient}_over_c"), getattr(self, f"{coefficient}_over_c_std")
 
 
 def spearman(x: np.ndarray, y: np.ndarray) -> float:
@@ -67,29 +90,25 @@ class OnsagerRelations(SystemAnalysis):
     title = "Local conductivity and Onsager coefficients"
     paper_figure = "Figs. 7, 8"
     table = "onsager_relations.csv"
-    columns = ("system", "concentration", "bjerrum_length", "negative_percent",
-               *[f"{column}_over_c{suffix}" for column, _ in COEFFICIENTS for suffix in ("", "_std")], *CONTRAST_COLUMNS)
+    columns = row_columns(OnsagerRelationsRow)
     systems_from = "transport"
     system_needs = frozenset({"transport", "local"})
     needs = frozenset({"local_conductivities", "transport", "predictions"})
     requires = ("matplotlib", "scipy")
     description = "fraction of negative local conductivity vs L_self++/c and L+-/c (paper Figs. 7, 8)"
 
-    def per_system(self, view: SystemView) -> dict[str, Any]:
+    def per_system(self, view: SystemView) -> OnsagerRelationsRow:
         transport = view.transport
         fraction = negative_percent(view.local().k)
         # divided by the concentration Λ is per (measured from the files: N₊/V for the model, which the
         # recipe's nominal concentration rounds to a whole number of ions); labelled by the recipe's
         measured = transport.formula_concentration
         c = float(measured if np.isfinite(measured) and measured else transport.concentration)
-        out = {"system": view.name, "concentration": float(transport.concentration),
-               "bjerrum_length": float(transport.bjerrum_length),
-               "negative_percent": fraction, **self.contrast(view)}
-        for column, _ in COEFFICIENTS:
-            coefficient = getattr(transport, column)
-            out[f"{column}_over_c"] = float(coefficient.value) / c
-            out[f"{column}_over_c_std"] = float(coefficient.std) / c
-        return out
+        self_pp, pm = transport.L_self_pp, transport.L_pm
+        row = OnsagerRelationsRow(view.name, float(transport.concentration), float(transport.bjerrum_length), fraction,
+                                  float(self_pp.value) / c, float(self_pp.std) / c, float(pm.value) / c,
+                                  float(pm.std) / c)
+        return self.contrast(view, row)
 
     missing_reasons = {
         "spearman_at_c=*": "fewer than 3 systems at this concentration, or no spread",
@@ -97,7 +116,7 @@ class OnsagerRelations(SystemAnalysis):
         "chi2_per_dof": "no system could be checked against measurement",
         "contrast_*": "too few environments near or far, or no measured attribution"}
 
-    def conclude(self, rows: list[dict[str, Any]], inputs: AnalysisInputs, result: AnalysisResult,
+    def conclude(self, rows: list[OnsagerRelationsRow], inputs: AnalysisInputs, result: AnalysisResult,
                  output_dir: Path) -> None:
         result.notes += species_notes(inputs.transport, "L_self^{++} and L^{+-} pool every cation species (and "
                                                         "every anion species); the transport table has the "
@@ -105,22 +124,22 @@ class OnsagerRelations(SystemAnalysis):
         if len(rows) < 2:
             result.notes.append("fewer than two systems with local conductivities and transport: no correlations")
             return
-        fraction = np.array([r["negative_percent"] for r in rows])
+        fraction = np.array([r.negative_percent for r in rows])
         for column, label in COEFFICIENTS:
-            values = np.array([r[f"{column}_over_c"] for r in rows])
+            values = np.array([r.over_c(column)[0] for r in rows])
             numbers = {"pearson_r": float(np.corrcoef(fraction, values)[0, 1]) if np.ptp(fraction) and np.ptp(values)
                        else float("nan")}
-            for c in sorted({r["concentration"] for r in rows}):
-                chosen = np.array([r["concentration"] == c for r in rows])
+            for c in sorted({r.concentration for r in rows}):
+                chosen = np.array([r.concentration == c for r in rows])
                 numbers[f"spearman_at_c={c:g}"] = spearman(fraction[chosen], values[chosen])
-            for which in ("learned", "measured"):
-                contrast = np.array([r[f"contrast_{which}"] for r in rows])
+            for which, contrast in (("learned", np.array([r.contrast_learned for r in rows])),
+                                    ("measured", np.array([r.contrast_measured for r in rows]))):
                 finite = np.isfinite(contrast)
                 numbers[f"pearson_r_contrast_{which}"] = (
                     float(np.corrcoef(contrast[finite], values[finite])[0, 1])
                     if finite.sum() >= 3 and np.ptp(contrast[finite]) and np.ptp(values[finite]) else float("nan"))
             result.numbers[label] = numbers
-        agreement = agreement_numbers([r["contrast_z"] for r in rows], "n_systems")
+        agreement = agreement_numbers([r.contrast_z for r in rows], "n_systems")
         if agreement["n_systems"]:
             result.numbers["measured_agreement"] = agreement
             result.notes.append(
@@ -132,40 +151,41 @@ class OnsagerRelations(SystemAnalysis):
             result.notes.append("no measured attribution: the local field is not checked against measurement")
         result.figures += self._figure(rows, output_dir)
 
-    def contrast(self, view: SystemView) -> dict[str, float]:
-        """Near-minus-far mean k, learned and measured ± s.e., and z (NaN without an attribution or enough
-        environments in either group)."""
-        out = dict.fromkeys(CONTRAST_COLUMNS, float("nan"))
+    def contrast(self, view: SystemView, row: OnsagerRelationsRow) -> OnsagerRelationsRow:
+        """``row`` with the near-minus-far mean k, learned and measured ± s.e., and z (left NaN without an
+        attribution or enough environments in either group)."""
         shares = view.measured_shares()
         if shares is None:
-            return out
+            return row
         far = view.environments()["nearest_unlike"] >= self.config.contact_distance
         comparison = compare_groups(shares, far.astype(int), 2)
         if not comparison.kept(self.config.min_environments).all():
-            return out
-        return {f"contrast_{key}": value for key, value in comparison.contrast(0, 1).items()}
+            return row
+        contrast = comparison.contrast(0, 1)
+        return replace(row, contrast_learned=contrast.learned, contrast_measured=contrast.measured,
+                       contrast_measured_err=contrast.measured_err, contrast_z=contrast.z)
 
     @staticmethod
-    def _figure(rows: list[dict], output_dir: Path) -> list[str]:
+    def _figure(rows: list[OnsagerRelationsRow], output_dir: Path) -> list[str]:
         plt = pyplot()
         figure, axes = plt.subplots(1, 3, figsize=(12.6, 3.6))
-        concentrations = sorted({r["concentration"] for r in rows})
+        concentrations = sorted({r.concentration for r in rows})
         colours = plt.get_cmap("viridis")(np.linspace(0, 0.9, len(concentrations)))
         for ax, (column, label) in zip(axes, COEFFICIENTS):
             for c, colour in zip(concentrations, colours):
-                points = sorted((r for r in rows if r["concentration"] == c), key=lambda r: r["bjerrum_length"])
-                ax.errorbar([r["negative_percent"] for r in points], [r[f"{column}_over_c"] for r in points],
-                            yerr=[r[f"{column}_over_c_std"] for r in points], fmt="o-", ms=3, lw=0.8,
+                points = sorted((r for r in rows if r.concentration == c), key=lambda r: r.bjerrum_length)
+                ax.errorbar([r.negative_percent for r in points], [r.over_c(column)[0] for r in points],
+                            yerr=[r.over_c(column)[1] for r in points], fmt="o-", ms=3, lw=0.8,
                             color=colour, label=f"c = {c:g}")
             ax.set_xlabel("ions with k < 0 (%)")
             ax.set_ylabel(f"{label} (reduced)")
             ax.legend(frameon=False, fontsize=7)
-        checked = [r for r in rows if np.isfinite(r["contrast_measured"])]
-        coupling = [r["L_pm_over_c"] for r in checked]
-        axes[2].errorbar(coupling, [r["contrast_measured"] for r in checked],
-                         yerr=[r["contrast_measured_err"] for r in checked], fmt="o", ms=4, mfc="none", lw=0.8,
+        checked = [r for r in rows if np.isfinite(r.contrast_measured)]
+        coupling = [r.L_pm_over_c for r in checked]
+        axes[2].errorbar(coupling, [r.contrast_measured for r in checked],
+                         yerr=[r.contrast_measured_err for r in checked], fmt="o", ms=4, mfc="none", lw=0.8,
                          label="measured")
-        axes[2].plot(coupling, [r["contrast_learned"] for r in checked], "x", ms=5, label="learned")
+        axes[2].plot(coupling, [r.contrast_learned for r in checked], "x", ms=5, label="learned")
         axes[2].axhline(0.0, color="k", lw=0.5)
         axes[2].set_xlabel("L^{+-} / c (reduced)")
         axes[2].set_ylabel("near − far mean k (reduced)")

@@ -12,17 +12,31 @@ External systems keep the main ensemble's prediction.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Literal
 
 import numpy as np
 from pydantic import Field
 
 from core.api import (AnalysisInputs, AnalysisResult, PluginConfig, Prediction, SystemAnalysis, SystemView,
-                      identity_line, prediction_scores, pyplot, save_figure)
+                      identity_line, prediction_scores, pyplot, row_columns, save_figure)
 
 SPLIT_COLOURS = {"train": "#9e9e9e", "validation": "#f0a030", "test": "#1f77b4", "external": "#d62728",
                  "heldout": "#2ca02c"}
+
+
+@dataclass(frozen=True)
+class ParityRow:
+    """One system of ``parity.csv``: Λ true ± its standard error and predicted ± the ensemble std (σ²/τ)."""
+
+    system: str
+    split: str
+    true: float
+    true_err: float
+    predicted: float
+    predicted_std: float
+    residual: float
 
 
 class ParityConfig(PluginConfig):
@@ -43,7 +57,7 @@ class Parity(SystemAnalysis):
     title = "Predicted vs true molar conductivity"
     paper_figure = "Figs. 2, 3"
     table = "parity.csv"
-    columns = ("system", "split", "true", "true_err", "predicted", "predicted_std", "residual")
+    columns = row_columns(ParityRow)
     systems_from = "predictions"
     system_needs = frozenset({"prediction"})
     filter_splits = False            # outer-fold points become split "heldout"; ``splits`` selects after that
@@ -66,7 +80,7 @@ class Parity(SystemAnalysis):
                        "attainable_r2*": "fewer than two systems in this split, or no spread of Λ",
                        "rmse": "no system in this split"}
 
-    def per_system(self, view: SystemView) -> dict[str, Any] | None:
+    def per_system(self, view: SystemView) -> ParityRow | None:
         p = view.prediction
         if self.cross_ and _has_cross_prediction(p):
             split, predicted = "heldout", p.cross_predicted
@@ -74,27 +88,26 @@ class Parity(SystemAnalysis):
             split, predicted = p.split, p.predicted
         if self.config.splits is not None and split not in self.config.splits:
             return None
-        return {"system": p.system, "split": split, "true": p.true.value, "true_err": p.true.err,
-                "predicted": predicted.value, "predicted_std": predicted.std,
-                "residual": predicted.value - p.true.value}
+        return ParityRow(p.system, split, p.true.value, p.true.err, predicted.value, predicted.std,
+                         predicted.value - p.true.value)
 
-    def conclude(self, rows: list[dict[str, Any]], inputs: AnalysisInputs, result: AnalysisResult,
+    def conclude(self, rows: list[ParityRow], inputs: AnalysisInputs, result: AnalysisResult,
                  output_dir: Path) -> None:
         plt = pyplot()
         config: ParityConfig = self.config
         figure, axes = plt.subplots(figsize=(4.8, 4.5))
-        for split in sorted({r["split"] for r in rows}):
-            chosen = [r for r in rows if r["split"] == split]
-            true = np.array([r["true"] for r in chosen])
-            predicted = np.array([r["predicted"] for r in chosen])
-            axes.errorbar(true, predicted, xerr=[r["true_err"] for r in chosen],
-                          yerr=[r["predicted_std"] for r in chosen], fmt="o", ms=4, capsize=2, label=split,
+        for split in sorted({r.split for r in rows}):
+            chosen = [r for r in rows if r.split == split]
+            true = np.array([r.true for r in chosen])
+            predicted = np.array([r.predicted for r in chosen])
+            axes.errorbar(true, predicted, xerr=[r.true_err for r in chosen],
+                          yerr=[r.predicted_std for r in chosen], fmt="o", ms=4, capsize=2, label=split,
                           color=SPLIT_COLOURS.get(split))
-            result.numbers[split] = prediction_scores(true, predicted, np.array([r["true_err"] for r in chosen]),
+            result.numbers[split] = prediction_scores(true, predicted, np.array([r.true_err for r in chosen]),
                                                       config.attainable_draws, config.seed)
             if len(chosen) < 2:
                 result.notes.append(f"{split}: fewer than two systems, no R²")
-        identity_line(axes, [v for r in rows for v in (r["true"], r["predicted"])], pad_fraction=0.05)
+        identity_line(axes, [v for r in rows for v in (r.true, r.predicted)], pad_fraction=0.05)
         axes.set_xlabel("true Λ ± its standard error (σ² / τ, reduced)")
         axes.set_ylabel("predicted Λ (σ² / τ, reduced)")
         axes.legend(frameon=False)

@@ -37,13 +37,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from dataclasses import asdict, dataclass
 
 import numpy as np
 from pydantic import Field
 
 from core.api import (AnalysisInputs, AnalysisResult, MaxRelativeUncertainty, PluginConfig, SystemAnalysis,
-                      SystemView, agreement_numbers, chi2_per_dof, measured_shares, minimum_image, pyplot, save_figure, species_notes)
+                      SystemView, agreement_numbers, chi2_per_dof, measured_shares, minimum_image, pyplot,
+                      row_columns, save_figure, species_notes)
 
 KINDS = ("like", "unlike")
 
@@ -201,7 +202,65 @@ def add_snapshot(histograms: dict[str, CorrelationHistogram], positions: np.ndar
 
 
 
-def fit_exponential(r: np.ndarray, correlation: np.ndarray, error: np.ndarray) -> dict[str, float]:
+NAN = float("nan")
+
+
+@dataclass(frozen=True)
+class ExponentialFit:
+    """A fit of C(r) = A exp(−r/ξ): the amplitude A, the length ξ (σ), their standard errors, and the bins
+    fitted (NaN values where no decay was fitted)."""
+
+    amplitude: float
+    amplitude_error: float
+    length: float
+    length_error: float
+    n_bins: int
+
+
+@dataclass(frozen=True)
+class CorrelationBinRow:
+    """One bin of ``spatial_correlation.csv``: C(r) ± its standard error over ``n_pairs`` pairs (r formatted
+    to 4 significant digits, σ), and the measured check: C with one factor the measured share, C minus that
+    ± its error, over ``n_pairs_checked`` pairs."""
+
+    system: str
+    kind: str
+    r: str
+    C: float
+    standard_error: float
+    n_pairs: int
+    C_measured_factor: float
+    C_minus_C_measured_factor: float
+    difference_error: float
+    n_pairs_checked: int
+
+
+@dataclass(frozen=True)
+class CorrelationLengthRow:
+    """One system and kind of ``correlation_lengths.csv``: its state point and the fit of C(r)."""
+
+    system: str
+    kind: str
+    concentration: float
+    bjerrum_length: float
+    amplitude: float
+    amplitude_error: float
+    length: float
+    length_error: float
+    n_bins: int
+
+
+@dataclass(frozen=True)
+class PanelConfidence:
+    """How well one system's k are known: the median uncertainty of one confident k, the mean |k| (reduced
+    Λ), and the percentage of ions with a k that are confident."""
+
+    k_uncertainty_median: float
+    k_mean_abs: float
+    confident_percent: float
+
+
+def fit_exponential(r: np.ndarray, correlation: np.ndarray, error: np.ndarray) -> ExponentialFit:
     """Weighted least-squares fit of A exp(−r/ξ): amplitude, length ξ (σ) and their standard errors.
 
     Bins with non-finite values or zero error are left out; nan when fewer than 3 remain, the fit fails,
@@ -210,8 +269,7 @@ def fit_exponential(r: np.ndarray, correlation: np.ndarray, error: np.ndarray) -
     from scipy.optimize import curve_fit
 
     usable = np.isfinite(correlation) & np.isfinite(error) & (error > 0)
-    empty = {"amplitude": float("nan"), "amplitude_error": float("nan"), "length": float("nan"),
-             "length_error": float("nan"), "n_bins": int(usable.sum())}
+    empty = ExponentialFit(NAN, NAN, NAN, NAN, int(usable.sum()))
     if usable.sum() < 3:
         return empty
     r, correlation, error = r[usable], correlation[usable], error[usable]
@@ -228,16 +286,13 @@ def fit_exponential(r: np.ndarray, correlation: np.ndarray, error: np.ndarray) -
     errors = np.sqrt(np.diag(covariance))
     if not 1e-3 * 1.01 < values[1] < 1e3 * 0.99 or not np.all(np.isfinite(errors)):
         return empty  # the length ran to a bound: no decay (or no signal) in the window
-    return {"amplitude": float(values[0]), "amplitude_error": float(errors[0]), "length": float(values[1]),
-            "length_error": float(errors[1]), "n_bins": int(len(r))}
+    return ExponentialFit(float(values[0]), float(errors[0]), float(values[1]), float(errors[1]), int(len(r)))
 
 
 #: Columns of the per-bin table.
-BIN_COLUMNS = ("system", "kind", "r", "C", "standard_error", "n_pairs", "C_measured_factor",
-               "C_minus_C_measured_factor", "difference_error", "n_pairs_checked")
+BIN_COLUMNS = row_columns(CorrelationBinRow)
 #: Columns of the table of fitted lengths.
-LENGTH_COLUMNS = ("system", "kind", "concentration", "bjerrum_length", "amplitude", "amplitude_error", "length",
-                  "length_error", "n_bins")
+LENGTH_COLUMNS = row_columns(CorrelationLengthRow)
 
 
 class SpatialCorrelation(SystemAnalysis):
@@ -260,14 +315,14 @@ class SpatialCorrelation(SystemAnalysis):
 
     def prepare(self, inputs: AnalysisInputs, result: AnalysisResult) -> None:
         self.curves_: dict[str, dict[str, CorrelationHistogram]] = {}
-        self.confidence_: dict[str, dict[str, float]] = {}
+        self.confidence_: dict[str, PanelConfidence] = {}
         self.checks_: dict[str, dict[str, BlockedCrossHistogram]] = {}
         self.check_z_: dict[str, np.ndarray] = {}
         result.notes += species_notes(inputs.transport, "like and unlike are by charge sign, so two cation species "
                                                         "(Li⁺ and Mg²⁺) count as like, and Δk is taken from the "
                                                         "mean of all cations (or anions)")
 
-    def per_system(self, view: SystemView) -> dict[str, list[dict[str, Any]]] | None:
+    def per_system(self, view: SystemView) -> dict[str, list[CorrelationBinRow] | list[CorrelationLengthRow]] | None:
         config: SpatialCorrelationConfig = self.config
         if not (view.has("features") and view.has("trajectories")):
             self.note(f"{view.name}: no feature store or trajectory, skipped")
@@ -278,25 +333,25 @@ class SpatialCorrelation(SystemAnalysis):
         self.curves_[view.name] = histograms
         if crossed is not None:
             self.checks_[view.name] = crossed
-        self.confidence_[view.name] = {
-            "k_uncertainty_median": local.typical_uncertainty(confident),
-            "k_mean_abs": float(np.mean(np.abs(local.k[confident]))) if confident.any() else float("nan"),
-            "confident_percent": 100.0 * float(confident.sum()) / max(int(local.has_k.sum()), 1)}
+        self.confidence_[view.name] = PanelConfidence(
+            local.typical_uncertainty(confident),
+            float(np.mean(np.abs(local.k[confident]))) if confident.any() else float("nan"),
+            100.0 * float(confident.sum()) / max(int(local.has_k.sum()), 1))
         spec = next((s for s in view.inputs.systems if s.name == view.name), None)
         bins, fits = [], []
         for kind in KINDS:
             h = histograms[kind]
             reach = (h.r >= config.fit_from) & (h.r <= (config.fit_to or config.r_max))
             window = reach & (h.count >= config.min_pairs)
-            fits.append({"system": view.name, "kind": kind,
-                         "concentration": spec.concentration if spec else float("nan"),
-                         "bjerrum_length": spec.bjerrum_length if spec else float("nan"),
-                         **fit_exponential(h.r[window], h.correlation[window], h.standard_error[window])})
+            fit = fit_exponential(h.r[window], h.correlation[window], h.standard_error[window])
+            fits.append(CorrelationLengthRow(view.name, kind, spec.concentration if spec else float("nan"),
+                                             spec.bjerrum_length if spec else float("nan"), fit.amplitude,
+                                             fit.amplitude_error, fit.length, fit.length_error, fit.n_bins))
             nan = np.full(h.n_bins, np.nan)
             check = crossed[kind] if crossed is not None else None
             cross, (difference, error), checked = ((check.crossed, check.difference(), check.count)
                                                    if check else (nan, (nan, nan), np.zeros(h.n_bins)))
-            bins += [dict(zip(BIN_COLUMNS, (view.name, kind, f"{r:.4g}", c, e, int(n), x, d, de, int(nc))))
+            bins += [CorrelationBinRow(view.name, kind, f"{r:.4g}", c, e, int(n), x, d, de, int(nc))
                      for r, c, e, n, x, d, de, nc in zip(h.r, h.correlation, h.standard_error, h.count, cross,
                                                          difference, error, checked)]
             if check is not None:
@@ -312,15 +367,15 @@ class SpatialCorrelation(SystemAnalysis):
         "k_uncertainty_median": "no confident local k in this system", "k_mean_abs": "no local k in this system",
         "confident_percent": "no local k in this system"}
 
-    def conclude(self, rows: dict[str, list[dict[str, Any]]], inputs: AnalysisInputs, result: AnalysisResult,
+    def conclude(self, rows: dict[str, list], inputs: AnalysisInputs, result: AnalysisResult,
                  output_dir: Path) -> None:
-        fits = rows["correlation_lengths.csv"]
+        fits: list[CorrelationLengthRow] = rows["correlation_lengths.csv"]
         self._measured_numbers(result)
         for fit in fits:
-            result.numbers.setdefault(fit["system"], {})[f"{fit['kind']}_length"] = fit["length"]
-            result.numbers[fit["system"]][f"{fit['kind']}_length_error"] = fit["length_error"]
+            result.numbers.setdefault(fit.system, {})[f"{fit.kind}_length"] = fit.length
+            result.numbers[fit.system][f"{fit.kind}_length_error"] = fit.length_error
         for name, values in self.confidence_.items():
-            result.numbers.setdefault(name, {}).update(values)
+            result.numbers.setdefault(name, {}).update(asdict(values))
         if self.curves_:
             result.figures += self._figures(self.curves_, fits, self.config, output_dir, self.confidence_,
                                             self.checks_)
@@ -370,11 +425,11 @@ class SpatialCorrelation(SystemAnalysis):
         return histograms, crossed
 
     @staticmethod
-    def _figures(curves: dict, fits: list[dict], config: SpatialCorrelationConfig, output_dir: Path,
-                 confidence: dict[str, dict[str, float]], checks: dict | None = None) -> list[str]:
+    def _figures(curves: dict, fits: list[CorrelationLengthRow], config: SpatialCorrelationConfig, output_dir: Path,
+                 confidence: dict[str, PanelConfidence], checks: dict | None = None) -> list[str]:
         plt = pyplot()
         shown = [n for n in (config.systems or list(curves)[:3]) if n in curves]
-        fit_of = {(f["system"], f["kind"]): f for f in fits}
+        fit_of = {(f.system, f.kind): f for f in fits}
         figure, axes = plt.subplots(1, len(shown) + 2, figsize=(3.4 * (len(shown) + 2), 3.0), squeeze=False)
         for ax, name in zip(axes[0], shown):
             for kind, colour in zip(KINDS, ("#1f77b4", "#d62728")):
@@ -384,23 +439,23 @@ class SpatialCorrelation(SystemAnalysis):
                     ax.plot(h.r, checks[name][kind].crossed, "o", mfc="none", ms=3, color=colour, lw=0,
                             label=f"{kind}, one factor measured")
                 fit = fit_of[(name, kind)]
-                if np.isfinite(fit["length"]):
+                if np.isfinite(fit.length):
                     r = h.r[h.r >= config.fit_from]
-                    ax.plot(r, fit["amplitude"] * np.exp(-r / fit["length"]), color=colour, lw=0.8)
+                    ax.plot(r, fit.amplitude * np.exp(-r / fit.length), color=colour, lw=0.8)
             ax.axhline(0.0, color="k", lw=0.5)
-            known = confidence.get(name, {})
-            ax.set_title(f"{name}\none k known to ±{known.get('k_uncertainty_median', float('nan')):.2g} "
-                         f"(mean |k| {known.get('k_mean_abs', float('nan')):.2g}); "
-                         f"{known.get('confident_percent', float('nan')):.0f} % of ions used", fontsize=7)
+            known = confidence.get(name, PanelConfidence(NAN, NAN, NAN))
+            ax.set_title(f"{name}\none k known to ±{known.k_uncertainty_median:.2g} "
+                         f"(mean |k| {known.k_mean_abs:.2g}); "
+                         f"{known.confident_percent:.0f} % of ions used", fontsize=7)
             ax.set_xlabel("r (σ)")
             ax.set_ylabel("C(r)")
             ax.legend(frameon=False, fontsize=7)
         for ax, kind in zip(axes[0][len(shown):], KINDS):
-            chosen = [f for f in fits if f["kind"] == kind and np.isfinite(f["length"])]
-            for lb in sorted({f["bjerrum_length"] for f in chosen}):
-                points = sorted((f for f in chosen if f["bjerrum_length"] == lb), key=lambda f: f["concentration"])
-                ax.errorbar([f["concentration"] for f in points], [f["length"] for f in points],
-                            yerr=[f["length_error"] for f in points], fmt="o-", ms=3, label=f"l_B = {lb:g}")
+            chosen = [f for f in fits if f.kind == kind and np.isfinite(f.length)]
+            for lb in sorted({f.bjerrum_length for f in chosen}):
+                points = sorted((f for f in chosen if f.bjerrum_length == lb), key=lambda f: f.concentration)
+                ax.errorbar([f.concentration for f in points], [f.length for f in points],
+                            yerr=[f.length_error for f in points], fmt="o-", ms=3, label=f"l_B = {lb:g}")
             ax.set_xscale("log")
             ax.set_xlabel("c (σ⁻³)")
             ax.set_ylabel(f"{kind}-charge correlation length ξ (σ)")
