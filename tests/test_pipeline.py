@@ -48,6 +48,11 @@ def test_local_cluster_run_then_cache_reuse_then_descriptor_change(plugin_site, 
     for entry in manifest.values():   # every input names an artifact of this run; only simulations have none
         assert set(entry["inputs"]) <= set(manifest), entry
         assert bool(entry["inputs"]) == (entry["step"] != "simulate"), entry
+    for entry in manifest.values():   # a system's transport reads exactly its own replicas' simulations
+        if entry["step"] == "transport":
+            replicas = {key for key, other in manifest.items()
+                        if other["step"] == "simulate" and other["system"] == entry["system"]}
+            assert set(entry["inputs"]) == replicas and len(replicas) >= 2, entry
 
     second = cli("run", str(recipe), "--workdir", str(workdir))
     assert second.returncode == 0, second.stderr
