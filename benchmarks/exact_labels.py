@@ -67,7 +67,9 @@ def label_one(model_name: str, scale: float, realisation: int, replicas: int, du
             "relaxation": (row["molar_conductivity_relaxed"], row["molar_conductivity_relaxed_err"]),
             "stacie": (stacie_value, stacie_err), "label_status": row["label_status"],
             "window": (row["fit_t0"], row["fit_t1"]), "converged": bool(row["collective_converged"]),
-            "window_bias": row["window_bias"]}
+            "window_bias": (row["window_bias"], row["window_bias_err"]),
+            "window_label": (row.get("molar_conductivity_window", row["molar_conductivity"]),
+                             row.get("molar_conductivity_window_err", row["molar_conductivity_err"]))}
 
 
 def summarise(results: list[dict]) -> dict:
@@ -98,6 +100,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--duration", type=float, default=250.0, help="τ per replica")
     parser.add_argument("--interval", type=float, default=0.5, help="τ between frames")
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--save", type=Path, help="write every system's labels to this JSON file")
     args = parser.parse_args(argv)
     console = Console(width=200)
     cases = [(m, t) for m in args.models for t in args.times]
@@ -127,6 +130,9 @@ def main(argv: list[str] | None = None) -> int:
                           (" ".join(f"{STATUS_SHORT[k]} {v}" for k, v in sorted(statuses.items()))
                            if name == "default" else ""))
     console.print(table)
+    if args.save:
+        import json
+        args.save.write_text(json.dumps([{"model": m, "time": t, "rows": rows} for (m, t), rows in results.items()]))
     console.print(f"wall {time.perf_counter() - started:.0f} s")
     return 0
 

@@ -79,6 +79,13 @@ def test_shrunken_quickstart_runs_every_stage(engines, tmp_path: Path) -> None:
     assert len(horizons) == 1, horizons
     assert min(horizons) >= max(float(row["fit_t0"]) for row in transport)
     assert all(math.isfinite(float(row["attribution_z"])) for row in transport)
+    # issue 42: no label whose relaxation-aware value differs from it by more than its error is called within
+    # error or converged: it is flagged (as not resolved where the relaxation fit does not resolve its time)
+    for row in transport:
+        if math.isfinite(float(row["window_bias"])) and \
+                abs(float(row["window_bias"])) > float(row["molar_conductivity_err"]):
+            assert row["label_status"] in ("bias may exceed error", "relaxation not resolved"), {
+                key: row[key] for key in ("system", "window_bias", "molar_conductivity_err", "label_status")}
     stores = sorted((workdir / "featurize").rglob("features.h5"))
     assert len(stores) == 4
     with h5py.File(stores[0]) as store:

@@ -92,3 +92,23 @@ def test_impossible_models_are_refused() -> None:
         ExactElectrolyte(rattle_variance=-1.0)
     with pytest.raises(ValueError, match="excess"):
         exchange_and_rattle(5.0, excess=1.5)    # 1/τ_r must exceed excess · k_u
+
+
+def test_a_slow_relaxation_that_fools_the_convergence_test_is_flagged(tmp_path) -> None:
+    """Permanent pairs rattling with τ_r = 20 τ, 2 × 1000 τ (the benchmark's first two realisations): the
+    straight-line label is more than 30 % high with an error of a few %, and the window's convergence test
+    passes. Transport 8 called both ``converged``; the label must not be trusted where the relaxation-aware
+    value differs from it by more than its error (issue 42)."""
+    from core.transport.onsager import system_transport
+    from core.transport.replica_files import replica_curves
+
+    model = rattle(20.0)
+    for realisation in (0, 1):
+        rng = np.random.default_rng([realisation, 20000, len("rattle")])   # as benchmarks/exact_labels.py
+        paths = [write_frames(tmp_path / f"r{realisation}_{k}.gsd", model.positions(1000.0, INTERVAL, rng),
+                              model.box_length, INTERVAL) for k in range(2)]
+        row = system_transport([replica_curves(path) for path in paths]).row
+        label, error = row["molar_conductivity"], row["molar_conductivity_err"]
+        assert label > 1.3 * model.molar_conductivity and error < 0.1 * label and row["collective_converged"]
+        assert abs(row["window_bias"]) > error
+        assert row["label_status"] in ("bias may exceed error", "relaxation not resolved"), row["label_status"]

@@ -19,23 +19,28 @@ from core.results import Estimate, LabelCheck, SystemTransport
 from core.transport.curves import ReplicaCurves
 from core.transport.relaxation import relaxed_slope
 
-#: |bias| within this many of the larger error (the bias's or the label's) counts as within error. 2σ: at
-#: ``precise.yaml``'s run length the relaxation fit's error is up to 2× low where its relaxation time is only
-#: just resolved (measured on the references, docs/transport.md), so a 1σ test would flag unbiased labels.
-WITHIN_ERRORS = 2.0
+#: |bias| within this many of the label's own error counts as within error (issue 42: no label whose
+#: relaxation-aware value differs from it by more than its error is called within error). Transport 8 took
+#: 2 × the larger of the bias's error and the label's, which on the exact models of
+#: :mod:`core.testing.exact_electrolytes` let 18–49 % biases through (docs/transport.md).
+WITHIN_ERRORS = 1.0
 
 
 class LabelStatus(StrEnum):
     """What the relaxation check says of one system's label (the ``label_status`` column)."""
 
-    #: The window's own convergence test passed (its slope no longer falls with a later window).
+    #: The window's own convergence test passed (its slope no longer falls with a later window), and the
+    #: relaxation check, where it resolves, agrees within the label's error.
     CONVERGED = "converged"
-    #: |window_bias| ≤ ``WITHIN_ERRORS`` × the larger of its error and the label's.
+    #: |window_bias| ≤ ``WITHIN_ERRORS`` × the label's error.
     WITHIN_ERROR = "bias within error"
-    #: The estimated remaining bias exceeds that: the report flags it; ``simulation.precision`` continues it.
+    #: The relaxation-aware Λ differs from the label by more than the label's error (whether or not the window's
+    #: convergence test passed: it is fooled by slow relaxations): the report flags it;
+    #: ``simulation.precision`` continues it.
     MAY_EXCEED = "bias may exceed error"
     #: The relaxation fit's weight sits on relaxation times the window does not resolve (a relaxation
-    #: slower than a third of the window): the check cannot bound the bias. Flagged and continued like
+    #: slower than a third of the window), and either the window did not converge or the fit differs from
+    #: the label by more than its error: the check cannot bound the bias. Flagged and continued like
     #: ``MAY_EXCEED``; a longer run extends the window.
     UNRESOLVED = "relaxation not resolved"
     #: No check: the run is too short for the fit, or the check was switched off.
@@ -56,16 +61,24 @@ def bias_error(relaxed_error: float, label_error: float) -> float:
 
 def label_status(*, converged: bool, resolved: bool | None, bias: float, bias_err: float,
                  label_err: float) -> LabelStatus:
-    """The status of one label. ``resolved`` None: no relaxation fit (``NOT_CHECKED`` unless converged)."""
+    """The status of one label. ``resolved`` None: no relaxation fit (``NOT_CHECKED`` unless converged).
+
+    A bias beyond the label's error is flagged even where the window's convergence test passed: that test
+    sees a falling slope only where the fall exceeds its noise, and on the exact models a relaxation of 50 τ
+    passed it while the label was 42 % high (docs/transport.md). Such a bias is ``MAY_EXCEED`` where the
+    relaxation fit resolves its time and ``UNRESOLVED`` where it does not (a relaxation slower than the fit's
+    grid: the bias may be larger still). Within the label's error, a converged window is ``CONVERGED``, and
+    otherwise the fit must resolve its time to bound the bias (``WITHIN_ERROR``, else ``UNRESOLVED``).
+    ``bias_err`` is not used for the decision (a bias beyond the label's error matters whether or not it is
+    significant); it is required finite so that a degenerate fit reads as not checked.
+    """
+    if resolved is None or not (math.isfinite(bias) and math.isfinite(bias_err)):
+        return LabelStatus.CONVERGED if converged else LabelStatus.NOT_CHECKED
+    if abs(bias) > WITHIN_ERRORS * label_err:
+        return LabelStatus.MAY_EXCEED if resolved else LabelStatus.UNRESOLVED
     if converged:
         return LabelStatus.CONVERGED
-    if resolved is None or not (math.isfinite(bias) and math.isfinite(bias_err)):
-        return LabelStatus.NOT_CHECKED
-    if not resolved:
-        return LabelStatus.UNRESOLVED
-    if abs(bias) <= WITHIN_ERRORS * max(bias_err, label_err):
-        return LabelStatus.WITHIN_ERROR
-    return LabelStatus.MAY_EXCEED
+    return LabelStatus.WITHIN_ERROR if resolved else LabelStatus.UNRESOLVED
 
 
 def label_check(replicas: list[ReplicaCurves], start: float, max_window_fraction: float, to_molar: float,

@@ -55,7 +55,7 @@ from core.transport.label_status import label_check
 from core.transport.window import FitWindow, check_forced_window, choose_window
 
 #: Bumped whenever the numbers this module produces change; part of cache keys.
-TRANSPORT_VERSION = "8"
+TRANSPORT_VERSION = "9"
 
 #: A collective auto-slope enters the covariance floored at this fraction of its value for uncorrelated
 #: ions (e.g. b_QQ >= 0.05 (b_self++ + b_self−−)): a slope estimated near zero by chance would otherwise
