@@ -117,16 +117,24 @@ def add_parser(commands) -> None:
                         help="the file's time unit (of its frame times or --frame-interval), for --units real "
                              "(default ps)")
     parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    parser.add_argument("--decompose", choices=("cluster", "shell"),
+                        help="also Λ by class of ion environment: cluster (size and net charge of unlike-ion "
+                             "clusters) or shell (unlike ions in the first shell); docs/transport.md")
+    parser.add_argument("--cutoff", type=float, help="with --decompose: the unlike-pair distance, σ (the file's "
+                                                     "length units × --length-scale; default: the unlike RDF's "
+                                                     "first minimum)")
+    parser.add_argument("--horizon", type=float, help="with --decompose: the shares' horizon, τ (default: the "
+                                                      "latest start the automatic window can have)")
 
 
 def run(args: argparse.Namespace, console: Console) -> int:
     """Compute and print; returns the exit status."""
     from core.transport.onsager import system_transport
-    from core.transport.replica_files import replica_curves
+    from core.transport.replica_files import replica_curves, replica_positions
 
     _check_numbers(args)
     options = _import_options(args)
-    curves = []
+    curves, positions = [], []
     for path in args.trajectories:
         if not path.is_file():
             raise UserError(f"{path}: no such trajectory file")
@@ -134,8 +142,15 @@ def run(args: argparse.Namespace, console: Console) -> int:
         if not foreign:
             _refuse_import_options(args, path)
         try:
-            curves.append(replica_curves(path, timestep=args.timestep, import_options=options if foreign else None,
-                                         include_solvent=args.solvent))
+            if args.decompose:
+                positions.append(replica_positions(path, timestep=args.timestep,
+                                                   import_options=options if foreign else None,
+                                                   include_solvent=args.solvent))
+                curves.append(positions[-1].curves())
+            else:
+                curves.append(replica_curves(path, timestep=args.timestep,
+                                             import_options=options if foreign else None,
+                                             include_solvent=args.solvent))
         except RuntimeError as exc:  # the gsd library's way of saying a file is not (or no longer) a GSD file
             raise UserError(f"{path}: not a readable GSD file ({exc})") from exc
         except (ValueError, OSError, KeyError) as exc:
@@ -149,16 +164,20 @@ def run(args: argparse.Namespace, console: Console) -> int:
     except ValueError as exc:
         raise UserError(str(exc)) from exc
     replicas, pooled, warnings = result.replicas, result.transport, result.window_warnings
+    decomposition = _decomposition(args, positions, curves) if args.decompose else None
     units: dict = {}
     if args.units == "real":
         from core.transport.real_units import factors, replica_to_si, system_to_si
 
         si = factors(args.temperature, args.length_unit, args.time_unit)
         replicas, pooled, units = [replica_to_si(r, si) for r in replicas], system_to_si(pooled, si), si.units
+        if decomposition is not None:
+            decomposition = _decomposition_to_si(decomposition, si.molar)
     if args.json:
         rows = [{**replica_to_row(r), **({"units": units} if units else {})} for r in replicas]
         summary = {**transport_to_row(pooled), **({"units": units} if units else {})}
         print(json.dumps({"replicas": finite(rows), "pooled": finite(summary),
+                          **({"decomposition": finite(decomposition.as_dict())} if decomposition else {}),
                           **({"warnings": list(warnings)} if warnings else {})}, indent=1))
         for warning in warnings:
             print(f"warning: {warning}", file=sys.stderr)
@@ -184,6 +203,8 @@ def run(args: argparse.Namespace, console: Console) -> int:
         console.print(f"replica scatter of Λ: std {pooled.molar_conductivity.std:.3g}, std/√n "
                       f"{pooled.molar_conductivity_sem:.3g} (compare the pooled error "
                       f"{pooled.molar_conductivity.err:.3g})")
+    if decomposition is not None:
+        console.print(_decomposition_table(decomposition, pooled, args.units == "real"))
     for warning in warnings:
         console.print(f"[yellow]warning:[/] {warning}")
     if not pooled.window.diffusive:
@@ -194,6 +215,60 @@ def run(args: argparse.Namespace, console: Console) -> int:
                       f"allows (Λ over the next window: {pooled.window.late_molar_conductivity.value:.3g} ± "
                       f"{pooled.window.late_molar_conductivity.err:.2g}); Λ is likely overestimated. Longer runs.")
     return 0
+
+
+def _decomposition(args: argparse.Namespace, positions: list, curves: list):
+    """Λ by class (:mod:`core.transport.mechanisms`) of the files' ions, or a :class:`UserError` naming the option."""
+    from core.transport.attribution import shared_horizon, system_attribution
+    from core.transport.mechanisms import decompose
+
+    horizon = args.horizon
+    if horizon is None:
+        horizon = shared_horizon(min(c.run_length for c in curves), fit_window=tuple(args.fit) if args.fit else None,
+                                 max_window_fraction=args.max_window_fraction, min_decades=1.0)
+    try:
+        attribution = system_attribution(positions, plateau_start=float(horizon),
+                                         formula_units=curves[0].formula_units, kT=args.kT)
+    except ValueError as exc:
+        raise UserError(f"--horizon {horizon:g}: {exc}") from exc
+    try:
+        return decompose(positions, attribution, kind=args.decompose, cutoff=args.cutoff)
+    except ValueError as exc:
+        raise UserError(f"--decompose {args.decompose}" + (f" --cutoff {args.cutoff:g}" if args.cutoff else "")
+                        + f": {exc}") from exc
+
+
+def _decomposition_to_si(decomposition, factor: float):
+    """The decomposition with every contribution (and the covariance) in S m²/mol."""
+    from dataclasses import replace as replaced
+
+    def scaled(estimate: Estimate) -> Estimate:
+        return Estimate(estimate.value * factor, estimate.err * factor)
+
+    classes = tuple(replaced(c, contribution=scaled(c.contribution), self_part=scaled(c.self_part))
+                    for c in decomposition.classes)
+    return replaced(decomposition, classes=classes, covariance=decomposition.covariance * factor ** 2,
+                    total=scaled(decomposition.total))
+
+
+def _decomposition_table(decomposition, pooled: SystemTransport, real: bool) -> Table:
+    """Λ_c per class with its error, its self part, the ions' fraction and Λ_c / Σ Λ_c."""
+    found = "the unlike RDF's first minimum" if decomposition.cutoff_found else "given"
+    table = Table(title=f"Λ by {decomposition.kind} class (unlike ions within {decomposition.cutoff:.3g} σ, "
+                        f"{found}; shares' horizon {decomposition.horizon:.3g} τ; ± standard error)")
+    for column in ("class", "ions in it", "Λ_c", "of which self", "Λ_c / Σ Λ_c"):
+        table.add_column(column, justify="left" if column == "class" else "right")
+    total = decomposition.total.value
+    for c in decomposition.classes:
+        if c.empty:
+            table.add_row(c.name, "0 %", "empty", "", "")
+            continue
+        table.add_row(c.name, f"{100 * c.fraction:.1f} %", _cell(_pair(c.contribution), ".4g"),
+                      _cell(_pair(c.self_part), ".4g"),
+                      f"{100 * c.contribution.value / total:.0f} %" if total else "")
+    table.add_row("sum", "100 %", _cell(_pair(decomposition.total), ".4g"), "",
+                  f"(Einstein Λ {pooled.molar_conductivity.value:.4g} ± {pooled.molar_conductivity.err:.2g})")
+    return table
 
 
 #: Options that only apply to files read through MDAnalysis, and their argparse names.
@@ -258,6 +333,11 @@ def _check_numbers(args: argparse.Namespace) -> None:
         raise UserError("--temperature applies only with --units real")
     if not (math.isfinite(args.max_window_fraction) and 0 < args.max_window_fraction <= 0.5):
         raise UserError(f"--max-window-fraction must be in (0, 0.5], got {args.max_window_fraction:g}")
+    for name, value in (("--cutoff", args.cutoff), ("--horizon", args.horizon)):
+        if value is not None and not args.decompose:
+            raise UserError(f"{name} applies only with --decompose cluster|shell")
+        if value is not None and not (math.isfinite(value) and value > 0):
+            raise UserError(f"{name} must be a positive number, got {value:g}")
     if args.fit is not None:
         t0, t1 = args.fit
         if not (math.isfinite(t0) and math.isfinite(t1) and 0 < t0 < t1):
