@@ -47,9 +47,10 @@ from core.md.trajectory import (LOG_BJERRUM_LENGTH, LOG_CONCENTRATION, LOG_FRAME
 from core.md.trajectory import is_gsd
 from core.md.trajectory_import import ImportOptions, frames_of
 from core.transport.attribution import SystemAttribution, block_mean, frame_blocks
+from core.transport.mechanisms import CLASS_KINDS, ClassContribution, Decomposition, class_members, decompose
 
 #: The version of this API (not of localcond): major.minor.
-API_VERSION = "2.4"
+API_VERSION = "2.5"
 
 __all__ = [
     "API_VERSION", "require_api",
@@ -60,7 +61,8 @@ __all__ = [
     "Frame", "SystemSpec", "SimulationSettings", "SimulationJob", "TaskContext", "LearningData",
     "AnalysisInputs", "AnalysisResult", "IonSpecies", "ion_species", "LocalConductivity", "load_local",
     # each ion's measured share of Λ (API 1.1), and means over environments with frame-block errors
-    "SystemAttribution", "block_mean", "frame_blocks",
+    "SystemAttribution", "block_mean", "frame_blocks", "CLASS_KINDS", "ClassContribution", "Decomposition",
+    "class_members", "decompose",
     # learned k against the measured shares over groups of environments (API 1.2)
     "MeasuredShares", "GroupComparison", "Contrast", "GroupSpread", "measured_shares", "compare_groups", "chi2_per_dof",
     # the GSD trajectory conventions

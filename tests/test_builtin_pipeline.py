@@ -105,10 +105,22 @@ def test_shrunken_quickstart_runs_every_stage(engines, tmp_path: Path) -> None:
         "result.json").read_text())["numbers"]
     assert attribution["n_system_bins_cross"] == attribution["n_system_bins_all"] > 0
     assert "chi2_per_dof_all_flat" in attribution and "chi2_per_dof_cross_flat" in attribution
+    # the mechanism decomposition (issue 43): measured classes partition each system's mean share exactly, the
+    # learned ones its predicted Λ, and the report shows the figure
+    with open(next((workdir / "analyze").rglob("mechanisms.csv"))) as handle:
+        mechanisms = list(csv.DictReader(handle))
+    by_name = {r["system"]: r for r in transport}
+    predicted = {r["system"]: float(r["predicted"]) for r in predictions}
+    for system in by_name:
+        chosen = [r for r in mechanisms if r["system"] == system]
+        assert sum(float(r["measured"]) for r in chosen) == pytest.approx(
+            float(by_name[system]["molar_conductivity_attributed"]), rel=1e-5)
+        assert sum(float(r["learned"]) for r in chosen) == pytest.approx(predicted[system], rel=1e-5)
+        assert not any(r["empty"] == "True" and float(r["measured"]) != 0.0 for r in chosen)
     metrics = json.loads((workdir / "metrics.json").read_text())
     assert metrics["test"]["n_systems"] == 1 and metrics["cross-validated"]["n_systems"] == 4
     report = (workdir / "report.html").read_text()
-    assert "parity.png" in report and "How well the local k are pinned down" in report
+    assert "parity.png" in report and "mechanisms.png" in report and "How well the local k are pinned down" in report
     assert_no_program_dump(report)
     from core.storage.provenance import source_commit
     assert "Provenance" in report and source_commit().split()[0] in report  # the commit the run came from

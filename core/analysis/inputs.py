@@ -70,6 +70,13 @@ class AnalysisInputs:
 
         return self._once(("attribution", system), lambda: load_attribution(self.attributions[system]))
 
+    def positions(self, system: str):
+        """``system``'s replicas' unwrapped ion positions (:class:`core.transport.replica_files.ReplicaPositions`,
+        one per replica, in replica order), read once."""
+        from core.transport.replica_files import replica_positions
+
+        return self._once(("positions", system), lambda: [replica_positions(path) for path in self.trajectories[system]])
+
     def frames(self, system: str, replica: int, indices: list[int] | None = None):
         """The frames ``indices`` (all, by default) of ``system``'s replica ``replica``, one at a time (an
         iterator of :class:`Frame`; memory is one frame)."""

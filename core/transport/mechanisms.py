@@ -209,9 +209,13 @@ def first_minimum(positions: Sequence[ReplicaPositions], frames: int = RDF_FRAME
 
 
 def decompose(positions: Sequence[ReplicaPositions], attribution: SystemAttribution, *, kind: str,
-              cutoff: float | None = None) -> Decomposition:
+              cutoff: float | None = None, stride: int = 1) -> Decomposition:
     """Λ by class of ion environment (see the module docstring) for the replicas ``positions`` whose shares
-    are ``attribution``; ``cutoff`` σ (None: the unlike RDF's first minimum)."""
+    are ``attribution``; ``cutoff`` σ (None: the unlike RDF's first minimum). ``stride``: every how many
+    frames with a share are counted (the classes then partition the mean share over those frames, an
+    unbiased estimate of Λ with a larger error)."""
+    if not (isinstance(stride, int) and stride >= 1):
+        raise ValueError(f"stride must be an integer >= 1, got {stride!r}")
     if kind not in CLASS_KINDS:
         raise ValueError(f"class kind must be one of {', '.join(CLASS_KINDS)}, got {kind!r}")
     if cutoff is not None and not (math.isfinite(cutoff) and cutoff > 0):
@@ -231,7 +235,7 @@ def decompose(positions: Sequence[ReplicaPositions], attribution: SystemAttribut
         valence = np.asarray(shares.valence, dtype=np.float64)
         order = _columns(p, shares)
         ions = p.ions[:, order]
-        defined = np.flatnonzero(np.isfinite(total[:, 0]))
+        defined = np.flatnonzero(np.isfinite(total[:, 0]))[::stride]
         block = frame_blocks(np.full(len(defined), number), defined, attribution.horizon_frames)
         n_ions = total.shape[1]
         for s, b in zip(defined, block):
@@ -266,6 +270,13 @@ def decompose(positions: Sequence[ReplicaPositions], attribution: SystemAttribut
                                                       np.diag(self_covariance), counts))
     total = Estimate(float(values.sum()), float(math.sqrt(max(covariance.sum(), 0.0))))
     return Decomposition(kind, cutoff, found, attribution.horizon, classes, covariance, total)
+
+
+def class_members(kind: str, cutoff: float, frame: np.ndarray, valence: np.ndarray, box: np.ndarray,
+                  names: Sequence[str]) -> np.ndarray:
+    """(n,) the column in ``names`` of each ion's class in one frame (-1 where its class is not among them)."""
+    where = {name: column for column, name in enumerate(names)}
+    return np.array([where.get(class_name(kind, key), -1) for key in class_keys(kind, frame, valence, box, cutoff)])
 
 
 def _columns(positions: ReplicaPositions, shares) -> np.ndarray:

@@ -9,12 +9,13 @@ from .heterogeneity import Heterogeneity
 from .local_attribution import LocalAttribution
 from .local_distribution import LocalDistribution
 from .onsager_relations import OnsagerRelations
+from .mechanisms import Mechanisms
 from .parity import Parity
 from .spatial_correlation import SpatialCorrelation
 
 #: The built-in analysis plugin classes.
 BUILTIN: list[type[AnalysisPlugin]] = [Parity, LocalDistribution, Heterogeneity, SpatialCorrelation,
-                                       OnsagerRelations, ClusterNernstEinstein, LocalAttribution]
+                                       OnsagerRelations, ClusterNernstEinstein, LocalAttribution, Mechanisms]
 
 
 @hookimpl
