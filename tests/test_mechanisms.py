@@ -165,3 +165,15 @@ def test_bad_decomposition_options_exit_2_naming_the_option(tmp_path, arguments,
     path = write_frames(tmp_path / "r.gsd", RigidClusters().positions(20.0, 0.5, np.random.default_rng(0)), 20.0, 0.5)
     result = cli("transport", str(path), *arguments)
     assert result.returncode == 2 and named in result.stderr and "Traceback" not in result.stderr, result.stderr
+
+
+def test_a_bad_mechanisms_option_in_a_recipe_exits_2_naming_the_key(tmp_path) -> None:
+    import yaml
+
+    recipe = yaml.safe_load((HERE.parent / "recipes" / "quickstart.yaml").read_text())
+    recipe["analyses"] = [{"plugin": "mechanisms", "options": {"kind": "bonds"}}]
+    path = tmp_path / "bad.yaml"
+    path.write_text(yaml.safe_dump(recipe))
+    result = cli("validate", str(path))
+    output = result.stdout + result.stderr
+    assert result.returncode == 2 and "kind" in output and "mechanisms" in output and "Traceback" not in output, output
