@@ -3,15 +3,16 @@
 Per system, Λ = Σ_c Λ_c over classes of ion environments (:func:`core.api.decompose`; derivation in
 docs/transport.md, "Mechanism-resolved conductivity"): every ion at every frame with a measured share is given
 the class of its configuration there (``kind: cluster``: the size and net charge of its unlike-ion cluster;
-``shell``: the number of unlike ions in its first shell; ``cutoff``: the unlike RDF's first minimum unless
-given), and Λ_c is the mean over ions and frames of the shares of the ions in c. The classes partition the
+``shell``: the number of unlike ions in its first shell; ``cutoff``: one for every system, the median over
+the systems of their unlike RDF's first minimum, unless given), and Λ_c is the mean over ions and frames of the shares of the ions in c. The classes partition the
 measured Λ (the mean share) exactly, with the full covariance from frame blocks.
 
 Beside it, the learned decomposition: the model's k over the featurised environments, summed over the same
 classes (each environment classified at its own frame), divided by all environments (bonded ions count as
 zero, as in the model's system mean), so that the classes partition the predicted Λ. ``learned_cross`` uses
 the k of the outer-fold members that never saw the system. z = (learned − measured) / measured error (only
-the measurement's error: the learned class mean is taken as exact); an empty class is 0 in both, z 0.
+the measurement's error: the learned class mean is taken as exact); an empty class is 0 in both, z 0. Beside
+it, a flat k's (every ion its system's Λ label, so Λ_c = fraction_c × Λ): the baseline a learned k must beat.
 
 Figure: per concentration, the measured contributions stacked by class against l_B, with each class's error,
 and the learned ones beside them (hatched). Classes holding under 1 % of the ions in every system are shown
@@ -29,7 +30,7 @@ import numpy as np
 from pydantic import Field, field_validator
 
 from core.api import (AnalysisInputs, AnalysisResult, PluginConfig, SystemAnalysis, SystemView,
-                      chi2_per_dof, class_members, decompose, pyplot, row_columns, save_figure)
+                      chi2_per_dof, class_members, decompose, first_minimum, pyplot, row_columns, save_figure)
 
 #: Classes under this fraction of the ions in every system are drawn as "other".
 MINOR_FRACTION = 0.01
@@ -39,7 +40,8 @@ MINOR_FRACTION = 0.01
 class MechanismRow:
     """One system-class of ``mechanisms.csv`` (reduced Λ): the fraction of ion-frames in the class, its measured
     contribution ± block standard error and its self part, the learned contributions (main ensemble and
-    outer-fold members; NaN without them), z, whether the class is empty, and the cutoff used (σ)."""
+    outer-fold members; NaN without them), z, a flat k's contribution (every ion its system's Λ: the fraction
+    × Λ) and its z, whether the class is empty, and the cutoff used (σ)."""
 
     system: str
     split: str | None
@@ -53,6 +55,8 @@ class MechanismRow:
     learned: float
     learned_cross: float
     z: float
+    flat: float
+    z_flat: float
     empty: bool
     cutoff: float
 
@@ -64,8 +68,8 @@ class MechanismsConfig(PluginConfig):
         default="cluster", description="cluster: size and net charge of unlike-ion clusters; shell: unlike ions in "
                                        "the first shell")
     cutoff: float | Literal["auto"] = Field(
-        default="auto", description="σ: unlike ions closer than this are in contact; 'auto': the unlike RDF's first "
-                                    "minimum, per system")
+        default="auto", description="σ: unlike ions closer than this are in contact; 'auto': the median over the "
+                                    "systems of their unlike RDF's first minimum (one cutoff, so classes compare)")
     max_frames: int = Field(default=1000, ge=2, description="frames with a share classified per system (evenly "
                                                             "strided; all where fewer)")
 
@@ -79,7 +83,7 @@ class MechanismsConfig(PluginConfig):
 
 class Mechanisms(SystemAnalysis):
     name = "mechanisms"
-    version = "1.0"
+    version = "1.2"
     Config = MechanismsConfig
     title = "Mechanisms: which environments carry the current"
     table = "mechanisms.csv"
@@ -93,15 +97,32 @@ class Mechanisms(SystemAnalysis):
         "learned*": "no local k for this system (no prediction, or no features)",
         "chi2_per_dof*": "no system-class with both a measured error and a learned k"}
 
+    def prepare(self, inputs: AnalysisInputs, result: AnalysisResult) -> None:
+        """One cutoff for every system: the given one, or the median of the systems' RDF first minima."""
+        self._cutoff = None if self.config.cutoff == "auto" else float(self.config.cutoff)
+        if self._cutoff is None:
+            minima = []
+            for view in self.views(inputs):
+                try:
+                    minima.append(first_minimum(inputs.positions(view.name)))
+                except ValueError as exc:
+                    result.notes.append(f"{view.name}: {exc}")
+            if minima:
+                self._cutoff = float(np.median(minima))
+                result.numbers["cutoff"] = self._cutoff
+                result.numbers["cutoff_range"] = [float(min(minima)), float(max(minima))]
+
     def per_system(self, view: SystemView) -> list[MechanismRow]:
         config: MechanismsConfig = self.config
+        if getattr(self, "_cutoff", None) is None:
+            self.note(f"{view.name}: no unlike RDF minimum to take the cutoff from; left out (give options.cutoff)")
+            return []
         positions = view.inputs.positions(view.name)
         attribution = view.inputs.attribution(view.name)
         counted = sum(int(np.isfinite(r.total[:, 0]).sum()) for r in attribution.replicas)
         stride = max(1, math.ceil(counted / config.max_frames))
         try:
-            result = decompose(positions, attribution, kind=config.kind,
-                               cutoff=None if config.cutoff == "auto" else float(config.cutoff), stride=stride)
+            result = decompose(positions, attribution, kind=config.kind, cutoff=self._cutoff, stride=stride)
         except ValueError as exc:
             self.note(f"{view.name}: {exc}; left out")
             return []
@@ -112,10 +133,14 @@ class Mechanisms(SystemAnalysis):
         for number, c in enumerate(result.classes):
             main, cross = (learned[0][number], learned[1][number]) if learned is not None else (math.nan, math.nan)
             error = c.contribution.err
-            z = 0.0 if c.empty else ((main - c.contribution.value) / error if error > 0 else math.nan)
+            flat = c.fraction * transport.molar_conductivity.value
+
+            def z_of(value: float) -> float:
+                return 0.0 if c.empty else ((value - c.contribution.value) / error if error > 0 else math.nan)
+
             rows.append(MechanismRow(view.name, view.split, transport.concentration, transport.bjerrum_length, c.name,
-                                     c.fraction, c.contribution.value, error, c.self_part.value, main, cross, z,
-                                     c.empty, result.cutoff))
+                                     c.fraction, c.contribution.value, error, c.self_part.value, main, cross,
+                                     z_of(main), flat, z_of(flat), c.empty, result.cutoff))
         return rows
 
     def _learned(self, view: SystemView, positions, names: list[str], cutoff: float
@@ -153,15 +178,19 @@ class Mechanisms(SystemAnalysis):
         z = np.array([r.z for r in rows if not r.empty and math.isfinite(r.z)])
         cross = np.array([(r.learned_cross - r.measured) / r.measured_err for r in rows
                           if not r.empty and r.measured_err > 0 and math.isfinite(r.learned_cross)])
+        flat = np.array([r.z_flat for r in rows if not r.empty and math.isfinite(r.z_flat)])
         result.numbers.update({"chi2_per_dof_learned": chi2_per_dof(z), "chi2_per_dof_learned_cross": chi2_per_dof(cross),
+                               "chi2_per_dof_flat": chi2_per_dof(flat),
                                "n_system_classes": int(len(z)),
                                "classes": sorted({r.mechanism for r in rows}),
                                "empty_system_classes": int(sum(r.empty for r in rows))})
-        cutoffs = sorted({round(r.cutoff, 3) for r in rows})
-        result.notes.append(f"classes: {self.config.kind}, unlike ions within {', '.join(f'{c:g}' for c in cutoffs)} σ "
-                            f"({'the unlike RDF' + chr(39) + 's first minimum, per system' if self.config.cutoff == 'auto' else 'given'}); "
+        found = ("the median of the systems' unlike RDF first minima, "
+                 f"{result.numbers['cutoff_range'][0]:.3g}–{result.numbers['cutoff_range'][1]:.3g} σ"
+                 if "cutoff_range" in result.numbers else "given")
+        result.notes.append(f"classes: {self.config.kind}, unlike ions within {rows[0].cutoff:.3g} σ ({found}); "
                             "the measured contributions sum to each system's mean share exactly, the learned ones to "
-                            "its predicted Λ; χ²/dof counts only the measurement's error.")
+                            "its predicted Λ; χ²/dof counts only the measurement's error; *_flat: a flat k (every ion its "
+                            "system's Λ), the baseline a learned k must beat.")
         result.figures += self.figure(rows, output_dir)
 
     @staticmethod
