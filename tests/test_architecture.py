@@ -100,9 +100,10 @@ def test_the_bottom_layer_imports_nothing_above_it(module: str) -> None:
 
 
 #: Mappings an analysis may index by a string: the result's numbers (and a check's numbers before they go
-#: there), per-environment columns, histograms by kind, and tables of rows by file name. Rows are not among them.
+#: there), per-environment columns, histograms by kind, and tables of rows by file name; and ``Literal[...]``,
+#: a type. Rows are not among them.
 STRING_KEYED = {"result.numbers", "numbers", "agreement", "environments", "view.environments()", "histograms",
-                "rows", "self.check_z_"}
+                "rows", "self.check_z_", "Literal"}
 
 
 def _string_subscripts(path: Path) -> list[str]:

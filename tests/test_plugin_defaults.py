@@ -35,6 +35,8 @@ DECLARED: dict[tuple[str, str], tuple[str, ...]] = {
     ("simulators/openmm_units.py", "ENERGY_KJ_PER_MOL"): ("not a setting", "the unit map to OpenMM's units"),
     ("simulators/openmm_units.py", "MASS_AMU"): ("not a setting", "the unit map to OpenMM's units"),
     ("simulators/openmm_units.py", "TIME_PS"): ("not a setting", "the unit map to OpenMM's units"),
+    ("analyses/mechanisms.py", "MINOR_FRACTION"): ("not a setting", "which classes the figure draws together as "
+                                                                    "'other'; the table keeps every class"),
     ("models/nn_ensemble.py", "PRIOR_SEED_OFFSET"): ("not a setting", "how the prior network's seed follows the member's"),
     ("models/nn_ensemble.py", "WHOLE_ARRAY_STATISTICS"): ("not a setting", "a memory chunk size; results do not depend on it"),
     ("models/nn_ensemble.py", "column_mean_std.chunk"): ("not a setting", "a memory chunk size"),

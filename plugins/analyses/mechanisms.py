@@ -150,9 +150,10 @@ class Mechanisms(SystemAnalysis):
             return None
         environments = view.environments()
         local = view.local()
-        kinds = {"main": np.nan_to_num(np.asarray(local.k, dtype=np.float64))}
+        main = np.nan_to_num(np.asarray(local.k, dtype=np.float64))
+        cross = None
         if local.k_cross is not None and np.any(np.isfinite(local.k_cross)):
-            kinds["cross"] = np.nan_to_num(np.asarray(local.k_cross, dtype=np.float64))
+            cross = np.nan_to_num(np.asarray(local.k_cross, dtype=np.float64))
         column = np.full(len(environments["replica"]), -1)
         for replica in np.unique(environments["replica"]):
             p = positions[int(replica)]
@@ -162,14 +163,14 @@ class Mechanisms(SystemAnalysis):
                 chosen = rows[environments["frame"][rows] == frame]
                 members = class_members(self.config.kind, cutoff, p.ions[int(frame)], p.ion_valence, p.box, names)
                 column[chosen] = members[[where[int(i)] for i in environments["ion_index"][chosen]]]
-        out = []
-        for key in ("main", "cross"):
-            if key not in kinds:
-                out.append(np.full(len(names), np.nan))
-                continue
-            inside = column >= 0
-            out.append(np.bincount(column[inside], weights=kinds[key][inside], minlength=len(names)) / len(column))
-        return out[0], out[1]
+        inside = column >= 0
+
+        def summed(k: np.ndarray | None) -> np.ndarray:
+            if k is None:
+                return np.full(len(names), np.nan)
+            return np.bincount(column[inside], weights=k[inside], minlength=len(names)) / len(column)
+
+        return summed(main), summed(cross)
 
     def conclude(self, rows: list[MechanismRow], inputs: AnalysisInputs, result: AnalysisResult,
                  output_dir: Path) -> None:
