@@ -112,3 +112,38 @@ def test_a_slow_relaxation_that_fools_the_convergence_test_is_flagged(tmp_path) 
         assert label > 1.3 * model.molar_conductivity and error < 0.1 * label and row["collective_converged"]
         assert abs(row["window_bias"]) > error
         assert row["label_status"] in ("bias may exceed error", "relaxation not resolved"), row["label_status"]
+
+
+@pytest.mark.parametrize("bound_lifetime", [5.0, 20.0])
+def test_stacie_agrees_with_the_default_label_on_the_exchange_model(tmp_path, bound_lifetime: float) -> None:
+    """Pairs that bind and unbind (rigid while bound; no relaxation of the charge MSD), 2 × 250 τ: STACIE's
+    Padé [0, 2; 2] spectrum of the charge current (an independent library, positions only) and the default
+    label agree within their combined errors (2σ), and both are within 3 of their errors of the exact Λ."""
+    stacie = pytest.importorskip("stacie")
+    import warnings
+
+    from core.testing.exact_electrolytes import exchange
+    from core.transport.onsager import system_transport
+    from core.transport.replica_files import replica_positions
+
+    model = exchange(bound_lifetime)
+    rng = np.random.default_rng([3, int(bound_lifetime)])
+    positions = [replica_positions(write_frames(tmp_path / f"r{k}.gsd", model.positions(250.0, INTERVAL, rng),
+                                                model.box_length, INTERVAL)) for k in range(2)]
+    row = system_transport([p.curves() for p in positions]).row
+    label, label_err = row["molar_conductivity"], row["molar_conductivity_err"]
+    sequences = []
+    for p in positions:
+        charge = np.einsum("tnd,n->td", p.ions, p.ion_valence)              # M = Σ z r, σ
+        current = np.diff(charge, axis=0) / p.frame_interval
+        sequences += [current[:, k] for k in range(3)]
+    spectrum = stacie.compute_spectrum(np.array(sequences), prefactors=1.0 / positions[0].volume,
+                                       timestep=positions[0].frame_interval)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        result = stacie.estimate_acint(spectrum, stacie.PadeModel([0, 2], [2]))
+    concentration = positions[0].cations.shape[1] / positions[0].volume
+    spectral, spectral_err = result.acint / concentration, result.acint_std / concentration
+    assert abs(label - spectral) < 2 * math.hypot(label_err, spectral_err), (label, label_err, spectral, spectral_err)
+    exact = model.molar_conductivity
+    assert abs(label - exact) < 3 * label_err and abs(spectral - exact) < 3 * spectral_err, (label, spectral, exact)
