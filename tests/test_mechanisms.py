@@ -177,3 +177,31 @@ def test_a_bad_mechanisms_option_in_a_recipe_exits_2_naming_the_key(tmp_path) ->
     result = cli("validate", str(path))
     output = result.stdout + result.stderr
     assert result.returncode == 2 and "kind" in output and "mechanisms" in output and "Traceback" not in output, output
+
+
+def test_a_users_class_function_partitions_lambda_and_gets_its_exact_answer(tmp_path) -> None:
+    """A class function of the user's (here: which half of the box an ion is in, by its wrapped x): its classes
+    sum to the attributed Λ, and each half carries half of it within 2 s.e. (the exact answer: every ion
+    spends half its time in each half, whatever its unit); a function that returns too few names is refused."""
+    model = RigidClusters()
+    positions, attribution = rigid_system(tmp_path, model, seed=2)
+
+    def halves(frame, valence, box, cutoff):
+        return ["left" if x < box[0] / 2 else "right" for x in np.mod(frame[:, 0], box[0])]
+
+    result = decompose(positions, attribution, kind=halves, cutoff=CUTOFF)
+    assert [c.name for c in result.classes] == ["left", "right"] and result.kind == "halves"
+    assert result.total.value == pytest.approx(summary(attribution).molar_conductivity.value, rel=1e-6)
+    names = ["left", "right"]
+    fraction = np.zeros((positions[0].ions.shape[1], 2))
+    frames = 0
+    for number, (p, shares) in enumerate(zip(positions, attribution.replicas)):
+        for s in np.flatnonzero(np.isfinite(attribution.full(number)[:, 0])):
+            for ion, name in enumerate(halves(p.ions[s], shares.valence, p.box, CUTOFF)):
+                fraction[ion, names.index(name)] += 1
+            frames += 1
+    exact = expected_contributions(model, fraction / frames)
+    for c, e in zip(result.classes, exact):
+        assert abs(c.contribution.value - e) < 2 * c.contribution.err, (c.name, c.contribution, e)
+    with pytest.raises(ValueError, match="one class name"):
+        decompose(positions, attribution, kind=lambda frame, valence, box, cutoff: ["a"], cutoff=CUTOFF)

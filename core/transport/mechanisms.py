@@ -29,6 +29,10 @@ Classes (``kind``):
 - ``shell``: the ion's sign and the number of unlike ions within ``cutoff`` (more than
   :data:`MAX_SHELL_COUNT` are one class).
 
+- a user's function ``classify(frame, valence, box, cutoff) -> sequence of class names`` (one str per ion;
+  frame (n, 3) unwrapped σ, valence (n,), box (3,) σ, the cutoff σ), any function of the configuration at
+  the frame (e.g. distance to an interface, coordination by solvent); its classes are listed as seen.
+
 ``cutoff`` ``None`` takes the unlike ions' radial distribution function's first minimum
 (:func:`first_minimum`). A class no ion visits within the range shown is reported as empty (Λ_c = 0 exactly,
 zero members), not as NaN.
@@ -37,7 +41,7 @@ zero members), not as NaN.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -90,7 +94,7 @@ class ClassContribution:
 class Decomposition:
     """Λ by class (:func:`decompose`).
 
-    kind: "cluster" or "shell"; cutoff: the unlike-pair distance (σ); cutoff_found: whether it was the RDF's
+    kind: "cluster", "shell" or a user's function's name; cutoff: the unlike-pair distance (σ); cutoff_found: whether it was the RDF's
     first minimum (True) or given (False); horizon: the shares' horizon (τ).
     classes: in order of class; covariance: (C, C) of their contributions.
     total: Σ_c Λ_c ± its error (the attributed Λ).
@@ -149,8 +153,14 @@ def shell_classes(frame: np.ndarray, valence: np.ndarray, box: np.ndarray, cutof
     return [(float(z), int(k)) for z, k in zip(valence, count)]
 
 
-def class_name(kind: str, key: tuple) -> str:
+#: A user's class function: (frame (n, 3) σ, valence (n,), box (3,) σ, cutoff σ) -> one class name per ion.
+Classifier = Callable[[np.ndarray, np.ndarray, np.ndarray, float], Sequence[str]]
+
+
+def class_name(kind: str | Classifier, key) -> str:
     """A reader's name for a class key of :func:`class_keys`."""
+    if callable(kind):
+        return str(key)
     if kind == "cluster":
         size, charge = key
         if size > MAX_CLUSTER_SIZE:
@@ -163,8 +173,16 @@ def class_name(kind: str, key: tuple) -> str:
     return f"{sign} ({z:+g}), {shown} unlike in first shell"
 
 
-def class_keys(kind: str, frame: np.ndarray, valence: np.ndarray, box: np.ndarray, cutoff: float) -> list[tuple]:
-    """Each ion's class key in one frame, with the large clusters and shells lumped."""
+def class_keys(kind: str | Classifier, frame: np.ndarray, valence: np.ndarray, box: np.ndarray,
+               cutoff: float) -> list:
+    """Each ion's class key in one frame, with the large clusters and shells lumped (a user's function: its
+    names, checked to be one str per ion)."""
+    if callable(kind):
+        names = list(kind(frame, valence, box, cutoff))
+        if len(names) != len(valence) or not all(isinstance(name, str) for name in names):
+            raise ValueError(f"the class function returned {len(names)} values for {len(valence)} ions; it must "
+                             "return one class name (str) per ion")
+        return names
     if kind == "cluster":
         return [(size, charge) if size <= MAX_CLUSTER_SIZE else (MAX_CLUSTER_SIZE + 1, 0.0)
                 for size, charge in cluster_classes(frame, valence, box, cutoff)]
@@ -208,7 +226,7 @@ def first_minimum(positions: Sequence[ReplicaPositions], frames: int = RDF_FRAME
                      f"({r_max:.3g} σ); give the cutoff")
 
 
-def decompose(positions: Sequence[ReplicaPositions], attribution: SystemAttribution, *, kind: str,
+def decompose(positions: Sequence[ReplicaPositions], attribution: SystemAttribution, *, kind: str | Classifier,
               cutoff: float | None = None, stride: int = 1) -> Decomposition:
     """Λ by class of ion environment (see the module docstring) for the replicas ``positions`` whose shares
     are ``attribution``; ``cutoff`` σ (None: the unlike RDF's first minimum). ``stride``: every how many
@@ -216,8 +234,8 @@ def decompose(positions: Sequence[ReplicaPositions], attribution: SystemAttribut
     unbiased estimate of Λ with a larger error)."""
     if not (isinstance(stride, int) and stride >= 1):
         raise ValueError(f"stride must be an integer >= 1, got {stride!r}")
-    if kind not in CLASS_KINDS:
-        raise ValueError(f"class kind must be one of {', '.join(CLASS_KINDS)}, got {kind!r}")
+    if not callable(kind) and kind not in CLASS_KINDS:
+        raise ValueError(f"class kind must be one of {', '.join(CLASS_KINDS)} or a function, got {kind!r}")
     if cutoff is not None and not (math.isfinite(cutoff) and cutoff > 0):
         raise ValueError(f"the cutoff must be a positive number of σ, got {cutoff!r}")
     found = cutoff is None
@@ -269,10 +287,11 @@ def decompose(positions: Sequence[ReplicaPositions], attribution: SystemAttribut
                     for key, v, cv, sv, scv, n in zip(keys, values, np.diag(covariance), self_values,
                                                       np.diag(self_covariance), counts))
     total = Estimate(float(values.sum()), float(math.sqrt(max(covariance.sum(), 0.0))))
-    return Decomposition(kind, cutoff, found, attribution.horizon, classes, covariance, total)
+    name = kind if isinstance(kind, str) else getattr(kind, "__name__", "custom")
+    return Decomposition(name, cutoff, found, attribution.horizon, classes, covariance, total)
 
 
-def class_members(kind: str, cutoff: float, frame: np.ndarray, valence: np.ndarray, box: np.ndarray,
+def class_members(kind: str | Classifier, cutoff: float, frame: np.ndarray, valence: np.ndarray, box: np.ndarray,
                   names: Sequence[str]) -> np.ndarray:
     """(n,) the column in ``names`` of each ion's class in one frame (-1 where its class is not among them)."""
     where = {name: column for column, name in enumerate(names)}
@@ -292,10 +311,12 @@ def _columns(positions: ReplicaPositions, shares) -> np.ndarray:
     return np.arange(n)
 
 
-def _shown_keys(kind: str, seen: list[tuple], valences: set[float]) -> list[tuple]:
+def _shown_keys(kind: str | Classifier, seen: list, valences: set[float]) -> list:
     """The classes in the table: every class seen, plus, so that an absent mechanism shows as an empty class,
     (shell) every count from 0 to the largest seen for each valence, and (cluster) the free ion of every
     valence and the unlike pair of every two valences of opposite sign."""
+    if callable(kind):
+        return sorted(seen)
     keys = set(seen)
     if kind == "shell":
         for z in valences:
