@@ -204,7 +204,8 @@ def run(args: argparse.Namespace, console: Console) -> int:
                       f"{pooled.molar_conductivity_sem:.3g} (compare the pooled error "
                       f"{pooled.molar_conductivity.err:.3g})")
     if decomposition is not None:
-        console.print(_decomposition_table(decomposition, pooled, args.units == "real"))
+        console.print(_decomposition_table(decomposition, pooled,
+                                           *((args.length_unit, args.time_unit) if args.units == "real" else ("σ", "τ"))))
     for warning in warnings:
         console.print(f"[yellow]warning:[/] {warning}")
     if not pooled.window.diffusive:
@@ -251,11 +252,13 @@ def _decomposition_to_si(decomposition, factor: float):
                     total=scaled(decomposition.total))
 
 
-def _decomposition_table(decomposition, pooled: SystemTransport, real: bool) -> Table:
-    """Λ_c per class with its error, its self part, the ions' fraction and Λ_c / Σ Λ_c."""
+def _decomposition_table(decomposition, pooled: SystemTransport, length_unit: str, time_unit: str) -> Table:
+    """Λ_c per class with its error, its self part, the ions' fraction and Λ_c / Σ Λ_c (the cutoff and the
+    horizon in σ and τ, or the file's units with --units real)."""
     found = "the unlike RDF's first minimum" if decomposition.cutoff_found else "given"
-    table = Table(title=f"Λ by {decomposition.kind} class (unlike ions within {decomposition.cutoff:.3g} σ, "
-                        f"{found}; shares' horizon {decomposition.horizon:.3g} τ; ± standard error)")
+    horizon = f"{decomposition.horizon:.3g} {time_unit}"
+    table = Table(title=f"Λ by {decomposition.kind} class (unlike ions within {decomposition.cutoff:.3g} "
+                        f"{length_unit}, {found}; shares' horizon {horizon}; ± standard error)")
     for column in ("class", "ions in it", "Λ_c", "of which self", "Λ_c / Σ Λ_c"):
         table.add_column(column, justify="left" if column == "class" else "right")
     total = decomposition.total.value
