@@ -153,6 +153,14 @@ def test_the_transport_command_decomposes_a_molecular_2_1_salt(tmp_path) -> None
     assert sum(c["contribution"] for c in classes.values()) == pytest.approx(decomposition["total"], rel=1e-9)
     table = cli("transport", *base, "--decompose", "shell")
     assert table.returncode == 0 and "first shell" in table.stdout and "first minimum" in table.stdout
+    # in SI (the file's Å and ps, 300 K): every contribution scaled as Λ is, the cutoff in Å
+    real = cli("transport", *base[:-2], "--units", "real", "--temperature", "300", "--decompose", "cluster",
+               "--json")
+    assert real.returncode == 0, real.stderr
+    real = json.loads(real.stdout)
+    scale = real["pooled"]["molar_conductivity"] / json.loads(result.stdout)["pooled"]["molar_conductivity"]
+    assert real["decomposition"]["total"] == pytest.approx(scale * decomposition["total"], rel=1e-6)
+    assert real["decomposition"]["cutoff"] == pytest.approx(3 * decomposition["cutoff"], rel=0.05)   # RDF bins of 0.02 units
 
 
 @pytest.mark.parametrize("arguments, named", [
