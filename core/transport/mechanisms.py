@@ -231,7 +231,8 @@ def decompose(positions: Sequence[ReplicaPositions], attribution: SystemAttribut
     """Λ by class of ion environment (see the module docstring) for the replicas ``positions`` whose shares
     are ``attribution``; ``cutoff`` σ (None: the unlike RDF's first minimum). ``stride``: every how many
     frames with a share are counted (the classes then partition the mean share over those frames, an
-    unbiased estimate of Λ with a larger error)."""
+    unbiased estimate of Λ with a larger error). Where ``positions`` hold fewer frames than the shares (the
+    first segment of an extended run), only the frames they hold are counted."""
     if not (isinstance(stride, int) and stride >= 1):
         raise ValueError(f"stride must be an integer >= 1, got {stride!r}")
     if not callable(kind) and kind not in CLASS_KINDS:
@@ -253,7 +254,8 @@ def decompose(positions: Sequence[ReplicaPositions], attribution: SystemAttribut
         valence = np.asarray(shares.valence, dtype=np.float64)
         order = _columns(p, shares)
         ions = p.ions[:, order]
-        defined = np.flatnonzero(np.isfinite(total[:, 0]))[::stride]
+        defined = np.flatnonzero(np.isfinite(total[:, 0]))
+        defined = defined[defined < len(ions)][::stride]      # shares of frames the positions do not hold: not classed
         block = frame_blocks(np.full(len(defined), number), defined, attribution.horizon_frames)
         n_ions = total.shape[1]
         for s, b in zip(defined, block):

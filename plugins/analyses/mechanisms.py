@@ -83,7 +83,7 @@ class MechanismsConfig(PluginConfig):
 
 class Mechanisms(SystemAnalysis):
     name = "mechanisms"
-    version = "1.2"
+    version = "1.3"
     Config = MechanismsConfig
     title = "Mechanisms: which environments carry the current"
     table = "mechanisms.csv"
@@ -119,7 +119,10 @@ class Mechanisms(SystemAnalysis):
             return []
         positions = view.inputs.positions(view.name)
         attribution = view.inputs.attribution(view.name)
-        counted = sum(int(np.isfinite(r.total[:, 0]).sum()) for r in attribution.replicas)
+        counted = sum(int(np.isfinite(r.total[:len(p.ions), 0]).sum()) for p, r in zip(positions, attribution.replicas))
+        if any(len(p.ions) < len(r.total) for p, r in zip(positions, attribution.replicas)):
+            self.note(f"{view.name}: an extended run; only its first segment's frames are classified (the analyses "
+                      "read the first segment), so its measured classes sum to the mean share over those frames")
         stride = max(1, math.ceil(counted / config.max_frames))
         try:
             result = decompose(positions, attribution, kind=config.kind, cutoff=self._cutoff, stride=stride)
