@@ -213,3 +213,16 @@ def test_a_users_class_function_partitions_lambda_and_gets_its_exact_answer(tmp_
         assert abs(c.contribution.value - e) < 2 * c.contribution.err, (c.name, c.contribution, e)
     with pytest.raises(ValueError, match="one class name"):
         decompose(positions, attribution, kind=lambda frame, valence, box, cutoff: ["a"], cutoff=CUTOFF)
+
+
+def test_positions_shorter_than_the_shares_count_only_their_frames(tmp_path) -> None:
+    """An extended run's analyses read its first segment: with positions of the first 150 frames and shares of
+    all 401, the classes partition the mean share over the frames the positions hold, exactly."""
+    from dataclasses import replace
+
+    positions, attribution = rigid_system(tmp_path, RigidClusters(), seed=4, duration=200.0)
+    short = [replace(p, cations=p.cations[:150], anions=p.anions[:150]) for p in positions]
+    result = decompose(short, attribution, kind="cluster", cutoff=CUTOFF)
+    frames = [attribution.full(n)[:150][np.isfinite(attribution.full(n)[:150, 0])] for n in range(2)]
+    expected = float(np.mean(np.concatenate(frames).mean(axis=1)))
+    assert result.total.value == pytest.approx(expected, rel=1e-6)
