@@ -194,6 +194,7 @@ def test_transport_command_reads_gsd_and_mdanalysis_formats_alike(tmp_path):
     write_brownian(tmp_path / "b2.gsd", n_pairs=60, n_solvent=60, frames=200, seed=8)   # a second replica
     table = cli("transport", str(tmp_path / "b.gsd"), str(tmp_path / "b2.gsd"))
     assert table.returncode == 0 and "pooled" in table.stdout and "replica scatter" in table.stdout
+    assert "nan" not in table.stdout.lower()          # a number the files cannot give is "—", not nan
 
     bad = cli("transport", str(tmp_path / "b.dcd"), "--topology", str(tmp_path / "top.pdb"), "--cation", "name NA")
     assert bad.returncode == 2 and "matches no atom" in bad.stderr and "Traceback" not in bad.stderr

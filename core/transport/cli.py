@@ -378,4 +378,6 @@ def _cell(shown: tuple[float, float] | None, spec: str) -> str:
     if shown is None:
         return ""
     value, error = shown
+    if not math.isfinite(value):
+        return "—"           # e.g. the Green–Kubo κ of files without velocities
     return f"{format(value, spec)} ± {format(error, '.2g')}" if math.isfinite(error) else format(value, spec)
