@@ -29,9 +29,9 @@ CUTOFF = 1.3
 def one(seed: int, duration: float) -> dict[str, tuple[float, float, float]]:
     """{class: (fraction, exact Λ_c, z)} of one realisation."""
     from core.testing.exact_electrolytes import write_frames
-    from core.testing.rigid_clusters import RigidClusters, expected_contributions
+    from core.testing.rigid_clusters import RigidClusters, class_fractions, expected_contributions
     from core.transport.attribution import system_attribution
-    from core.transport.mechanisms import class_keys, class_name, decompose
+    from core.transport.mechanisms import decompose
     from core.transport.replica_files import replica_positions
 
     model = RigidClusters()
@@ -43,15 +43,7 @@ def one(seed: int, duration: float) -> dict[str, tuple[float, float, float]]:
     attribution = system_attribution(positions, plateau_start=0.5, formula_units=positions[0].curves().formula_units)
     result = decompose(positions, attribution, kind="cluster", cutoff=CUTOFF)
     names = [c.name for c in result.classes]
-    index = {name: column for column, name in enumerate(names)}
-    fraction = np.zeros((positions[0].ions.shape[1], len(names)))
-    frames = 0
-    for number, (p, shares) in enumerate(zip(positions, attribution.replicas)):
-        for s in np.flatnonzero(np.isfinite(attribution.full(number)[:, 0])):
-            for ion, key in enumerate(class_keys("cluster", p.ions[s], shares.valence, p.box, CUTOFF)):
-                fraction[ion, index[class_name("cluster", key)]] += 1
-            frames += 1
-    exact = expected_contributions(model, fraction / frames)
+    exact = expected_contributions(model, class_fractions(positions, attribution, "cluster", CUTOFF, names))
     return {c.name: (c.fraction, float(e), (c.contribution.value - e) / c.contribution.err)
             for c, e in zip(result.classes, exact) if c.contribution.err > 0}
 

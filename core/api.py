@@ -47,8 +47,8 @@ from core.md.trajectory import (LOG_BJERRUM_LENGTH, LOG_CONCENTRATION, LOG_FRAME
 from core.md.trajectory import is_gsd
 from core.md.trajectory_import import ImportOptions, frames_of
 from core.transport.attribution import SystemAttribution, block_mean, frame_blocks
-from core.transport.mechanisms import (CLASS_KINDS, ClassContribution, Decomposition, class_members, decompose,
-                                      first_minimum)
+from core.transport.mechanisms import (CLASS_KINDS, ClassContribution, Decomposition, class_members,
+                                      cluster_components, decompose, first_minimum)
 
 #: The version of this API (not of localcond): major.minor.
 API_VERSION = "2.5"
@@ -63,7 +63,7 @@ __all__ = [
     "AnalysisInputs", "AnalysisResult", "IonSpecies", "ion_species", "LocalConductivity", "load_local",
     # each ion's measured share of Λ (API 1.1), and means over environments with frame-block errors
     "SystemAttribution", "block_mean", "frame_blocks", "CLASS_KINDS", "ClassContribution", "Decomposition",
-    "class_members", "decompose", "first_minimum",
+    "class_members", "cluster_components", "decompose", "first_minimum",
     # learned k against the measured shares over groups of environments (API 1.2)
     "MeasuredShares", "GroupComparison", "Contrast", "GroupSpread", "measured_shares", "compare_groups", "chi2_per_dof",
     # the GSD trajectory conventions

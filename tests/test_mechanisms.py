@@ -13,9 +13,9 @@ import numpy as np
 import pytest
 
 from core.testing.exact_electrolytes import write_frames
-from core.testing.rigid_clusters import RigidClusters, expected_contributions
+from core.testing.rigid_clusters import RigidClusters, class_fractions, expected_contributions
 from core.transport.attribution import summary, system_attribution
-from core.transport.mechanisms import class_keys, class_name, cluster_classes, decompose, shell_classes
+from core.transport.mechanisms import cluster_classes, decompose, shell_classes
 from core.transport.replica_files import replica_positions
 from tests.conftest import HERE, cli
 
@@ -31,19 +31,6 @@ def rigid_system(tmp_path: Path, model: RigidClusters, seed: int, duration: floa
     positions = [replica_positions(path) for path in paths]
     attribution = system_attribution(positions, plateau_start=0.5, formula_units=positions[0].curves().formula_units)
     return positions, attribution
-
-
-def class_fractions(positions, attribution, names: list[str], kind: str = "cluster") -> np.ndarray:
-    """(n_ions, C) the fraction of counted frames each ion spends in each class, by a loop over frames."""
-    index = {name: column for column, name in enumerate(names)}
-    fraction = np.zeros((positions[0].ions.shape[1], len(names)))
-    frames = 0
-    for number, (p, shares) in enumerate(zip(positions, attribution.replicas)):
-        for s in np.flatnonzero(np.isfinite(attribution.full(number)[:, 0])):
-            for ion, key in enumerate(class_keys(kind, p.ions[s], shares.valence, p.box, CUTOFF)):
-                fraction[ion, index[class_name(kind, key)]] += 1
-            frames += 1
-    return fraction / frames
 
 
 def test_the_classes_partition_the_attributed_lambda_to_round_off(tmp_path) -> None:
@@ -67,7 +54,7 @@ def test_rigid_clusters_give_back_their_exact_contributions(tmp_path) -> None:
     result = decompose(positions, attribution, kind="cluster", cutoff=CUTOFF)
     names = [c.name for c in result.classes]
     assert set(BUILT) <= set(names)
-    exact = expected_contributions(model, class_fractions(positions, attribution, names))
+    exact = expected_contributions(model, class_fractions(positions, attribution, "cluster", CUTOFF, names))
     z = np.array([(c.contribution.value - e) / c.contribution.err for c, e in zip(result.classes, exact)])
     built = np.array([name in BUILT for name in names])
     assert np.all(np.abs(z[built]) < 2.0), dict(zip(names, z.round(2)))
@@ -200,15 +187,7 @@ def test_a_users_class_function_partitions_lambda_and_gets_its_exact_answer(tmp_
     result = decompose(positions, attribution, kind=halves, cutoff=CUTOFF)
     assert [c.name for c in result.classes] == ["left", "right"] and result.kind == "halves"
     assert result.total.value == pytest.approx(summary(attribution).molar_conductivity.value, rel=1e-6)
-    names = ["left", "right"]
-    fraction = np.zeros((positions[0].ions.shape[1], 2))
-    frames = 0
-    for number, (p, shares) in enumerate(zip(positions, attribution.replicas)):
-        for s in np.flatnonzero(np.isfinite(attribution.full(number)[:, 0])):
-            for ion, name in enumerate(halves(p.ions[s], shares.valence, p.box, CUTOFF)):
-                fraction[ion, names.index(name)] += 1
-            frames += 1
-    exact = expected_contributions(model, fraction / frames)
+    exact = expected_contributions(model, class_fractions(positions, attribution, halves, CUTOFF, ["left", "right"]))
     for c, e in zip(result.classes, exact):
         assert abs(c.contribution.value - e) < 2 * c.contribution.err, (c.name, c.contribution, e)
     with pytest.raises(ValueError, match="one class name"):

@@ -35,7 +35,7 @@ plugins without being installed and without core's test suite:
 - :class:`ExactElectrolyte` (with :func:`exchange`, :func:`rattle`, :func:`exchange_and_rattle` and
   :func:`write_frames`): GSD trajectories of stochastic salts whose long-time Λ, D and charge MSD are exact,
   for testing a label estimator (docs/transport.md derives them).
-- :class:`RigidClusters` (with :func:`expected_contributions`): rigid free ions, neutral pairs and charged
+- :class:`RigidClusters` (with :func:`class_fractions` and :func:`expected_contributions`): rigid free ions, neutral pairs and charged
   triples whose conductivity per class of environment is exact, for testing a mechanism decomposition.
 - :func:`transport_of` and :func:`prediction_of`: typed results from the few columns a test cares about, for
   an analysis's ``per_system`` on a hand-made :class:`core.api.SystemView`.
@@ -53,7 +53,7 @@ from core.testing.checks import (ANALYSIS_CHECKS, CAPABILITIES, CHECKS_BY_KIND, 
                                  parametrize_with_checks)
 from core.testing.exact_electrolytes import ExactElectrolyte, exchange, exchange_and_rattle, rattle, write_frames
 from core.testing.results import prediction_of, transport_of
-from core.testing.rigid_clusters import RigidClusters, expected_contributions
+from core.testing.rigid_clusters import RigidClusters, class_fractions, expected_contributions
 from core.testing.runner import LocalcondRunner, RunResult, synthetic_run_inputs
 from core.testing.synthetic import (LINEAR, TYPES, make_frame, random_liquid, synthetic_learning_data, tiny_job,
                                     write_random_walks, write_synthetic_trajectories)
@@ -70,5 +70,5 @@ __all__ = [
     "synthetic_run_inputs", "TYPES", "LINEAR", "make_frame", "random_liquid", "synthetic_learning_data",
     "tiny_job", "write_random_walks", "write_synthetic_trajectories", "transport_of", "prediction_of",
     "ExactElectrolyte", "exchange", "rattle", "exchange_and_rattle", "write_frames", "RigidClusters",
-    "expected_contributions",
+    "expected_contributions", "class_fractions",
 ]

@@ -16,7 +16,7 @@ independent of its share: the exact contribution of class c is
 
 f_ic the fraction of the counted frames ion i spends in class c (units that come within the cutoff of each
 other by chance form larger clusters for a while, and are counted there). ``expected_contributions`` gives it
-from the classes a decomposition assigned.
+from ``class_fractions``, the classes a decomposition assigns.
 """
 
 from __future__ import annotations
@@ -94,6 +94,23 @@ class RigidClusters:
             else:
                 out[:, (cations or anions)[0]] = centre
         return out
+
+
+def class_fractions(positions, attribution, kind, cutoff: float, names: list[str]) -> np.ndarray:
+    """(n_ions, C) the fraction of the frames with a share that each ion spends in each class of ``names``
+    (``kind`` and ``cutoff`` as :func:`core.transport.mechanisms.decompose` takes them), by a plain loop over
+    the frames of ``positions`` (ReplicaPositions) and ``attribution`` (their SystemAttribution)."""
+    from core.transport.mechanisms import class_members
+
+    fraction = np.zeros((positions[0].ions.shape[1], len(names)))
+    frames = 0
+    for number, (p, shares) in enumerate(zip(positions, attribution.replicas)):
+        for s in np.flatnonzero(np.isfinite(attribution.full(number)[:, 0])):
+            members = class_members(kind, cutoff, p.ions[s], shares.valence, p.box, names)
+            known = members >= 0                                   # a class not in ``names`` is not counted
+            fraction[np.flatnonzero(known), members[known]] += 1
+            frames += 1
+    return fraction / frames
 
 
 def expected_contributions(model: RigidClusters, class_fraction: np.ndarray) -> np.ndarray:

@@ -124,25 +124,33 @@ def _unlike_pairs(frame: np.ndarray, valence: np.ndarray, box: np.ndarray, cutof
     """(P, 2) index pairs of unlike ions closer than ``cutoff`` in one frame ((n, 3) σ, minimum image)."""
     from scipy.spatial import cKDTree
 
-    points = np.mod(frame, box)
-    pairs = cKDTree(points, boxsize=box * (1 + 1e-12)).query_pairs(cutoff, output_type="ndarray")
+    box = np.asarray(box, dtype=np.float64)
+    wrapped = np.mod(frame, box)
+    wrapped = np.where(wrapped >= box, 0.0, wrapped)          # mod can round up to the edge itself
+    pairs = cKDTree(wrapped, boxsize=box).query_pairs(cutoff, output_type="ndarray")
     if not len(pairs):
         return pairs.reshape(0, 2)
     return pairs[valence[pairs[:, 0]] * valence[pairs[:, 1]] < 0]
 
 
-def cluster_classes(frame: np.ndarray, valence: np.ndarray, box: np.ndarray, cutoff: float
-                    ) -> list[tuple[int, float]]:
-    """Each ion's (cluster size, net charge) in one frame ((n, 3) σ; valences (n,); box (3,) σ)."""
+def cluster_components(frame: np.ndarray, valence: np.ndarray, box: np.ndarray, cutoff: float) -> np.ndarray:
+    """(n,) the cluster index of each ion in one frame: connected components of the graph joining unlike ions
+    (valences, or signs, of opposite sign) closer than ``cutoff`` (σ, minimum image; frame (n, 3) σ, box (3,))."""
     from scipy.sparse import coo_matrix
     from scipy.sparse.csgraph import connected_components
 
     n = len(valence)
-    pairs = _unlike_pairs(frame, valence, box, cutoff)
+    pairs = _unlike_pairs(frame, np.asarray(valence, dtype=np.float64), box, cutoff)
     graph = coo_matrix((np.ones(len(pairs)), (pairs[:, 0], pairs[:, 1])), shape=(n, n))
-    _, component = connected_components(graph, directed=False)
-    size = np.bincount(component, minlength=n)
-    charge = np.bincount(component, weights=valence, minlength=n)
+    return connected_components(graph, directed=False)[1]
+
+
+def cluster_classes(frame: np.ndarray, valence: np.ndarray, box: np.ndarray, cutoff: float
+                    ) -> list[tuple[int, float]]:
+    """Each ion's (cluster size, net charge) in one frame ((n, 3) σ; valences (n,); box (3,) σ)."""
+    component = cluster_components(frame, valence, box, cutoff)
+    size = np.bincount(component, minlength=len(valence))
+    charge = np.bincount(component, weights=valence, minlength=len(valence))
     return [(int(size[c]), round(float(charge[c]), 6)) for c in component]   # 0.8 + 0.8 − 0.8 is one charge
 
 

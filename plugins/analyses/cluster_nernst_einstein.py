@@ -33,7 +33,8 @@ import numpy as np
 from pydantic import Field
 
 from core.api import (LOG_KT, AnalysisInputs, AnalysisResult, Frame, PluginConfig, Prediction, SystemAnalysis,
-                      SystemView, identity_line, pyplot, r2_score, row_columns, save_figure, unwrap)
+                      SystemView, cluster_components, identity_line, pyplot, r2_score, row_columns, save_figure,
+                      unwrap)
 
 #: The estimates set against the true Λ: (row field, label, colour).
 ESTIMATES = (("nernst_einstein", "Nernst–Einstein", "#9e9e9e"),
@@ -75,19 +76,9 @@ class ClusterNernstEinsteinConfig(PluginConfig):
 
 
 def cluster_labels(positions: np.ndarray, sign: np.ndarray, box: np.ndarray, cutoff: float) -> np.ndarray:
-    """(n,) cluster index of each ion: connected components of unlike pairs closer than ``cutoff`` (σ)."""
-    from scipy.sparse import coo_matrix
-    from scipy.sparse.csgraph import connected_components
-    from scipy.spatial import cKDTree
-
-    box = np.asarray(box, dtype=np.float64)
-    wrapped = np.mod(positions, box)
-    wrapped = np.where(wrapped >= box, 0.0, wrapped)
-    pairs = cKDTree(wrapped, boxsize=box).query_pairs(cutoff, output_type="ndarray")
-    pairs = pairs[sign[pairs[:, 0]] != sign[pairs[:, 1]]] if len(pairs) else pairs.reshape(0, 2)
-    n = len(sign)
-    graph = coo_matrix((np.ones(len(pairs)), (pairs[:, 0], pairs[:, 1])), shape=(n, n))
-    return connected_components(graph, directed=False)[1]
+    """(n,) cluster index of each ion: connected components of unlike pairs closer than ``cutoff`` (σ)
+    (:func:`core.api.cluster_components`, the classes of the ``mechanisms`` analysis)."""
+    return cluster_components(positions, sign, box, cutoff)
 
 
 def charged_cluster_msd(unwrapped: np.ndarray, valence: np.ndarray, origin_labels: list[np.ndarray],
