@@ -67,9 +67,7 @@ def label_one(model_name: str, scale: float, realisation: int, replicas: int, du
             "relaxation": (row["molar_conductivity_relaxed"], row["molar_conductivity_relaxed_err"]),
             "stacie": (stacie_value, stacie_err), "label_status": row["label_status"],
             "window": (row["fit_t0"], row["fit_t1"]), "converged": bool(row["collective_converged"]),
-            "window_bias": (row["window_bias"], row["window_bias_err"]),
-            "window_label": (row.get("molar_conductivity_window", row["molar_conductivity"]),
-                             row.get("molar_conductivity_window_err", row["molar_conductivity_err"]))}
+            "window_bias": (row["window_bias"], row["window_bias_err"])}
 
 
 def summarise(results: list[dict]) -> dict:
